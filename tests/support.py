@@ -25,6 +25,8 @@ APPS = Path(__file__).resolve().parent / "apps"
 # Every HTTP behaviour test is parametrized over these (name, extra CLI args).
 WORKER_CLASSES: list[tuple[str, list[str]]] = [
     ("sync", ["-k", "sync"]),
+    ("asyncio", ["-k", "asyncio"]),
+    ("asyncio-t4", ["-k", "asyncio", "--threads", "4"]),
 ]
 
 _LISTEN_RE = re.compile(r"Listening at: (?:https?://)?\[?([0-9a-fA-F.:]+)\]?:(\d+)")

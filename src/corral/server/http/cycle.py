@@ -23,4 +23,340 @@ Contract (workers only move bytes; everything HTTP lives here):
   worker by the SIGABRT handler) -> 503 if nothing was sent yet.
 * ``cycle.error_response(status, reason)`` -> bytes of a complete
   ``Connection: close`` response for parse errors (never a traceback).
+
+Iterating stops early (keep_alive False) when the app fails after the headers
+went out; the generator finishes by draining an unread request body when the
+connection is to be kept.  ``ex.headers_sent`` tells whether any byte left.
 """
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from corral.server import hooks as default_hooks
+from corral.server.http.environ import EnvironBuilder
+from corral.server.http.errors import (
+    STATUS_REASONS,
+    ClientDisconnected,
+    ParseError,
+    RequestTimeout,
+)
+from corral.server.http.parser import RequestHead
+from corral.server.http.response import (
+    ExcInfo,
+    FileChunk,
+    FileWrapper,
+    Response,
+    error_response,
+    no_body,
+    sized_body,
+)
+
+Output = bytes | FileChunk
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_LAST_CHUNK = b"0\r\n\r\n"
+
+
+@dataclass(slots=True)
+class ConnInfo:
+    """What the cycle needs to know about the connection a request came on."""
+
+    peer: Any  # (host, port, ...) or str for unix sockets
+    sockname: Any
+    url_scheme: str = "http"
+    keepalive_allowed: bool = True
+    send_continue: Callable[[], None] | None = None
+
+
+def _hook(settings: Any, name: str) -> Callable[..., Any] | None:
+    fn = getattr(settings, name, None)
+    if fn is None or fn is getattr(default_hooks, name, None):
+        return None
+    return fn  # type: ignore[no-any-return]
+
+
+class RequestCycle:
+    """One per worker process: the app, the settings-derived constants, hooks."""
+
+    def __init__(self, app: WSGIApp, settings: Any, log: Any, worker: Any = None) -> None:
+        self.app = app
+        self.settings = settings
+        self.log = log
+        self.worker = worker
+        multithread = getattr(worker, "multithread", None)
+        if multithread is None:
+            multithread = int(getattr(settings, "threads", 1) or 1) > 1
+        self.environ = EnvironBuilder(settings, log, bool(multithread))
+        self.pre_request = _hook(settings, "pre_request")
+        self.post_request = _hook(settings, "post_request")
+        self.access_enabled = bool(getattr(log, "access_enabled", True))
+
+    def exchange(self, head: RequestHead, body: Any, conn: ConnInfo) -> Exchange:
+        return Exchange(self, head, body, conn)
+
+    def error_response(self, status: int, reason: str = "") -> bytes:
+        return error_response(status, reason)
+
+
+class Exchange:
+    """One request/response: iterate for wire output, then :meth:`close`."""
+
+    __slots__ = ("cycle", "head", "body", "conn", "response", "environ", "keep_alive",
+                 "sent", "status", "_iterable", "_iter_closed", "_closed", "_gen", "_t0")
+
+    def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
+        self.cycle = cycle
+        self.head = head
+        self.body = body
+        self.conn = conn
+        self.response = Response()
+        self.environ: dict[str, Any] | None = None
+        self.keep_alive = False
+        self.sent = 0
+        self.status = 0
+        self._iterable: Any = None
+        self._iter_closed = False
+        self._closed = False
+        self._t0 = time.monotonic()
+        self._gen = self._run()
+
+    # -- public --------------------------------------------------------------
+    def __iter__(self) -> Generator[Output, None, None]:
+        return self._gen
+
+    @property
+    def headers_sent(self) -> bool:
+        return self.response.headers_sent
+
+    @property
+    def status_line(self) -> str:
+        return self.response.status_line
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return self.response.headers
+
+    def close(self) -> None:
+        """Close the app iterable (always), run post_request, write the access log."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._gen.close()
+        finally:
+            self._close_iterable()
+            self._finish_logs()
+
+    # -- the exchange ----------------------------------------------------------
+    def _run(self) -> Generator[Output, None, None]:
+        cycle = self.cycle
+        head = self.head
+        resp = self.response
+        writes: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: ExcInfo | None = None) -> Callable[[bytes], None]:
+            resp.start(status, headers, exc_info)
+            return writes.append
+
+        try:
+            environ = self.environ = cycle.environ.build(head, self.body, self.conn)
+            if cycle.pre_request is not None:
+                cycle.pre_request(cycle.worker, head)
+            result = self._iterable = cycle.app(environ, start_response)
+            if not hasattr(result, "__iter__"):
+                raise TypeError(f"application returned a non-iterable {type(result).__name__}")
+        except RequestTimeout:
+            yield from self._fail(503, "request timed out")
+            return
+        except Exception as exc:
+            yield from self._app_error(exc)
+            return
+        yield from self._respond(result, writes)
+        if self.keep_alive and not getattr(self.body, "complete", True):
+            drain = getattr(self.body, "drain", None)
+            self.keep_alive = bool(drain is not None and drain())
+
+    def _respond(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
+        resp = self.response
+        try:
+            if type(result) is FileWrapper and resp.started and not writes:
+                rng = result.sendfile_range()
+                if rng is not None:
+                    yield from self._send_file(result, *rng)
+                    return
+            total = sized_body(result) if not writes else None
+            chunks = iter(result)
+            prefix = writes[:]
+            writes.clear()
+            exhausted = False
+            if total is None:
+                for chunk in chunks:
+                    if chunk:
+                        prefix.append(chunk)
+                        break
+                else:
+                    exhausted = True
+                if exhausted or isinstance(result, (list, tuple)):
+                    exhausted = True
+                    prefix.extend(c for c in chunks if c)
+                    total = sum(len(c) for c in prefix)
+            else:
+                prefix = [c for c in result if c]
+                exhausted = True
+            if not resp.started:
+                raise AssertionError("start_response was never called")
+        except RequestTimeout:
+            yield from self._fail(503, "request timed out")
+            return
+        except Exception as exc:
+            yield from self._app_error(exc)
+            return
+        if exhausted and not self._close_iterable():
+            yield from self._fail(500, "application error")
+            return
+        yield from self._stream(chunks, prefix, total, exhausted, writes)
+
+    def _framing(self, total: int | None) -> tuple[int, bytes]:
+        """(mode, framing header): mode 0 none, 1 length, 2 chunked, 3 close."""
+        resp = self.response
+        self.status = resp.status
+        if no_body(self.head.method, resp.status):
+            return 0, b""
+        if resp.content_length is not None:
+            return 1, b""
+        if total is not None:
+            return 1, b"Content-Length: %d\r\n" % total
+        if self.head.version == (1, 1):
+            return 2, b"Transfer-Encoding: chunked\r\n"
+        return 3, b""
+
+    def _start(self, total: int | None) -> tuple[int, bytes]:
+        mode, framing = self._framing(total)
+        head = self.head
+        self.keep_alive = (head.keep_alive and self.conn.keepalive_allowed
+                           and not self.response.must_close and mode != 3)
+        data = self.response.head_bytes(head.version, framing, self.keep_alive, head.keep_alive)
+        return mode, data
+
+    def _stream(self, chunks: Any, prefix: list[bytes], total: int | None, exhausted: bool,
+                writes: list[bytes]) -> Generator[Output, None, None]:
+        mode, head_data = self._start(total)
+        resp = self.response
+        left = resp.content_length if resp.content_length is not None else total
+        if mode == 0:
+            yield head_data
+            self._close_iterable()
+            return
+        body = b"".join(prefix)
+        if mode == 1:
+            assert left is not None
+            body = body[:left]
+            left -= len(body)
+        elif mode == 2 and body:
+            body = b"%x\r\n%b\r\n" % (len(body), body)
+        self.sent += len(body)
+        yield head_data + body
+        try:
+            if not exhausted:
+                for chunk in chunks:
+                    if writes:
+                        chunk = b"".join(writes) + chunk
+                        writes.clear()
+                    if not chunk:
+                        continue
+                    if mode == 1:
+                        assert left is not None
+                        chunk = chunk[:left]
+                        left -= len(chunk)
+                        if not chunk:
+                            continue
+                    elif mode == 2:
+                        chunk = b"%x\r\n%b\r\n" % (len(chunk), chunk)
+                    self.sent += len(chunk)
+                    yield chunk
+            if not self._close_iterable():
+                self.keep_alive = False
+                return
+        except Exception:
+            self.cycle.log.exception("Error handling request %s", self.head.raw_uri)
+            self.keep_alive = False
+            return
+        if mode == 2:
+            yield _LAST_CHUNK
+        elif mode == 1 and left:
+            self.keep_alive = False  # the app sent less than it announced
+
+    def _send_file(self, wrapper: FileWrapper, offset: int, count: int
+                   ) -> Generator[Output, None, None]:
+        clen = self.response.content_length
+        if clen is not None and clen < count:
+            count = clen
+        mode, head_data = self._start(count)
+        yield head_data
+        if mode and count:
+            self.sent += count
+            yield FileChunk(wrapper.filelike, offset, count)
+        if (clen is not None and clen > count) or not self._close_iterable():
+            self.keep_alive = False
+
+    def _app_error(self, exc: Exception) -> Generator[Output, None, None]:
+        """The app raised before the headers went out."""
+        if isinstance(exc, ParseError):  # a bad request body, seen while the app read it
+            yield from self._fail(exc.status, exc.reason)
+            return
+        if isinstance(exc, ClientDisconnected):
+            self.cycle.log.debug("Client went away during %s: %s", self.head.raw_uri, exc)
+            self.keep_alive = False
+            self._close_iterable()
+            return
+        self.cycle.log.exception("Error handling request %s", self.head.raw_uri)
+        yield from self._fail(500, "application error")
+
+    def _fail(self, status: int, reason: str) -> Generator[Output, None, None]:
+        """Answer an error when nothing was sent yet; the connection closes."""
+        self.keep_alive = False
+        self._close_iterable()
+        if self.response.headers_sent:
+            return
+        self.status = status
+        self.response.status_line = f"{status} {STATUS_REASONS.get(status, 'Error')}"
+        self.response.headers = []
+        self.response.headers_sent = True
+        data = error_response(status, reason if status < 500 else "", self.head.version)
+        self.sent += len(data)
+        yield data
+
+    # -- cleanup -------------------------------------------------------------
+    def _close_iterable(self) -> bool:
+        """Close the app iterable once; False when its close() raised."""
+        if self._iter_closed:
+            return True
+        self._iter_closed = True
+        close = getattr(self._iterable, "close", None)
+        if close is None:
+            return True
+        try:
+            close()
+        except Exception:
+            self.cycle.log.exception("Error closing the response of %s", self.head.raw_uri)
+            return False
+        return True
+
+    def _finish_logs(self) -> None:
+        cycle = self.cycle
+        environ = self.environ
+        if environ is None:
+            return
+        if cycle.post_request is not None:
+            try:
+                cycle.post_request(cycle.worker, self.head, environ, self)
+            except Exception:
+                cycle.log.exception("Error in post_request hook")
+        if cycle.access_enabled:
+            resp = self.response
+            cycle.log.access(environ, resp.status_line or str(self.status), resp.headers,
+                             self.sent, time.monotonic() - self._t0)

@@ -21,3 +21,258 @@ Signals in the worker: TERM -> graceful (alive = False), INT/QUIT -> fast exit,
 ABRT -> request timeout (log the stack where it hung, raise RequestTimeout in the
 main thread), USR1 -> reopen log files, CHLD -> default.
 """
+
+from __future__ import annotations
+
+import mmap
+import os
+import random
+import signal
+import struct
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from corral.server.sockets import Listener
+
+EXIT_OK = 0
+EXIT_BOOT_ERROR = 3
+EXIT_APP_LOAD_ERROR = 4
+
+_STAMP = struct.Struct("d")  # offset 0: last notify(); offset 8: 1.0 once booted
+
+
+def call_hook(settings: Any, log: Any, name: str, *args: Any) -> None:
+    """Call the server hook ``name`` from the settings; log (never raise) its errors."""
+    hook = getattr(settings, name, None)
+    if hook is None:
+        return
+    try:
+        hook(*args)
+    except Exception:
+        log.exception("Exception in %s hook", name)
+
+
+def set_process_title(title: str) -> None:
+    """Set the process title when setproctitle is installed."""
+    try:
+        from setproctitle import setproctitle
+    except ImportError:
+        return
+    setproctitle(title)
+
+
+def process_title(role: str, settings: Any) -> str:
+    name = getattr(settings, "proc_name", None) or getattr(settings, "app_uri", "") or "corral"
+    return f"corral: {role} [{name}]"
+
+
+class Heartbeat:
+    """A timestamp shared between a worker and the arbiter through an anonymous
+    shared memory page created before the fork.
+
+    ``notify()`` (in the worker) is one memory write: no system call.
+    ``last_update()`` (in the arbiter) returns the ``time.monotonic()`` of the
+    last notification (CLOCK_MONOTONIC is the same clock in every process).
+    """
+
+    def __init__(self) -> None:
+        self._map: mmap.mmap | None = mmap.mmap(-1, mmap.PAGESIZE)
+        self.notify()
+
+    def notify(self) -> None:
+        if self._map is not None:
+            _STAMP.pack_into(self._map, 0, time.monotonic())
+
+    def mark_booted(self) -> None:
+        if self._map is not None:
+            _STAMP.pack_into(self._map, _STAMP.size, 1.0)
+
+    def booted(self) -> bool:
+        if self._map is None:
+            return False
+        return bool(_STAMP.unpack_from(self._map, _STAMP.size)[0] == 1.0)
+
+    def last_update(self) -> float:
+        if self._map is None:
+            return time.monotonic()
+        while True:  # a torn read would differ from a second one
+            first = _STAMP.unpack_from(self._map, 0)[0]
+            second = _STAMP.unpack_from(self._map, 0)[0]
+            if first == second:
+                return float(first)
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
+
+class Worker:
+    """Base class of every worker class; subclasses implement :meth:`run`."""
+
+    # Signals the worker handles or ignores (the arbiter's handlers are replaced).
+    IGNORED_SIGNALS = ("SIGHUP", "SIGTTIN", "SIGTTOU", "SIGWINCH", "SIGUSR2")
+
+    def __init__(
+        self,
+        age: int,
+        ppid: int,
+        listeners: list[Listener],
+        app_loader: Callable[[], Any],
+        settings: Any,
+        log: Any,
+    ) -> None:
+        self.age = age
+        self.pid = 0  # set in the child by init_process()
+        self.ppid = ppid
+        self.listeners = listeners
+        self.app_loader = app_loader
+        self.settings = settings
+        self.log = log
+        self.alive = True
+        self.booted = False
+        self.aborted = False
+        self.nr = 0
+        self.timeout = int(getattr(settings, "timeout", 30) or 0)
+        self.max_requests = self._pick_max_requests(settings)
+        self.wsgi: Any = None
+        self.cycle: Any = None
+        self.tmp = Heartbeat()
+
+    @staticmethod
+    def _pick_max_requests(settings: Any) -> int:
+        limit = int(getattr(settings, "max_requests", 0) or 0)
+        if limit <= 0:
+            return sys.maxsize
+        jitter = int(getattr(settings, "max_requests_jitter", 0) or 0)
+        return limit + (random.randint(0, jitter) if jitter > 0 else 0)
+
+    def __str__(self) -> str:
+        return f"<Worker {self.pid}>"
+
+    @property
+    def cfg(self) -> Any:
+        """Gunicorn's name for the settings, for hooks written for it."""
+        return self.settings
+
+    # -- life cycle ------------------------------------------------------------
+    def init_process(self) -> None:
+        """Run in the child after fork; never returns (raises SystemExit)."""
+        self.pid = os.getpid()
+        random.seed()
+        set_process_title(process_title("worker", self.settings))
+        self.init_signals()
+        self.tmp.notify()
+        self.load_wsgi()
+        call_hook(self.settings, self.log, "post_worker_init", self)
+        self.booted = True
+        self.tmp.mark_booted()
+        self.tmp.notify()
+        self.run_until_stopped()
+
+    def load_wsgi(self) -> None:
+        """Load the app and build the request cycle; exit 4/3 on failure."""
+        from corral.server.loader import AppLoadError
+
+        try:
+            self.wsgi = self.app_loader()
+        except AppLoadError as e:
+            self.log.error("%s", e)
+            sys.exit(EXIT_APP_LOAD_ERROR)
+        except SystemExit:
+            raise
+        except BaseException:
+            self.log.exception("Exception in worker process while loading the application")
+            sys.exit(EXIT_BOOT_ERROR)
+        try:
+            self.cycle = self.make_cycle()
+        except Exception:
+            self.log.exception("Exception in worker process while booting")
+            sys.exit(EXIT_BOOT_ERROR)
+
+    def make_cycle(self) -> Any:
+        from corral.server.http.cycle import RequestCycle
+
+        return RequestCycle(self.wsgi, self.settings, self.log, self)
+
+    def run_until_stopped(self) -> None:
+        from corral.server.http.errors import RequestTimeout
+
+        try:
+            self.run()
+        except RequestTimeout:
+            # the timeout struck outside a request cycle: just go away
+            sys.exit(1)
+        code = 1 if self.aborted else EXIT_OK
+        sys.exit(code)
+
+    def run(self) -> None:
+        """Accept and serve connections while ``self.alive``; call ``self.notify()``
+        at least every ``timeout / 2`` seconds and ``self.request_done()`` after
+        each request."""
+        raise NotImplementedError
+
+    # -- helpers for subclasses --------------------------------------------------
+    def notify(self) -> None:
+        """Heartbeat for the arbiter; stop if the arbiter went away."""
+        self.tmp.notify()
+        if self.alive and os.getppid() != self.ppid:
+            self.log.info("Parent changed, shutting down: %s", self)
+            self.alive = False
+
+    def request_done(self) -> None:
+        """Count one served request; ask for a graceful stop at --max-requests."""
+        self.nr += 1
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+
+    # -- signals -----------------------------------------------------------------
+    def init_signals(self) -> None:
+        for name in self.IGNORED_SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                signal.signal(sig, signal.SIG_IGN)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        signal.signal(signal.SIGINT, self.handle_quit)
+        signal.signal(signal.SIGQUIT, self.handle_quit)
+        signal.signal(signal.SIGABRT, self.handle_abort)
+        signal.signal(signal.SIGUSR1, self.handle_usr1)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """TERM: finish in-flight work, accept nothing new, exit 0."""
+        self.alive = False
+
+    def handle_quit(self, sig: int, frame: FrameType | None) -> None:
+        """INT/QUIT: stop now."""
+        self.alive = False
+        call_hook(self.settings, self.log, "worker_int", self)
+        sys.exit(EXIT_OK)
+
+    def handle_usr1(self, sig: int, frame: FrameType | None) -> None:
+        self.log.reopen_files()
+
+    def handle_abort(self, sig: int, frame: FrameType | None) -> None:
+        """ABRT from the arbiter: the request in the main thread is over time."""
+        self.alive = False
+        self.aborted = True
+        call_hook(self.settings, self.log, "worker_abort", self)
+        self.log_timeout(frame)
+        if not self.booted:
+            # still loading the app: an exception here would pass for an app error
+            os._exit(1)
+        from corral.server.http.errors import RequestTimeout
+
+        raise RequestTimeout(f"request exceeded the {self.timeout}s timeout")
+
+    def log_timeout(self, frame: FrameType | None) -> None:
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+        self.log.critical(
+            "WORKER TIMEOUT (pid:%s) after %ss; the request was at:\n%s",
+            self.pid, self.timeout, stack.rstrip(),
+        )

@@ -1,0 +1,45 @@
+"""The applications every server in the benchmarks runs: the same objects for all.
+
+* ``hello``: the smallest useful WSGI app (fixed 13-byte body, Content-Length set).
+* ``flask_app``: a Flask app with one route returning the same text, so the
+  framework's dispatch cost is part of the figure.
+* ``upload``: reads the whole request body and answers with its length (used by
+  the slow-client benchmark's trickled bodies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+BODY = b"Hello, world!"
+_HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
+
+
+def hello(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", _HEADERS)
+    return [BODY]
+
+
+def upload(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    data = environ["wsgi.input"].read()
+    out = str(len(data)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(out)))])
+    return [out]
+
+
+def _make_flask() -> Any:
+    try:
+        from flask import Flask
+    except ImportError:  # the Flask benchmark is skipped without Flask
+        return None
+    app = Flask("bench")
+
+    @app.route("/")
+    def index() -> str:
+        return "Hello, world!"
+
+    return app
+
+
+flask_app = _make_flask()

@@ -1,0 +1,269 @@
+"""In-process cost per request: Flask, Bottle, Falcon and corral.web side by side.
+
+Each framework serves the same four endpoints; every request calls the WSGI app
+with a fresh environ, drains and closes the body.  The best of several repeats
+is reported, in microseconds per request, with the ratio to Flask.
+
+    .venv/bin/python bench/framework.py [--iterations N] [--repeats R]
+
+Bottle and Falcon are not project dependencies: when they cannot be imported the
+script creates ``bench/.venv-peers`` (bottle, falcon, flask and this project,
+editable) and re-executes itself there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import subprocess
+import sys
+import time
+from typing import Any, Callable
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PEERS = os.path.join(HERE, ".venv-peers")
+
+Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Any]
+N_RULES = 50
+
+
+def ensure_peers() -> None:
+    try:
+        import bottle  # noqa: F401
+        import falcon  # noqa: F401
+        import flask  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return
+    if os.environ.get("CORRAL_BENCH_REEXEC"):
+        raise SystemExit("bottle/falcon/flask still missing in " + sys.executable)
+    py = os.path.join(PEERS, "bin", "python")
+    if not os.path.exists(py):
+        subprocess.check_call([sys.executable, "-m", "venv", PEERS])
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "bottle", "falcon", "flask"])
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "-e", ROOT])
+    env = dict(os.environ, CORRAL_BENCH_REEXEC="1")
+    os.execve(py, [py, os.path.abspath(__file__), *sys.argv[1:]], env)
+
+
+# -- the apps -------------------------------------------------------------------------
+
+
+def flask_like(mod: Any, cls_name: str) -> Wsgi:
+    """The same app for Flask and corral.web (the API is the same)."""
+    app = getattr(mod, cls_name)(__name__)
+    g, request, jsonify = mod.g, mod.request, mod.jsonify
+
+    @app.before_request
+    def load_user() -> None:
+        g.user = "alice"
+
+    @app.route("/")
+    def index() -> str:
+        return "Hello, World!"
+
+    @app.route("/user/<int:uid>")
+    def user(uid: int) -> Any:
+        return jsonify(id=uid, name=g.user)
+
+    @app.route("/search")
+    def search() -> Any:
+        return {"q": request.args.get("q"), "agent": request.headers.get("User-Agent")}
+
+    for i in range(N_RULES):
+        app.add_url_rule(f"/r{i}/<int:x>/item", f"r{i}", lambda x, i=i: f"rule {i} {x}")
+    return app  # type: ignore[no-any-return]
+
+
+def bottle_app() -> Wsgi:
+    import bottle
+
+    app = bottle.Bottle()
+
+    @app.hook("before_request")
+    def load_user() -> None:
+        bottle.request.environ["user"] = "alice"
+
+    @app.route("/")
+    def index() -> str:
+        return "Hello, World!"
+
+    @app.route("/user/<uid:int>")
+    def user(uid: int) -> Any:
+        return {"id": uid, "name": bottle.request.environ["user"]}
+
+    @app.route("/search")
+    def search() -> Any:
+        return {"q": bottle.request.query.get("q"), "agent": bottle.request.headers.get("User-Agent")}
+
+    for i in range(N_RULES):
+        app.route(f"/r{i}/<x:int>/item", callback=lambda x, i=i: f"rule {i} {x}")
+    return app  # type: ignore[no-any-return]
+
+
+def falcon_app() -> Wsgi:
+    import falcon
+
+    class Users:
+        def process_request(self, req: Any, resp: Any) -> None:
+            req.context.user = "alice"
+
+    class Index:
+        def on_get(self, req: Any, resp: Any) -> None:
+            resp.content_type = falcon.MEDIA_HTML
+            resp.text = "Hello, World!"
+
+    class User:
+        def on_get(self, req: Any, resp: Any, uid: int) -> None:
+            resp.media = {"id": uid, "name": req.context.user}
+
+    class Search:
+        def on_get(self, req: Any, resp: Any) -> None:
+            resp.media = {"q": req.get_param("q"), "agent": req.get_header("User-Agent")}
+
+    class Rule:
+        def __init__(self, i: int) -> None:
+            self.i = i
+
+        def on_get(self, req: Any, resp: Any, x: int) -> None:
+            resp.content_type = falcon.MEDIA_HTML
+            resp.text = f"rule {self.i} {x}"
+
+    app = falcon.App(middleware=[Users()])
+    app.add_route("/", Index())
+    app.add_route("/user/{uid:int}", User())
+    app.add_route("/search", Search())
+    for i in range(N_RULES):
+        app.add_route(f"/r{i}/{{x:int}}/item", Rule(i))
+    return app  # type: ignore[no-any-return]
+
+
+ENDPOINTS = [
+    ("GET / (str)", "/", ""),
+    ("/user/<int> jsonify + before_request", "/user/42", ""),
+    ("/search args + header -> dict", "/search", "q=corral&page=2"),
+    ("50 rules, last dynamic", f"/r{N_RULES - 1}/7/item", ""),
+]
+
+
+def environ_for(path: str, query: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "localhost:8000",
+        "HTTP_USER_AGENT": "bench/1.0",
+        "HTTP_ACCEPT": "*/*",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+    return None
+
+
+def check(app: Wsgi, path: str, query: str) -> bytes:
+    captured: list[str] = []
+
+    def sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        captured.append(status)
+
+    env = environ_for(path, query)
+    env["wsgi.input"] = io.BytesIO()
+    it = app(env, sr)
+    body = b"".join(it)
+    if hasattr(it, "close"):
+        it.close()
+    if not captured or not captured[0].startswith("200"):
+        raise SystemExit(f"{path}: {captured} {body[:200]!r}")
+    return body
+
+
+def time_app(app: Wsgi, path: str, query: str, iterations: int, repeats: int) -> float:
+    """Best seconds per request over ``repeats`` runs of ``iterations`` requests."""
+    template = environ_for(path, query)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            env = template.copy()
+            env["wsgi.input"] = io.BytesIO()
+            it = app(env, start_response)
+            for _chunk in it:
+                pass
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+        best = min(best, (time.perf_counter() - t0) / iterations)
+    return best
+
+
+def build_apps(only: list[str] | None) -> dict[str, Wsgi]:
+    import flask
+
+    import corral.web
+
+    makers: dict[str, Callable[[], Wsgi]] = {
+        "flask": lambda: flask_like(flask, "Flask"),
+        "bottle": bottle_app,
+        "falcon": falcon_app,
+        "corral.web": lambda: flask_like(corral.web, "App"),
+    }
+    return {k: make() for k, make in makers.items() if not only or k in only}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", nargs="*", help="frameworks to run")
+    parser.add_argument("--no-peers", action="store_true", help="skip the peers venv")
+    args = parser.parse_args()
+    if not args.no_peers:
+        ensure_peers()
+    apps = build_apps(args.only)
+    results: dict[tuple[str, str], float] = {}
+    for label, path, query in ENDPOINTS:
+        for app in apps.values():
+            check(app, path, query)
+        # interleave the frameworks so that load changes hit them alike
+        for _ in range(args.repeats):
+            for name, app in apps.items():
+                best = time_app(app, path, query, args.iterations, 1)
+                results[(label, name)] = min(results.get((label, name), best), best)
+    names = list(apps)
+    print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or platform.platform()}")
+    print(f"{args.iterations} requests x best of {args.repeats}; microseconds per request\n")
+    header = "| endpoint | " + " | ".join(names) + " | corral.web vs flask | corral.web vs bottle |"
+    print(header)
+    print("|" + "---|" * (len(names) + 3))
+    for label, _path, _query in ENDPOINTS:
+        cells = [f"{results[(label, n)] * 1e6:.2f}" for n in names]
+        row = f"| {label} | " + " | ".join(cells)
+        if "corral.web" in apps and "flask" in apps:
+            row += f" | {results[(label, 'flask')] / results[(label, 'corral.web')]:.1f}x faster"
+        else:
+            row += " | -"
+        if "corral.web" in apps and "bottle" in apps:
+            row += f" | {results[(label, 'bottle')] / results[(label, 'corral.web')]:.2f}x"
+        else:
+            row += " | -"
+        print(row + " |")
+
+
+if __name__ == "__main__":
+    main()

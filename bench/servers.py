@@ -1,0 +1,114 @@
+"""Requests/s of the same WSGI apps under corral's worker classes and under peers.
+
+One worker each, the server pinned to core 0 and ``wrk -t1 -c50`` to core 1,
+several interleaved rounds (every server once per round), medians and ratios
+printed and saved to ``bench/results/servers.json``.
+
+    python bench/servers.py [--rounds 3] [--duration 5] [--only corral-asyncio,granian]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    Server,
+    ensure_peers,
+    have_tools,
+    machine,
+    median,
+    now,
+    save,
+    wrk,
+)
+
+SERVERS = [
+    "corral-asyncio",
+    "corral-asyncio-t4",
+    "corral-gthread",
+    "corral-sync",
+    "gunicorn-sync",
+    "gunicorn-gthread",
+    "granian",
+    "waitress",
+]
+APPS = ["hello", "flask_app"]
+
+# (label, numerator, denominator, app, target)
+RATIOS = [
+    ("asyncio / granian (hello)", "corral-asyncio", "granian", "hello", 1.2),
+    ("asyncio / gunicorn sync (hello)", "corral-asyncio", "gunicorn-sync", "hello", 10.0),
+    ("gthread / gunicorn gthread (hello)", "corral-gthread", "gunicorn-gthread", "hello", 1.5),
+    ("asyncio / granian (flask)", "corral-asyncio", "granian", "flask_app", 1.3),
+    ("sync / gunicorn sync (hello)", "corral-sync", "gunicorn-sync", "hello", None),
+    ("asyncio / waitress (hello)", "corral-asyncio", "waitress", "hello", None),
+]
+
+
+def bench_app(app: str, kinds: list[str], rounds: int, duration: float) -> dict[str, list[float]]:
+    servers = {k: Server(k, app).start() for k in kinds}
+    samples: dict[str, list[float]] = {k: [] for k in kinds}
+    try:
+        for s in servers.values():  # warm up every server once
+            wrk(s.port, duration=1)
+        for r in range(rounds):
+            order = kinds if r % 2 == 0 else list(reversed(kinds))
+            for k in order:
+                res = wrk(servers[k].port, duration=duration)
+                if res["non2xx"] or res["errors"]:
+                    print(f"  warning: {k} {app}: {res}", file=sys.stderr)
+                samples[k].append(res["rps"])
+                print(f"  round {r + 1} {app:9} {k:18} {res['rps']:10.0f} req/s", flush=True)
+    finally:
+        for s in servers.values():
+            s.stop()
+    return samples
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--only", default="", help="comma-separated server names")
+    args = ap.parse_args(argv)
+    have_tools()
+    ensure_peers()
+    kinds = [k for k in SERVERS if not args.only or k in args.only.split(",")]
+    results: dict[str, dict[str, dict[str, object]]] = {}
+    for app in APPS:
+        samples = bench_app(app, kinds, args.rounds, args.duration)
+        results[app] = {k: {"median": median(v), "samples": v} for k, v in samples.items()}
+    ratios = []
+    for label, num, den, app, target in RATIOS:
+        try:
+            a = float(results[app][num]["median"])  # type: ignore[arg-type]
+            b = float(results[app][den]["median"])  # type: ignore[arg-type]
+        except KeyError:
+            continue
+        ratios.append({"label": label, "ratio": a / b if b else 0.0, "target": target})
+    data = {
+        "machine": machine(),
+        "date": now(),
+        "command": f"python bench/servers.py --rounds {args.rounds} --duration {args.duration:g}",
+        "wrk": f"taskset -c 1 wrk -t1 -c50 -d{args.duration:g}s http://127.0.0.1:PORT/",
+        "rounds": args.rounds,
+        "results": results,
+        "ratios": ratios,
+    }
+    save("servers", data)
+    print()
+    for app in APPS:
+        for k in kinds:
+            print(f"{app:9} {k:18} median {results[app][k]['median']:10.0f} req/s")
+    for r in ratios:
+        tgt = f"(target >= {r['target']})" if r["target"] else ""
+        print(f"{r['label']:38} {r['ratio']:6.2f}x {tgt}")
+    return data
+
+
+if __name__ == "__main__":
+    main()

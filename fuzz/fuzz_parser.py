@@ -1,0 +1,70 @@
+"""Coverage-guided fuzzing of the sans-IO request parser and the PROXY header parser.
+
+Needs atheris (``pip install atheris``), which is not a project dependency; see
+fuzz/README.md.  Every input is cut into pieces at points taken from the input
+itself; the only exception either parser may raise is its ``ParseError``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from corral.server.http.errors import ParseError
+from corral.server.http.parser import Limits, RequestParser
+from corral.server.http.proxy import ProxyHeaderParser
+
+LIMITS = Limits(request_line=1024, fields=32, field_size=1024, body=4096)
+
+
+def _pieces(data: bytes) -> list[bytes]:
+    """The whole input is the stream (so corpus files are good seeds); its last byte
+    modulo 64 is the piece size (0 = one piece)."""
+    if not data:
+        return []
+    size = data[-1] % 64
+    if size == 0:
+        return [data]
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def feed_request_parser(pieces: list[bytes]) -> None:
+    parser = RequestParser(LIMITS)
+    try:
+        for piece in pieces:
+            parser.feed(piece)
+        parser.feed_eof()
+    except ParseError as exc:
+        if exc.status not in (400, 413, 414, 431, 501, 505):
+            raise AssertionError(f"unexpected status {exc.status}") from exc
+
+
+def feed_proxy_parser(pieces: list[bytes]) -> None:
+    parser = ProxyHeaderParser()
+    try:
+        for piece in pieces:
+            if parser.feed(piece) is not None:
+                return
+    except ParseError:
+        pass
+
+
+def test_one_input(data: bytes) -> None:
+    pieces = _pieces(data)
+    feed_request_parser(pieces)
+    feed_proxy_parser(pieces)
+
+
+def main(argv: list[str]) -> None:
+    try:
+        import atheris  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        sys.exit("atheris is not installed: pip install atheris (see fuzz/README.md)")
+    fuzz: Any = atheris
+    fuzz.instrument_all()
+    fuzz.Setup(argv, test_one_input)
+    fuzz.Fuzz()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

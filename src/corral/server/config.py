@@ -1,0 +1,555 @@
+"""Server settings: one declarative table, read by the CLI, the config file and the docs.
+
+Every setting is one :class:`Setting` record in :data:`SETTINGS` (name, validator,
+default, command-line flags, environment variable, help text, section).  From that
+table come the argparse parser, the config-file reader, ``--print-config`` and the
+Markdown reference in README.md (``python -m corral.server.config --markdown``).
+
+Names and flag spellings are Gunicorn's.  Precedence, highest first: command line,
+``CORRAL_CMD_ARGS`` (extra arguments parsed like the command line), per-setting
+environment variables (``WEB_CONCURRENCY`` for ``workers``), the config file
+(a Python file whose module globals are setting names; hooks are functions there),
+then the defaults.
+
+Usage::
+
+    settings = Settings.from_argv(sys.argv[1:])   # raises ConfigError on a bad value
+    settings.workers, settings.bind, settings.post_fork(arbiter, worker)
+    fresh = settings.reload()                     # re-reads argv/env/config file
+    Settings(workers=2, timeout=5)                # defaults + overrides (for tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shlex
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from corral import __version__
+from corral.server import hooks
+
+DEFAULT_CONFIG = "./corral.conf.py"
+DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+CMD_ARGS_ENV = "CORRAL_CMD_ARGS"
+USAGE = "corral [OPTIONS] APP_URI"
+
+Validator = Callable[[Any], Any]
+
+
+class ConfigError(Exception):
+    """A bad setting value or config file; the message is one line naming it."""
+
+
+class UsageError(ConfigError):
+    """The command line itself could not be parsed (unknown option, ...)."""
+
+
+# -- validators: take a raw value (a str from the CLI/env or any Python value from a
+# config file), return the normalised value or raise ValueError with a short reason.
+# They are idempotent: validating a validated value returns it unchanged.
+
+
+def _int(minimum: int = 0) -> Validator:
+    def validate(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"invalid int value: {value!r}")
+        if isinstance(value, int):
+            n = value
+        else:
+            try:
+                n = int(str(value).strip())
+            except ValueError:
+                raise ValueError(f"invalid int value: {value!r}")
+        if n < minimum:
+            raise ValueError(f"must be >= {minimum}, got {n}")
+        return n
+
+    return validate
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"invalid float value: {value!r}")
+    try:
+        n = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"invalid float value: {value!r}")
+    if n < 0:
+        raise ValueError(f"must be >= 0, got {n}")
+    return n
+
+
+_TRUE = {"true", "1", "yes", "on", "y"}
+_FALSE = {"false", "0", "no", "off", "n", ""}
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"invalid boolean value: {value!r}")
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _choice(*choices: str) -> Validator:
+    def validate(value: Any) -> str:
+        text = _str(value).strip().lower()
+        if text not in choices:
+            options = ", ".join(repr(c) for c in choices)
+            raise ValueError(f"invalid choice: {value!r} (choose from {options})")
+        return text
+
+    return validate
+
+
+def _str_list(value: Any) -> list[str]:
+    """A string or a list of strings (repeatable flags, e.g. --bind)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError(f"expected a string or a list of strings, got {value!r}")
+
+
+def _comma_list(value: Any) -> list[str]:
+    """Comma-separated string, or a list of strings."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [v.strip() for v in _str_list(value)]
+
+
+def _env_list(value: Any) -> list[str]:
+    items = _str_list(value)
+    for item in items:
+        if "=" not in item or item.startswith("="):
+            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+    return items
+
+
+def _str_dict(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"expected a dict of strings, got {value!r}")
+    return {k.upper(): v for k, v in value.items()}
+
+
+def _hook(name: str) -> Validator:
+    def validate(value: Any) -> Any:
+        return hooks.check_hook(name, value)
+
+    return validate
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    validate: Validator
+    default: Any
+    help: str
+    section: str
+    flags: tuple[str, ...] = ()
+    action: str = "store"  # "store", "append" or "store_true"
+    metavar: str | None = None
+    env: str | None = None
+    doc_default: str | None = None  # for the reference when the default is not fixed
+    positional: bool = False
+
+    @property
+    def label(self) -> str:
+        """How errors name this setting: its long flag, else its name."""
+        longs = [f for f in self.flags if f.startswith("--")]
+        return longs[0] if longs else self.name
+
+    def default_value(self, cwd: str) -> Any:
+        return cwd if self.name == "chdir" else self.default
+
+
+def _s(name: str, validate: Validator, default: Any, flags: str, help: str, section: str,
+       **kw: Any) -> Setting:
+    return Setting(name, validate, default, help, section, tuple(flags.split()), **kw)
+
+
+_SOCK, _WORK, _MECH, _LOG, _SEC, _PROXY, _SSL, _HOOK = (
+    "Server socket", "Worker processes", "Server mechanics", "Logging",
+    "Request limits", "Proxies", "TLS", "Server hooks",
+)
+
+SETTINGS: list[Setting] = [
+    _s("app_uri", _opt_str, None, "", "The WSGI application: `module:attr`, `module:attr.sub`, "
+       "`module:factory()`, `module:factory('arg', k=1)`, or `module` for "
+       "`module:application`.", _MECH, positional=True, metavar="APP_URI"),
+    _s("config", _str, DEFAULT_CONFIG, "-c --config", "Config file: a Python file whose "
+       "globals are setting names (or `python:module.name`). The default one is read only "
+       "if it exists.", _MECH, metavar="CONFIG"),
+    _s("bind", _str_list, ["127.0.0.1:8000"], "-b --bind", "Address to listen on: "
+       "`HOST:PORT`, `[::1]:PORT`, `unix:/path` or `fd://N`. Repeat to listen on several.",
+       _SOCK, action="append", metavar="ADDRESS"),
+    _s("backlog", _int(1), 2048, "--backlog", "Maximum number of pending connections.",
+       _SOCK, metavar="INT"),
+    _s("reuse_port", _bool, False, "--reuse-port", "Set `SO_REUSEPORT` on listening "
+       "sockets.", _SOCK, action="store_true"),
+    _s("workers", _int(1), 1, "-w --workers", "Number of worker processes.", _WORK,
+       metavar="INT", env="WEB_CONCURRENCY", doc_default="`$WEB_CONCURRENCY` or 1"),
+    _s("worker_class", _str, "asyncio", "-k --worker-class", "Worker class: `asyncio`, "
+       "`sync`, `gthread`, `gevent`, or a `module:Class` path.", _WORK, metavar="STRING"),
+    _s("threads", _int(1), 1, "--threads", "Threads per worker that run the application "
+       "(`asyncio`, `gthread`).", _WORK, metavar="INT"),
+    _s("worker_connections", _int(1), 1000, "--worker-connections", "Maximum number of "
+       "simultaneous connections per worker.", _WORK, metavar="INT"),
+    _s("loop", _choice("auto", "asyncio", "uvloop"), "auto", "--loop", "Event loop of the "
+       "`asyncio` worker: `auto` uses uvloop when installed.", _WORK, metavar="STRING"),
+    _s("max_requests", _int(0), 0, "--max-requests", "Restart a worker gracefully after this "
+       "many requests (0 disables).", _WORK, metavar="INT"),
+    _s("max_requests_jitter", _int(0), 0, "--max-requests-jitter", "Add a random 0..N to "
+       "`max_requests` per worker so they do not all restart at once.", _WORK, metavar="INT"),
+    _s("timeout", _int(0), 30, "-t --timeout", "Workers silent for more than this many "
+       "seconds are killed and restarted (0 disables).", _WORK, metavar="INT"),
+    _s("graceful_timeout", _int(0), 30, "--graceful-timeout", "Seconds workers get to finish "
+       "in-flight requests after a graceful stop before they are killed.", _WORK,
+       metavar="INT"),
+    _s("keepalive", _int(0), 2, "--keep-alive", "Seconds to wait for the next request on a "
+       "keep-alive connection (0 disables keep-alive).", _WORK, metavar="INT"),
+    _s("header_timeout", _float, 10.0, "--header-timeout", "Seconds a client gets to send a "
+       "complete request head.", _WORK, metavar="FLOAT"),
+    _s("body_timeout", _float, 30.0, "--body-timeout", "Seconds of idle time allowed between "
+       "reads of a request body.", _WORK, metavar="FLOAT"),
+    _s("worker_tmp_dir", _opt_str, None, "--worker-tmp-dir", "Directory for the workers' "
+       "heartbeat files (default: the system temporary directory).", _WORK, metavar="DIR"),
+    _s("preload_app", _bool, False, "--preload", "Load the application in the master before "
+       "forking workers.", _MECH, action="store_true"),
+    _s("chdir", _str, None, "--chdir", "Change to this directory before loading the "
+       "application.", _MECH, metavar="DIR", doc_default="current directory"),
+    _s("pythonpath", _opt_str, None, "--pythonpath", "Comma-separated directories to add "
+       "to the Python path.", _MECH, metavar="STRING"),
+    _s("raw_env", _env_list, [], "-e --env", "Set an environment variable (`KEY=VALUE`) in "
+       "the server process. Repeatable.", _MECH, action="append", metavar="ENV"),
+    _s("pidfile", _opt_str, None, "-p --pid", "Write the master's PID to this file.", _MECH,
+       metavar="FILE"),
+    _s("proc_name", _opt_str, None, "-n --name", "Process name shown by `ps` (needs "
+       "setproctitle).", _MECH, metavar="STRING"),
+    _s("root_path", _str, "", "--root-path", "`SCRIPT_NAME` of the application when it is "
+       "mounted below the site root.", _MECH, metavar="PATH", env="SCRIPT_NAME"),
+    _s("body_spool_size", _int(0), 1048576, "--body-spool-size", "Request bodies larger than "
+       "this many bytes are spooled to a temporary file.", _MECH, metavar="INT"),
+    _s("check_config", _bool, False, "--check-config", "Load the configuration and the "
+       "application, then exit (0 if both are fine).", _MECH, action="store_true"),
+    _s("print_config", _bool, False, "--print-config", "Print the resolved settings and "
+       "exit.", _MECH, action="store_true"),
+    _s("accesslog", _opt_str, None, "--access-logfile", "Access log file (`-` for stdout). "
+       "No access log when unset.", _LOG, metavar="FILE"),
+    _s("access_log_format", _str, DEFAULT_ACCESS_LOG_FORMAT, "--access-logformat",
+       "Access log line format, with Gunicorn's atoms: `h l u t r m U q H s B b f a T D M L "
+       "p {header}i {header}o {variable}e`.", _LOG, metavar="STRING"),
+    _s("errorlog", _str, "-", "--error-logfile --log-file", "Error log file (`-` for "
+       "stderr).", _LOG, metavar="FILE"),
+    _s("loglevel", _choice("debug", "info", "warning", "error", "critical"), "info",
+       "--log-level", "Error log level.", _LOG, metavar="LEVEL"),
+    _s("capture_output", _bool, False, "--capture-output", "Redirect the stdout and stderr "
+       "of the server processes into the error log file.", _LOG, action="store_true"),
+    _s("limit_request_line", _int(0), 4094, "--limit-request-line", "Maximum size of the "
+       "request line in bytes (0 = unlimited).", _SEC, metavar="INT"),
+    _s("limit_request_fields", _int(0), 100, "--limit-request-fields", "Maximum number of "
+       "request header fields.", _SEC, metavar="INT"),
+    _s("limit_request_field_size", _int(0), 8190,
+       "--limit-request-field-size --limit-request-field_size", "Maximum size of one request "
+       "header field in bytes.", _SEC, metavar="INT"),
+    _s("limit_request_body", _int(0), 0, "--limit-request-body", "Maximum size of a request "
+       "body in bytes (0 = unlimited).", _SEC, metavar="INT"),
+    _s("forwarded_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--forwarded-allow-ips",
+       "Comma-separated addresses trusted to set `X-Forwarded-*` headers (`*` = all).",
+       _PROXY, metavar="STRING", env="FORWARDED_ALLOW_IPS"),
+    _s("secure_scheme_headers", _str_dict, {"X-FORWARDED-PROTOCOL": "ssl",
+       "X-FORWARDED-PROTO": "https", "X-FORWARDED-SSL": "on"}, "", "Headers (and values) "
+       "from trusted proxies that mark a request as HTTPS. Config file only.", _PROXY),
+    _s("proxy_protocol", _bool, False, "--proxy-protocol", "Accept the PROXY protocol "
+       "header from trusted proxies.", _PROXY, action="store_true"),
+    _s("proxy_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--proxy-allow-from",
+       "Comma-separated addresses allowed to send the PROXY protocol header (`*` = all).",
+       _PROXY, metavar="STRING"),
+    _s("certfile", _opt_str, None, "--certfile", "TLS certificate file.", _SSL,
+       metavar="FILE"),
+    _s("keyfile", _opt_str, None, "--keyfile", "TLS private key file.", _SSL, metavar="FILE"),
+    _s("ca_certs", _opt_str, None, "--ca-certs", "CA certificates file for client "
+       "certificates.", _SSL, metavar="FILE"),
+    _s("cert_reqs", _int(0), 0, "--cert-reqs", "Client certificate requirement: 0 none, "
+       "1 optional, 2 required.", _SSL, metavar="INT"),
+    _s("ciphers", _opt_str, None, "--ciphers", "OpenSSL cipher list.", _SSL,
+       metavar="STRING"),
+    _s("do_handshake_on_connect", _bool, False, "--do-handshake-on-connect", "Do the TLS "
+       "handshake when the connection is accepted rather than on first read.", _SSL,
+       action="store_true"),
+] + [
+    _s(name, _hook(name), fn, "", (fn.__doc__ or "").strip(), _HOOK,
+       doc_default=f"`{name}({', '.join(hooks.hook_params(name))})`")
+    for name, fn in hooks.DEFAULT_HOOKS.items()
+]
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+SECTION_ORDER = [_SOCK, _WORK, _MECH, _LOG, _SEC, _PROXY, _SSL, _HOOK]
+# Config-file spellings that differ from the setting name (Gunicorn's).
+FILE_ALIASES = {"wsgi_app": "app_uri"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # never returns
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser, made from the table.  Values are kept as given (strings):
+    the table's validators convert them after the layers are merged."""
+    parser = _Parser(
+        prog="corral",
+        usage=USAGE,
+        description="corral: a pre-fork WSGI HTTP/1.1 server.",
+        argument_default=argparse.SUPPRESS,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"corral {__version__}")
+    groups = {name: parser.add_argument_group(name.lower()) for name in SECTION_ORDER}
+    for s in SETTINGS:
+        help_text = s.help.replace("%", "%%")
+        if s.positional:
+            parser.add_argument(s.name, nargs="?", metavar=s.metavar, help=help_text)
+        elif s.flags:
+            kw: dict[str, Any] = {"dest": s.name, "action": s.action, "help": help_text}
+            if s.action != "store_true":
+                kw["metavar"] = s.metavar
+            groups[s.section].add_argument(*s.flags, **kw)
+    return parser
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """Execute a config file (or import ``python:module``) and return the settings it
+    defines.  Names that are not settings (imports, helpers, ``_private``) are ignored."""
+    if path.startswith("python:"):
+        try:
+            namespace = vars(importlib.import_module(path[len("python:"):]))
+        except Exception as e:
+            raise ConfigError(f"config module {path!r}: {type(e).__name__}: {e}")
+    else:
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+        except OSError as e:
+            raise ConfigError(f"config file {path!r}: {e.strerror or e}")
+        namespace = {"__file__": path, "__name__": "__config__"}
+        try:
+            exec(compile(source, path, "exec"), namespace)
+        except Exception as e:
+            raise ConfigError(f"config file {path!r}: {type(e).__name__}: {e}")
+    found: dict[str, Any] = {}
+    for key, value in namespace.items():
+        name = FILE_ALIASES.get(key, key)
+        if name in BY_NAME and name not in ("config", "check_config", "print_config"):
+            found[name] = value
+    return found
+
+
+_ENV_SOURCE = " (environment)"
+
+
+def _parse_layers(
+    argv: Sequence[str], environ: Mapping[str, str], cwd: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """The value layers, highest precedence first, each (source description, values)."""
+    parser = build_parser()
+    cli = vars(parser.parse_args(list(argv)))
+    cmd_args = environ.get(CMD_ARGS_ENV, "")
+    env_cli = vars(parser.parse_args(shlex.split(cmd_args))) if cmd_args.strip() else {}
+    env_vars = {s.name: environ[s.env] for s in SETTINGS if s.env and s.env in environ}
+    path = cli.get("config") or env_cli.get("config") or DEFAULT_CONFIG
+    explicit = "config" in cli or "config" in env_cli
+    file_values: dict[str, Any] = {}
+    if path.startswith("python:"):
+        file_values = read_config_file(path)
+    else:
+        path = os.path.normpath(os.path.join(cwd, path))
+        if explicit or os.path.exists(path):
+            file_values = read_config_file(path)
+    return [
+        ("", cli),
+        (f" (in ${CMD_ARGS_ENV})", env_cli),
+        (_ENV_SOURCE, env_vars),
+        (f" (config file {path})", file_values),
+    ]
+
+
+class Settings:
+    """Resolved settings, read by attribute with Gunicorn's names (``settings.workers``).
+
+    ``Settings(**overrides)`` gives the defaults plus validated overrides;
+    :meth:`from_argv` resolves command line, environment and config file.
+    Assigning a setting attribute validates the value.
+    """
+
+    _values: dict[str, Any]
+    _origin: tuple[list[str], dict[str, str], str] | None
+
+    def __init__(self, **overrides: Any) -> None:
+        cwd = os.getcwd()
+        values = {s.name: s.default_value(cwd) for s in SETTINGS}
+        for name, value in overrides.items():
+            if name not in BY_NAME:
+                raise TypeError(f"unknown setting {name!r}")
+            values[name] = value
+        object.__setattr__(self, "_values", _validate_all(values, {}))
+        object.__setattr__(self, "_origin", None)
+
+    @classmethod
+    def from_argv(
+        cls,
+        argv: Sequence[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> Settings:
+        """Resolve settings from ``argv`` (default ``sys.argv[1:]``), ``environ``
+        (default ``os.environ``) and the config file.  Raises :class:`ConfigError`
+        (:class:`UsageError` for an unparsable command line)."""
+        args = list(sys.argv[1:] if argv is None else argv)
+        env = dict(os.environ if environ is None else environ)
+        cwd = cwd or os.getcwd()
+        layers = _parse_layers(args, env, cwd)
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for s in SETTINGS:
+            values[s.name] = s.default_value(cwd)
+            for where, layer in layers:
+                if s.name in layer:
+                    values[s.name] = layer[s.name]
+                    sources[s.name] = where
+                    break
+        self = cls.__new__(cls)
+        object.__setattr__(self, "_values", _validate_all(values, sources))
+        object.__setattr__(self, "_origin", (args, env, cwd))
+        return self
+
+    def reload(self) -> Settings:
+        """A fresh Settings built again from the same argv, environment and config file
+        (re-read from disk).  Raises :class:`ConfigError` if it became invalid."""
+        if self._origin is None:
+            return Settings(**self._values)
+        args, env, cwd = self._origin
+        return Settings.from_argv(args, env, cwd)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no setting named {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in BY_NAME:
+            raise AttributeError(f"no setting named {name!r}")
+        self._values[name] = _validate_one(BY_NAME[name], value, "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    @property
+    def is_ssl(self) -> bool:
+        return bool(self._values["certfile"])
+
+    @property
+    def env(self) -> dict[str, str]:
+        """``raw_env`` as a dict."""
+        return dict(item.split("=", 1) for item in self._values["raw_env"])
+
+    @property
+    def config_source(self) -> str | None:
+        return None if self._origin is None else " ".join(self._origin[0])
+
+    def __repr__(self) -> str:
+        return f"<Settings workers={self.workers} bind={self.bind!r} app_uri={self.app_uri!r}>"
+
+
+def _validate_one(setting: Setting, value: Any, where: str) -> Any:
+    try:
+        return setting.validate(value)
+    except ValueError as e:
+        if where == _ENV_SOURCE:
+            label = f"{setting.env} ({setting.name})"
+        elif where.startswith(" (config"):
+            label = f"{setting.name}{where}"
+        else:
+            label = f"{setting.label}{where}"
+        raise ConfigError(f"{label}: {e}")
+
+
+def _validate_all(values: dict[str, Any], sources: dict[str, str]) -> dict[str, Any]:
+    return {
+        name: _validate_one(BY_NAME[name], value, sources.get(name, ""))
+        for name, value in values.items()
+    }
+
+
+def format_value(value: Any) -> str:
+    if callable(value):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', value)}"
+    return repr(value)
+
+
+def print_config(settings: Settings, file: Any = None) -> None:
+    """``name = value`` lines, sorted by name."""
+    out = file or sys.stdout
+    for name, value in sorted(settings.as_dict().items()):
+        print(f"{name} = {format_value(value)}", file=out)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_reference() -> str:
+    """The settings reference (README.md), one table per section."""
+    sections: dict[str, list[Setting]] = {name: [] for name in SECTION_ORDER}
+    for s in SETTINGS:
+        sections.setdefault(s.section, []).append(s)
+    lines = [
+        "Precedence, highest first: command line, `$CORRAL_CMD_ARGS`, environment "
+        "variables, config file (`-c`), defaults. In a config file, use the setting name "
+        "as a global (`workers = 4`); hooks are functions with that name.",
+    ]
+    for section, rows in sections.items():
+        lines += ["", f"### {section}", ""]
+        if section == _HOOK:
+            lines += ["| Hook | Called as | Description |", "|---|---|---|"]
+            lines += [f"| `{s.name}` | {s.doc_default} | {_md_cell(s.help)} |" for s in rows]
+            continue
+        lines += ["| Setting | Flags | Default | Description |", "|---|---|---|---|"]
+        for s in rows:
+            flags = ", ".join(f"`{f}`" for f in s.flags) or (
+                f"`{s.metavar}` (positional)" if s.positional else "config file"
+            )
+            if s.env:
+                flags += f"; env `{s.env}`"
+            default = s.doc_default or f"`{format_value(s.default)}`"
+            lines.append(f"| `{s.name}` | {flags} | {_md_cell(default)} | {_md_cell(s.help)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m corral.server.config --markdown")
+    sys.stdout.write(markdown_reference())

@@ -1,0 +1,160 @@
+"""The WSGI ``environ`` (PEP 3333) for one request.
+
+:class:`EnvironBuilder` is made once per worker from the settings; it keeps the
+per-process constant keys in a template dict and caches header-name conversions,
+so :meth:`EnvironBuilder.build` does only per-request work.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
+
+from corral.server.http.response import FileWrapper
+
+if TYPE_CHECKING:
+    from corral.server.http.cycle import ConnInfo
+    from corral.server.http.parser import RequestHead
+
+_HEADER_KEYS: dict[str, str | None] = {
+    "Content-Type": "CONTENT_TYPE",
+    "Content-Length": "CONTENT_LENGTH",
+}
+DEFAULT_SECURE_HEADERS = {
+    "X-FORWARDED-PROTOCOL": "ssl",
+    "X-FORWARDED-PROTO": "https",
+    "X-FORWARDED-SSL": "on",
+}
+
+
+def header_key(name: str) -> str | None:
+    """``HTTP_*`` key for a header name; None for names containing ``_``."""
+    try:
+        return _HEADER_KEYS[name]
+    except KeyError:
+        pass
+    upper = name.upper()
+    if upper in ("CONTENT-TYPE", "CONTENT-LENGTH"):
+        key: str | None = upper.replace("-", "_")
+    elif "_" in name:
+        key = None
+    else:
+        key = "HTTP_" + upper.replace("-", "_")
+    if len(_HEADER_KEYS) < 2048:
+        _HEADER_KEYS[name] = key
+    return key
+
+
+def path_info(path: str) -> str:
+    """Percent-decode the path, then decode as latin-1 (PEP 3333)."""
+    if "%" not in path:
+        return path
+    return unquote_to_bytes(path).decode("latin-1")
+
+
+class EnvironBuilder:
+    """Builds environ dicts for one worker process."""
+
+    def __init__(self, settings: Any, log: Any = None, multithread: bool = False) -> None:
+        root = getattr(settings, "root_path", "") or os.environ.get("SCRIPT_NAME", "")
+        self.script_name = root.rstrip("/")
+        allow = getattr(settings, "forwarded_allow_ips", ["127.0.0.1", "::1"])
+        if isinstance(allow, str):
+            allow = [a.strip() for a in allow.split(",")]
+        self.trust_all = "*" in allow
+        self.trusted = frozenset(allow)
+        secure = getattr(settings, "secure_scheme_headers", None)
+        if secure is None:
+            secure = DEFAULT_SECURE_HEADERS
+        self.secure_headers = [
+            ("HTTP_" + k.upper().replace("-", "_"), v.lower()) for k, v in secure.items()
+        ]
+        self.log = log
+        self.template: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": multithread,
+            "wsgi.multiprocess": int(getattr(settings, "workers", 1) or 1) > 1,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": FileWrapper,
+            "wsgi.input_terminated": True,
+            "SERVER_SOFTWARE": "corral",
+            "SCRIPT_NAME": self.script_name,
+        }
+
+    def _errors(self) -> IO[str]:
+        stream = getattr(self.log, "error_stream", None)
+        return stream if stream is not None else sys.stderr
+
+    def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
+        env = self.template.copy()
+        env["REQUEST_METHOD"] = head.method
+        env["RAW_URI"] = head.raw_uri
+        env["QUERY_STRING"] = head.query
+        env["SERVER_PROTOCOL"] = "HTTP/1.1" if head.version == (1, 1) else "HTTP/1.0"
+        env["wsgi.input"] = body
+        env["wsgi.errors"] = self._errors()
+        get_key = _HEADER_KEYS.get
+        for name, value in head.headers:
+            key = get_key(name, "")
+            if key == "":
+                key = header_key(name)
+            if key is None:
+                continue
+            old = env.get(key)
+            env[key] = value if old is None else f"{old},{value}"
+        path = path_info(head.path)
+        script = self.script_name
+        if script and (path == script or path.startswith(script + "/")):
+            path = path[len(script) :]
+        env["PATH_INFO"] = path
+        self._addresses(env, conn)
+        return env
+
+    def _addresses(self, env: dict[str, Any], conn: ConnInfo) -> None:
+        peer = conn.peer
+        scheme = conn.url_scheme
+        if isinstance(peer, tuple):
+            remote = str(peer[0])
+            env["REMOTE_ADDR"] = remote
+            env["REMOTE_PORT"] = str(peer[1])
+        else:
+            remote = ""
+            env["REMOTE_ADDR"] = peer or ""
+        if self.trust_all or remote in self.trusted or not isinstance(peer, tuple):
+            for key, value in self.secure_headers:
+                got = env.get(key)
+                if got is not None and got.strip().lower() == value:
+                    scheme = "https"
+                    break
+            fwd = env.get("HTTP_X_FORWARDED_FOR")
+            if fwd:
+                client = fwd.rsplit(",", 1)[-1].strip()
+                if client:
+                    env["REMOTE_ADDR"] = client
+                    env.pop("REMOTE_PORT", None)
+        env["wsgi.url_scheme"] = scheme
+        host = env.get("HTTP_HOST")
+        if host:
+            name, port = _split_host(host, scheme)
+        else:
+            sock = conn.sockname
+            if isinstance(sock, tuple):
+                name, port = str(sock[0]), str(sock[1])
+            else:
+                name, port = "localhost", "443" if scheme == "https" else "80"
+        env["SERVER_NAME"] = name
+        env["SERVER_PORT"] = port
+
+
+def _split_host(host: str, scheme: str) -> tuple[str, str]:
+    if host.startswith("["):
+        end = host.find("]")
+        name, rest = host[: end + 1], host[end + 1 :]
+        port = rest[1:] if rest.startswith(":") else ""
+    elif ":" in host:
+        name, _, port = host.rpartition(":")
+    else:
+        name, port = host, ""
+    return name, port or ("443" if scheme == "https" else "80")

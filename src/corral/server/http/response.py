@@ -1,0 +1,199 @@
+"""Response side of the cycle: ``start_response`` validation, framing, wire bytes.
+
+:class:`Response` holds what the application declared (status, headers,
+``Content-Length``) and turns it into the status line and header section once the
+framing is known: ``Content-Length`` when known, chunked for HTTP/1.1 streams,
+close-delimited for HTTP/1.0; no body for HEAD, 1xx, 204 and 304.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import formatdate
+from types import TracebackType
+from typing import IO, Any
+
+from corral.server.http.errors import STATUS_REASONS
+
+SERVER_HEADER = "corral"
+_STATUS_RE = re.compile(r"[1-9][0-9]{2}(?: [^\r\n\x00]*)?")
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE_RE = re.compile(r"[\r\n\x00]")
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+     "trailer", "trailers", "transfer-encoding", "upgrade"}
+)
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+# -- Date header, formatted at most once per second ---------------------------
+_date_second = -1
+_date_line = b""
+
+
+def date_header() -> bytes:
+    """``Date: ...\\r\\n`` for the current second (cached)."""
+    global _date_second, _date_line
+    now = int(time.time())
+    if now != _date_second:
+        _date_line = f"Date: {formatdate(now, usegmt=True)}\r\nServer: {SERVER_HEADER}\r\n".encode(
+            "ascii"
+        )
+        _date_second = now
+    return _date_line
+
+
+@dataclass(slots=True)
+class FileChunk:
+    """Part of a file to send with ``sendfile`` (or read+write) as-is."""
+
+    file: IO[bytes]
+    offset: int
+    count: int
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: iterates a file in blocks; the cycle sends it with
+    ``sendfile`` when the file is a regular file with a real descriptor."""
+
+    def __init__(self, filelike: IO[bytes], blksize: int = 65536) -> None:
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = self.filelike.read
+        while True:
+            data = read(self.blksize)
+            if not data:
+                return
+            yield data
+
+    def sendfile_range(self) -> tuple[int, int] | None:
+        """(offset, bytes left) when the file can go through ``sendfile``."""
+        try:
+            fd = self.filelike.fileno()
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            offset = self.filelike.tell()
+        except (AttributeError, OSError, ValueError):
+            return None
+        return offset, max(0, st.st_size - offset)
+
+
+def no_body(method: str, status: int) -> bool:
+    return method == "HEAD" or status < 200 or status in (204, 304)
+
+
+class Response:
+    """What ``start_response`` was told, validated; builds the header bytes."""
+
+    __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
+                 "_head", "headers_sent")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.status_line = ""
+        self.headers: list[tuple[str, str]] = []
+        self.content_length: int | None = None
+        self.must_close = False
+        self._head = b""
+        self.headers_sent = False
+
+    @property
+    def started(self) -> bool:
+        return self.status != 0
+
+    def start(self, status: str, headers: list[tuple[str, str]],
+              exc_info: ExcInfo | None = None) -> None:
+        """The validating part of ``start_response``."""
+        if exc_info is not None:
+            try:
+                if self.headers_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status:
+            raise AssertionError("start_response called a second time without exc_info")
+        if not isinstance(status, str) or not _STATUS_RE.fullmatch(status):
+            raise AssertionError(f"invalid status {status!r}")
+        if not isinstance(headers, list):
+            raise AssertionError("headers must be a list of (name, value) tuples")
+        lines: list[str] = []
+        clen: int | None = None
+        must_close = False
+        for item in headers:
+            if not isinstance(item, tuple) or len(item) != 2:
+                raise AssertionError(f"invalid header {item!r}")
+            name, value = item
+            if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name):
+                raise AssertionError(f"invalid header name {name!r}")
+            if not isinstance(value, str) or _BAD_VALUE_RE.search(value):
+                raise AssertionError(f"invalid value for header {name!r}")
+            lname = name.lower()
+            if lname in _HOP_BY_HOP:
+                if lname == "connection" and value.strip().lower() == "close":
+                    must_close = True
+                    continue
+                raise AssertionError(f"hop-by-hop header {name!r} not allowed")
+            if lname == "content-length":
+                if not value.strip().isdigit():
+                    raise AssertionError(f"invalid Content-Length {value!r}")
+                clen = int(value)
+            lines.append(f"{name}: {value}\r\n")
+        try:
+            self._head = "".join(lines).encode("latin-1")
+        except UnicodeEncodeError:
+            raise AssertionError("header values must be latin-1")
+        self.status = int(status[:3])
+        self.status_line = status
+        self.headers = headers
+        self.content_length = clen
+        self.must_close = must_close
+
+    def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
+                   request_keep_alive: bool) -> bytes:
+        """Status line + headers + framing header + blank line."""
+        self.headers_sent = True
+        if keep_alive:
+            conn = b"Connection: keep-alive\r\n" if version == (1, 0) else b""
+        elif request_keep_alive or version == (1, 1):
+            conn = b"Connection: close\r\n"
+        else:
+            conn = b""
+        proto = b"HTTP/1.1 " if version == (1, 1) else b"HTTP/1.0 "
+        return b"".join((
+            proto, self.status_line.encode("latin-1"), b"\r\n", self._head, date_header(),
+            framing, conn, b"\r\n",
+        ))
+
+
+def error_response(status: int, reason: str = "", version: tuple[int, int] = (1, 1)) -> bytes:
+    """A complete plain-text response that closes the connection."""
+    phrase = STATUS_REASONS.get(status, "Error")
+    body = f"{status} {phrase}\n{reason}\n" if reason else f"{status} {phrase}\n"
+    data = body.encode("utf-8", "replace")
+    proto = "HTTP/1.1" if version == (1, 1) else "HTTP/1.0"
+    return (
+        f"{proto} {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n"
+    ).encode("latin-1") + date_header() + b"\r\n" + data
+
+
+def sized_body(result: Any) -> int | None:
+    """Total length of a list/tuple of bytes (so Content-Length can be sent)."""
+    if isinstance(result, (list, tuple)):
+        total = 0
+        for item in result:
+            if type(item) is not bytes:
+                return None
+            total += len(item)
+        return total
+    return None

@@ -1,0 +1,130 @@
+"""Load the WSGI application named by an app spec.
+
+Accepted specs::
+
+    module                      -> module:application
+    module:attr                 -> an attribute
+    module:attr.sub             -> a dotted attribute path
+    module:factory()            -> the result of calling a factory
+    module:factory('arg', k=1)  -> ... with literal arguments (parsed with ``ast``,
+                                   never evaluated as code)
+
+Every failure raises :class:`AppLoadError` whose message is one line:
+``Failed to load app 'SPEC': REASON``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_ATTR = "application"
+
+
+class AppLoadError(Exception):
+    """The app spec could not be turned into a callable."""
+
+    def __init__(self, spec: str, reason: str) -> None:
+        self.spec = spec
+        self.reason = reason
+        super().__init__(f"Failed to load app {spec!r}: {reason}")
+
+
+@dataclass
+class AppSpec:
+    """A parsed app spec: ``module``, attribute ``path`` and, for a factory, its
+    literal ``args``/``kwargs`` (``call`` is False for a plain attribute)."""
+
+    module: str
+    path: list[str]
+    call: bool = False
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _attr_path(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute):
+        return [*_attr_path(node.value), node.attr]
+    raise ValueError("expected an attribute name or a call of one")
+
+
+def parse_spec(spec: str) -> AppSpec:
+    """Split and check a spec; raise :class:`AppLoadError` if it is malformed."""
+    module, sep, expr = spec.strip().partition(":")
+    module = module.strip()
+    if not sep:
+        expr = DEFAULT_ATTR
+    if not module or not all(part.isidentifier() for part in module.split(".")):
+        raise AppLoadError(spec, f"invalid module name {module!r}")
+    try:
+        node = ast.parse(expr.strip(), mode="eval").body
+    except SyntaxError:
+        raise AppLoadError(spec, f"invalid attribute expression {expr!r}")
+    try:
+        if not isinstance(node, ast.Call):
+            return AppSpec(module, _attr_path(node))
+        args = [ast.literal_eval(arg) for arg in node.args]
+        kwargs = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise ValueError("** arguments are not allowed")
+            kwargs[kw.arg] = ast.literal_eval(kw.value)
+        return AppSpec(module, _attr_path(node.func), True, args, kwargs)
+    except ValueError as e:
+        # literal_eval's messages ("malformed node or string ...") name AST internals
+        reason = str(e) if "malformed node" not in str(e) else "arguments must be literals"
+        raise AppLoadError(spec, f"invalid attribute expression {expr.strip()!r}: {reason}")
+
+
+def _import(spec: str, module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        # distinguish "the module is not there" from an import failing inside it
+        if e.name is not None and (module == e.name or module.startswith(e.name + ".")):
+            raise AppLoadError(spec, f"No module named {e.name!r}")
+        raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}")
+    except BaseException as e:  # SyntaxError, SystemExit in module code, ...
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}")
+
+
+def load_app(spec: str) -> Callable[..., Any]:
+    """Import the module named by ``spec`` and return the WSGI callable."""
+    parsed = parse_spec(spec)
+    obj = _import(spec, parsed.module)
+    where = parsed.module
+    for name in parsed.path:
+        try:
+            obj = getattr(obj, name)
+        except AttributeError:
+            raise AppLoadError(spec, f"{where!r} has no attribute {name!r}")
+        where = f"{where}:{name}" if where == parsed.module else f"{where}.{name}"
+    if parsed.call:
+        if not callable(obj):
+            raise AppLoadError(spec, f"{where!r} is not callable")
+        try:
+            obj = obj(*parsed.args, **parsed.kwargs)
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise AppLoadError(spec, f"factory {where!r} raised {_one_line(e)}")
+        if obj is None:
+            raise AppLoadError(spec, f"factory {where!r} returned None")
+    if not callable(obj):
+        kind = "returned" if parsed.call else "is"
+        raise AppLoadError(
+            spec, f"{where!r} {kind} a {type(obj).__name__}, not a callable application"
+        )
+    return obj

@@ -1,0 +1,126 @@
+"""TLS for listeners: the server context from the settings, and a handshake that
+never takes a worker down.
+
+Settings read (Gunicorn's names): ``certfile``, ``keyfile``, ``ca_certs``,
+``cert_reqs`` (0 none, 1 optional, 2 required client certificate), ``ciphers``,
+``do_handshake_on_connect``.
+
+Blocking workers call, on each accepted connection of a TLS listener::
+
+    tls_sock = accept_tls(sock, listener.ssl_context, settings, log)
+    if tls_sock is None:        # plain HTTP, garbage, a failed or slow handshake:
+        return                  # already answered/closed and logged at debug level
+
+Event-loop workers pass the context to the loop (``ssl=ctx``) with
+``ssl_handshake_timeout=handshake_timeout(settings)``; the loop reports failed
+handshakes to its exception handler without harm to the worker.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from typing import Any
+
+from corral.server.http.response import error_response
+
+TLS_RECORD_HANDSHAKE = 0x16  # first byte of every TLS ClientHello
+CERT_REQS = {0: ssl.CERT_NONE, 1: ssl.CERT_OPTIONAL, 2: ssl.CERT_REQUIRED}
+
+
+class TLSConfigError(ValueError):
+    """The TLS settings cannot make a context (one-line message)."""
+
+
+def make_ssl_context(settings: Any) -> ssl.SSLContext | None:
+    """A server-side context from the TLS settings, or None when no certfile is set.
+
+    Raises :class:`TLSConfigError` naming the setting at fault.
+    """
+    certfile = getattr(settings, "certfile", None)
+    if not certfile:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    keyfile = getattr(settings, "keyfile", None) or None
+    try:
+        ctx.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise TLSConfigError(f"certfile/keyfile: cannot load {certfile!r}: {exc}") from None
+    reqs = getattr(settings, "cert_reqs", 0) or 0
+    if reqs not in CERT_REQS:
+        raise TLSConfigError(f"cert_reqs: must be 0, 1 or 2, got {reqs!r}")
+    ca_certs = getattr(settings, "ca_certs", None)
+    if ca_certs:
+        try:
+            ctx.load_verify_locations(ca_certs)
+        except (OSError, ssl.SSLError) as exc:
+            raise TLSConfigError(f"ca_certs: cannot load {ca_certs!r}: {exc}") from None
+    elif reqs:
+        raise TLSConfigError("cert_reqs: client certificates need ca_certs")
+    ctx.verify_mode = CERT_REQS[reqs]
+    ciphers = getattr(settings, "ciphers", None)
+    if ciphers:
+        try:
+            ctx.set_ciphers(ciphers)
+        except ssl.SSLError:
+            raise TLSConfigError(f"ciphers: no cipher can be selected from {ciphers!r}") from None
+    return ctx
+
+
+def handshake_timeout(settings: Any) -> float:
+    """Seconds a client gets to finish the handshake: the header timeout (or 10)."""
+    return float(getattr(settings, "header_timeout", 10) or 10)
+
+
+def accept_tls(
+    sock: socket.socket, ctx: ssl.SSLContext, settings: Any, log: Any = None
+) -> ssl.SSLSocket | None:
+    """Wrap an accepted blocking socket and complete the handshake within
+    :func:`handshake_timeout`; None (socket closed) on any failure.
+
+    A client that speaks plain HTTP to the TLS port gets a plain-text 400 first.
+    With ``do_handshake_on_connect`` false the handshake still happens here, in the
+    code serving this connection (never in an accept loop shared with others).
+    """
+    timeout = handshake_timeout(settings)
+    try:
+        sock.settimeout(timeout)
+        first = sock.recv(1, socket.MSG_PEEK)
+        if not first:
+            sock.close()
+            return None
+        if first[0] != TLS_RECORD_HANDSHAKE:
+            _refuse_plain(sock, first, log)
+            return None
+        tls = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    except (OSError, ValueError) as exc:
+        _close(sock, log, exc)
+        return None
+    try:
+        tls.do_handshake()
+    except (OSError, ValueError) as exc:  # ssl.SSLError and timeouts are OSErrors
+        _close(tls, log, exc)
+        return None
+    return tls
+
+
+def _refuse_plain(sock: socket.socket, first: bytes, log: Any) -> None:
+    if log is not None:
+        log.debug("Non-TLS bytes on a TLS listener (first byte %r)", first)
+    if first.isalpha():  # looks like an HTTP method: say so in plain text
+        try:
+            sock.sendall(error_response(400, "plain HTTP request sent to an HTTPS port"))
+        except OSError:
+            pass
+    sock.close()
+
+
+def _close(sock: socket.socket, log: Any, exc: BaseException) -> None:
+    if log is not None:
+        log.debug("TLS handshake failed: %s", exc)
+    try:
+        sock.close()
+    except OSError:
+        pass

@@ -1,0 +1,218 @@
+"""Whole-request buffering for workers that read with non-blocking sockets.
+
+:class:`RequestBuffer` is sans-IO: the worker feeds it whatever bytes arrived
+and takes complete requests out of :attr:`RequestBuffer.ready` as
+``(head, body)`` pairs, in arrival order (pipelining).  A body larger than
+``spool_size`` spills to a temporary file, so a client trickling a huge upload
+costs a file, not memory.  The ``asyncio``, ``gthread`` and ``gevent`` workers
+share it.
+
+A request that asks for ``100 Continue`` is the exception: the client waits for
+the interim response before sending its body, and the application may answer
+without wanting the body at all.  With ``early_expect`` such a request is put in
+:attr:`RequestBuffer.ready` as soon as its head is complete, with an
+:class:`ExpectBody`: the first read sends ``100 Continue`` and waits (through a
+worker-supplied ``fetch``) for the rest of the body to be buffered.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Union
+
+from corral.server.http.body import BodyWriter, BufferedBody
+from corral.server.http.errors import ClientDisconnected, ParseError
+from corral.server.http.parser import END, Limits, RequestHead, RequestParser
+from corral.server.http.response import FileChunk
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+# Complete requests a connection may queue (pipelined) before reading pauses.
+MAX_PIPELINED = 16
+
+
+class ExpectBody(BufferedBody):
+    """``wsgi.input`` of a request that asked for ``100 Continue``, handed to the
+    application before its body arrived.
+
+    ``fetch`` (set by the worker) sends ``100 Continue`` and returns once
+    :meth:`finish` was called, or raises :class:`ClientDisconnected`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+        self.complete = False  # type: ignore[misc]
+        self.fetch: Callable[[ExpectBody], None] | None = None
+        self.done = threading.Event()
+
+    def finish(self, body: BufferedBody) -> None:
+        """The whole body has arrived (called by :class:`RequestBuffer`)."""
+        self._file = body._file
+        self.complete = True  # type: ignore[misc]
+        self.done.set()
+
+    def _ensure(self) -> None:
+        if not self.complete:
+            if self.fetch is None:
+                raise ClientDisconnected("the request body is not available")
+            fetch, self.fetch = self.fetch, None
+            fetch(self)
+            if not self.complete:
+                raise ClientDisconnected("the client did not send the request body")
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._ensure()
+        return super().read(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self._ensure()
+        return super().readline(size)
+
+    def drain(self) -> bool:
+        """After the response: the connection is reusable only if the body came."""
+        return self.complete
+
+
+Body = Union[BufferedBody, ExpectBody]
+
+
+class RequestBuffer:
+    """Collects whole requests (head and complete body) from arbitrary reads."""
+
+    __slots__ = ("parser", "spool_size", "early_expect", "ready", "continue_wanted",
+                 "_head", "_writer", "_expect")
+
+    def __init__(self, limits: Limits, spool_size: int, early_expect: bool = True) -> None:
+        self.parser = RequestParser(limits)
+        self.spool_size = spool_size
+        self.early_expect = early_expect
+        self.ready: deque[tuple[RequestHead, Body]] = deque()
+        # without early_expect: set when a head asking for ``100 Continue`` arrived
+        # and its body has not; the worker sends :data:`CONTINUE` once no earlier
+        # response is pending.
+        self.continue_wanted = False
+        self._head: RequestHead | None = None
+        self._writer: BodyWriter | None = None
+        self._expect: ExpectBody | None = None
+
+    @property
+    def in_head(self) -> bool:
+        """A request has started but its head is not complete yet."""
+        return self._head is None and self.parser.in_message
+
+    @property
+    def in_body(self) -> bool:
+        """A head is complete and its body is still arriving."""
+        return self._head is not None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing partial buffered (complete requests may wait in :attr:`ready`)."""
+        return self._head is None and not self.parser.in_message
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; raises :class:`corral.server.http.errors.ParseError`."""
+        for ev in self.parser.feed(data):
+            if ev.__class__ is bytes:
+                writer = self._writer
+                if writer is None:
+                    writer = self._writer = BodyWriter(self.spool_size)
+                writer.write(ev)  # type: ignore[arg-type]
+            elif ev is END:
+                self._end()
+            else:
+                self._start(ev)  # type: ignore[arg-type]
+
+    def _start(self, head: RequestHead) -> None:
+        self._head = head
+        if head.expect_continue and (head.chunked or head.content_length):
+            if self.early_expect:
+                expect = self._expect = ExpectBody()
+                self.ready.append((head, expect))
+            else:
+                self.continue_wanted = True
+
+    def _end(self) -> None:
+        writer = self._writer
+        head = self._head
+        assert head is not None
+        body = writer.body() if writer is not None else BufferedBody(b"")
+        self._head = self._writer = None
+        self.continue_wanted = False
+        expect = self._expect
+        if expect is not None:
+            self._expect = None
+            expect.finish(body)
+        else:
+            self.ready.append((head, body))
+
+    def feed_eof(self) -> None:
+        """The client closed its side; a request cut short raises ParseError."""
+        self.parser.feed_eof()
+
+    def release(self) -> None:
+        """Free spooled bodies of requests that will never be answered."""
+        while self.ready:
+            self.ready.popleft()[1].release()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.body().release()
+        expect, self._expect = self._expect, None
+        if expect is not None:
+            expect.done.set()  # wake a thread waiting for it
+
+
+def fetch_blocking(buffer: RequestBuffer, fd: int, send: Callable[[bytes], object],
+                   timeout: float) -> Callable[[ExpectBody], None]:
+    """An :attr:`ExpectBody.fetch` for a worker whose current thread may block on
+    the connection's (non-blocking) socket ``fd``: send ``100 Continue``, then read
+    and parse until the body is complete (each read waits at most ``timeout``)."""
+
+    def fetch(body: ExpectBody) -> None:
+        send(CONTINUE)
+        while not body.complete:
+            readable, _, _ = select.select([fd], [], [], timeout or None)
+            if not readable:
+                raise ClientDisconnected("timed out reading the request body")
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                raise ClientDisconnected(str(e)) from None
+            if not data:
+                raise ClientDisconnected("client closed the connection during the body")
+            try:
+                buffer.feed(data)
+            except ParseError as e:  # a broken body
+                raise ClientDisconnected(str(e)) from None
+
+    return fetch
+
+
+def file_pieces(chunk: FileChunk, size: int = 1 << 16) -> Iterator[bytes]:
+    """The bytes of a :class:`FileChunk`, ``size`` at a time (for transports
+    without ``sendfile``); stops early if the file turns out shorter."""
+    left = chunk.count
+    offset = chunk.offset
+    f = chunk.file
+    try:
+        fd: int | None = f.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    while left > 0:
+        n = min(size, left)
+        if fd is not None:
+            data = os.pread(fd, n, offset)
+        else:
+            f.seek(offset)
+            data = f.read(n)
+        if not data:
+            return
+        offset += len(data)
+        left -= len(data)
+        yield data

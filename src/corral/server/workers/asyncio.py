@@ -1,0 +1,538 @@
+"""The ``asyncio`` worker (the default): one event loop does all socket I/O.
+
+Each connection is an :class:`HttpProtocol` feeding the shared sans-IO parser
+through a :class:`~corral.server.workers._buffered.RequestBuffer`: the loop
+buffers every whole request (large bodies spill to a temporary file) before the
+application sees it, so a client trickling its head or body costs a buffer, not
+a worker.  The application runs inline on the loop (``--threads 1``) or on a
+pool of ``--threads N`` threads; either way responses are written with
+back-pressure: while the transport is paused the exchange iterator (or the pool
+thread producing it) waits instead of buffering without bound.
+
+Keep-alive, pipelining (answered in order), ``--worker-connections``,
+``--header-timeout``/``--body-timeout``/``--keep-alive`` and graceful shutdown
+are handled by :class:`ConnectionManager`'s periodic tick, which is also the
+heartbeat and, in thread mode, the watch for requests stuck past ``--timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from corral.server.http.cycle import ConnInfo, Exchange
+from corral.server.http.errors import ParseError
+from corral.server.http.parser import Limits, RequestHead
+from corral.server.workers._buffered import (
+    CONTINUE,
+    MAX_PIPELINED,
+    Body,
+    ExpectBody,
+    RequestBuffer,
+    fetch_blocking,
+    file_pieces,
+)
+from corral.server.workers._threads import Job, ThreadPool, Watch
+from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
+
+TICK = 0.5  # seconds between housekeeping passes (heartbeat, timeouts)
+_now = time.monotonic
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """An event loop for ``--loop auto|asyncio|uvloop``."""
+    if kind in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()  # type: ignore[no-any-return]
+    return asyncio.new_event_loop()
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection: buffer requests, run them in order, write back."""
+
+    __slots__ = (
+        "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
+        "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
+        "served", "job", "writable", "sent", "tls",
+    )
+
+    def __init__(self, mgr: ConnectionManager, tls: bool) -> None:
+        self.mgr = mgr
+        self.tls = tls
+        self.transport: Any = None
+        # inline mode reads a 100-continue body with blocking reads on the raw
+        # socket, which TLS rules out: such requests are then buffered whole.
+        early = mgr.pool is not None or not tls
+        self.buffer = RequestBuffer(mgr.limits, mgr.spool_size, early)
+        self.conn: ConnInfo = mgr.conn_template
+        self.busy = False  # a request is being answered
+        self.exchange: Exchange | None = None
+        self.body: Body | None = None
+        self.out: Iterator[Any] | None = None  # the paused output iterator (inline mode)
+        self.wpaused = False  # the transport asked us to stop writing
+        self.rpaused = False  # reading paused: too many pipelined requests queued
+        self.capped = False  # reading paused: over --worker-connections
+        self.closing = False
+        self.eof = False
+        self.last = self.head_start = _now()
+        self.served = 0
+        self.job: Job | None = None
+        self.writable: threading.Event | None = None  # thread mode back-pressure
+        self.sent = False  # thread mode: some bytes of the response went out
+
+    # -- asyncio callbacks ---------------------------------------------------------
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        self.transport = transport
+        mgr = self.mgr
+        peer = transport.get_extra_info("peername")
+        sockname = transport.get_extra_info("sockname")
+        scheme = "https" if self.tls else "http"
+        self.conn = ConnInfo(peer if peer else "", sockname, scheme, mgr.keepalive_allowed)
+        mgr.opened(self)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.closing = True
+        ex = self.exchange
+        if ex is not None and self.job is None:  # inline exchange paused mid-response
+            self.exchange = self.out = None
+            self._end(ex)
+        if self.writable is not None:
+            self.writable.set()  # wake a pool thread waiting to write
+        self.buffer.release()
+        self.mgr.closed(self)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        now = self.last = _now()
+        if buf.idle and not self.busy and not buf.ready:
+            self.head_start = now
+        try:
+            buf.feed(data)
+        except ParseError as e:
+            self._error(e.status, e.reason)
+            return
+        if self.busy:
+            if len(buf.ready) >= MAX_PIPELINED and not self.rpaused:
+                self.rpaused = True
+                self.transport.pause_reading()
+        elif buf.ready:
+            self.serve()
+        elif buf.continue_wanted:
+            buf.continue_wanted = False
+            self.transport.write(CONTINUE)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        try:
+            self.buffer.feed_eof()
+        except ParseError:
+            pass
+        return bool(self.busy or self.buffer.ready)  # True: answer first, then close
+
+    def pause_writing(self) -> None:
+        self.wpaused = True
+        if self.writable is not None:
+            self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.wpaused = False
+        if self.writable is not None:
+            self.writable.set()
+        elif self.out is not None and not self.closing and self._drive():
+            self.serve()
+
+    # -- serving -------------------------------------------------------------------
+    def serve(self) -> None:
+        """Answer the queued complete requests in order (inline) or hand the next
+        one to a pool thread."""
+        buf = self.buffer
+        ready = buf.ready
+        mgr = self.mgr
+        while ready and not self.closing:
+            head, body = ready.popleft()
+            if mgr.pool is not None:
+                if body.__class__ is ExpectBody:
+                    body.fetch = self._fetch_threaded  # type: ignore[union-attr]
+                self._submit(head, body)
+                return
+            if body.__class__ is ExpectBody:
+                body.fetch = fetch_blocking(  # type: ignore[union-attr]
+                    buf, self.transport.get_extra_info("socket").fileno(),
+                    self.transport.write, mgr.body_timeout)
+            ex = mgr.cycle.exchange(head, body, self.conn)
+            self.exchange = ex
+            self.body = body
+            self.out = iter(ex)
+            self.busy = True
+            if not self._drive():
+                return
+        self._idle()
+
+    def _idle(self) -> None:
+        """No request in hand: go back to reading."""
+        if self.closing:
+            return
+        buf = self.buffer
+        if self.eof:
+            self.close()
+            return
+        if self.rpaused:
+            self.rpaused = False
+            if not self.capped:
+                self.transport.resume_reading()
+        if buf.continue_wanted:
+            buf.continue_wanted = False
+            self.transport.write(CONTINUE)
+
+    def _drive(self) -> bool:
+        """Write the current exchange's output until it ends (True) or the
+        transport pauses (False)."""
+        out = self.out
+        assert out is not None
+        write = self.transport.write
+        for data in out:
+            if data.__class__ is bytes:
+                write(data)
+            else:  # a FileChunk: expand it in front of the rest
+                self.out = out = _chain(file_pieces(data), out)
+                return self._drive()
+            if self.wpaused or self.closing:
+                return False
+        ex = self.exchange
+        assert ex is not None
+        self.exchange = self.out = None
+        self.busy = False
+        self.last = _now()
+        keep = self._end(ex)
+        if not keep:
+            self.close()
+            return False
+        return True
+
+    def _end(self, ex: Exchange) -> bool:
+        """Finish one exchange: close it, free the body, count it."""
+        try:
+            ex.close()
+        finally:
+            body = self.body
+            if body is not None:
+                self.body = None
+                body.release()
+        self.served += 1
+        mgr = self.mgr
+        mgr.worker.request_done()
+        return ex.keep_alive and not mgr.stopping and mgr.worker.alive
+
+    def _error(self, status: int, reason: str) -> None:
+        """A protocol error: answer it (unless a response is under way) and close."""
+        if not self.busy:
+            self.transport.write(self.mgr.cycle.error_response(status, reason))
+        self.close()
+
+    def close(self) -> None:
+        if not self.closing:
+            self.closing = True
+            self.transport.close()
+
+    # -- thread mode ---------------------------------------------------------------
+    def _submit(self, head: RequestHead, body: Body) -> None:
+        mgr = self.mgr
+        assert mgr.pool is not None and mgr.watch is not None
+        if self.writable is None:
+            self.writable = threading.Event()
+        if not self.wpaused:
+            self.writable.set()
+        self.busy = True
+        self.sent = False
+        self.body = body
+        job = self.job = mgr.watch.add(self)
+        mgr.pool.submit(self._run_in_thread, job, head, body)
+
+    def _run_in_thread(self, job: Job, head: RequestHead, body: Body) -> None:
+        """In a pool thread: run the exchange, posting output batches to the loop."""
+        job.begin()
+        loop = self.mgr.loop
+        ex = self.mgr.cycle.exchange(head, body, self.conn)
+        batch: list[bytes] = []
+        size = 0
+        try:
+            for data in ex:
+                if self.closing or job.timed_out:
+                    break
+                pieces = [data] if data.__class__ is bytes else file_pieces(data)
+                for piece in pieces:
+                    batch.append(piece)
+                    size += len(piece)
+                    if size >= 65536:
+                        if not self._post(batch, job):
+                            return
+                        batch, size = [], 0
+        finally:
+            try:
+                ex.close()
+            finally:
+                loop.call_soon_threadsafe(self._thread_done, job, batch, ex.keep_alive)
+
+    def _fetch_threaded(self, body: ExpectBody) -> None:
+        """In a pool thread: ask the loop for ``100 Continue`` and wait until it
+        buffered the whole body (or the client idles past --body-timeout)."""
+        self.mgr.loop.call_soon_threadsafe(self._send_continue)
+        limit = self.mgr.body_timeout
+        while not body.done.wait(0.25):
+            if self.closing or (limit and _now() - self.last > limit):
+                return
+
+    def _send_continue(self) -> None:
+        if not self.closing:
+            self.transport.write(CONTINUE)
+
+    def _post(self, batch: list[bytes], job: Job) -> bool:
+        """In a pool thread: hand a batch to the loop and wait until the
+        transport can take more. False when the connection is gone."""
+        ev = self.writable
+        assert ev is not None
+        ev.clear()
+        self.mgr.loop.call_soon_threadsafe(self._thread_write, batch, job)
+        while not ev.wait(1.0):
+            if self.closing or job.timed_out:
+                return False
+        return not (self.closing or job.timed_out)
+
+    def _thread_write(self, batch: list[bytes], job: Job) -> None:
+        if job is self.job and not self.closing:
+            self.sent = True
+            self.transport.writelines(batch)
+        if not self.wpaused and self.writable is not None:
+            self.writable.set()
+
+    def _thread_done(self, job: Job, batch: list[bytes], keep_alive: bool) -> None:
+        mgr = self.mgr
+        assert mgr.watch is not None
+        mgr.watch.discard(job)
+        if job is not self.job:  # timed out and already answered
+            return
+        self.job = None
+        self.busy = False
+        body = self.body
+        if body is not None:
+            self.body = None
+            body.release()
+        if self.closing:
+            return
+        if batch:
+            self.transport.writelines(batch)
+        self.last = _now()
+        self.served += 1
+        mgr.worker.request_done()
+        if keep_alive and not mgr.stopping and mgr.worker.alive:
+            self.serve()
+        else:
+            self.close()
+
+    def timed_out(self) -> None:
+        """The pool thread running this connection's request is stuck."""
+        self.job = None
+        if not self.closing:
+            if not self.sent:
+                self.transport.write(self.mgr.cycle.error_response(503, "request timed out"))
+            self.close()
+
+
+def _chain(first: Iterator[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    yield from first
+    yield from rest
+
+
+class ConnectionManager:
+    """The connections of one worker: accept (with the cap), housekeeping,
+    graceful stop."""
+
+    def __init__(self, worker: AsyncioWorker, loop: asyncio.AbstractEventLoop) -> None:
+        s = worker.settings
+        self.worker = worker
+        self.loop = loop
+        self.cycle = worker.cycle
+        self.limits = Limits.from_settings(s)
+        self.spool_size = int(s.body_spool_size)
+        self.keepalive = float(s.keepalive or 0)
+        self.keepalive_allowed = self.keepalive > 0
+        self.header_timeout = float(s.header_timeout or 0)
+        self.body_timeout = float(s.body_timeout or 0)
+        self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
+        threads = int(s.threads or 1)
+        self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
+        self.watch = Watch(worker) if threads > 1 else None
+        self.conns: set[HttpProtocol] = set()
+        self.waiting: deque[HttpProtocol] = deque()  # accepted beyond the cap
+        self.servers: list[Any] = []
+        self.accepting = False
+        self.stopping = False
+        self.stop_deadline = 0.0
+        self.done: asyncio.Future[None] = loop.create_future()
+
+    # -- accepting -----------------------------------------------------------------
+    async def start_accepting(self) -> None:
+        if self.accepting or self.stopping:
+            return
+        self.accepting = True
+        for listener in self.worker.listeners:
+            sock = listener.sock.dup()  # closing a server closes its socket
+            try:
+                server = await self.loop.create_server(
+                    self._factory(listener.ssl_context is not None), sock=sock,
+                    ssl=listener.ssl_context,
+                    backlog=int(self.worker.settings.backlog),
+                )
+            except BaseException:
+                sock.close()
+                raise
+            self.servers.append(server)
+
+    def _factory(self, tls: bool) -> Any:
+        return lambda: HttpProtocol(self, tls)
+
+    def stop_accepting(self) -> None:
+        self.accepting = False
+        servers, self.servers = self.servers, []
+        for server in servers:
+            server.close()
+
+    def opened(self, proto: HttpProtocol) -> None:
+        self.conns.add(proto)
+        if len(self.conns) > self.max_conns:
+            proto.capped = True
+            proto.transport.pause_reading()
+            self.waiting.append(proto)
+        if len(self.conns) >= self.max_conns and self.accepting:
+            self.stop_accepting()
+
+    def closed(self, proto: HttpProtocol) -> None:
+        self.conns.discard(proto)
+        if proto.capped:
+            try:
+                self.waiting.remove(proto)
+            except ValueError:
+                pass
+        while self.waiting and len(self.conns) - len(self.waiting) < self.max_conns:
+            nxt = self.waiting.popleft()
+            nxt.capped = False
+            nxt.head_start = nxt.last = _now()
+            if not nxt.rpaused and not nxt.closing:
+                nxt.transport.resume_reading()
+        if self.stopping:
+            if not self.conns and not self.done.done():
+                self.done.set_result(None)
+        elif not self.accepting and len(self.conns) < self.max_conns:
+            self.loop.create_task(self.start_accepting())
+
+    # -- housekeeping ----------------------------------------------------------------
+    def tick(self) -> None:
+        worker = self.worker
+        worker.notify()
+        if self.watch is not None:
+            for job in self.watch.expired():
+                job.owner.timed_out()
+        if not worker.alive and not self.stopping:
+            self.begin_stop()
+        now = _now()
+        if self.stopping and now >= self.stop_deadline and not self.done.done():
+            self.done.set_result(None)
+        self.expire(now)
+        self.loop.call_later(TICK, self.tick)
+
+    def expire(self, now: float) -> None:
+        """Close connections idle past their timeout (408 for a partial request)."""
+        for proto in list(self.conns):
+            if proto.busy or proto.closing or proto.capped or proto.buffer.ready:
+                continue
+            buf = proto.buffer
+            if buf.in_body:
+                limit, since, partial = self.body_timeout, proto.last, True
+            elif buf.in_head or not proto.served:
+                limit, since, partial = self.header_timeout, proto.head_start, buf.in_head
+            else:
+                limit, since, partial = self.keepalive, proto.last, False
+            if limit and now - since > limit:
+                if partial:
+                    proto._error(408, "request timed out")
+                else:
+                    proto.close()
+
+    def begin_stop(self) -> None:
+        """Graceful stop: accept nothing more, close idle connections, let the
+        in-flight requests finish (their responses close the connection)."""
+        self.stopping = True
+        self.worker.alive = False
+        self.stop_deadline = _now() + float(self.worker.settings.graceful_timeout or 0)
+        self.stop_accepting()
+        for proto in list(self.conns):
+            proto.conn.keepalive_allowed = False
+            if not proto.busy and not proto.buffer.ready:
+                proto.close()
+        if not self.conns and not self.done.done():
+            self.done.set_result(None)
+
+    def close_all(self) -> None:
+        for proto in list(self.conns):
+            proto.close()
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+class AsyncioWorker(Worker):
+    """One event loop per worker process; see the module docstring."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.multithread = int(getattr(self.settings, "threads", 1) or 1) > 1
+        self.manager: ConnectionManager | None = None
+
+    def run(self) -> None:
+        kind = str(getattr(self.settings, "loop", "auto") or "auto")
+        try:
+            loop = new_event_loop(kind)
+        except ImportError as e:
+            self.log.error("--loop %s is not available: %s", kind, e)
+            sys.exit(EXIT_BOOT_ERROR)
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(loop))
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        mgr = self.manager = ConnectionManager(self, loop)
+        loop.add_signal_handler(signal.SIGTERM, self._on_term)
+        await mgr.start_accepting()
+        loop.call_later(TICK, mgr.tick)
+        if not self.alive:
+            mgr.begin_stop()
+        try:
+            await mgr.done
+        finally:
+            mgr.stop_accepting()
+            mgr.close_all()
+            await asyncio.sleep(0)  # let transports flush their close
+
+    def _on_term(self) -> None:
+        self.handle_exit(signal.SIGTERM, None)
+        if self.manager is not None and not self.manager.stopping:
+            self.manager.begin_stop()
+
+
+__all__ = ["AsyncioWorker", "HttpProtocol", "new_event_loop"]

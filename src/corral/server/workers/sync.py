@@ -1,0 +1,225 @@
+"""``sync`` worker: blocking, one connection at a time, closed after each response.
+
+The worker waits in ``select`` on every listener (waking at least every
+``timeout / 2`` seconds to beat its heartbeat), accepts one connection, reads the
+request head (bounded by ``--header-timeout``), runs the request cycle with a
+:class:`~corral.server.http.body.StreamBody` that reads the body as the app asks
+for it (idle reads bounded by ``--body-timeout``), writes the response and closes.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import ssl
+import time
+from typing import Any
+
+from corral.server.http.body import StreamBody
+from corral.server.http.cycle import ConnInfo, Exchange
+from corral.server.http.errors import ClientDisconnected, ParseError, RequestTimeout
+from corral.server.http.parser import Limits, RequestHead, RequestParser
+from corral.server.http.response import FileChunk, error_response
+from corral.server.sockets import Listener
+from corral.server.workers.base import Worker
+
+RECV_SIZE = 65536
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_ACCEPT_ERRORS = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EPROTO)
+
+
+def linger_close(sock: socket.socket, seconds: float = 1.0, limit: int = 1 << 20) -> None:
+    """Close after reading what the client still sends, so that our response is
+    not destroyed by a reset caused by unread input."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + seconds
+        got = 0
+        while got < limit:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            data = sock.recv(RECV_SIZE)
+            if not data:
+                break
+            got += len(data)
+    except (OSError, ValueError):
+        pass
+    finally:
+        sock.close()
+
+
+class Connection:
+    """One accepted client: blocking reads through the parser, writes of output."""
+
+    def __init__(self, sock: socket.socket, settings: Any, limits: Limits) -> None:
+        self.sock = sock
+        self.parser = RequestParser(limits)
+        self.header_timeout = float(getattr(settings, "header_timeout", 10) or 0) or None
+        self.body_timeout = float(getattr(settings, "body_timeout", 30) or 0) or None
+        self.send_timeout = float(getattr(settings, "timeout", 30) or 0) or None
+
+    def read_head(self) -> tuple[RequestHead, list[Any]] | None:
+        """Read until a request head is complete; None when the client left."""
+        deadline = time.monotonic() + self.header_timeout if self.header_timeout else None
+        events: list[Any] = []
+        while True:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(RECV_SIZE)
+            except (TimeoutError, OSError):
+                return None
+            if not data:
+                self.parser.feed_eof()
+                return None
+            events.extend(self.parser.feed(data))
+            if events:
+                head = events[0]
+                assert isinstance(head, RequestHead)
+                return head, events[1:]
+
+    def fill(self) -> list[Any]:
+        """Read more of the body (StreamBody's fill callback)."""
+        self.sock.settimeout(self.body_timeout)
+        try:
+            data = self.sock.recv(RECV_SIZE)
+        except TimeoutError:
+            raise ClientDisconnected("timed out reading the request body")
+        except OSError as exc:
+            raise ClientDisconnected(str(exc))
+        if not data:
+            raise ClientDisconnected("client closed the connection during the request body")
+        return self.parser.feed(data)
+
+    def send_continue(self) -> None:
+        self.sock.settimeout(self.send_timeout)
+        self.sock.sendall(CONTINUE)
+
+    def write(self, out: bytes | FileChunk) -> None:
+        self.sock.settimeout(self.send_timeout)
+        if type(out) is bytes:
+            self.sock.sendall(out)
+        else:
+            assert isinstance(out, FileChunk)
+            self.sock.sendfile(out.file, out.offset, out.count)
+
+
+class SyncWorker(Worker):
+    """Blocking worker: one connection at a time."""
+
+    multithread = False
+
+    def run(self) -> None:
+        self.limits = Limits.from_settings(self.settings)
+        for listener in self.listeners:
+            listener.sock.setblocking(False)
+        by_fd = {listener.sock.fileno(): listener for listener in self.listeners}
+        socks = [listener.sock for listener in self.listeners]
+        wait = min(1.0, self.timeout / 2.0) if self.timeout else 1.0
+        while self.alive:
+            self.notify()
+            try:
+                ready, _, _ = select.select(socks, [], [], wait)
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                if exc.errno == errno.EBADF and not self.alive:
+                    return
+                raise
+            for sock in ready:
+                self.accept(by_fd[sock.fileno()])
+                if not self.alive:
+                    break
+
+    def accept(self, listener: Listener) -> None:
+        """Serve the connections queued on ``listener``, one at a time."""
+        while self.alive:
+            try:
+                client, addr = listener.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self.log.error("Cannot accept a connection: %s", exc)
+                    time.sleep(0.1)
+                elif exc.errno not in _ACCEPT_ERRORS:
+                    raise
+                return
+            self.notify()
+            try:
+                self.handle(listener, client, addr)
+            finally:
+                self.notify()
+
+    def handle(self, listener: Listener, client: socket.socket, addr: Any) -> None:
+        client.setblocking(True)
+        if client.family in (socket.AF_INET, socket.AF_INET6):
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = Connection(client, self.settings, self.limits)
+        scheme = "http"
+        try:
+            if listener.ssl_context is not None:
+                scheme = "https"
+                client = conn.sock = self.tls_handshake(listener.ssl_context, client, conn)
+            got = conn.read_head()
+        except ParseError as exc:
+            self.send_error(conn, exc.status, exc.reason)
+            return
+        except (OSError, ValueError) as exc:
+            self.log.debug("Connection failed before a request: %s", exc)
+            client.close()
+            return
+        if got is None:
+            client.close()
+            return
+        head, pending = got
+        info = ConnInfo(addr, client.getsockname(), scheme, False,
+                        conn.send_continue if head.expect_continue else None)
+        body = StreamBody(conn.fill, pending, info.send_continue)
+        complete = self.serve(conn, head, body, info)
+        self.request_done()
+        if complete and body.complete:
+            client.close()
+        else:
+            linger_close(client)
+
+    def tls_handshake(self, ctx: ssl.SSLContext, client: socket.socket,
+                      conn: Connection) -> socket.socket:
+        client.settimeout(conn.header_timeout)
+        tls = ctx.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
+        tls.do_handshake()
+        return tls
+
+    def serve(self, conn: Connection, head: RequestHead, body: StreamBody,
+              info: ConnInfo) -> bool:
+        """Run one exchange; True when the response went out whole."""
+        ex: Exchange = self.cycle.exchange(head, body, info)
+        try:
+            for out in ex:
+                conn.write(out)
+            return True
+        except RequestTimeout:
+            if not ex.headers_sent:
+                self.send_error(conn, 503, "", linger=False)
+            return False
+        except OSError as exc:
+            self.log.debug("Client went away while sending the response: %s", exc)
+            return False
+        finally:
+            ex.close()
+
+    def send_error(self, conn: Connection, status: int, reason: str,
+                   linger: bool = True) -> None:
+        try:
+            conn.sock.settimeout(conn.send_timeout)
+            conn.sock.sendall(error_response(status, reason))
+        except OSError:
+            pass
+        if linger:
+            linger_close(conn.sock)

@@ -1,0 +1,190 @@
+"""The request and response classes of an app, and ``make_response``'s rules."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from . import json as _json_mod
+from .datastructures import Headers
+from .exceptions import BadRequest
+from .globals import _cv_app, _cv_request
+from .wrappers import Request as _BaseRequest
+from .wrappers import Response as _BaseResponse
+from .wrappers import get_content_type
+
+if TYPE_CHECKING:
+    from .app import App
+    from .routing import Rule
+
+
+class Request(_BaseRequest):
+    """The request object of an app: routing results and config-driven limits."""
+
+    json_module: Any = _json_mod
+    url_rule: Rule | None = None
+    view_args: dict[str, Any] | None = None
+    routing_exception: Exception | None = None
+
+    def _app_config(self, key: str) -> Any:
+        ctx = _cv_app.get(None)
+        return None if ctx is None else ctx.app.config[key]
+
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        value = self.__dict__.get("_max_content_length")
+        return value if value is not None else self._app_config("MAX_CONTENT_LENGTH")
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self.__dict__["_max_content_length"] = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+        value = self.__dict__.get("_max_form_memory_size")
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+        ctx = _cv_app.get(None)
+        return 500_000 if ctx is None else ctx.app.config["MAX_FORM_MEMORY_SIZE"]
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self.__dict__["_max_form_memory_size"] = value
+
+    @property
+    def max_form_parts(self) -> int | None:  # type: ignore[override]
+        value = self.__dict__.get("_max_form_parts")
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+        ctx = _cv_app.get(None)
+        return 1000 if ctx is None else ctx.app.config["MAX_FORM_PARTS"]
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self.__dict__["_max_form_parts"] = value
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        try:
+            return super().on_json_loading_failed(e)
+        except BadRequest as ebr:
+            ctx = _cv_app.get(None)
+            if ctx is not None and ctx.app.debug:
+                raise
+            raise BadRequest() from ebr
+
+
+class Response(_BaseResponse):
+    """The response object of an app; ``default_mimetype`` is text/html."""
+
+    default_mimetype: str | None = "text/html"
+    json_module: Any = _json_mod
+    autocorrect_location_header = False
+
+    def __init__(
+        self,
+        response: Any = None,
+        status: int | str | None = None,
+        headers: Any = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        # The common case (a text body, default status, no extra headers) is
+        # built directly; everything else goes through the general constructor.
+        if (
+            type(response) is str
+            and headers is None
+            and status is None
+            and content_type is None
+            and self.default_status == 200
+            and self.automatically_set_content_length
+        ):
+            data = response.encode(self.charset)
+            hdrs = Headers()
+            mimetype = mimetype or self.default_mimetype
+            if mimetype is not None:
+                hdrs._list.append(("Content-Type", get_content_type(mimetype, self.charset)))
+            hdrs._list.append(("Content-Length", str(len(data))))
+            self.headers = hdrs
+            self._status = "200 OK"
+            self._status_code = 200
+            self.direct_passthrough = direct_passthrough
+            self._on_close = []
+            self.response = [data]
+            return
+        super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+        return 4093
+
+
+
+def _not_valid(rv: Any) -> str:
+    return (
+        "The view function did not return a valid"
+        " response. The return type must be a string,"
+        " dict, list, tuple with headers or status,"
+        " Response instance, or WSGI callable, but it was a"
+        f" {type(rv).__name__}."
+    )
+
+
+def make_response_from_view(app: App, rv: Any) -> Response:
+    """``str``/``bytes``/iterator bodies, ``dict``/``list`` as JSON, tuples with a
+    status and/or headers, response objects and WSGI callables."""
+    response_class = app.response_class
+    if type(rv) is response_class:
+        return rv  # type: ignore[no-any-return]
+    status = headers = None
+    if isinstance(rv, tuple):
+        len_rv = len(rv)
+        if len_rv == 3:
+            rv, status, headers = rv
+        elif len_rv == 2:
+            if isinstance(rv[1], (Headers, dict, tuple, list)):
+                rv, headers = rv
+            else:
+                rv, status = rv
+        else:
+            raise TypeError(
+                "The view function did not return a valid response tuple."
+                " The tuple must have the form (body, status, headers),"
+                " (body, status), or (body, headers)."
+            )
+    if rv is None:
+        ctx = _cv_request.get(None)
+        endpoint = None if ctx is None else ctx.request.endpoint
+        raise TypeError(
+            f"The view function for {endpoint!r} did not"
+            " return a valid response. The function either returned"
+            " None or ended without a return statement."
+        )
+    if not isinstance(rv, response_class):
+        if isinstance(rv, (str, bytes, bytearray, Iterator)):
+            rv = response_class(rv, status=status, headers=headers)
+            status = headers = None
+        elif isinstance(rv, (dict, list)):
+            rv = app.json.response(rv)
+        elif isinstance(rv, _BaseResponse) or callable(rv):
+            ctx = _cv_request.get(None)
+            try:
+                rv = response_class.force_type(rv, None if ctx is None else ctx.request.environ)
+            except TypeError as e:
+                raise TypeError(f"{e}\n{_not_valid(rv)}").with_traceback(
+                    sys.exc_info()[2]
+                ) from None
+        else:
+            raise TypeError(_not_valid(rv))
+    if status is not None:
+        if isinstance(status, (str, bytes, bytearray)):
+            rv.status = status
+        else:
+            rv.status_code = status
+    if headers:
+        rv.headers.update(headers)
+    return rv  # type: ignore[no-any-return]

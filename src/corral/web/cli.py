@@ -1,0 +1,635 @@
+"""The ``corral-web`` command: find an app, then run, inspect or extend it.
+
+``corral-web --app module[:name|factory(args)] COMMAND`` (or ``CORRAL_APP`` /
+``FLASK_APP`` in the environment, or a ``wsgi.py``/``app.py`` in the current
+directory).  Built-in commands: ``run`` (serve with corral's server), ``routes``,
+``shell``; the app adds its own through ``app.cli``.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from functools import update_wrapper
+from typing import Any, TypeVar, cast
+
+import click
+
+from .app import App, get_debug_flag
+from .globals import _cv_app
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+APP_ENV_VARS = ("CORRAL_APP", "FLASK_APP")
+DEBUG_ENV_VARS = ("CORRAL_DEBUG", "FLASK_DEBUG")
+DOTENV_FILES = (".env", ".flaskenv")
+DEFAULT_APP_FILES = ("wsgi.py", "app.py")
+
+
+class NoAppException(click.UsageError):
+    """The app could not be found or loaded."""
+
+
+def _call_factory(factory: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+    try:
+        return factory(*args, **kwargs)
+    except TypeError as e:
+        # A TypeError raised inside the factory is the app's own bug: re-raise it.
+        if len(traceback.extract_tb(e.__traceback__)) > 1:
+            raise
+        raise NoAppException(
+            f"The factory {factory.__name__!r} could not be called with the"
+            f" given arguments: {e}"
+        ) from e
+
+
+def find_best_app(module: Any) -> Any:
+    """An ``app``/``application`` attribute, the only App in the module, or the
+    result of a ``create_app``/``make_app`` factory."""
+    app_class = App
+    for name in ("app", "application"):
+        found = getattr(module, name, None)
+        if isinstance(found, app_class):
+            return found
+    matches = [v for v in vars(module).values() if isinstance(v, app_class)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NoAppException(
+            f"Detected multiple apps in module {module.__name__!r}. Use"
+            f" '--app {module.__name__}:name' to specify the correct one."
+        )
+    for name in ("create_app", "make_app"):
+        factory = getattr(module, name, None)
+        if inspect.isfunction(factory):
+            app = _call_factory(factory, [], {})
+            if isinstance(app, app_class):
+                return app
+    raise NoAppException(
+        f"Failed to find an app in module {module.__name__!r}. Use"
+        f" '--app {module.__name__}:name' to specify one."
+    )
+
+
+def _parse_app_expr(module: Any, expr: str) -> tuple[str, list[Any], dict[str, Any], bool]:
+    try:
+        node = ast.parse(expr.strip(), mode="eval").body
+    except SyntaxError:
+        raise NoAppException(f"Failed to parse {expr!r} as an attribute name or function call.")
+    if isinstance(node, ast.Name):
+        return node.id, [], {}, False
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        try:
+            args = [ast.literal_eval(arg) for arg in node.args]
+            kwargs = {
+                kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg is not None
+            }
+        except ValueError:
+            raise NoAppException(f"Failed to parse arguments as literal values: {expr!r}.")
+        return node.func.id, args, kwargs, True
+    raise NoAppException(f"Failed to parse {expr!r} as an attribute name or function call.")
+
+
+def find_app_by_string(module: Any, expr: str) -> Any:
+    """``name`` or ``factory(literal args)`` inside ``module``."""
+    name, args, kwargs, called = _parse_app_expr(module, expr)
+    try:
+        attr = getattr(module, name)
+    except AttributeError as e:
+        raise NoAppException(f"Failed to find attribute {name!r} in {module.__name__!r}.") from e
+    app = _call_factory(attr, args, kwargs) if called or inspect.isfunction(attr) else attr
+    if isinstance(app, App):
+        return app
+    raise NoAppException(
+        f"A valid app was not obtained from '{module.__name__}:{expr}'."
+    )
+
+
+def prepare_import(path: str) -> str:
+    """Turn a file or module path into an importable module name, extending
+    ``sys.path`` with the directory above its package."""
+    path = os.path.realpath(path)
+    base, ext = os.path.splitext(path)
+    if ext == ".py":
+        path = base
+    if os.path.basename(path) == "__init__":
+        path = os.path.dirname(path)
+    parts: list[str] = []
+    while True:
+        path, name = os.path.split(path)
+        parts.append(name)
+        if not os.path.exists(os.path.join(path, "__init__.py")):
+            break
+    if sys.path[0] != path:
+        sys.path.insert(0, path)
+    return ".".join(reversed(parts))
+
+
+def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool = True) -> Any:
+    """Import ``module_name`` and find the app in it."""
+    try:
+        __import__(module_name)
+    except ImportError as e:
+        # An ImportError from inside the module is the module's own problem.
+        if len(traceback.extract_tb(e.__traceback__)) > 1:
+            raise NoAppException(
+                f"While importing {module_name!r}, an ImportError was raised:\n\n"
+                f"{traceback.format_exc()}"
+            ) from e
+        if raise_if_not_found:
+            raise NoAppException(f"Could not import {module_name!r}.") from e
+        return None
+    module = sys.modules[module_name]
+    if app_name is None:
+        return find_best_app(module)
+    return find_app_by_string(module, app_name)
+
+
+def split_app_path(import_path: str) -> tuple[str, str | None]:
+    """``path/or.module:expr`` -> (path, expr); a Windows drive colon is not a split."""
+    parts = re.split(r":(?![\\/])", import_path, maxsplit=1)
+    return parts[0], (parts[1] if len(parts) > 1 else None)
+
+
+class ScriptInfo:
+    """Finds and loads the app for the CLI; ``create_app`` overrides the lookup."""
+
+    def __init__(
+        self,
+        app_import_path: str | None = None,
+        create_app: Callable[..., Any] | None = None,
+        set_debug_flag: bool = True,
+        load_dotenv_defaults: bool = True,
+    ) -> None:
+        self.app_import_path = app_import_path
+        self.create_app = create_app
+        self.set_debug_flag = set_debug_flag
+        self.load_dotenv_defaults = load_dotenv_defaults
+        self.data: dict[Any, Any] = {}
+        self._loaded_app: Any = None
+
+    def resolved_import_path(self) -> str | None:
+        if self.app_import_path:
+            return self.app_import_path
+        for name in APP_ENV_VARS:
+            if os.environ.get(name):
+                return os.environ[name]
+        return None
+
+    def load_app(self) -> Any:
+        """Load (once) and return the app."""
+        if self._loaded_app is not None:
+            return self._loaded_app
+        app: Any = None
+        import_path = self.resolved_import_path()
+        if self.create_app is not None:
+            app = self.create_app()
+        elif import_path:
+            path, name = split_app_path(import_path)
+            app = locate_app(prepare_import(path), name)
+        else:
+            for filename in DEFAULT_APP_FILES:
+                if os.path.exists(filename):
+                    app = locate_app(prepare_import(filename), None, raise_if_not_found=False)
+                if app is not None:
+                    break
+        if app is None:
+            raise NoAppException(
+                "Could not locate an application. Use the 'corral-web --app' option,"
+                " the 'CORRAL_APP' environment variable, or a 'wsgi.py' or 'app.py'"
+                " file in the current directory."
+            )
+        if self.set_debug_flag and any(os.environ.get(n) for n in DEBUG_ENV_VARS):
+            app.debug = get_debug_flag()
+        self._loaded_app = app
+        return app
+
+
+pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
+
+
+def with_appcontext(f: F) -> F:
+    """Run the command inside the app's context (loading the app if needed)."""
+
+    @click.pass_context
+    def decorator(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        if _cv_app.get(None) is None:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            ctx.with_resource(app.app_context())
+        return ctx.invoke(f, *args, **kwargs)
+
+    return cast(F, update_wrapper(decorator, f))
+
+
+class AppGroup(click.Group):
+    """A click group whose commands run in the app context by default
+    (``@group.command(with_appcontext=False)`` opts out)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:  # type: ignore[override]
+        wrap = kwargs.pop("with_appcontext", True)
+
+        def decorator(f: Callable[..., Any]) -> click.Command:
+            if wrap:
+                f = with_appcontext(f)
+            return click.Group.command(self, *args, **kwargs)(f)  # type: ignore[no-any-return]
+
+        return decorator
+
+    def group(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Group]:  # type: ignore[override]
+        kwargs.setdefault("cls", AppGroup)
+        return super().group(*args, **kwargs)  # type: ignore[no-any-return]
+
+
+def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
+    """Load ``.env`` and ``.flaskenv`` (nearest upward from the working directory)
+    and then ``path``, without overriding variables already set.
+
+    Returns whether any file was loaded; does nothing without python-dotenv.
+    """
+    try:
+        import dotenv
+    except ImportError:
+        if path or any(os.path.isfile(name) for name in DOTENV_FILES):
+            click.secho(
+                " * Tip: There are .env files present. Install python-dotenv to use them.",
+                fg="yellow",
+                err=True,
+            )
+        return False
+    loaded = False
+    if path is not None and os.path.isfile(path):
+        loaded = dotenv.load_dotenv(path, encoding="utf-8", override=False)
+    if load_defaults:
+        for name in DOTENV_FILES:
+            found = dotenv.find_dotenv(name, usecwd=True)
+            if found:
+                dotenv.load_dotenv(found, encoding="utf-8", override=False)
+                loaded = True
+    return loaded
+
+
+def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.ensure_object(ScriptInfo).app_import_path = value
+    return value
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool | None) -> bool | None:
+    if value is not None:
+        flag = "1" if value else "0"
+        os.environ["CORRAL_DEBUG"] = os.environ["FLASK_DEBUG"] = flag
+    return value
+
+
+def _env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    info = ctx.ensure_object(ScriptInfo)
+    load_dotenv(value, load_defaults=info.load_dotenv_defaults)
+    return value
+
+
+_app_option = click.Option(
+    ["-A", "--app"],
+    metavar="IMPORT",
+    help="The app to load: 'module:name', 'module:factory(args)', or a file path.",
+    is_eager=True,
+    expose_value=False,
+    callback=_set_app,
+)
+_debug_option = click.Option(
+    ["--debug/--no-debug"],
+    default=None,
+    help="Set debug mode.",
+    expose_value=False,
+    callback=_set_debug,
+)
+_env_file_option = click.Option(
+    ["-e", "--env-file"],
+    type=click.Path(exists=True, dir_okay=False),
+    help="Load environment variables from this file (needs python-dotenv).",
+    is_eager=True,
+    expose_value=False,
+    callback=_env_file,
+)
+
+
+# -- built-in commands --------------------------------------------------------
+
+#: The app ``run`` serves in this process (set before the server forks workers).
+_RUN_APP: Any = None
+
+WATCH_SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "instance"}
+
+
+def run_target() -> Any:
+    """The app the server started by ``corral-web run`` serves.
+
+    Used as the server's app spec (``corral.web.cli:run_target()``): the app this
+    process already loaded, or the one named by ``CORRAL_APP`` in a fresh one.
+    """
+    if _RUN_APP is not None:
+        return _RUN_APP
+    return ScriptInfo().load_app()
+
+
+def _is_user_file(filename: str) -> bool:
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    real = os.path.realpath(filename)
+    return not any(real.startswith(p + os.sep) for p in prefixes) and "site-packages" not in real
+
+
+def _watched_files(roots: Iterable[str], extra: Iterable[str]) -> set[str]:
+    files: set[str] = set(extra)
+    for module in list(sys.modules.values()):
+        filename = getattr(module, "__file__", None)
+        if filename and _is_user_file(filename):
+            files.add(filename)
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [
+                d for d in dirnames
+                if not d.startswith(".") and d not in WATCH_SKIP_DIRS
+                and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))
+            ]
+            files.update(os.path.join(dirpath, f) for f in filenames if f.endswith(".py"))
+    return files
+
+
+def _mtimes(files: Iterable[str]) -> dict[str, float]:
+    rv: dict[str, float] = {}
+    for f in files:
+        try:
+            rv[f] = os.stat(f).st_mtime
+        except OSError:
+            rv[f] = -1.0
+    return rv
+
+
+def _stop_child(proc: Any, timeout: float = 10.0) -> None:
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_with_reloader(
+    argv: list[str], env: dict[str, str], roots: list[str], extra: list[str],
+    interval: float = 1.0,
+) -> None:
+    """Serve in a child process and restart it whenever a watched file changes."""
+    import signal
+    import subprocess
+    import time
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    command = [sys.executable, "-m", "corral", *argv]
+    proc: Any = None
+    try:
+        while True:
+            snapshot = _mtimes(_watched_files(roots, extra))
+            proc = subprocess.Popen(command, env=env)
+            changed: list[str] = []
+            while not changed:
+                time.sleep(interval)
+                now = _mtimes(_watched_files(roots, extra))
+                changed = [f for f, m in now.items() if snapshot.get(f) != m]
+            click.echo(f" * Detected change in {changed[0]!r}, reloading", err=True)
+            _stop_child(proc)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if proc is not None:
+            _stop_child(proc)
+
+
+@click.command(
+    "run",
+    short_help="Serve the app with corral's server.",
+    context_settings={"ignore_unknown_options": True},
+)
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--reload/--no-reload", default=None,
+    help="Restart the server when code changes (on by default in debug mode).",
+)
+@click.option("--debug/--no-debug", default=None, help="Set debug mode.")
+@click.option(
+    "--extra-files", default=None, type=click.Path(),
+    help=f"More files for the reloader to watch, separated by {os.path.pathsep!r}.",
+)
+@click.argument("server_args", nargs=-1, type=click.UNPROCESSED)
+@pass_script_info
+def run_command(
+    info: ScriptInfo,
+    host: str,
+    port: int,
+    reload: bool | None,
+    debug: bool | None,
+    extra_files: str | None,
+    server_args: tuple[str, ...],
+) -> None:
+    """Serve the app with corral's server; arguments after the options (or after
+    ``--``) go to the server, e.g. ``run -- -w 4 -k gthread``."""
+    global _RUN_APP
+    if debug is not None:
+        _set_debug(click.get_current_context(), _debug_option, debug)
+    app = info.load_app()
+    if reload is None:
+        reload = bool(app.debug)
+    argv = ["corral.web.cli:run_target()", "-b", f"{host}:{port}", *server_args]
+    click.echo(f" * Serving app '{app.name}'", err=True)
+    click.echo(f" * Debug mode: {'on' if app.debug else 'off'}", err=True)
+    import_path = info.resolved_import_path()
+    if reload:
+        if info.create_app is not None or not import_path:
+            raise click.UsageError("--reload needs the app named with --app or CORRAL_APP.")
+        env = dict(os.environ, CORRAL_APP=import_path, CORRAL_DEBUG="1" if app.debug else "0")
+        env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p])
+        extra = extra_files.split(os.path.pathsep) if extra_files else []
+        run_with_reloader(argv, env, [os.getcwd(), app.root_path], extra)
+        return
+    if import_path:
+        os.environ["CORRAL_APP"] = import_path
+    _RUN_APP = app
+    from corral.server.cli import main as serve
+
+    serve(argv)
+
+
+@click.command("shell", short_help="Run a Python shell in the app context.")
+@with_appcontext
+def shell_command() -> None:
+    """An interactive Python shell with ``app`` and ``g`` (and the app's shell
+    context processors' names) in scope."""
+    import code
+
+    from .globals import current_app, g
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    banner = (
+        f"Python {sys.version} on {sys.platform}\n"
+        f"App: {app.import_name}\n"
+        f"Instance: {getattr(app, 'instance_path', '')}"
+    )
+    namespace: dict[str, Any] = {}
+    startup = os.environ.get("PYTHONSTARTUP")
+    if startup and os.path.isfile(startup):
+        with open(startup) as f:
+            exec(compile(f.read(), startup, "exec"), namespace)
+    make_shell_context = getattr(app, "make_shell_context", None)
+    namespace.update(make_shell_context() if make_shell_context else {"app": app, "g": g})
+    hook = getattr(sys, "__interactivehook__", None)
+    if hook is not None:
+        try:
+            hook()
+        except Exception:
+            pass
+    code.interact(banner=banner, local=namespace)
+
+
+def _route_rows(rules: list[Any], sort: str, ignored: set[str]) -> list[tuple[str, ...]]:
+    if sort in ("endpoint", "rule"):
+        rules = sorted(rules, key=lambda r: getattr(r, sort))
+    elif sort == "methods":
+        rules = sorted(rules, key=lambda r: sorted(set(r.methods or ()) - ignored))
+    elif sort == "domain":
+        rules = sorted(rules, key=lambda r: (r.subdomain or "", r.endpoint))
+    rows: list[tuple[str, ...]] = []
+    for rule in rules:
+        methods = ", ".join(sorted(set(rule.methods or ()) - ignored))
+        rows.append((rule.endpoint, methods, rule.rule))
+    return rows
+
+
+@click.command("routes", short_help="Show the routes for the app.")
+@click.option(
+    "--sort", "-s",
+    type=click.Choice(("endpoint", "methods", "domain", "rule", "match")),
+    default="endpoint",
+    help="Sort by endpoint, methods, domain, rule, or match (the order they are matched in).",
+)
+@click.option("--all-methods", is_flag=True, help="Show HEAD and OPTIONS too.")
+@with_appcontext
+def routes_command(sort: str, all_methods: bool) -> None:
+    """Show every route of the app: endpoint, methods and rule."""
+    from .globals import current_app
+
+    rules = list(current_app.url_map.iter_rules())
+    if not rules:
+        click.echo("No routes were registered.")
+        return
+    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
+    rows = _route_rows(rules, sort, ignored)
+    headers = ("Endpoint", "Methods", "Rule")
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    click.echo(fmt.format(*headers).rstrip())
+    click.echo(fmt.format(*("-" * w for w in widths)))
+    for row in rows:
+        click.echo(fmt.format(*row).rstrip())
+
+
+class CorralGroup(AppGroup):
+    """The top-level group: built-in commands plus those of the loaded app."""
+
+    def __init__(
+        self,
+        add_default_commands: bool = True,
+        create_app: Callable[..., Any] | None = None,
+        load_dotenv: bool = True,
+        set_debug_flag: bool = True,
+        **extra: Any,
+    ) -> None:
+        params = list(extra.pop("params", None) or ())
+        params.extend((_env_file_option, _app_option, _debug_option))
+        super().__init__(params=params, **extra)
+        self.create_app = create_app
+        self.load_dotenv = load_dotenv
+        self.set_debug_flag = set_debug_flag
+        if add_default_commands:
+            self.add_command(run_command)
+            self.add_command(shell_command)
+            self.add_command(routes_command)
+
+    def _app_commands(self, ctx: click.Context) -> click.Group | None:
+        try:
+            app = ctx.ensure_object(ScriptInfo).load_app()
+        except NoAppException as e:
+            click.secho(f"Error: {e.format_message()}\n", err=True, fg="red")
+            return None
+        except Exception:
+            click.secho(f"{traceback.format_exc()}\n", err=True, fg="red")
+            return None
+        if _cv_app.get(None) is None or _cv_app.get(None).app is not app:  # type: ignore[union-attr]
+            ctx.with_resource(app.app_context())
+        return app.cli  # type: ignore[no-any-return]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        rv = super().get_command(ctx, name)
+        if rv is not None:
+            return rv
+        group = self._app_commands(ctx)
+        return None if group is None else group.get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        group = self._app_commands(ctx)
+        if group is not None:
+            names.update(group.list_commands(ctx))
+        return sorted(names)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        os.environ["CORRAL_RUN_FROM_CLI"] = "true"
+        if "obj" not in extra and "obj" not in self.context_settings:
+            extra["obj"] = ScriptInfo(
+                create_app=self.create_app,
+                set_debug_flag=self.set_debug_flag,
+                load_dotenv_defaults=self.load_dotenv,
+            )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if (not args and self.no_args_is_help) or (
+            len(args) == 1 and args[0] in self.get_help_option_names(ctx)
+        ):
+            # Still read .env files so that `--help` lists the app's commands.
+            _env_file(ctx, _env_file_option, None)
+        return super().parse_args(ctx, args)
+
+
+cli = CorralGroup(
+    name="corral-web",
+    help=(
+        "A command line for corral.web applications. Name the app with --app or"
+        " CORRAL_APP (FLASK_APP works too)."
+    ),
+)
+
+
+def main() -> None:
+    """Entry point of the ``corral-web`` console script."""
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""JSON support: the app's pluggable provider, ``jsonify`` and module helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import json as _json
+import typing as t
+import uuid
+import weakref
+from datetime import date
+
+from .globals import _cv_app
+
+if t.TYPE_CHECKING:
+    from .app import App
+    from .wrappers import Response
+
+
+def _default(o: t.Any) -> t.Any:
+    if isinstance(o, date):
+        from .http import http_date
+
+        return http_date(o)
+    if isinstance(o, (decimal.Decimal, uuid.UUID)):
+        return str(o)
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    html = getattr(o, "__html__", None)
+    if html is not None:
+        return str(html())
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+class JSONProvider:
+    """The interface an app uses for JSON; subclass and set ``App.json_provider_class``."""
+
+    def __init__(self, app: App) -> None:
+        self._app: App = weakref.proxy(app)  # type: ignore[assignment]
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        raise NotImplementedError
+
+    def dump(self, obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
+        fp.write(self.dumps(obj, **kwargs))
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        raise NotImplementedError
+
+    def load(self, fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
+        return self.loads(fp.read(), **kwargs)
+
+    def _prepare_response_obj(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
+        if args and kwargs:
+            raise TypeError("app.json.response() takes either args or kwargs, not both")
+        if not args and not kwargs:
+            return None
+        if len(args) == 1:
+            return args[0]
+        return args or kwargs
+
+    def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(self.dumps(obj), mimetype="application/json")
+
+
+class DefaultJSONProvider(JSONProvider):
+    """Standard-library JSON with support for dates (as HTTP dates), UUID,
+    Decimal, dataclasses and objects with ``__html__``."""
+
+    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)
+    ensure_ascii = True
+    sort_keys = True
+    compact: bool | None = None
+    mimetype = "application/json"
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self._encoders: dict[tuple[t.Any, ...], _json.JSONEncoder] = {}
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return _json.dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        return _json.loads(s, **kwargs)
+
+    def _encoder(self, pretty: bool) -> _json.JSONEncoder:
+        key = (self.default, self.ensure_ascii, self.sort_keys, pretty)
+        enc = self._encoders.get(key)
+        if enc is None:
+            if pretty:
+                enc = _json.JSONEncoder(
+                    default=self.default,
+                    ensure_ascii=self.ensure_ascii,
+                    sort_keys=self.sort_keys,
+                    indent=2,
+                )
+            else:
+                enc = _json.JSONEncoder(
+                    default=self.default,
+                    ensure_ascii=self.ensure_ascii,
+                    sort_keys=self.sort_keys,
+                    separators=(",", ":"),
+                )
+            self._encoders[key] = enc
+        return enc
+
+    def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        if len(args) == 1 and not kwargs:
+            obj = args[0]
+        else:
+            obj = self._prepare_response_obj(args, kwargs)
+        compact = self.compact
+        pretty = (compact is None and self._app.debug) or compact is False
+        body = self._encoder(pretty).encode(obj) + "\n"
+        return self._app.response_class(body, mimetype=self.mimetype)
+
+
+def dumps(obj: t.Any, **kwargs: t.Any) -> str:
+    """Serialize with the current app's provider, or the default rules outside one."""
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return ctx.app.json.dumps(obj, **kwargs)
+    kwargs.setdefault("default", _default)
+    return _json.dumps(obj, **kwargs)
+
+
+def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        ctx.app.json.dump(obj, fp, **kwargs)
+        return
+    kwargs.setdefault("default", _default)
+    _json.dump(obj, fp, **kwargs)
+
+
+def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return ctx.app.json.loads(s, **kwargs)
+    return _json.loads(s, **kwargs)
+
+
+def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        return ctx.app.json.load(fp, **kwargs)
+    return _json.load(fp, **kwargs)
+
+
+def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
+    """A JSON response from one value, several positional values (a list) or
+    keyword arguments (an object)."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        from .globals import _no_app_msg
+
+        raise RuntimeError(_no_app_msg)
+    return ctx.app.json.response(*args, **kwargs)

@@ -1,0 +1,112 @@
+"""environ per PEP 3333, built without sockets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from corral.server.config import Settings
+from corral.server.http.body import BufferedBody
+from corral.server.http.cycle import ConnInfo
+from corral.server.http.environ import EnvironBuilder
+from corral.server.http.parser import Limits, RequestHead, RequestParser
+from corral.server.http.response import FileWrapper
+
+PEER = ("10.1.2.3", 40000)
+LOCAL = ("127.0.0.1", 8000)
+
+
+def build(raw: bytes, peer: Any = PEER, settings: Settings | None = None,
+          scheme: str = "http") -> dict[str, Any]:
+    events = RequestParser(Limits()).feed(raw)
+    head = events[0]
+    assert isinstance(head, RequestHead)
+    body = BufferedBody(b"".join(e for e in events if isinstance(e, bytes)))
+    return EnvironBuilder(settings or Settings()).build(head, body, ConnInfo(peer, LOCAL, scheme))
+
+
+def test_required_keys() -> None:
+    env = build(b"POST /p/a%20th?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n"
+                b"Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nbody")
+    assert env["REQUEST_METHOD"] == "POST"
+    assert env["SCRIPT_NAME"] == "" and env["PATH_INFO"] == "/p/a th"
+    assert env["QUERY_STRING"] == "x=1" and env["RAW_URI"] == "/p/a%20th?x=1"
+    assert env["CONTENT_TYPE"] == "text/plain" and env["CONTENT_LENGTH"] == "4"
+    assert "HTTP_CONTENT_TYPE" not in env and "HTTP_CONTENT_LENGTH" not in env
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("example.com", "8080")
+    assert env["SERVER_PROTOCOL"] == "HTTP/1.1" and env["HTTP_HOST"] == "example.com:8080"
+    assert (env["REMOTE_ADDR"], env["REMOTE_PORT"]) == ("10.1.2.3", "40000")
+    assert env["wsgi.version"] == (1, 0) and env["wsgi.url_scheme"] == "http"
+    assert env["wsgi.input"].read() == b"body" and env["wsgi.input_terminated"] is True
+    assert hasattr(env["wsgi.errors"], "write") and env["wsgi.file_wrapper"] is FileWrapper
+    assert env["wsgi.multithread"] is False and env["wsgi.multiprocess"] is False
+    assert env["wsgi.run_once"] is False
+    for key, value in env.items():
+        if key.isupper():
+            assert isinstance(value, str), key
+
+
+def test_repeated_headers_joined_and_underscores_dropped() -> None:
+    env = build(b"GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\nX-Multi: 1\r\nx-multi: 2\r\n"
+                b"X_Forwarded_For: 6.6.6.6\r\nX-Auth_User: admin\r\n\r\n")
+    assert env["HTTP_X_MULTI"] == "1,2" and env["HTTP_ACCEPT"] == "a"
+    assert "HTTP_X_FORWARDED_FOR" not in env and "HTTP_X_AUTH_USER" not in env
+
+
+def test_path_info_is_decoded_as_latin1() -> None:
+    env = build(b"GET /caf%C3%A9/%2F HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert env["PATH_INFO"] == "/caf\xc3\xa9//"
+    assert env["PATH_INFO"].encode("latin-1").decode("utf-8") == "/café//"
+
+
+def test_script_name_from_root_path() -> None:
+    env = build(b"GET /app/sub HTTP/1.1\r\nHost: h\r\n\r\n", settings=Settings(root_path="/app"))
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/sub")
+    env = build(b"GET /application HTTP/1.1\r\nHost: h\r\n\r\n", settings=Settings(root_path="/app"))
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/application")
+
+
+def test_script_name_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCRIPT_NAME", "/mounted")
+    env = build(b"GET /mounted/x HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/mounted", "/x")
+
+
+FWD = (b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.9\r\n"
+       b"X-Forwarded-Proto: https\r\n\r\n")
+
+
+def test_forwarded_headers_trusted_from_allowed_peer() -> None:
+    env = build(FWD, peer=("127.0.0.1", 5000))
+    assert env["wsgi.url_scheme"] == "https" and env["REMOTE_ADDR"] == "203.0.113.9"
+    assert env["SERVER_PORT"] == "443"
+
+
+def test_forwarded_headers_ignored_from_other_peers() -> None:
+    env = build(FWD, peer=("198.51.100.7", 5000))
+    assert env["wsgi.url_scheme"] == "http" and env["REMOTE_ADDR"] == "198.51.100.7"
+    env = build(FWD, peer=("198.51.100.7", 5000), settings=Settings(forwarded_allow_ips="*"))
+    assert env["wsgi.url_scheme"] == "https" and env["REMOTE_ADDR"] == "203.0.113.9"
+
+
+def test_tls_scheme_and_server_address_without_host() -> None:
+    env = build(b"GET / HTTP/1.0\r\n\r\n", scheme="https")
+    assert env["wsgi.url_scheme"] == "https"
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("127.0.0.1", "8000")
+    assert env["SERVER_PROTOCOL"] == "HTTP/1.0"
+
+
+def test_ipv6_host_and_unix_peer() -> None:
+    env = build(b"GET / HTTP/1.1\r\nHost: [::1]:9000\r\n\r\n", peer="")
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("[::1]", "9000")
+    assert env["REMOTE_ADDR"] == "" and "REMOTE_PORT" not in env
+
+
+def test_multithread_follows_settings() -> None:
+    events = RequestParser(Limits()).feed(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    head = events[0]
+    assert isinstance(head, RequestHead)
+    builder = EnvironBuilder(Settings(threads=4, workers=3), multithread=True)
+    env = builder.build(head, BufferedBody(), ConnInfo(PEER, LOCAL))
+    assert env["wsgi.multithread"] is True and env["wsgi.multiprocess"] is True

@@ -1,0 +1,47 @@
+"""Regenerate README.md's settings reference from the settings table.
+
+    python tools/update_readme.py          # rewrite the block in README.md
+    python tools/update_readme.py --check  # exit 1 if README.md is out of date
+
+The reference lives between ``<!-- settings:start -->`` and ``<!-- settings:end -->``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from corral.server.config import markdown_reference  # noqa: E402
+
+README = ROOT / "README.md"
+START = "<!-- settings:start -->"
+END = "<!-- settings:end -->"
+
+
+def render(text: str, reference: str) -> str:
+    """``text`` with the block between the markers replaced by ``reference``."""
+    head, sep, rest = text.partition(START)
+    _, sep2, tail = rest.partition(END)
+    if not sep or not sep2:
+        raise SystemExit(f"README.md lacks the {START} / {END} markers")
+    return f"{head}{START}\n{reference.strip()}\n{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    text = README.read_text(encoding="utf-8")
+    updated = render(text, markdown_reference())
+    if "--check" in argv:
+        if updated != text:
+            print("README.md settings reference is out of date: run tools/update_readme.py")
+            return 1
+        return 0
+    if updated != text:
+        README.write_text(updated, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
