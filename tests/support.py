@@ -25,8 +25,10 @@ APPS = Path(__file__).resolve().parent / "apps"
 # Every HTTP behaviour test is parametrized over these (name, extra CLI args).
 WORKER_CLASSES: list[tuple[str, list[str]]] = [
     ("sync", ["-k", "sync"]),
+    ("gthread", ["-k", "gthread", "--threads", "4"]),
     ("asyncio", ["-k", "asyncio"]),
     ("asyncio-t4", ["-k", "asyncio", "--threads", "4"]),
+    ("gevent", ["-k", "gevent"]),
 ]
 
 _LISTEN_RE = re.compile(r"Listening at: (?:https?://)?\[?([0-9a-fA-F.:]+)\]?:(\d+)")

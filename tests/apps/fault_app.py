@@ -3,6 +3,7 @@
 Paths (each failure carries a marker string the tests look for in the error log):
 
     /ok                 200 "ok" (with the worker pid in X-Pid)
+    /read               reads the whole request body, answers its length
     /sleep?s=N          sleeps N seconds, then 200
     /hang               never returns (the frame is ``hang_here``)
     /raise-call         raises in __call__ before start_response
@@ -64,20 +65,28 @@ class RaisingClose:
         raise FaultError("fault-in-close")
 
 
-def _exhaust(seconds: float) -> int:
-    held: list[int] = []
+def _grab(held: list[int]) -> None:
     try:
         while True:
             held.append(os.open(os.devnull, os.O_RDONLY))
     except OSError:
         pass
 
-    def release() -> None:
+
+def _exhaust(seconds: float) -> int:
+    """Take every free descriptor now, and again just after this response went out
+    (the worker frees the connection's), hold them ``seconds``, then give them back."""
+    held: list[int] = []
+    _grab(held)
+
+    def hold() -> None:
+        time.sleep(0.2)
+        _grab(held)
         time.sleep(seconds)
         for fd in held:
             os.close(fd)
 
-    threading.Thread(target=release, daemon=True).start()
+    threading.Thread(target=hold, daemon=True).start()
     return len(held)
 
 
@@ -104,6 +113,8 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
         start_response("201 Created", [("Content-Type", "text/plain")])
     elif path == "/no-start":
         return [b"never started"]
+    elif path == "/read":
+        return _ok(start_response, str(len(environ["wsgi.input"].read())).encode())
     elif path == "/exhaust":
         held = _exhaust(float(query.get("s", "2")))
         return _ok(start_response, str(held).encode())

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
-from tests.support import ROOT, WORKER_CLASSES, ServerProcess
+from tests.support import WORKER_CLASSES, ServerProcess
 
 # Worker classes the fault tests run against.
-_HAVE_SYNC = (ROOT / "src/corral/server/workers/sync.py").exists()
-FAULT_WORKERS = [("sync", ["-k", "sync"]), ("asyncio", ["-k", "asyncio"])]
+FAULT_WORKERS = WORKER_CLASSES
 FAULT_IDS = [name for name, _ in FAULT_WORKERS]
-SYNC = ["-k", "sync"] if _HAVE_SYNC else ["-k", "arb_worker:TinyWorker"]
+SYNC = ["-k", "sync"]
+
+
+class ArbServer(ServerProcess):
+    """A ServerProcess that prints the server's log when the test fails."""
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            print(f"--- server output ---\n{self.output()}")
+        super().__exit__(*exc)
 
 
 def start(*args: str, workers: list[str] | None = None, **kw: object) -> ServerProcess:
@@ -20,7 +27,7 @@ def start(*args: str, workers: list[str] | None = None, **kw: object) -> ServerP
     argv = list(args)
     if not argv or argv[0].startswith("-"):
         argv.insert(0, "arb_app:app")
-    srv = ServerProcess([*argv, "-b", "127.0.0.1:0", *(workers or SYNC)], **kw)  # type: ignore[arg-type]
+    srv = ArbServer([*argv, "-b", "127.0.0.1:0", *(workers or SYNC)], **kw)  # type: ignore[arg-type]
     return srv.start()
 
 
@@ -53,8 +60,10 @@ def proc_title(pid: int) -> str:
 
 
 def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie left to an uninterested reaper does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return True
+    return state != b"Z"

@@ -49,11 +49,11 @@ def test_kill9_worker_under_load_is_survived(worker_args: list[str]) -> None:
         result: list[tuple[int, int, list[str]]] = []
         t = threading.Thread(
             target=lambda: result.append(
-                run_load(srv.host, srv.port, LOAD_REQUEST, threads=4, duration=3.0)
+                run_load(srv.host, srv.port, LOAD_REQUEST, threads=4, duration=2.0)
             )
         )
         t.start()
-        time.sleep(1.0)
+        time.sleep(0.7)
         os.kill(before[0], signal.SIGKILL)
         t.join(40)
         ok, failed, reasons = result[0]
@@ -67,6 +67,15 @@ def test_kill9_worker_under_load_is_survived(worker_args: list[str]) -> None:
         assert get(srv)[0] == 200
 
 
+@pytest.mark.parametrize("worker_args", [w[1] for w in FAULT_WORKERS], ids=FAULT_IDS)
+def test_workers_stop_when_the_master_dies(worker_args: list[str]) -> None:
+    with start("-w", "2", "-t", "4", workers=worker_args) as srv:
+        pids = wait_workers(srv, 2)
+        get(srv)
+        srv.signal(signal.SIGKILL)
+        wait_until(lambda: not any(alive(pid) for pid in pids), 8, "orphaned workers to exit")
+
+
 def test_app_load_failure_exits_4_promptly() -> None:
     srv = ServerProcess(["arb_app:nope", "-b", "127.0.0.1:0", *SYNC])
     srv.start()  # the listener line comes before the workers fail
@@ -77,6 +86,14 @@ def test_app_load_failure_exits_4_promptly() -> None:
         assert out.count("Booting worker") == 1
     finally:
         srv.stop()
+
+
+def test_unknown_worker_class_exits_2() -> None:
+    srv = ServerProcess(["arb_app:app", "-b", "127.0.0.1:0", "-k", "nosuch"])
+    with pytest.raises(RuntimeError, match="exited with 2"):
+        srv.start()
+    assert "unknown worker class 'nosuch'" in srv.output()
+    srv.stop()
 
 
 def test_worker_boot_error_exits_3() -> None:
@@ -99,9 +116,9 @@ def test_max_requests_recycles_workers(worker_args: list[str]) -> None:
             assert status == 200
             pids.append(int(body.split()[0]))
         assert len(set(pids)) >= 3, pids
-        # each worker served at least --max-requests requests, and not many more
+        # the retired workers served at least --max-requests requests each
         first_two = [pids.count(pid) for pid in dict.fromkeys(pids)][:2]
-        assert all(3 <= n <= 6 for n in first_two), pids
+        assert min(first_two) >= 3, pids
         assert "Autorestarting worker after current request." in srv.output()
 
 
@@ -167,6 +184,8 @@ def test_server_hooks_are_called(tmp_path: Path) -> None:
         wait_until(lambda: "post_worker_init" in log.read_text(), 5, "post_worker_init")
         srv.signal(signal.SIGTTIN)
         wait_until(lambda: "nworkers_changed 2 1" in log.read_text(), 5, "nworkers_changed")
+        srv.signal(signal.SIGHUP)
+        wait_until(lambda: "on_reload" in log.read_text(), 5, "on_reload")
         srv.signal(signal.SIGTERM)
         assert srv.wait(10) == 0
     finally:
@@ -184,4 +203,5 @@ def test_server_hooks_are_called(tmp_path: Path) -> None:
     assert str(worker) in by_name["worker_exit"]
     assert str(worker) in by_name["child_exit"]
     assert by_name["on_exit"] == [master]
+    assert by_name["on_reload"] == [master]
     assert [n for n, *_ in lines].index("on_starting") == 0

@@ -149,6 +149,10 @@ def test_bad_values_name_the_setting(
 def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--bogus"):
         resolve(tmp_path, "--bogus")
+    with pytest.raises(ConfigError, match=r"^\$CORRAL_CMD_ARGS: unrecognized arguments: --x"):
+        resolve(tmp_path, env={"CORRAL_CMD_ARGS": "--x"})
+    with pytest.raises(ConfigError, match=r"^\$CORRAL_CMD_ARGS: No closing quotation"):
+        resolve(tmp_path, env={"CORRAL_CMD_ARGS": "-n 'web"})
 
 
 def test_precedence(tmp_path: Path) -> None:

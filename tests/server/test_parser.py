@@ -147,7 +147,9 @@ REFUSED = [
     ("trailer-authorization", req(TE, b"0\r\nAuthorization: x\r\n\r\n"), 400),
     ("trailer-te", req(TE, b"0\r\nTE: trailers\r\n\r\n"), 400),
     ("method-not-token", b"G(T / HTTP/1.1\r\n" + H + b"\r\n", 400),
-    ("method-lowercase", b"get / HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("method-empty", b" / HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("method-ctl", b"GE\x01T / HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("method-too-long", b"X" * 100 + b" / HTTP/1.1\r\n" + H + b"\r\n", 400),
     ("asterisk-get", b"GET * HTTP/1.1\r\n" + H + b"\r\n", 400),
     ("authority-get", b"GET example.com:80 HTTP/1.1\r\n" + H + b"\r\n", 400),
     ("connect-origin-form", b"CONNECT /x HTTP/1.1\r\n" + H + b"\r\n", 400),
@@ -249,3 +251,25 @@ def test_header_values_keep_obs_text_and_strip_ows() -> None:
 
 def test_leading_empty_lines_are_tolerated() -> None:
     assert isinstance(parse(b"\r\nGET / HTTP/1.1\r\n" + H + b"\r\n")[0], RequestHead)
+
+
+def test_field_size_checked_for_pipelined_requests() -> None:
+    limits = Limits(field_size=100)
+    data = (b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\nok"
+            b"GET / HTTP/1.1\r\n" + H + b"X-A: " + b"v" * 200 + b"\r\n\r\n")
+    assert status_of(data, limits) == 431
+    p = RequestParser(limits)
+    p.feed(data[:60])
+    with pytest.raises(ParseError) as info:
+        p.feed(data[60:])
+    assert info.value.status == 431
+
+
+@pytest.mark.parametrize("method", [b"PURGE", b"FOO", b"get", b"X-CUSTOM.1", b"PROPFIND"])
+def test_extension_methods_are_passed_on(method: bytes) -> None:
+    data = method + b" /r HTTP/1.1\r\n" + H + b"Content-Length: 2\r\n\r\nokGET /n HTTP/1.1\r\n" + H + b"\r\n"
+    for events in (parse(data), bytewise(data)):
+        head = events[0]
+        assert isinstance(head, RequestHead) and head.method == method.decode()
+        assert b"".join(e for e in events if isinstance(e, bytes)) == b"ok"
+        assert isinstance(events[-2], RequestHead) and events[-2].method == "GET"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -40,6 +41,19 @@ def test_term_lets_in_flight_request_finish(worker_args: list[str]) -> None:
         assert not alive(worker)
 
 
+def test_term_kills_what_outlives_the_graceful_timeout() -> None:
+    with start("-w", "1", "--graceful-timeout", "1") as srv:
+        (worker,) = wait_workers(srv, 1)
+        with srv.connect() as s:
+            s.sendall(b"GET /sleep?20 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            srv.signal(signal.SIGTERM)
+            assert srv.wait(10) == 0
+            assert 0.9 < time.monotonic() - t0 < 4
+        assert not alive(worker)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGQUIT], ids=["INT", "QUIT"])
 def test_int_and_quit_stop_fast(sig: int) -> None:
     with start("-w", "1") as srv:
@@ -74,16 +88,20 @@ def test_ttin_and_ttou_change_the_worker_count() -> None:
 
 
 @pytest.mark.timeout(40)
-def test_hup_under_load_fails_no_request_and_loads_new_code(tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker_args", [w[1] for w in FAULT_WORKERS], ids=FAULT_IDS)
+def test_hup_under_load_fails_no_request_and_loads_new_code(
+    tmp_path: Path, worker_args: list[str]
+) -> None:
     version = tmp_path / "version"
     version.write_text("v1")
-    with start("-w", "2", env={"ARB_VERSION_FILE": str(version)}) as srv:
+    env = {"ARB_VERSION_FILE": str(version)}
+    with start("-w", "2", workers=worker_args, env=env) as srv:
         old = wait_workers(srv, 2)
         assert get(srv)[1].split()[1] == b"v1"
         result: list[tuple[int, int, list[str]]] = []
         t = threading.Thread(
             target=lambda: result.append(
-                run_load(srv.host, srv.port, LOAD_REQUEST, threads=4, duration=3.0)
+                run_load(srv.host, srv.port, LOAD_REQUEST, threads=4, duration=2.5)
             )
         )
         t.start()
@@ -136,3 +154,22 @@ def test_usr1_reopens_log_files(tmp_path: Path) -> None:
         srv.signal(signal.SIGTTIN)
         wait_until(lambda: "Booting worker" in logfile.read_text(), 5, "new lines")
         assert "Handling signal: usr1" in rotated.read_text()
+
+
+def test_usr2_starts_a_new_master_on_the_same_sockets(tmp_path: Path) -> None:
+    pidfile = tmp_path / "corral.pid"
+    with start("-w", "1", "-p", str(pidfile)) as srv:
+        wait_workers(srv, 1)
+        srv.signal(signal.SIGUSR2)
+        new = int(srv.wait_for(rf"Listening at: http://127.0.0.1:{srv.port} \((?!{srv.pid})(\d+)\)").group(1))
+        assert new in srv.worker_pids()  # the new master is a child of the old one
+        wait_until(lambda: pidfile.exists() and pidfile.read_text().strip() == str(new), 10)
+        assert (tmp_path / "corral.pid.oldbin").read_text().strip() == str(srv.pid)
+        srv.signal(signal.SIGTERM)  # retire the old master: the new one keeps serving
+        assert srv.wait(10) == 0
+        for _ in range(5):
+            status, body = get(srv)
+            assert status == 200 and int(body.split()[0]) != srv.pid
+        assert alive(new)
+        os.kill(new, signal.SIGTERM)
+        wait_until(lambda: not pidfile.exists(), 10, "new master gone")

@@ -206,6 +206,8 @@ def https_get(srv: ServerProcess, ctx: ssl.SSLContext) -> tuple[int, dict[str, s
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             s.sendall(GET)
             data = recv_all(s)
+    if not data:
+        return 0, {}  # closed without an answer
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), json.loads(body)
 
@@ -228,7 +230,10 @@ def test_failed_handshakes_never_kill_the_worker(
     pids = tls_server.worker_pids()
     with socket.create_connection((tls_server.host, tls_server.port), timeout=10) as s:
         s.sendall(junk)
-        s.shutdown(socket.SHUT_WR)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server already hung up
         answer = recv_all(s)
     if junk == GET and answer:
         assert answer.startswith(b"HTTP/1.1 400 ")
@@ -249,10 +254,11 @@ def test_client_certificate_required(worker: str, certs: Certs) -> None:
     srv = _start(worker, certs, "--cert-reqs", "2", "--ca-certs", str(certs.ca_file))
     try:
         pids = srv.worker_pids()
-        with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
-            status, _ = https_get(srv, certs.client_context(with_cert=False))
-            assert status != 200  # TLS 1.3: the refusal may come on the first read
-            raise ssl.SSLError("refused after the handshake")
+        try:  # TLS 1.3: the refusal may only show on the client's first read
+            refused, _ = https_get(srv, certs.client_context(with_cert=False))
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            refused = 0
+        assert refused == 0
         status, env = https_get(srv, certs.client_context(with_cert=True))
         assert status == 200 and env["wsgi.url_scheme"] == "https"
         assert srv.worker_pids() == pids

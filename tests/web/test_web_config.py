@@ -151,3 +151,66 @@ def test_import_string() -> None:
     assert import_string("os.path.join") is __import__("os").path.join
     with pytest.raises(ImportError):
         import_string("os.path:nope")
+
+
+# -- the app's side: properties, instance folder, resources -------------------
+
+
+def test_app_config_properties(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corral.web import App
+
+    monkeypatch.delenv("CORRAL_DEBUG", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    app = App(__name__)
+    assert isinstance(app.config, Config)
+    for key, value in DEFAULT_CONFIG.items():
+        if key != "DEBUG":
+            assert app.config[key] == value, key
+    assert app.debug is False and app.testing is False and app.secret_key is None
+    app.testing = True
+    app.secret_key = "k"
+    app.debug = True
+    assert app.config["TESTING"] is True and app.config["SECRET_KEY"] == "k"
+    assert app.config["DEBUG"] is True
+    monkeypatch.setenv("CORRAL_DEBUG", "1")
+    assert App(__name__).debug is True
+    monkeypatch.setenv("CORRAL_DEBUG", "0")
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert App(__name__).debug is False
+
+
+def test_instance_path_and_resources(tmp_path: Path) -> None:
+    from corral.web import App
+
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "settings.py").write_text("FROM_INSTANCE = True\n")
+    (tmp_path / "data.txt").write_text("root resource\n")
+    app = App(
+        "resources_app",
+        root_path=str(tmp_path),
+        instance_path=str(tmp_path / "instance"),
+        instance_relative_config=True,
+    )
+    assert app.root_path == str(tmp_path)
+    assert app.config.root_path == str(tmp_path / "instance")
+    assert app.config.from_pyfile("settings.py")
+    assert app.config["FROM_INSTANCE"] is True
+    with app.open_resource("data.txt") as f:
+        assert f.read() == b"root resource\n"
+    with app.open_resource("data.txt", "r", encoding="utf-8") as f:
+        assert f.read() == "root resource\n"
+    with pytest.raises(ValueError):
+        app.open_resource("data.txt", "w")
+    with app.open_instance_resource("new.txt", "w") as f:
+        f.write("written")
+    assert (tmp_path / "instance" / "new.txt").read_text() == "written"
+    with pytest.raises(ValueError, match="must be absolute"):
+        App("x", instance_path="relative/path")
+
+
+def test_default_instance_path_is_next_to_module() -> None:
+    import flask
+
+    from corral.web import App
+
+    assert App(__name__).instance_path == flask.Flask(__name__).instance_path

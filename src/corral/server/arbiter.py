@@ -28,7 +28,13 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from corral.server.sockets import Listener, ListenerError, close_listeners, create_listeners
+from corral.server.sockets import (
+    INHERIT_ENV,
+    Listener,
+    ListenerError,
+    close_listeners,
+    create_listeners,
+)
 from corral.server.workers import WorkerClassError, load_worker_class
 from corral.server.workers.base import (
     EXIT_APP_LOAD_ERROR,
@@ -39,6 +45,8 @@ from corral.server.workers.base import (
 )
 
 HANDLED_SIGNALS = ("HUP", "QUIT", "INT", "TERM", "TTIN", "TTOU", "USR1", "USR2", "WINCH")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+EXIT_BAD_SETTING = 2
 KILL_GRACE = 3.0  # seconds between SIGABRT and SIGKILL for a timed-out worker
 BOOT_WAIT_LIMIT = 60.0  # on HUP, retire the old workers at the latest after this
 MAX_QUEUED_SIGNALS = 32
@@ -77,6 +85,12 @@ class Pidfile:
                 return int(f.read().strip() or 0)
         except (OSError, ValueError):
             return 0
+
+    def rename(self, path: str) -> None:
+        """Move the pid file (``.oldbin`` while a re-executed master runs)."""
+        if self.read() == self.pid:
+            os.replace(self.path, path)
+        self.path = path
 
     def unlink(self) -> None:
         if self.pid and self.read() == self.pid:
@@ -128,7 +142,8 @@ class Arbiter:
         self.outgoing: set[int] = set()  # old workers awaiting new ones' boot (HUP)
         self.outgoing_deadline = 0.0
         self.aborted: dict[int, float] = {}  # pid -> SIGKILL deadline after SIGABRT
-        self.started = time.monotonic()
+        self.reexec_pid = 0  # a new master started by USR2
+        self.argv = list(sys.argv[1:])
 
     # -- properties used by hooks ---------------------------------------------------
     @property
@@ -154,6 +169,9 @@ class Arbiter:
             self.halt(h.reason, h.status)
         except SystemExit:
             raise
+        except KeyboardInterrupt:  # SIGINT before the handlers were installed
+            self.stop(graceful=False)
+            self.halt(None, 0)
         except BaseException:
             self.log.exception("Unhandled exception in the main loop")
             self.stop(graceful=False)
@@ -191,7 +209,7 @@ class Arbiter:
         try:
             self.worker_class = load_worker_class(self.settings.worker_class)
         except WorkerClassError as e:
-            raise HaltServer(str(e), EXIT_BOOT_ERROR) from None
+            raise HaltServer(str(e), EXIT_BAD_SETTING) from None
 
     def preload(self) -> None:
         from corral.server.loader import AppLoadError, load_app
@@ -280,7 +298,7 @@ class Arbiter:
         """The next queued signal; a stop request goes first, so that workers that
         exit because the whole process group got TERM are not respawned."""
         queue = self.sig_queue
-        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             if sig in queue:
                 queue.remove(sig)
                 return sig
@@ -314,7 +332,7 @@ class Arbiter:
         self.kill_workers(signal.SIGUSR1)
 
     def handle_usr2(self) -> None:
-        self.log.warning("SIGUSR2 (re-exec) is not supported; ignored")
+        self.reexec()
 
     def handle_winch(self) -> None:
         self.log.debug("SIGWINCH ignored")
@@ -334,8 +352,8 @@ class Arbiter:
         ]
 
     def manage_workers(self) -> None:
-        if self.stopping:
-            return
+        if self.stopping or any(sig in self.sig_queue for sig in STOP_SIGNALS):
+            return  # workers that died from a group-wide signal are not replaced
         current = self.current_workers()
         missing = self.num_workers - len(current)
         for _ in range(missing):
@@ -421,6 +439,9 @@ class Arbiter:
             self.worker_exited(pid, status)
 
     def worker_exited(self, pid: int, status: int) -> None:
+        if pid == self.reexec_pid:
+            self.new_master_exited(os.waitstatus_to_exitcode(status))
+            return
         worker = self.workers.pop(pid, None)
         expected = pid in self.retiring or self.stopping
         self.retiring.pop(pid, None)
@@ -514,7 +535,7 @@ class Arbiter:
         except ListenerError as e:
             self.log.error("Cannot bind the new addresses, keeping the old ones: %s", e)
             return
-        close_listeners(self.listeners)
+        close_listeners(self.listeners, unlink=not self.reexec_pid)
         self.listeners = listeners
         for listener in listeners:
             self.log.info("Listening at: %s (%s)", listener.url, self.pid)
@@ -528,12 +549,54 @@ class Arbiter:
             for pid in list(self.outgoing):
                 self.retire(pid)
 
+    # -- re-exec (USR2) -------------------------------------------------------------
+    def reexec(self) -> None:
+        """Start a new master from the same command line, handing it the listening
+        sockets; this one keeps running until told to stop (TERM/QUIT)."""
+        if self.reexec_pid:
+            self.log.warning("USR2 ignored: a new master (pid:%s) is running", self.reexec_pid)
+            return
+        if self.pidfile is not None:
+            self.pidfile.rename(f"{self.pidfile.path}.oldbin")
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.signals)
+        try:
+            pid = os.fork()
+        finally:
+            if os.getpid() == self.pid:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, self.signals)
+        if pid:
+            self.reexec_pid = pid
+            self.log.info("Started a new master: pid %s", pid)
+            return
+        try:
+            os.environ[INHERIT_ENV] = ",".join(str(lst.fileno()) for lst in self.listeners)
+            call_hook(self.settings, self.log, "pre_exec", self)
+            origin = getattr(self.settings, "_origin", None)
+            if origin is not None:
+                os.chdir(origin[2])
+            for sig in self.signals:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.signals)
+            _flush_std()
+            os.execv(sys.executable, [sys.executable, "-m", "corral", *self.argv])
+        except BaseException:
+            self.log.exception("Cannot start a new master")
+        finally:
+            _flush_std()
+            os._exit(1)
+
+    def new_master_exited(self, code: int) -> None:
+        self.log.error("The new master (pid:%s) exited with %s", self.reexec_pid, code)
+        self.reexec_pid = 0
+        if self.pidfile is not None:
+            self.pidfile.rename(self.pidfile.path.removesuffix(".oldbin"))
+
     # -- stopping -----------------------------------------------------------------------
     def stop(self, graceful: bool = True) -> None:
         """Stop every worker: TERM (graceful) or QUIT (fast), then KILL at the
         deadline.  A fast-stop signal during a graceful stop escalates it."""
         self.stopping = True
-        close_listeners(self.listeners)
+        close_listeners(self.listeners, unlink=not self.reexec_pid)
         self.listeners = []
         limit = float(self.settings.graceful_timeout)
         deadline = time.monotonic() + limit
@@ -566,7 +629,7 @@ class Arbiter:
         if reason:
             self.log.error("Reason: %s", reason)
         call_hook(self.settings, self.log, "on_exit", self)
-        close_listeners(self.listeners)
+        close_listeners(self.listeners, unlink=not self.reexec_pid)
         if self.pidfile is not None:
             self.pidfile.unlink()
         _flush_std()

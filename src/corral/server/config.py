@@ -377,7 +377,10 @@ def _parse_layers(
     parser = build_parser()
     cli = vars(parser.parse_args(list(argv)))
     cmd_args = environ.get(CMD_ARGS_ENV, "")
-    env_cli = vars(parser.parse_args(shlex.split(cmd_args))) if cmd_args.strip() else {}
+    try:
+        env_cli = vars(parser.parse_args(shlex.split(cmd_args))) if cmd_args.strip() else {}
+    except (UsageError, ValueError) as e:  # ValueError: unbalanced quotes
+        raise ConfigError(f"${CMD_ARGS_ENV}: {e}")
     env_vars = {s.name: environ[s.env] for s in SETTINGS if s.env and s.env in environ}
     path = cli.get("config") or env_cli.get("config") or DEFAULT_CONFIG
     explicit = "config" in cli or "config" in env_cli

@@ -6,7 +6,9 @@ Bind addresses understood by :func:`create_listeners`:
 * ``unix:/path`` (a stale socket file is replaced; a live server on it is an error);
 * ``fd://N`` (an already-listening socket inherited from the parent process);
 * systemd socket activation: when ``LISTEN_PID`` is this process and
-  ``LISTEN_FDS`` is set, the descriptors 3 .. 3+N-1 are used instead of ``bind``.
+  ``LISTEN_FDS`` is set, the descriptors 3 .. 3+N-1 are used instead of ``bind``;
+* a master started by another one re-executing itself (SIGUSR2) takes the
+  descriptors listed in ``CORRAL_FDS``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 DEFAULT_PORT = 8000
 SD_LISTEN_FDS_START = 3
+INHERIT_ENV = "CORRAL_FDS"  # listening fds passed to a re-executed master (SIGUSR2)
 
 
 class ListenerError(Exception):
@@ -199,6 +202,16 @@ def systemd_fds(env: dict[str, str] | os._Environ[str] | None = None) -> list[in
     return list(range(SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + count))
 
 
+def inherited_fds(env: dict[str, str] | os._Environ[str] | None = None) -> list[int]:
+    """Descriptors handed over by a master re-executing itself (SIGUSR2)."""
+    env = os.environ if env is None else env
+    value = env.pop(INHERIT_ENV, "")
+    try:
+        return [int(fd) for fd in value.split(",") if fd.strip()]
+    except ValueError:
+        return []
+
+
 def _listener(sock: socket.socket, ctx: ssl.SSLContext | None, unix_path: str | None) -> Listener:
     _prepare(sock)
     url = format_url(sock, ctx)
@@ -213,6 +226,14 @@ def create_listeners(settings: Any, log: Any) -> list[Listener]:
         raise ListenerError(f"cannot load TLS certificate: {e}") from None
     listeners: list[Listener] = []
     try:
+        fds = inherited_fds()
+        if fds:
+            log.debug("using %d socket(s) from the previous master", len(fds))
+            for fd in fds:
+                sock = _from_fd(fd)
+                path = sock.getsockname() if sock.family == socket.AF_UNIX else None
+                listeners.append(_listener(sock, ctx, path or None))
+            return listeners
         fds = systemd_fds()
         if fds:
             log.debug("using %d socket(s) from systemd socket activation", len(fds))

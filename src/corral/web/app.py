@@ -55,19 +55,20 @@ def _bind_plain(url_map: Map, environ: dict[str, Any]) -> MapAdapter | None:
     """``url_map.bind_to_environ(environ, subdomain=default)`` for the common case
     (an ASCII Host header, http or https); None to take the general path."""
     host = environ.get("HTTP_HOST")
-    scheme = environ.get("wsgi.url_scheme", "http")
     path = environ.get("PATH_INFO", "")
     script = environ.get("SCRIPT_NAME", "")
     if host is None or not (host.isascii() and path.isascii() and script.isascii()):
         return None
+    scheme = environ.get("wsgi.url_scheme", "http")
     host = host.lower()
-    if scheme == "http":
-        if host.endswith(":80"):
-            host = host[:-3]
-    elif scheme == "https":
-        if host.endswith(":443"):
-            host = host[:-4]
-    else:
+    if host[-1:].isdigit():
+        if scheme == "http":
+            if host.endswith(":80"):
+                host = host[:-3]
+        elif scheme == "https":
+            if host.endswith(":443"):
+                host = host[:-4]
+    if scheme != "http" and scheme != "https":
         return None
     return MapAdapter(
         url_map,
@@ -81,10 +82,13 @@ def _bind_plain(url_map: Map, environ: dict[str, Any]) -> MapAdapter | None:
     )
 
 
+_APP_ONLY: tuple[str | None, ...] = (None,)
+
+
 def _blueprint_chain(endpoint: str) -> tuple[str | None, ...]:
     """``(None, "a", "a.b")`` for ``a.b.view``: the app, then blueprints outer to inner."""
     if "." not in endpoint:
-        return (None,)
+        return _APP_ONLY
     parts = endpoint.split(".")[:-1]
     return (None, *(".".join(parts[: i + 1]) for i in range(len(parts))))
 
@@ -403,13 +407,14 @@ class App(Scaffold):
     def create_url_adapter(self, request: Request | None) -> Any:
         config = self.config
         if request is not None:
+            url_map = self.url_map
             if (
                 config["SERVER_NAME"] is None
                 and config["TRUSTED_HOSTS"] is None
                 and not self.subdomain_matching
-                and not self.url_map.host_matching
+                and not url_map.host_matching
             ):
-                adapter = _bind_plain(self.url_map, request.environ)
+                adapter = _bind_plain(url_map, request.environ)
                 if adapter is not None:
                     return adapter
             trusted = config["TRUSTED_HOSTS"]
@@ -524,20 +529,25 @@ class App(Scaffold):
     def preprocess_request(self) -> Any:
         req = _cv_request.get().request
         rule = req.url_rule
-        names = (None,) if rule is None else _blueprint_chain(rule.endpoint)
+        if rule is None or "." not in rule.endpoint:
+            names = _APP_ONLY
+        else:
+            names = _blueprint_chain(rule.endpoint)
         uvp = self.url_value_preprocessors
-        for name in names:
-            if name in uvp:
-                for url_func in uvp[name]:
-                    url_func(req.endpoint, req.view_args)
+        if uvp:
+            for name in names:
+                if name in uvp:
+                    for url_func in uvp[name]:
+                        url_func(req.endpoint, req.view_args)
         brf = self.before_request_funcs
-        ensure_sync = self.ensure_sync
-        for name in names:
-            if name in brf:
-                for before_func in brf[name]:
-                    rv = ensure_sync(before_func)()
-                    if rv is not None:
-                        return rv
+        if brf:
+            cache = self._sync_cache
+            for name in names:
+                if name in brf:
+                    for before_func in brf[name]:
+                        rv = (cache.get(before_func) or self.ensure_sync(before_func))()
+                        if rv is not None:
+                            return rv
         return None
 
     def raise_routing_exception(self, request: Request) -> None:
@@ -550,7 +560,8 @@ class App(Scaffold):
         rule: Any = req.url_rule
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
-        return self.ensure_sync(self.view_functions[rule.endpoint])(**req.view_args)  # type: ignore[arg-type]
+        view = self.view_functions[rule.endpoint]
+        return (self._sync_cache.get(view) or self.ensure_sync(view))(**req.view_args)  # type: ignore[arg-type]
 
     def make_default_options_response(self) -> Response:
         adapter = _cv_request.get().url_adapter
@@ -564,30 +575,27 @@ class App(Scaffold):
         ensure_sync = self.ensure_sync
         for func in ctx._after_request_functions:
             response = ensure_sync(func)(response)
-        rule = ctx.request.url_rule
-        names = (None,) if rule is None else _blueprint_chain(rule.endpoint)
         arf = self.after_request_funcs
-        for name in reversed(names):
-            if name in arf:
-                for func in reversed(arf[name]):
-                    response = ensure_sync(func)(response)
+        if arf:
+            rule = ctx.request.url_rule
+            names = _APP_ONLY if rule is None else _blueprint_chain(rule.endpoint)
+            for name in reversed(names):
+                if name in arf:
+                    for func in reversed(arf[name]):
+                        response = ensure_sync(func)(response)
         session = ctx._session
-        if session is None and self._session_may_exist(ctx):
-            session = ctx.session
-        if session is not None:
-            si = self.session_interface
-            if not si.is_null_session(session):
-                si.save_session(self, session, response)
-        return response
-
-    def _session_may_exist(self, ctx: RequestContext) -> bool:
-        """Whether an unopened session could need saving (a cookie came in,
-        or a custom interface that may do anything)."""
         si = self.session_interface
-        if type(si) is not SecureCookieSessionInterface:
-            return True
-        cookies: str = ctx.request.environ.get("HTTP_COOKIE") or ""
-        return si.get_cookie_name(self) in cookies
+        if session is None:
+            # Not opened during the request: only a cookie that came in (or a
+            # custom interface, which may do anything) can need saving.
+            if type(si) is SecureCookieSessionInterface:
+                cookies = ctx.request.environ.get("HTTP_COOKIE")
+                if not cookies or si.get_cookie_name(self) not in cookies:
+                    return response
+            session = ctx.session
+        if not si.is_null_session(session):
+            si.save_session(self, session, response)
+        return response
 
     def _open_session(self, request: Request) -> Any:
         si = self.session_interface
@@ -599,22 +607,23 @@ class App(Scaffold):
     def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:
         if exc is _sentinel:
             exc = sys.exc_info()[1]
-        ctx = _cv_request.get()
-        rule = ctx.request.url_rule
-        names = (None,) if rule is None else _blueprint_chain(rule.endpoint)
         trf = self.teardown_request_funcs
-        for name in reversed(names):
-            if name in trf:
-                for func in reversed(trf[name]):
-                    self.ensure_sync(func)(exc)
+        if trf:
+            rule = _cv_request.get().request.url_rule
+            names = _APP_ONLY if rule is None else _blueprint_chain(rule.endpoint)
+            for name in reversed(names):
+                if name in trf:
+                    for func in reversed(trf[name]):
+                        self.ensure_sync(func)(exc)
         if signals.request_tearing_down.receivers:
             signals.request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
         if exc is _sentinel:
             exc = sys.exc_info()[1]
-        for func in reversed(self.teardown_appcontext_funcs):
-            self.ensure_sync(func)(exc)
+        if self.teardown_appcontext_funcs:
+            for func in reversed(self.teardown_appcontext_funcs):
+                self.ensure_sync(func)(exc)
         if signals.appcontext_tearing_down.receivers:
             signals.appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 

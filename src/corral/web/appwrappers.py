@@ -115,6 +115,27 @@ class Response(_BaseResponse):
             return
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
 
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        body = self.response
+        code = self._status_code
+        # a ready single-chunk body with its Content-Length: headers go out as they are
+        if (
+            type(body) is list
+            and len(body) == 1
+            and type(body[0]) is bytes
+            and not self._on_close
+            and code >= 200
+            and code != 204
+            and code != 304
+            and environ.get("REQUEST_METHOD") != "HEAD"
+        ):
+            headers = self.headers._list
+            for key, _value in headers:
+                if key == "Content-Length" or key.lower() == "content-length":
+                    start_response(self._status, list(headers))
+                    return body
+        return super().__call__(environ, start_response)
+
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
         ctx = _cv_app.get(None)
@@ -138,8 +159,13 @@ def make_response_from_view(app: App, rv: Any) -> Response:
     """``str``/``bytes``/iterator bodies, ``dict``/``list`` as JSON, tuples with a
     status and/or headers, response objects and WSGI callables."""
     response_class = app.response_class
-    if type(rv) is response_class:
+    kind = type(rv)
+    if kind is str:
+        return response_class(rv)
+    if kind is response_class:
         return rv  # type: ignore[no-any-return]
+    if kind is dict:
+        return app.json.response(rv)
     status = headers = None
     if isinstance(rv, tuple):
         len_rv = len(rv)

@@ -374,7 +374,8 @@ def _stop_child(proc: Any, timeout: float = 10.0) -> None:
     import subprocess
 
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        # SIGINT: the arbiter's quick shutdown; a code reload need not drain requests.
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -557,6 +558,9 @@ class CorralGroup(AppGroup):
         params = list(extra.pop("params", None) or ())
         params.extend((_env_file_option, _app_option, _debug_option))
         super().__init__(params=params, **extra)
+        click.version_option(
+            package_name="corral", prog_name="corral-web", message="%(prog)s %(version)s"
+        )(self)
         self.create_app = create_app
         self.load_dotenv = load_dotenv
         self.set_debug_flag = set_debug_flag

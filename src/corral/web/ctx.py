@@ -28,9 +28,6 @@ class _AppCtxGlobals:
         except KeyError:
             raise AttributeError(name) from None
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        self.__dict__[name] = value
-
     def __delattr__(self, name: str) -> None:
         try:
             del self.__dict__[name]
@@ -169,12 +166,22 @@ class RequestContext:
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
             app_ctx = self.app.app_context()
-            app_ctx.push()
+            if type(app_ctx) is AppContext:  # AppContext.push(), inlined
+                app_ctx._cv_tokens.append(_cv_app.set(app_ctx))
+                if signals.appcontext_pushed.receivers:
+                    signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
+            else:
+                app_ctx.push()
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        if self.url_adapter is not None:
-            self.match_request()
+        adapter = self.url_adapter
+        if adapter is not None:
+            req = self.request
+            try:  # match_request(), inlined
+                req.url_rule, req.view_args = adapter.match(return_rule=True)
+            except Exception as e:
+                req.routing_exception = e
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         clear_request = len(self._cv_tokens) == 1

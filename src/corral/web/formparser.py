@@ -24,6 +24,14 @@ SPOOL_MAX_SIZE = 500 * 1024
 WSGIEnvironment = dict[str, t.Any]
 
 
+class SpooledUpload(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    """In memory up to 500 KB, then a temporary file; closed quietly when collected."""
+
+    def __del__(self) -> None:
+        if not self.closed:
+            self.close()
+
+
 def default_stream_factory(
     total_content_length: int | None = None,
     content_type: str | None = None,
@@ -31,7 +39,7 @@ def default_stream_factory(
     content_length: int | None = None,
 ) -> t.IO[bytes]:
     """Memory for small uploads, a temporary file once past 500 KB."""
-    return t.cast(t.IO[bytes], tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE))
+    return t.cast(t.IO[bytes], SpooledUpload(max_size=SPOOL_MAX_SIZE))
 
 
 def _text(data: bytes) -> str:

@@ -65,7 +65,12 @@ class ContextProxy:
         return getattr(obj, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._get_current_object(), name, value)
+        try:
+            obj = self._cp_var.get()
+        except LookupError:
+            raise RuntimeError(self._cp_msg) from None
+        attr = self._cp_attr
+        setattr(obj if attr is None else getattr(obj, attr), name, value)
 
     def __delattr__(self, name: str) -> None:
         delattr(self._get_current_object(), name)

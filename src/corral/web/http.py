@@ -9,7 +9,7 @@ import typing as t
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from time import time
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 from .datastructures import MultiDict
 
@@ -542,6 +542,92 @@ def url_quote(value: str | bytes, safe: str = "/:", charset: str = "utf-8") -> s
     return quote(value, safe=safe)
 
 
+_ALWAYS_QUOTED = "".join(map(chr, (*range(0x21), 0x25, 0x7F)))
+_PART_QUOTED = {
+    "path": _ALWAYS_QUOTED + "/?#",
+    "query": _ALWAYS_QUOTED + "&=+#",
+    "fragment": _ALWAYS_QUOTED,
+}
+_escape_run_re = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unquote_part(value: str, keep: str) -> str:
+    """Decode percent escapes except those for ``keep`` characters or invalid UTF-8."""
+
+    def repl(m: re.Match[str]) -> str:
+        text = bytes.fromhex(m.group().replace("%", "")).decode("utf-8", "surrogateescape")
+        out = []
+        for ch in text:
+            if ch in keep or "\udc80" <= ch <= "\udcff":
+                raw = ch.encode("utf-8", "surrogateescape")
+                out.append("".join(f"%{b:02X}" for b in raw))
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    return _escape_run_re.sub(repl, value)
+
+
+def uri_to_iri(uri: str) -> str:
+    """``http://x/p%C3%A5th%20a`` -> ``http://x/påth%20a`` (reserved escapes kept)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    netloc = parts.netloc
+    if "xn--" in netloc:
+        try:
+            netloc = netloc.encode("ascii").decode("idna")
+        except UnicodeError:
+            pass
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            _unquote_part(parts.path, _PART_QUOTED["path"]),
+            _unquote_part(parts.query, _PART_QUOTED["query"]),
+            _unquote_part(parts.fragment, _PART_QUOTED["fragment"]),
+        )
+    )
+
+
+def iri_to_uri(iri: str) -> str:
+    """Quote an IRI into an ASCII URI (existing escapes kept, host IDNA-encoded)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if iri.isascii() and not any(c in iri for c in ' "<>\\^`{|}'):
+        return iri
+    parts = urlsplit(iri)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        host = parts.hostname or ""
+        encoded = host.encode("idna").decode("ascii")
+        netloc = netloc.replace(host, encoded)
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe="%!$&'()*+,/:;=@"),
+            quote(parts.query, safe="%!$&'()*+,/:;=?@"),
+            quote(parts.fragment, safe="%!#$&'()*+,/:;=?@"),
+        )
+    )
+
+
+def parse_qs_pairs(qs: str) -> list[tuple[str, str]]:
+    """Split a query string on ``&`` into decoded pairs, keeping blank values."""
+    pairs = []
+    for item in qs.split("&"):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        if "%" in key or "+" in key:
+            key = unquote_plus(key, errors="replace")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value, errors="replace")
+        pairs.append((key, value))
+    return pairs
+
+
 def _encode_value(value: t.Any) -> str:
     if isinstance(value, bytes):
         value = value.decode("utf-8")
@@ -579,4 +665,5 @@ __all__ = [
     "parse_accept_header", "parse_cookie", "parse_date", "parse_dict_header", "parse_etags",
     "parse_list_header", "parse_options_header", "parse_range_header", "quote_etag",
     "quote_header_value", "unquote_etag", "unquote_header_value", "url_encode", "url_quote",
+    "iri_to_uri", "uri_to_iri", "parse_qs_pairs",
 ]  # fmt: skip

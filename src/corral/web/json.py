@@ -76,7 +76,8 @@ class DefaultJSONProvider(JSONProvider):
 
     def __init__(self, app: App) -> None:
         super().__init__(app)
-        self._encoders: dict[tuple[t.Any, ...], _json.JSONEncoder] = {}
+        self._app_ref = weakref.ref(app)
+        self._encoders: dict[tuple[t.Any, ...], t.Callable[[t.Any], str]] = {}
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         kwargs.setdefault("default", self.default)
@@ -87,25 +88,12 @@ class DefaultJSONProvider(JSONProvider):
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
         return _json.loads(s, **kwargs)
 
-    def _encoder(self, pretty: bool) -> _json.JSONEncoder:
+    def _encoder(self, pretty: bool) -> t.Callable[[t.Any], str]:
+        """An encode function for the current settings (cached per settings)."""
         key = (self.default, self.ensure_ascii, self.sort_keys, pretty)
         enc = self._encoders.get(key)
         if enc is None:
-            if pretty:
-                enc = _json.JSONEncoder(
-                    default=self.default,
-                    ensure_ascii=self.ensure_ascii,
-                    sort_keys=self.sort_keys,
-                    indent=2,
-                )
-            else:
-                enc = _json.JSONEncoder(
-                    default=self.default,
-                    ensure_ascii=self.ensure_ascii,
-                    sort_keys=self.sort_keys,
-                    separators=(",", ":"),
-                )
-            self._encoders[key] = enc
+            enc = self._encoders[key] = _make_encoder(*key)
         return enc
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
@@ -113,10 +101,43 @@ class DefaultJSONProvider(JSONProvider):
             obj = args[0]
         else:
             obj = self._prepare_response_obj(args, kwargs)
+        app: t.Any = self._app_ref()
         compact = self.compact
-        pretty = (compact is None and self._app.debug) or compact is False
-        body = self._encoder(pretty).encode(obj) + "\n"
-        return self._app.response_class(body, mimetype=self.mimetype)
+        pretty = compact is False or (compact is None and app.config["DEBUG"])
+        body = self._encoder(pretty)(obj) + "\n"
+        return app.response_class(body, mimetype=self.mimetype)  # type: ignore[no-any-return]
+
+
+def _make_encoder(
+    default: t.Callable[[t.Any], t.Any], ensure_ascii: bool, sort_keys: bool, pretty: bool
+) -> t.Callable[[t.Any], str]:
+    """``json.dumps`` with fixed options, calling the C encoder directly when it
+    is available (the same output, without rebuilding an encoder per call)."""
+    if pretty:
+        return _json.JSONEncoder(
+            default=default, ensure_ascii=ensure_ascii, sort_keys=sort_keys, indent=2
+        ).encode
+    c_make = getattr(_json.encoder, "c_make_encoder", None)
+    std = _json.JSONEncoder(
+        default=default, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":")
+    )
+    if c_make is None:
+        return std.encode
+    markers: dict[int, t.Any] = {}
+    quote = _json.encoder.encode_basestring_ascii if ensure_ascii else _json.encoder.encode_basestring
+    c_encode = c_make(markers, default, quote, None, ":", ",", sort_keys, False, True)
+    join = "".join
+
+    def encode(obj: t.Any) -> str:
+        if type(obj) is str:
+            return quote(obj)  # type: ignore[no-any-return]
+        try:
+            return join(c_encode(obj, 0))
+        except BaseException:
+            markers.clear()
+            raise
+
+    return encode
 
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:

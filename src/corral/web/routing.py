@@ -1,4 +1,4 @@
-"""URL routing: rules, converters, a map with an indexed matcher, and URL building.
+"""URL routing: a map of rules with an indexed matcher, and URL building.
 
 Static rules resolve through one dict lookup.  Dynamic rules live in a trie keyed by
 their leading static path segments; every trie node owns one combined regular
@@ -11,585 +11,55 @@ from __future__ import annotations
 import re
 import threading
 import typing as t
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
+from .converters import (
+    DEFAULT_CONVERTERS,
+    AnyConverter,
+    BaseConverter,
+    FloatConverter,
+    IntegerConverter,
+    NumberConverter,
+    PathConverter,
+    UnicodeConverter,
+    UUIDConverter,
+    ValidationError,
+)
+from .converters import URL_SAFE as _URL_SAFE
 from .datastructures import ImmutableDict, MultiDict
 from .exceptions import HTTPException, MethodNotAllowed, NotFound
 from .http import iter_multi_items
-
-if t.TYPE_CHECKING:
-    from .wrappers import Response
-
-_URL_SAFE = "!$&'()*+,/:;=@"
-_QUERY_SAFE = "!$'()*,/:;?@"
-
-
-# -- exceptions
-
-
-class RoutingException(Exception):
-    """Base of the exceptions the matcher raises for control flow."""
-
-
-class RequestRedirect(HTTPException, RoutingException):
-    """Raised when the matched URL should redirect (strict slashes, redirect_to)."""
-
-    code = 308
-
-    def __init__(self, new_url: str) -> None:
-        super().__init__(new_url)
-        self.new_url = new_url
-
-    def get_response(self, environ: t.Any = None, scope: t.Any = None) -> Response:
-        from .wrappers import redirect
-
-        return redirect(self.new_url, self.code)
-
-
-class RequestPath(RoutingException):
-    def __init__(self, path_info: str) -> None:
-        super().__init__()
-        self.path_info = path_info
-
-
-class ValidationError(ValueError):
-    """Raised by a converter's ``to_python`` to reject a value: the rule does not match."""
-
-
-class BuildError(RoutingException, LookupError):
-    """No rule can build a URL for the endpoint and values given."""
-
-    def __init__(
-        self,
-        endpoint: t.Any,
-        values: Mapping[str, t.Any],
-        method: str | None,
-        adapter: MapAdapter | None = None,
-    ) -> None:
-        super().__init__(endpoint, values, method)
-        self.endpoint = endpoint
-        self.values = values
-        self.method = method
-        self.adapter = adapter
-
-    def __str__(self) -> str:
-        message = [f"Could not build url for endpoint {self.endpoint!r}"]
-        if self.method:
-            message.append(f" ({self.method!r})")
-        if self.values:
-            message.append(f" with values {sorted(self.values)!r}")
-        message.append(".")
-        if self.adapter is not None:
-            rules = self.adapter.map._rules_by_endpoint.get(self.endpoint)
-            if rules:
-                missing = sorted(rules[0].arguments - set(self.values))
-                if missing:
-                    message.append(f" Did you forget to specify values {missing!r}?")
-            else:
-                close = [e for e in self.adapter.map._rules_by_endpoint if _close(e, self.endpoint)]
-                if close:
-                    message.append(f" Did you mean {close[0]!r} instead?")
-        return "".join(message)
-
-
-def _close(candidate: t.Any, endpoint: t.Any) -> bool:
-    import difflib
-
-    return difflib.SequenceMatcher(None, str(candidate), str(endpoint)).ratio() > 0.8
-
-
-# -- converters
-
-
-class BaseConverter:
-    """Turns one URL part into a Python value and back."""
-
-    regex = "[^/]+"
-    weight = 100
-    part_isolating = True
-
-    def __init_subclass__(cls, **kwargs: t.Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "regex" in cls.__dict__ and "part_isolating" not in cls.__dict__:
-            cls.part_isolating = "/" not in cls.regex
-
-    def __init__(self, map: Map, *args: t.Any, **kwargs: t.Any) -> None:
-        self.map = map
-
-    def to_python(self, value: str) -> t.Any:
-        return value
-
-    def to_url(self, value: t.Any) -> str:
-        return quote(str(value), safe=_URL_SAFE)
-
-
-class UnicodeConverter(BaseConverter):
-    """``string(minlength=1, maxlength=None, length=None)``: one path segment."""
-
-    def __init__(
-        self,
-        map: Map,
-        minlength: int = 1,
-        maxlength: int | None = None,
-        length: int | None = None,
-    ) -> None:
-        super().__init__(map)
-        if length is not None:
-            rng = f"{{{int(length)}}}"
-        else:
-            rng = f"{{{int(minlength)},{'' if maxlength is None else int(maxlength)}}}"
-        self.regex = f"[^/]{rng}"
-
-
-class AnyConverter(BaseConverter):
-    """``any(a, b, c)``: one of the listed strings."""
-
-    def __init__(self, map: Map, *items: str) -> None:
-        super().__init__(map)
-        self.items = set(items)
-        self.regex = f"(?:{'|'.join(re.escape(x) for x in items)})"
-
-    def to_url(self, value: t.Any) -> str:
-        if value in self.items:
-            return str(value)
-        valid = "', '".join(sorted(self.items))
-        raise ValueError(f"'{value}' is not one of '{valid}'")
-
-
-class PathConverter(BaseConverter):
-    """``path``: like string but accepts slashes."""
-
-    part_isolating = False
-    regex = "[^/].*?"
-    weight = 200
-
-
-class NumberConverter(BaseConverter):
-    weight = 50
-    num_convert: Callable[[str], t.Any] = int
-    signed_regex = ""
-
-    def __init__(
-        self,
-        map: Map,
-        fixed_digits: int = 0,
-        min: t.Any = None,
-        max: t.Any = None,
-        signed: bool = False,
-    ) -> None:
-        if signed:
-            self.regex = self.signed_regex
-        super().__init__(map)
-        self.fixed_digits = fixed_digits
-        self.min = min
-        self.max = max
-        self.signed = signed
-
-    def to_python(self, value: str) -> t.Any:
-        if self.fixed_digits and len(value) != self.fixed_digits:
-            raise ValidationError()
-        number = type(self).num_convert(value)
-        if (self.min is not None and number < self.min) or (
-            self.max is not None and number > self.max
-        ):
-            raise ValidationError()
-        return number
-
-    def to_url(self, value: t.Any) -> str:
-        text = str(type(self).num_convert(value))
-        if self.fixed_digits:
-            text = text.zfill(self.fixed_digits)
-        return text
-
-
-class IntegerConverter(NumberConverter):
-    """``int(fixed_digits=0, min=None, max=None, signed=False)``."""
-
-    regex = r"\d+"
-    signed_regex = r"-?\d+"
-
-
-class FloatConverter(NumberConverter):
-    """``float(min=None, max=None, signed=False)``."""
-
-    regex = r"\d+\.\d+"
-    signed_regex = r"-?\d+\.\d+"
-    num_convert = float
-
-    def __init__(
-        self, map: Map, min: float | None = None, max: float | None = None, signed: bool = False
-    ) -> None:
-        super().__init__(map, min=min, max=max, signed=signed)
-
-
-class UUIDConverter(BaseConverter):
-    regex = (
-        r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}"
-    )
-
-    def to_python(self, value: str) -> uuid.UUID:
-        return uuid.UUID(value)
-
-    def to_url(self, value: t.Any) -> str:
-        return str(value)
-
-
-DEFAULT_CONVERTERS: Mapping[str, type[BaseConverter]] = {
-    "default": UnicodeConverter,
-    "string": UnicodeConverter,
-    "any": AnyConverter,
-    "path": PathConverter,
-    "int": IntegerConverter,
-    "float": FloatConverter,
-    "uuid": UUIDConverter,
-}
-
-
-# -- rule parsing
-
-_rule_re = re.compile(
-    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>.*?)\))?:)?"
-    r"(?P<variable>[a-zA-Z_][a-zA-Z0-9_]*)>"
-)
-_arg_re = re.compile(
-    r"""\s*(?:(?P<name>\w+)\s*=\s*)?(?P<value>"[^"]*"|'[^']*'|[^,]*?)\s*(?:,|$)"""
+from .rules import (
+    _QUERY_SAFE,
+    BuildError,
+    RequestPath,
+    RequestRedirect,
+    RoutingException,
+    Rule,
+    _rule_re,
+    parse_converter_args,
 )
 
-
-def _literal(text: str) -> t.Any:
-    if text[:1] in "\"'" and text[-1:] == text[:1] and len(text) >= 2:
-        return text[1:-1]
-    if text in ("True", "False", "None"):
-        return {"True": True, "False": False, "None": None}[text]
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_converter_args(argstr: str) -> tuple[tuple[t.Any, ...], dict[str, t.Any]]:
-    """``"a, b, length=2"`` -> ``(("a", "b"), {"length": 2})``."""
-    args: list[t.Any] = []
-    kwargs: dict[str, t.Any] = {}
-    pos = 0
-    argstr = argstr.strip()
-    while pos < len(argstr):
-        m = _arg_re.match(argstr, pos)
-        if m is None or m.end() == pos:
-            raise ValueError(f"cannot parse converter arguments {argstr!r}")
-        pos = m.end()
-        value = _literal(m.group("value"))
-        if m.group("name"):
-            kwargs[m.group("name")] = value
-        else:
-            args.append(value)
-    return tuple(args), kwargs
-
-
-def _parse_rule(text: str) -> Iterator[tuple[str | None, str | None, str]]:
-    """Yield ``(converter, args, variable)`` or ``(None, None, static_text)``."""
-    pos = 0
-    for m in _rule_re.finditer(text):
-        if m.start() > pos:
-            yield None, None, text[pos : m.start()]
-        yield m.group("converter") or "default", m.group("args"), m.group("variable")
-        pos = m.end()
-    if pos < len(text):
-        yield None, None, text[pos:]
-
-
-class _Compiled:
-    """A compiled rule string (path or domain): regex, converters, builder, weights."""
-
-    def __init__(self, rule: Rule, text: str, map: Map, quote_static: bool = True) -> None:
-        regex_parts: list[str] = []
-        self.converters: dict[str, BaseConverter] = {}
-        self.builder: list[tuple[bool, str]] = []
-        # segment keys for ordering: list of per-segment tuples
-        segments: list[list[t.Any]] = [[]]
-        merged = False  # after a converter that spans slashes, the rest is one part
-        for conv_name, argstr, value in _parse_rule(text):
-            if conv_name is None:
-                regex_parts.append(re.escape(value))
-                self.builder.append((False, quote(value, safe=_URL_SAFE) if quote_static else value))
-                pieces = [value] if merged else value.split("/")
-                segments[-1].append(("s", pieces[0]))
-                for piece in pieces[1:]:
-                    segments.append([("s", piece)])
-                continue
-            if value in self.converters:
-                raise ValueError(f"variable name {value!r} used twice.")
-            conv = rule.get_converter(value, conv_name, argstr, map)
-            self.converters[value] = conv
-            regex_parts.append(f"(?P<{{prefix}}{len(self.converters) - 1}>{conv.regex})")
-            self.builder.append((True, value))
-            segments[-1].append(("c", conv.weight))
-            merged = merged or not conv.part_isolating
-        self.names = list(self.converters)
-        self.regex_template = "".join(regex_parts)
-        self.regex = re.compile(self.regex_template.replace("{prefix}", "_a"))
-        self.is_static = not self.converters
-        self.segments = segments
-        self.sort_key = tuple(_segment_key(seg) for seg in segments)
-
-    def regex_for(self, prefix: str) -> str:
-        return self.regex_template.replace("{prefix}", prefix)
-
-    def convert(self, m: re.Match[str], prefix: str) -> dict[str, t.Any]:
-        result = {}
-        for idx, name in enumerate(self.names):
-            result[name] = self.converters[name].to_python(m.group(f"{prefix}{idx}"))
-        return result
-
-    def static_prefix(self) -> tuple[str, ...]:
-        """Leading segments that are wholly static (and followed by more of the rule)."""
-        prefix: list[str] = []
-        for seg in self.segments[1:-1]:
-            if len(seg) != 1 or seg[0][0] != "s":
-                break
-            prefix.append(seg[0][1])
-        return tuple(prefix)
-
-
-def _segment_key(seg: list[t.Any]) -> tuple[t.Any, ...]:
-    if all(kind == "s" for kind, _ in seg):
-        return (0,)
-    statics = [(i, -len(v)) for i, (kind, v) in enumerate(seg) if kind == "s" and v]
-    weights = [v for kind, v in seg if kind == "c"]
-    return (1, -len(statics), statics, -len(weights), weights)
-
-
-class Rule:
-    """One URL rule: a path pattern with converters bound to an endpoint."""
-
-    def __init__(
-        self,
-        string: str,
-        defaults: Mapping[str, t.Any] | None = None,
-        subdomain: str | None = None,
-        methods: Iterable[str] | None = None,
-        build_only: bool = False,
-        endpoint: t.Any = None,
-        strict_slashes: bool | None = None,
-        merge_slashes: bool | None = None,
-        redirect_to: str | Callable[..., str] | None = None,
-        alias: bool = False,
-        host: str | None = None,
-        websocket: bool = False,
-        provide_automatic_options: bool | None = None,
-    ) -> None:
-        if not string.startswith("/"):
-            raise ValueError(f"URL rule '{string}' must start with a slash.")
-        self.rule = string
-        self.is_leaf = not string.endswith("/")
-        self.is_branch = string.endswith("/")
-        self.map: Map = None  # type: ignore[assignment]
-        self.strict_slashes = strict_slashes
-        self.merge_slashes = merge_slashes
-        self.subdomain = subdomain
-        self.host = host
-        self.defaults = dict(defaults) if defaults is not None else None
-        self.build_only = build_only
-        self.alias = alias
-        self.websocket = websocket
-        self.provide_automatic_options = provide_automatic_options
-        if methods is not None:
-            if isinstance(methods, str):
-                raise TypeError("'methods' should be a list of strings.")
-            methods = {x.upper() for x in methods}
-            if "HEAD" not in methods and "GET" in methods:
-                methods.add("HEAD")
-        self.methods: set[str] | None = methods  # type: ignore[assignment]
-        self.endpoint = endpoint
-        self.redirect_to = redirect_to
-        self.arguments: set[str] = set(map(str, self.defaults or ()))
-        self._path: _Compiled | None = None
-        self._domain: _Compiled | None = None
-
-    # -- copying (blueprints)
-    def get_empty_kwargs(self) -> dict[str, t.Any]:
-        return {
-            "defaults": self.defaults,
-            "subdomain": self.subdomain,
-            "methods": self.methods,
-            "build_only": self.build_only,
-            "endpoint": self.endpoint,
-            "strict_slashes": self.strict_slashes,
-            "redirect_to": self.redirect_to,
-            "alias": self.alias,
-            "host": self.host,
-            "merge_slashes": self.merge_slashes,
-            "websocket": self.websocket,
-        }
-
-    def empty(self) -> Rule:
-        rule = type(self)(self.rule, **self.get_empty_kwargs())
-        rule.provide_automatic_options = self.provide_automatic_options
-        return rule
-
-    def get_rules(self, map: Map) -> Iterator[Rule]:
-        yield self
-
-    def get_converter(
-        self, variable_name: str, converter_name: str, argstr: str | None, map: Map
-    ) -> BaseConverter:
-        if converter_name not in map.converters:
-            raise LookupError(f"the converter {converter_name!r} does not exist")
-        args, kwargs = parse_converter_args(argstr) if argstr else ((), {})
-        return map.converters[converter_name](map, *args, **kwargs)
-
-    # -- binding
-    def bind(self, map: Map, rebind: bool = False) -> None:
-        if self.map is not None and not rebind:
-            raise RuntimeError(f"url rule {self!r} already bound to map {self.map!r}")
-        self.map = map
-        if self.strict_slashes is None:
-            self.strict_slashes = map.strict_slashes
-        if self.merge_slashes is None:
-            self.merge_slashes = map.merge_slashes
-        if self.subdomain is None:
-            self.subdomain = map.default_subdomain
-        self.compile()
-
-    def compile(self) -> None:
-        self._path = _Compiled(self, self.rule, self.map)
-        domain = (self.host or "") if self.map.host_matching else (self.subdomain or "")
-        self._domain = (
-            _Compiled(self, domain, self.map, quote_static=False) if _rule_re.search(domain) else None
-        )
-        self._domain_static = domain
-        self.arguments = set(map(str, self.defaults or ()))
-        self.arguments.update(self._path.converters)
-        if self._domain is not None:
-            self.arguments.update(self._domain.converters)
-
-    @property
-    def _converters(self) -> dict[str, BaseConverter]:
-        convs = dict(self._path.converters) if self._path else {}
-        if self._domain is not None:
-            convs.update(self._domain.converters)
-        return convs
-
-    def match_domain(self, domain: str) -> dict[str, t.Any] | None:
-        if self._domain is None:
-            return {} if domain == self._domain_static else None
-        m = self._domain.regex.fullmatch(domain)
-        if m is None:
-            return None
-        try:
-            return self._domain.convert(m, "_a")
-        except ValidationError:
-            return None
-
-    def match(self, path: str, method: str | None = None) -> dict[str, t.Any] | None:
-        """Match a path alone (no domain); None when it does not match."""
-        assert self._path is not None
-        m = self._path.regex.fullmatch(path)
-        if m is None:
-            return None
-        try:
-            return self._path.convert(m, "_a")
-        except ValidationError:
-            return None
-
-    # -- building
-    def suitable_for(self, values: Mapping[str, t.Any], method: str | None = None) -> bool:
-        if method is not None and self.methods is not None and method not in self.methods:
-            return False
-        defaults = self.defaults or ()
-        for key in self.arguments:
-            if key not in defaults and key not in values:
-                return False
-        if defaults:
-            for key, value in defaults.items():  # type: ignore[union-attr]
-                if key in values and value != values[key]:
-                    return False
-        return True
-
-    def build(
-        self, values: Mapping[str, t.Any], append_unknown: bool = True
-    ) -> tuple[str, str] | None:
-        """Return ``(domain_part, path_with_query)``; None if a converter refuses."""
-        assert self._path is not None
-        defaults = self.defaults or {}
-        try:
-            path = self._build_part(self._path, values, defaults)
-            domain = (
-                self._build_part(self._domain, values, defaults)
-                if self._domain is not None
-                else self._domain_static
-            )
-        except ValidationError:
-            return None
-        if append_unknown:
-            query = [
-                (k, v)
-                for k, v in iter_multi_items(values)
-                if k not in self.arguments and v is not None
-            ]
-            if query:
-                if self.map.sort_parameters:
-                    query.sort(key=self.map.sort_key)
-                path += "?" + urlencode(query, safe=_QUERY_SAFE)
-        return domain, path
-
-    @staticmethod
-    def _build_part(
-        compiled: _Compiled, values: Mapping[str, t.Any], defaults: Mapping[str, t.Any]
-    ) -> str:
-        out = []
-        convs = compiled.converters
-        for is_var, text in compiled.builder:
-            if is_var:
-                value = values[text] if text in values else defaults[text]
-                try:
-                    out.append(convs[text].to_url(value))
-                except ValueError as e:
-                    raise ValidationError() from e
-            else:
-                out.append(text)
-        return "".join(out)
-
-    def build_compare_key(self) -> tuple[int, int, int]:
-        return (1 if self.alias else 0, -len(self.arguments), -len(self.defaults or ()))
-
-    def provides_defaults_for(self, rule: Rule) -> bool:
-        return bool(
-            not self.build_only
-            and self.defaults
-            and self.endpoint == rule.endpoint
-            and self is not rule
-            and self.arguments == rule.arguments
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Rule):
-            return NotImplemented
-        return (self.rule, self.subdomain, self.host, self.methods, self.endpoint) == (
-            other.rule,
-            other.subdomain,
-            other.host,
-            other.methods,
-            other.endpoint,
-        ) and self.defaults == other.defaults
-
-    __hash__ = object.__hash__
-
-    def __str__(self) -> str:
-        return self.rule
-
-    def __repr__(self) -> str:
-        if self.map is None:
-            return f"<{type(self).__name__} (unbound)>"
-        methods = f" ({', '.join(sorted(self.methods))})" if self.methods else ""
-        return f"<{type(self).__name__} {self.rule!r}{methods} -> {self.endpoint}>"
-
+__all__ = [
+    "DEFAULT_CONVERTERS", "AnyConverter", "BaseConverter", "BuildError", "FloatConverter",
+    "IntegerConverter", "Map", "MapAdapter", "NumberConverter", "PathConverter",
+    "RequestPath", "RequestRedirect", "RoutingException", "Rule", "UUIDConverter",
+    "UnicodeConverter", "ValidationError", "parse_converter_args",
+]  # fmt: skip
 
 # -- the index
+
+
+def _slash_first(branch: Rule, exact: Rule) -> bool:
+    """Would the walk reach ``branch`` (as a slash redirect) before ``exact``?"""
+    assert branch._path is not None and exact._path is not None
+    bkey, ekey = branch._path.slashless_key, exact._path.sort_key
+    if bkey != ekey:
+        return bkey < ekey
+    if branch._path.regex.pattern[:-1] == exact._path.regex.pattern:
+        return False
+    return branch._order < exact._order
 
 
 class _Node:
@@ -626,6 +96,15 @@ class _Index:
                 node = node.children.setdefault(seg, _Node())
             node.rules.append(rule)
         self._finish(self.root, [])
+        self.dynamic_branch = any(
+            r.is_branch and r._path is not None and not r._path.is_static for r in rules
+        )
+        self.providers: dict[int, list[Rule]] = {}
+        for rule in rules:
+            if rule.defaults and not rule.build_only:
+                for other in rules:
+                    if rule.provides_defaults_for(other):
+                        self.providers.setdefault(id(other), []).append(rule)
 
     def _finish(self, node: _Node, inherited: list[Rule]) -> None:
         # stable sort: priority first, registration order among equals
@@ -697,6 +176,7 @@ class Map:
     def add(self, rulefactory: t.Any) -> None:
         for rule in rulefactory.get_rules(self):
             rule.bind(self)
+            rule._order = len(self._rules)
             if rule.subdomain or rule.host:
                 self._check_domain = True
             self._rules.append(rule)
@@ -870,25 +350,29 @@ class MapAdapter:
 
         Raises ``RequestPath`` when the best candidate is the slash form of the path.
         """
-        index = self.map._index_ready
-        rule = self._static(index.static.get(path), method, allowed)
-        if rule is not None:
-            return rule, self._values(rule, {})
-        want_slash = not path.endswith("/")
+        index = self.map._index or self.map._index_ready
+        static = index.static.get(path)
+        if static is not None:
+            rule = static[0]
+            if len(static) == 1 and (rule.methods is None or method in rule.methods):
+                if not self.map._check_domain:
+                    return rule, dict(rule.defaults) if rule.defaults else {}
+            fitting = self._static(static, method, allowed)
+            if fitting is not None:
+                return fitting, self._values(fitting, {})
+        want_slash = path[-1] != "/"
         ignored: set[str] = set()
         if want_slash:
-            rule = self._static(index.static.get(path + "/"), method, ignored)
-            if rule is not None:
-                if rule.strict_slashes:
+            fitting = self._static(index.static.get(path + "/"), method, ignored)
+            if fitting is not None:
+                if fitting.strict_slashes:
                     raise RequestPath(path + "/")
-                return rule, self._values(rule, {})
+                return fitting, self._values(fitting, {})
         found = self._dynamic(index.candidates(path), path, method, allowed, False)
-        if want_slash:
+        if want_slash and index.dynamic_branch:
             slashed = path + "/"
             branch = self._dynamic(index.candidates(slashed), slashed, method, ignored, True)
-            if branch is not None and (
-                found is None or _rule_order(branch[0])[:-1] < _rule_order(found[0])
-            ):
+            if branch is not None and (found is None or _slash_first(branch[0], found[0])):
                 if branch[0].strict_slashes:
                     raise RequestPath(slashed)
                 found = branch
@@ -900,7 +384,9 @@ class MapAdapter:
             values = rule._path.convert(m, prefix)
         except ValidationError:
             return None
-        return rule, self._values(rule, values)
+        if self.map._check_domain or rule.defaults:
+            values = self._values(rule, values)
+        return rule, values
 
     def _values(self, rule: Rule, values: dict[str, t.Any]) -> dict[str, t.Any]:
         if self.map._check_domain:
@@ -921,16 +407,17 @@ class MapAdapter:
     ) -> tuple[t.Any, dict[str, t.Any]]:
         """Return ``(endpoint or rule, view_args)`` or raise a routing HTTP error."""
         path = self.path_info if path_info is None else path_info
-        path = "/" + path.lstrip("/")
+        if path[:1] != "/" or path[1:2] == "/":
+            path = "/" + path.lstrip("/")
         method = (method or self.default_method).upper()
-        if query_args is None:
-            query_args = self.query_args
         allowed: set[str] = set()
         try:
             found = self._lookup(path, method, allowed)
             if found is None:
                 found = self._retry(path, method, allowed, query_args)
         except RequestPath as e:
+            if query_args is None:
+                query_args = self.query_args
             raise RequestRedirect(self.make_redirect_url(e.path_info, query_args)) from None
         if found is None:
             if allowed:
@@ -939,16 +426,20 @@ class MapAdapter:
         rule, values = found
         if rule.redirect_to is not None:
             raise RequestRedirect(self._redirect_to_url(rule, values))
-        if self.map.redirect_defaults:
+        if self.map.redirect_defaults and self.map._index_ready.providers:
+            if query_args is None:
+                query_args = self.query_args
             self._check_defaults_redirect(rule, values, method, query_args)
-        return (rule if return_rule else rule.endpoint), values
+        if return_rule:
+            return rule, values
+        return rule.endpoint, values
 
     def _retry(
         self, path: str, method: str, allowed: set[str], query_args: t.Any
     ) -> tuple[Rule, dict[str, t.Any]] | None:
         """After a miss: a non-strict rule without the trailing slash, or merged slashes."""
         if path.endswith("/") and len(path) > 1:
-            found = self._lookup(path[:-1], method, allowed)
+            found = self._lookup(path[:-1], method, set())
             if found is not None and not found[0].strict_slashes:
                 return found
         if self.map.merge_slashes and "//" in path:
@@ -965,8 +456,9 @@ class MapAdapter:
     def _check_defaults_redirect(
         self, rule: Rule, values: dict[str, t.Any], method: str, query_args: t.Any
     ) -> None:
-        for other in self.map._rules_by_endpoint.get(rule.endpoint, ()):
-            if other.provides_defaults_for(rule) and other.suitable_for(values, method):
+        index = self.map._index_ready
+        for other in index.providers.get(id(rule), ()):
+            if other.suitable_for(values, method):
                 built = other.build(values, append_unknown=False)
                 if built is not None:
                     raise RequestRedirect(self.make_redirect_url(built[1], query_args, built[0]))

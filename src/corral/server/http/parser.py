@@ -23,65 +23,15 @@ once per request head.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import httptools
 
 from corral.server.http import strict
 from corral.server.http.errors import ParseError
+from corral.server.http.head import END, Limits, RequestHead, _End
+
+__all__ = ["END", "Limits", "ParseError", "RequestHead", "RequestParser"]
 
 
-@dataclass(slots=True)
-class Limits:
-    """Size limits applied while parsing (0 means unlimited)."""
-
-    request_line: int = 4094
-    fields: int = 100
-    field_size: int = 8190
-    body: int = 0
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> Limits:
-        """Limits from the ``limit_request_*`` settings."""
-        return cls(
-            int(getattr(settings, "limit_request_line", 4094) or 0),
-            int(getattr(settings, "limit_request_fields", 100) or 0),
-            int(getattr(settings, "limit_request_field_size", 8190) or 0),
-            int(getattr(settings, "limit_request_body", 0) or 0),
-        )
-
-    def head_budget(self) -> int:
-        """Bytes a request head may occupy before it is refused (0 = unlimited)."""
-        if not self.fields or not self.field_size:
-            return 0
-        line = self.request_line or 65536
-        return line + 4 + (self.fields + 2) * (self.field_size + 4)
-
-
-@dataclass(slots=True)
-class RequestHead:
-    method: str  # e.g. "GET"
-    raw_uri: str  # the request target exactly as sent (latin-1 decoded)
-    path: str  # percent-encoded path part of the target
-    query: str  # query string without "?"
-    version: tuple[int, int]  # (1, 1) or (1, 0)
-    headers: list[tuple[str, str]] = field(default_factory=list)  # as sent, latin-1
-    content_length: int | None = None
-    chunked: bool = False
-    keep_alive: bool = True  # what the request allows (version + Connection header)
-    expect_continue: bool = False
-    upgrade: bool = False
-
-
-class _End:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "END"
-
-
-END = _End()
 
 _IDLE, _HEAD, _BODY = 0, 1, 2
 
@@ -98,11 +48,15 @@ class RequestParser:
         "_headers",
         "_head",
         "_head_bytes",
+        "_cur_len",
         "_budget",
         "_body_len",
         "_error",
         "_closed",
         "_raw_left",
+        "_method",
+        "_method_buf",
+        "_start",
     )
 
     def __init__(self, limits: Limits | None = None) -> None:
@@ -115,10 +69,13 @@ class RequestParser:
         self._headers: list[tuple[bytes, bytes]] = []
         self._head: RequestHead | None = None
         self._head_bytes = 0
+        self._cur_len = 0
         self._body_len = 0
         self._error: ParseError | None = None
         self._closed = False
         self._raw_left = 0  # body bytes of an upgrade request, counted by hand
+        self._method: str | None = None  # an extension method llhttp does not know
+        self._method_buf = b""
 
     # -- public API ---------------------------------------------------------
     @property
@@ -137,10 +94,23 @@ class RequestParser:
             data = self._take_raw(data)
             if not data or self._closed:
                 return events
-        if self._state != _BODY:
-            self._head_bytes += len(data)
+        if self._method_buf:
+            return self._extension_method(data)
+        self._cur_len = len(data)
+        if self._state == _IDLE:
+            self._start = data  # the bytes of a request line starting here
+        elif self._state == _HEAD and self._start is not None and len(self._start) < 256:
+            self._start += data
+        else:
+            self._start = None
         try:
             self._hp.feed_data(data)
+        except httptools.HttpParserInvalidMethodError:
+            start, self._start = self._start, None
+            if start is None or events or self._closed:  # the line began mid-data
+                self._error = ParseError(400, "invalid method")
+                raise self._error from None
+            return self._extension_method(start)
         except httptools.HttpParserUpgrade as up:
             self._after_upgrade(data[up.args[0] :] if up.args else b"")
         except httptools.HttpParserError as exc:
@@ -149,8 +119,10 @@ class RequestParser:
                     return events
                 self._error = strict.error_from_llhttp(exc, self._url)
             raise self._error from None
-        if self._state == _HEAD and self._budget and self._head_bytes > self._budget:
-            self._fail(431, "request header section too large")
+        if self._state == _HEAD:
+            self._head_bytes += len(data)
+            if self._budget and self._head_bytes > self._budget:
+                self._fail(431, "request header section too large")
         return events
 
     def feed_eof(self) -> list[RequestHead | bytes | _End]:
@@ -164,6 +136,7 @@ class RequestParser:
     # -- llhttp callbacks ---------------------------------------------------
     def on_message_begin(self) -> None:
         self._state = _HEAD
+        self._head_bytes = 0
         self._url = b""
         self._headers = []
         self._body_len = 0
@@ -176,19 +149,14 @@ class RequestParser:
             self._fail(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        headers = self._headers
-        headers.append((name, value))
-        limits = self.limits
-        if limits.field_size and len(name) + len(value) + 2 > limits.field_size:
-            self._fail(431, "header field too large")
-        if limits.fields and len(headers) > limits.fields:
-            self._fail(431, "too many header fields")
-        if self._state == _BODY:
-            strict.check_trailer(name)
+        self._headers.append((name, value))  # checked once the section is complete
 
     def on_headers_complete(self) -> None:
         try:
-            head = strict.build_head(self._hp, self._url, self._headers, self.limits)
+            # every field fits in the bytes fed since the head began
+            head = strict.build_head(self._hp, self._url, self._headers, self.limits,
+                                     self._head_bytes + self._cur_len, self._method)
+            self._method = None
         except ParseError as exc:
             self._error = exc
             raise
@@ -209,6 +177,12 @@ class RequestParser:
         self._events.append(body)
 
     def on_message_complete(self) -> None:
+        if self._headers:  # trailer fields of a chunked body
+            try:
+                strict.check_trailers(self._headers, self.limits)
+            except ParseError as exc:
+                self._error = exc
+                raise
         if self._raw_left:  # upgrade request whose body llhttp does not read
             return
         self._finish()
@@ -236,6 +210,28 @@ class RequestParser:
             more = self.feed(rest)
             events.extend(more)
             self._events = events
+
+    def _extension_method(self, data: bytes) -> list[RequestHead | bytes | _End]:
+        """llhttp knows a fixed set of methods; RFC 9110 allows any token.
+
+        The request line is handed to a fresh llhttp parser with a placeholder
+        method, and the real one is put into the head.  (Only for a request that
+        starts a piece of input: a pipelined one right after another is refused.)
+        """
+        buf = self._method_buf + data
+        m = strict.METHOD_SP.match(buf)
+        if m is None:
+            if len(buf) <= strict.MAX_METHOD and strict.METHOD_PREFIX.fullmatch(buf):
+                self._method_buf = buf  # wait for the rest of the method
+                self._state = _HEAD
+                return []
+            self._error = ParseError(400, "invalid method")
+            raise self._error
+        self._method_buf = b""
+        self._method = m.group(1).decode("ascii")
+        self._hp = httptools.HttpRequestParser(self)
+        self._state = _IDLE
+        return self.feed(b"GET" + buf[m.end(1) :])
 
     def _take_raw(self, data: bytes) -> bytes:
         n = min(self._raw_left, len(data))

@@ -16,14 +16,15 @@ into a :class:`~corral.server.http.parser.RequestHead`, refusing with
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from corral.server.http.errors import ParseError
-
-if TYPE_CHECKING:
-    from corral.server.http.parser import Limits, RequestHead
+from corral.server.http.head import Limits, RequestHead
 
 _VERSIONS = {"1.1": (1, 1), "1.0": (1, 0)}
+MAX_METHOD = 64
+METHOD_SP = re.compile(rb"(?:\r\n)*([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}) ")
+METHOD_PREFIX = re.compile(rb"(?:\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
 _BAD_TARGET = re.compile(rb"[^\x21-\x7e]")
 _ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)([^#]*)")
 _AUTHORITY = re.compile(rb"[A-Za-z0-9._~%!$&'()*+,;=\-]+:[0-9]+|\[[0-9A-Fa-f:.]+\]:[0-9]+")
@@ -44,19 +45,29 @@ _SPECIAL = {
     "expect": _EXPECT,
     "upgrade": _UPGRADE,
 }
-_NAME_CACHE: dict[bytes, tuple[str, int]] = {}
+_NAME_STR: dict[bytes, str] = {}  # raw name -> str, cached: names repeat forever
+_SPECIAL_RAW: dict[bytes, int] = {}  # raw spellings of the names in _SPECIAL
+_OWS = (" ", "\t")
+_CACHE_MAX = 1024
 _METHOD_CACHE: dict[bytes, str] = {}
 
 
-def _name(raw: bytes) -> tuple[str, int]:
-    """(name as str, special-kind or -1), cached: most names repeat forever."""
-    hit = _NAME_CACHE.get(raw)
-    if hit is None:
-        text = raw.decode("latin-1")
-        hit = (text, _SPECIAL.get(text.lower(), -1))
-        if len(_NAME_CACHE) < 1024:
-            _NAME_CACHE[raw] = hit
-    return hit
+def _name(raw: bytes) -> str:
+    """Decode a header name, remembering it (and whether it is special)."""
+    text = raw.decode("latin-1")
+    if len(_NAME_STR) < _CACHE_MAX:
+        _NAME_STR[raw] = text
+        kind = _SPECIAL.get(text.lower())
+        if kind is not None:
+            _SPECIAL_RAW[raw] = kind
+    return text
+
+
+def _kind(raw: bytes) -> int | None:
+    kind = _SPECIAL_RAW.get(raw)
+    if kind is None and raw not in _NAME_STR:
+        kind = _SPECIAL.get(raw.decode("latin-1").lower())
+    return kind
 
 
 def _method(hp: Any) -> str:
@@ -112,15 +123,16 @@ def _codings(values: list[str], version: tuple[int, int]) -> bool:
 
 
 def build_head(
-    hp: Any, url: bytes, raw_headers: list[tuple[bytes, bytes]], limits: Limits
+    hp: Any, url: bytes, raw_headers: list[tuple[bytes, bytes]], limits: Limits,
+    head_size: int = -1, method: str | None = None,
 ) -> RequestHead:
     """Validate one request head and build its :class:`RequestHead`."""
-    from corral.server.http.parser import RequestHead
-
+    check_fields(raw_headers, limits, head_size)
     version = _VERSIONS.get(hp.get_http_version())
     if version is None:
         raise ParseError(505, "HTTP version not supported")
-    method = _method(hp)
+    if method is None:
+        method = _method(hp)
     path, query = split_target(method, url)
     headers: list[tuple[str, str]] = []
     append = headers.append
@@ -129,11 +141,15 @@ def build_head(
     te: list[str] | None = None
     conn = expect = ""
     upgrade = False
+    name_of = _NAME_STR.get
+    kind_of = _SPECIAL_RAW.get if len(_NAME_STR) < _CACHE_MAX else _kind
     for raw_name, raw_value in raw_headers:
-        name, kind = _name(raw_name)
-        value = raw_value.decode("latin-1").strip(" \t")
-        append((name, value))
-        if kind < 0:
+        value = raw_value.decode("latin-1")
+        if value[-1:] in _OWS:
+            value = value.rstrip(" \t")
+        append((name_of(raw_name) or _name(raw_name), value))
+        kind = kind_of(raw_name)  # after _name(): a new name is cached with its kind
+        if kind is None:
             continue
         if kind == _HOST:
             hosts += 1
@@ -162,7 +178,10 @@ def build_head(
         chunked = _codings(te, version)
     if limits.body and clen is not None and clen > limits.body:
         raise ParseError(413, "request body too large")
-    if conn:
+    if conn == "keep-alive" or conn == "close":
+        keep_alive = conn != "close"
+        upgrade = False
+    elif conn:
         tokens = {t.strip() for t in conn.split(",")}
         keep_alive = "close" not in tokens and (version == (1, 1) or "keep-alive" in tokens)
         upgrade = upgrade and "upgrade" in tokens
@@ -177,10 +196,26 @@ def build_head(
     )
 
 
-def check_trailer(name: bytes) -> None:
+def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits,
+                 head_size: int = -1) -> None:
+    """--limit-request-fields and --limit-request-field-size (431).
+
+    ``head_size`` (bytes the whole head took, when known) bounds every field, so
+    small heads skip the per-field scan."""
+    if limits.fields and len(raw_headers) > limits.fields:
+        raise ParseError(431, "too many header fields")
+    size = limits.field_size
+    if size and raw_headers and not 0 <= head_size <= size:
+        if max(len(n) + len(v) for n, v in raw_headers) + 2 > size:
+            raise ParseError(431, "header field too large")
+
+
+def check_trailers(raw_headers: list[tuple[bytes, bytes]], limits: Limits) -> None:
     """Refuse trailer fields that must never be sent in a trailer section."""
-    if name.lower() in _FORBIDDEN_TRAILERS:
-        raise ParseError(400, "forbidden trailer field")
+    check_fields(raw_headers, limits)
+    for name, _ in raw_headers:
+        if name.lower() in _FORBIDDEN_TRAILERS:
+            raise ParseError(400, "forbidden trailer field")
 
 
 def error_from_llhttp(exc: Exception, url: bytes) -> ParseError:

@@ -22,7 +22,7 @@ import select
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Union
+from typing import Any, Union
 
 from corral.server.http.body import BodyWriter, BufferedBody
 from corral.server.http.errors import ClientDisconnected, ParseError
@@ -166,24 +166,20 @@ class RequestBuffer:
             expect.done.set()  # wake a thread waiting for it
 
 
-def fetch_blocking(buffer: RequestBuffer, fd: int, send: Callable[[bytes], object],
-                   timeout: float) -> Callable[[ExpectBody], None]:
+def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
+                   send: Callable[[bytes], object]) -> Callable[[ExpectBody], None]:
     """An :attr:`ExpectBody.fetch` for a worker whose current thread may block on
-    the connection's (non-blocking) socket ``fd``: send ``100 Continue``, then read
-    and parse until the body is complete (each read waits at most ``timeout``)."""
+    the connection: send ``100 Continue``, then ``recv()`` (which waits at most
+    the body timeout, raising ``OSError`` past it) and parse until the body is
+    complete."""
 
     def fetch(body: ExpectBody) -> None:
         send(CONTINUE)
         while not body.complete:
-            readable, _, _ = select.select([fd], [], [], timeout or None)
-            if not readable:
-                raise ClientDisconnected("timed out reading the request body")
             try:
-                data = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
+                data = recv()
             except OSError as e:
-                raise ClientDisconnected(str(e)) from None
+                raise ClientDisconnected(str(e) or "timed out reading the body") from None
             if not data:
                 raise ClientDisconnected("client closed the connection during the body")
             try:
@@ -192,6 +188,22 @@ def fetch_blocking(buffer: RequestBuffer, fd: int, send: Callable[[bytes], objec
                 raise ClientDisconnected(str(e)) from None
 
     return fetch
+
+
+def fd_reader(fd: int, timeout: float) -> Callable[[], bytes]:
+    """``recv()`` for :func:`fetch_blocking` on a non-blocking descriptor."""
+
+    def recv() -> bytes:
+        while True:
+            readable, _, _ = select.select([fd], [], [], timeout or None)
+            if not readable:
+                raise TimeoutError("timed out reading the request body")
+            try:
+                return os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+
+    return recv
 
 
 def file_pieces(chunk: FileChunk, size: int = 1 << 16) -> Iterator[bytes]:
@@ -216,3 +228,30 @@ def file_pieces(chunk: FileChunk, size: int = 1 << 16) -> Iterator[bytes]:
         offset += len(data)
         left -= len(data)
         yield data
+
+
+class Timeouts:
+    """The idle limits of a connection that is not answering a request:
+    ``--header-timeout`` for a whole request head (and for a fresh connection's
+    first request), ``--body-timeout`` between body reads, ``--keep-alive`` idle
+    between requests."""
+
+    OK, CLOSE, REQUEST_TIMEOUT = 0, 1, 2
+
+    def __init__(self, settings: Any) -> None:
+        self.keepalive = float(settings.keepalive or 0)
+        self.header = float(settings.header_timeout or 0)
+        self.body = float(settings.body_timeout or 0)
+
+    def check(self, buf: RequestBuffer, served: int, last: float, head_start: float,
+              now: float) -> int:
+        """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close)."""
+        if buf.in_body:
+            limit, since, partial = self.body, last, True
+        elif buf.in_head or not served:
+            limit, since, partial = self.header, head_start, buf.in_head
+        else:
+            limit, since, partial = self.keepalive, last, False
+        if limit and now - since > limit:
+            return self.REQUEST_TIMEOUT if partial else self.CLOSE
+        return self.OK

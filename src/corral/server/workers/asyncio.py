@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -29,12 +30,15 @@ from typing import Any
 from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits, RequestHead
+from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
     Body,
     ExpectBody,
     RequestBuffer,
+    Timeouts,
+    fd_reader,
     fetch_blocking,
     file_pieces,
 )
@@ -64,16 +68,18 @@ class HttpProtocol(asyncio.Protocol):
     __slots__ = (
         "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
-        "served", "job", "writable", "sent", "tls",
+        "served", "job", "writable", "sent", "tls", "proxy", "lost",
     )
 
-    def __init__(self, mgr: ConnectionManager, tls: bool) -> None:
+    def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
         self.mgr = mgr
         self.tls = tls
+        self.proxy: ProxyHeaderParser | None = None
+        self.lost = False
         self.transport: Any = None
         # inline mode reads a 100-continue body with blocking reads on the raw
         # socket, which TLS rules out: such requests are then buffered whole.
-        early = mgr.pool is not None or not tls
+        early = mgr.pool is not None or tls is None
         self.buffer = RequestBuffer(mgr.limits, mgr.spool_size, early)
         self.conn: ConnInfo = mgr.conn_template
         self.busy = False  # a request is being answered
@@ -97,12 +103,16 @@ class HttpProtocol(asyncio.Protocol):
         mgr = self.mgr
         peer = transport.get_extra_info("peername")
         sockname = transport.get_extra_info("sockname")
-        scheme = "https" if self.tls else "http"
+        scheme = "https" if self.tls is not None else "http"
         self.conn = ConnInfo(peer if peer else "", sockname, scheme, mgr.keepalive_allowed)
         mgr.opened(self)
+        if mgr.proxy_protocol and self.tls is None:
+            self.proxy = proxy_parser(mgr.worker.settings, peer)
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self.closing = True
+        if self.lost:
+            return
+        self.lost = self.closing = True
         ex = self.exchange
         if ex is not None and self.job is None:  # inline exchange paused mid-response
             self.exchange = self.out = None
@@ -113,6 +123,10 @@ class HttpProtocol(asyncio.Protocol):
         self.mgr.closed(self)
 
     def data_received(self, data: bytes) -> None:
+        if self.proxy is not None:
+            data = self._proxy_header(data)
+            if not data:
+                return
         buf = self.buffer
         now = self.last = _now()
         if buf.idle and not self.busy and not buf.ready:
@@ -131,6 +145,22 @@ class HttpProtocol(asyncio.Protocol):
         elif buf.continue_wanted:
             buf.continue_wanted = False
             self.transport.write(CONTINUE)
+
+    def _proxy_header(self, data: bytes) -> bytes:
+        """Read the PROXY header this connection must start with."""
+        assert self.proxy is not None
+        try:
+            header = self.proxy.feed(data)
+        except ParseError as e:
+            self.proxy = None
+            self._error(e.status, e.reason)
+            return b""
+        if header is None:
+            return b""
+        self.proxy = None
+        conn = self.conn
+        conn.peer, conn.sockname = header.addresses(conn.peer, conn.sockname)
+        return header.rest
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -167,9 +197,9 @@ class HttpProtocol(asyncio.Protocol):
                 self._submit(head, body)
                 return
             if body.__class__ is ExpectBody:
+                fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    buf, self.transport.get_extra_info("socket").fileno(),
-                    self.transport.write, mgr.body_timeout)
+                    buf, fd_reader(fd, mgr.body_timeout), self.transport.write)
             ex = mgr.cycle.exchange(head, body, self.conn)
             self.exchange = ex
             self.body = body
@@ -232,7 +262,9 @@ class HttpProtocol(asyncio.Protocol):
         self.served += 1
         mgr = self.mgr
         mgr.worker.request_done()
-        return ex.keep_alive and not mgr.stopping and mgr.worker.alive
+        if not mgr.worker.alive and not mgr.stopping:
+            mgr.begin_stop()
+        return ex.keep_alive and not mgr.stopping
 
     def _error(self, status: int, reason: str) -> None:
         """A protocol error: answer it (unless a response is under way) and close."""
@@ -335,7 +367,9 @@ class HttpProtocol(asyncio.Protocol):
         self.last = _now()
         self.served += 1
         mgr.worker.request_done()
-        if keep_alive and not mgr.stopping and mgr.worker.alive:
+        if not mgr.worker.alive and not mgr.stopping:
+            mgr.begin_stop()
+        if keep_alive and not mgr.stopping:
             self.serve()
         else:
             self.close()
@@ -365,11 +399,12 @@ class ConnectionManager:
         self.cycle = worker.cycle
         self.limits = Limits.from_settings(s)
         self.spool_size = int(s.body_spool_size)
-        self.keepalive = float(s.keepalive or 0)
-        self.keepalive_allowed = self.keepalive > 0
-        self.header_timeout = float(s.header_timeout or 0)
-        self.body_timeout = float(s.body_timeout or 0)
+        self.timeouts = Timeouts(s)
+        self.keepalive_allowed = self.timeouts.keepalive > 0
+        self.header_timeout = self.timeouts.header
+        self.body_timeout = self.timeouts.body
         self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.proxy_protocol = bool(getattr(s, "proxy_protocol", False))
         self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
         threads = int(s.threads or 1)
         self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
@@ -389,10 +424,13 @@ class ConnectionManager:
         self.accepting = True
         for listener in self.worker.listeners:
             sock = listener.sock.dup()  # closing a server closes its socket
+            ctx = listener.ssl_context
+            extra: dict[str, Any] = {}
+            if ctx is not None:
+                extra = {"ssl": ctx, "ssl_handshake_timeout": self.header_timeout or None}
             try:
                 server = await self.loop.create_server(
-                    self._factory(listener.ssl_context is not None), sock=sock,
-                    ssl=listener.ssl_context,
+                    self._factory(ctx), sock=sock, **extra,
                     backlog=int(self.worker.settings.backlog),
                 )
             except BaseException:
@@ -400,7 +438,7 @@ class ConnectionManager:
                 raise
             self.servers.append(server)
 
-    def _factory(self, tls: bool) -> Any:
+    def _factory(self, tls: ssl.SSLContext | None) -> Any:
         return lambda: HttpProtocol(self, tls)
 
     def stop_accepting(self) -> None:
@@ -454,21 +492,15 @@ class ConnectionManager:
 
     def expire(self, now: float) -> None:
         """Close connections idle past their timeout (408 for a partial request)."""
+        check = self.timeouts.check
         for proto in list(self.conns):
             if proto.busy or proto.closing or proto.capped or proto.buffer.ready:
                 continue
-            buf = proto.buffer
-            if buf.in_body:
-                limit, since, partial = self.body_timeout, proto.last, True
-            elif buf.in_head or not proto.served:
-                limit, since, partial = self.header_timeout, proto.head_start, buf.in_head
-            else:
-                limit, since, partial = self.keepalive, proto.last, False
-            if limit and now - since > limit:
-                if partial:
-                    proto._error(408, "request timed out")
-                else:
-                    proto.close()
+            verdict = check(proto.buffer, proto.served, proto.last, proto.head_start, now)
+            if verdict == Timeouts.REQUEST_TIMEOUT:
+                proto._error(408, "request timed out")
+            elif verdict == Timeouts.CLOSE:
+                proto.close()
 
     def begin_stop(self) -> None:
         """Graceful stop: accept nothing more, close idle connections, let the
@@ -479,7 +511,9 @@ class ConnectionManager:
         self.stop_accepting()
         for proto in list(self.conns):
             proto.conn.keepalive_allowed = False
-            if not proto.busy and not proto.buffer.ready:
+            # idle keep-alive connections go now; a fresh connection still gets
+            # its first request answered (bounded by --header-timeout)
+            if proto.served and not proto.busy and not proto.buffer.ready and proto.buffer.idle:
                 proto.close()
         if not self.conns and not self.done.done():
             self.done.set_result(None)

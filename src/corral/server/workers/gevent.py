@@ -1,0 +1,243 @@
+"""The ``gevent`` worker: a greenlet per connection (``pip install corral[gevent]``).
+
+The standard library is monkey-patched in :meth:`GeventWorker.init_process`
+before the application is loaded, so the app's blocking calls (sockets, sleeps,
+database drivers written in Python) yield to other greenlets.  Each connection's
+greenlet buffers a whole request with the shared
+:class:`~corral.server.workers._buffered.RequestBuffer`, runs the shared request
+cycle and keeps the connection alive for the next request.
+
+A request that blocks cooperatively past ``--timeout`` is interrupted with
+:class:`~corral.server.http.errors.RequestTimeout` (503, stack logged, worker
+replaced); one that blocks the whole hub stops the heartbeat and is handled by
+the arbiter's SIGABRT as in the sync worker.  Note that ``--preload`` loads the
+app in the arbiter, before this worker can patch anything.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+from corral.server.http.cycle import ConnInfo
+from corral.server.http.errors import ParseError, RequestTimeout
+from corral.server.http.parser import Limits
+from corral.server.http.proxy import accept_proxy
+from corral.server.sockets import Listener
+from corral.server.workers._buffered import (
+    ExpectBody,
+    RequestBuffer,
+    fetch_blocking,
+    file_pieces,
+)
+from corral.server.workers.base import Worker, call_hook
+
+TICK = 0.5
+RECV_SIZE = 65536
+_now = time.monotonic
+
+
+class GeventWorker(Worker):
+    """A greenlet per connection; see the module docstring."""
+
+    def init_process(self) -> None:
+        from gevent import monkey
+
+        monkey.patch_all()
+        super().init_process()
+
+    def run(self) -> None:
+        import gevent
+        from gevent.pool import Pool
+
+        s = self.settings
+        self.limits = Limits.from_settings(s)
+        self.spool_size = int(s.body_spool_size)
+        self.keepalive = float(s.keepalive or 0)
+        self.header_timeout = float(s.header_timeout or 0) or None
+        self.body_timeout = float(s.body_timeout or 0) or None
+        self.send_timeout = float(s.timeout or 0) or None
+        self.idle: set[Any] = set()  # greenlets waiting for a keep-alive request
+        self.running: dict[Any, float] = {}  # greenlet -> request start
+        pool = Pool(max(1, int(s.worker_connections or 1000)))
+        socks = []
+        acceptors = []
+        for listener in self.listeners:
+            lsock = socket.socket(listener.family, socket.SOCK_STREAM,
+                                  fileno=os.dup(listener.sock.fileno()))
+            lsock.setblocking(False)
+            socks.append(lsock)
+            acceptors.append(gevent.spawn(self.acceptor, lsock, listener, pool))
+        try:
+            while self.alive:
+                self.notify()
+                self.check_deadlines()
+                gevent.sleep(TICK)
+        finally:
+            gevent.killall(acceptors)
+            for lsock in socks:
+                lsock.close()
+            gevent.killall(list(self.idle), block=False)
+            deadline = _now() + float(s.graceful_timeout or 0)
+            while len(pool) and _now() < deadline:
+                self.notify()
+                gevent.killall(list(self.idle), block=False)
+                pool.join(timeout=TICK)
+            pool.kill(block=False)
+
+    def check_deadlines(self) -> None:
+        """Interrupt requests that blocked cooperatively past --timeout."""
+        if not self.timeout:
+            return
+        limit = _now() - self.timeout
+        for g, started in list(self.running.items()):
+            if started < limit:
+                del self.running[g]
+                self.alive = False
+                self.aborted = True
+                call_hook(self.settings, self.log, "worker_abort", self)
+                self.log_timeout(g.gr_frame)
+                g.kill(RequestTimeout(f"request exceeded the {self.timeout}s timeout"),
+                       block=False)
+
+    def acceptor(self, lsock: socket.socket, listener: Listener, pool: Any) -> None:
+        while self.alive:
+            pool.wait_available()
+            try:
+                sock, addr = lsock.accept()
+            except OSError as e:
+                self.log.debug("accept failed: %s", e)
+                continue
+            pool.spawn(self.handle, listener, sock, addr)
+
+    # -- one connection ----------------------------------------------------------------
+    def handle(self, listener: Listener, sock: socket.socket, addr: Any) -> None:
+        try:
+            sock = self.setup(listener, sock)
+            info = ConnInfo(addr or "", sock.getsockname(),
+                            "https" if listener.ssl_context else "http", self.keepalive > 0)
+            if self.settings.proxy_protocol:
+                info.peer, info.sockname = accept_proxy(sock, self.settings, info.peer,
+                                                        info.sockname)
+            self.serve(sock, info)
+        except ParseError as e:
+            self.send_error(sock, e.status, e.reason)
+        except (OSError, ValueError) as e:
+            self.log.debug("Connection ended: %s", e)
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def setup(self, listener: Listener, sock: socket.socket) -> socket.socket:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(self.header_timeout)
+        if listener.ssl_context is not None:
+            sock = listener.ssl_context.wrap_socket(sock, server_side=True)
+        return sock
+
+    def serve(self, sock: socket.socket, info: ConnInfo) -> None:
+        """Read whole requests and answer them until the connection ends."""
+        import gevent
+
+        buf = RequestBuffer(self.limits, self.spool_size)
+        served = 0
+        current = gevent.getcurrent()
+        try:
+            while True:
+                if not self.read_request(sock, buf, served, current):
+                    return
+                while buf.ready:
+                    if not self.answer(sock, buf, info, current):
+                        return
+                    served += 1
+                if not self.alive:
+                    return
+        finally:
+            buf.release()
+
+    def read_request(self, sock: socket.socket, buf: RequestBuffer, served: int,
+                     current: Any) -> bool:
+        """Read until a complete request is buffered; False when the connection ends."""
+        head_deadline = None
+        while not buf.ready:
+            waiting = buf.idle
+            if waiting and served:
+                if not self.alive:
+                    return False
+                timeout = self.keepalive or None
+                self.idle.add(current)
+            elif buf.in_body:
+                timeout = self.body_timeout
+            else:
+                if head_deadline is None:
+                    head_deadline = _now() + (self.header_timeout or 1e9)
+                timeout = max(0.0, head_deadline - _now())
+            sock.settimeout(timeout)
+            try:
+                data = sock.recv(RECV_SIZE)
+            except TimeoutError:
+                if not waiting:
+                    self.send_error(sock, 408, "request timed out")
+                return False
+            finally:
+                self.idle.discard(current)
+            if not data:
+                return False
+            if waiting:
+                head_deadline = _now() + (self.header_timeout or 1e9)
+            buf.feed(data)
+        return True
+
+    def answer(self, sock: socket.socket, buf: RequestBuffer, info: ConnInfo,
+               current: Any) -> bool:
+        """One exchange; True when the connection may carry another request."""
+        head, body = buf.ready.popleft()
+        if body.__class__ is ExpectBody:
+            body.fetch = fetch_blocking(  # type: ignore[union-attr]
+                buf, self._recv_with(sock), sock.sendall)
+        sock.settimeout(self.send_timeout)
+        self.running[current] = _now()
+        ex = self.cycle.exchange(head, body, info)
+        keep = False
+        try:
+            for out in ex:
+                if out.__class__ is bytes:
+                    sock.sendall(out)  # type: ignore[arg-type]
+                else:
+                    for piece in file_pieces(out):  # type: ignore[arg-type]
+                        sock.sendall(piece)
+            else:
+                keep = ex.keep_alive
+        except RequestTimeout:
+            if not ex.headers_sent:
+                self.send_error(sock, 503, "request timed out")
+        finally:
+            self.running.pop(current, None)
+            try:
+                ex.close()
+            finally:
+                body.release()
+        self.request_done()
+        return keep
+
+    def _recv_with(self, sock: socket.socket) -> Any:
+        def recv() -> bytes:
+            sock.settimeout(self.body_timeout)
+            return sock.recv(RECV_SIZE)
+
+        return recv
+
+    def send_error(self, sock: socket.socket, status: int, reason: str) -> None:
+        try:
+            sock.settimeout(1.0)
+            sock.sendall(self.cycle.error_response(status, reason))
+        except OSError:
+            pass
+
+
+__all__ = ["GeventWorker"]

@@ -1,0 +1,374 @@
+"""The ``gthread`` worker: a selector loop for I/O plus a pool of request threads.
+
+The main thread waits in ``epoll`` on the listeners and on every connection that
+is not answering a request.  It accepts, reads with non-blocking sockets into a
+:class:`~corral.server.workers._buffered.RequestBuffer` until a whole request
+(head and body) has arrived, so a trickling client never holds a pool thread,
+keeps idle keep-alive connections, and enforces the header/body/keep-alive
+timeouts.  A connection with a complete request is handed to one of
+``--threads`` pool threads, which runs the shared request cycle, writes the
+response with blocking sends, answers any pipelined requests already buffered
+and re-arms the connection in ``epoll`` (one-shot registrations, so a connection
+is owned by exactly one thread at a time).
+
+TLS handshakes and PROXY headers, when configured, are read in a pool thread
+before the connection joins the loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import ssl
+import time
+from typing import Any
+
+from corral.server.http.cycle import ConnInfo
+from corral.server.http.errors import ParseError
+from corral.server.http.parser import Limits
+from corral.server.http.proxy import accept_proxy
+from corral.server.http.response import FileChunk
+from corral.server.sockets import Listener
+from corral.server.workers._buffered import (
+    ExpectBody,
+    RequestBuffer,
+    Timeouts,
+    fetch_blocking,
+    file_pieces,
+)
+from corral.server.workers._threads import ThreadPool, Watch
+from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
+from corral.server.workers.sync import linger_close
+
+TICK = 0.5
+RECV_SIZE = 65536
+_ARMED = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
+_ACCEPT_AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EPROTO)
+_now = time.monotonic
+
+
+class Conn:
+    """One client connection."""
+
+    __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
+                 "eof", "sent", "gone")
+
+    def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.buffer = buffer
+        self.info = info
+        self.last = self.head_start = _now()
+        self.served = 0
+        self.busy = False  # owned by a pool thread
+        self.eof = False
+        self.sent = False  # some byte of the current response went out
+        self.gone = False  # closed (or abandoned after a timeout)
+
+
+class ThreadWorker(Worker):
+    """Selector loop + thread pool; see the module docstring."""
+
+    multithread = True
+
+    def run(self) -> None:
+        if not hasattr(select, "epoll"):
+            self.log.error("the gthread worker needs epoll (Linux); use -k asyncio")
+            raise SystemExit(EXIT_BOOT_ERROR)
+        s = self.settings
+        self.limits = Limits.from_settings(s)
+        self.spool_size = int(s.body_spool_size)
+        self.timeouts = Timeouts(s)
+        self.send_timeout = float(s.timeout or 0) or None
+        self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.keepalive_allowed = self.timeouts.keepalive > 0
+        self.needs_setup = bool(getattr(s, "proxy_protocol", False))
+        self.poll = select.epoll()
+        self.conns: dict[int, Conn] = {}
+        self.by_fd: dict[int, Listener] = {}
+        self.accepting = False
+        self.pool = ThreadPool(int(s.threads or 1), self.log)
+        self.watch = Watch(self)
+        for listener in self.listeners:
+            listener.sock.setblocking(False)
+            self.by_fd[listener.sock.fileno()] = listener
+        self.set_accepting(True)
+        try:
+            self.serve_forever()
+        finally:
+            self.pool.shutdown()
+            self.poll.close()
+
+    def set_accepting(self, on: bool) -> None:
+        if on == self.accepting:
+            return
+        self.accepting = on
+        for fd in self.by_fd:
+            if on:
+                self.poll.register(fd, select.EPOLLIN)
+            else:
+                self.poll.unregister(fd)
+
+    # -- the loop ------------------------------------------------------------------
+    def serve_forever(self) -> None:
+        next_tick = 0.0
+        deadline: float | None = None
+        while True:
+            if not self.alive and deadline is None:
+                deadline = _now() + float(self.settings.graceful_timeout or 0)
+                self.begin_stop()
+            if deadline is not None and (not self.conns or _now() >= deadline):
+                return
+            try:
+                events = self.poll.poll(TICK)
+            except InterruptedError:
+                events = []
+            for fd, _ in events:
+                listener = self.by_fd.get(fd)
+                if listener is not None:
+                    self.accept(listener)
+                else:
+                    conn = self.conns.get(fd)
+                    if conn is not None and not conn.busy:
+                        self.readable(conn)
+            now = _now()
+            if now >= next_tick:
+                next_tick = now + TICK
+                self.housekeeping(now)
+
+    def housekeeping(self, now: float) -> None:
+        self.notify()
+        if not self.accepting and self.alive and len(self.conns) < self.max_conns:
+            self.set_accepting(True)
+        for job in self.watch.expired():
+            self.abandon(job.owner)
+        check = self.timeouts.check
+        for conn in list(self.conns.values()):
+            if conn.busy or conn.gone:
+                continue
+            verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now)
+            if verdict == Timeouts.REQUEST_TIMEOUT:
+                self.fail(conn, 408, "request timed out")
+            elif verdict == Timeouts.CLOSE:
+                self.close(conn)
+
+    def begin_stop(self) -> None:
+        """Graceful stop: accept nothing more, close idle keep-alive connections."""
+        self.set_accepting(False)
+        for conn in list(self.conns.values()):
+            conn.info.keepalive_allowed = False
+            if conn.served and not conn.busy and conn.buffer.idle and not conn.buffer.ready:
+                self.close(conn)
+
+    # -- accepting -----------------------------------------------------------------
+    def accept(self, listener: Listener) -> None:
+        for _ in range(64):
+            if len(self.conns) >= self.max_conns:
+                self.set_accepting(False)
+                return
+            try:
+                sock, addr = listener.sock.accept()
+            except OSError as e:
+                if e.errno not in _ACCEPT_AGAIN:
+                    self.log.error("Cannot accept a connection: %s", e)
+                return
+            sock.setblocking(False)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tls = listener.ssl_context
+            info = ConnInfo(addr or "", sock.getsockname(), "https" if tls else "http",
+                            self.keepalive_allowed)
+            conn = Conn(sock, info, RequestBuffer(self.limits, self.spool_size))
+            self.conns[conn.fd] = conn
+            if tls is not None or self.needs_setup:
+                conn.busy = True
+                self.pool.submit(self.setup, conn, tls)
+            else:
+                self.poll.register(conn.fd, _ARMED)
+
+    def setup(self, conn: Conn, tls: ssl.SSLContext | None) -> None:
+        """In a pool thread: PROXY header and TLS handshake, blocking with the
+        header timeout, then hand the connection to the loop."""
+        sock = conn.sock
+        try:
+            sock.settimeout(self.timeouts.header or None)
+            info = conn.info
+            info.peer, info.sockname = accept_proxy(sock, self.settings, info.peer,
+                                                    info.sockname)
+            if tls is not None:
+                sock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                sock.do_handshake()
+                conn.sock = sock
+            sock.setblocking(False)
+        except ParseError as e:
+            self.fail(conn, e.status, e.reason)
+            return
+        except (OSError, ValueError) as e:
+            self.log.debug("Connection setup failed: %s", e)
+            conn.gone = True
+            self.conns.pop(conn.fd, None)
+            conn.buffer.release()
+            linger_close(conn.sock)  # let the client see our close, not a reset
+            return
+        conn.busy = False
+        conn.head_start = _now()
+        self.poll.register(conn.fd, _ARMED)
+
+    # -- reading -------------------------------------------------------------------
+    def readable(self, conn: Conn) -> None:
+        sock = conn.sock
+        buf = conn.buffer
+        try:
+            data = sock.recv(RECV_SIZE)
+            while type(sock) is ssl.SSLSocket and sock.pending():
+                data += sock.recv(RECV_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            self.rearm(conn)
+            return
+        except OSError:
+            self.close(conn)
+            return
+        now = conn.last = _now()
+        if buf.idle and not buf.ready:
+            conn.head_start = now
+        try:
+            if data:
+                buf.feed(data)
+            else:
+                conn.eof = True
+                buf.feed_eof()
+        except ParseError as e:
+            if data:
+                self.fail(conn, e.status, e.reason)
+            else:
+                self.close(conn)
+            return
+        if buf.ready:
+            conn.busy = True
+            self.pool.submit(self.handle, conn)
+        elif conn.eof:
+            self.close(conn)
+        else:
+            self.rearm(conn)
+
+    def rearm(self, conn: Conn) -> None:
+        try:
+            self.poll.modify(conn.fd, _ARMED)
+        except (OSError, ValueError):
+            self.close(conn)
+
+    # -- answering (pool threads) ------------------------------------------------------
+    def handle(self, conn: Conn) -> None:
+        """Answer every complete request buffered on ``conn``, then give it back."""
+        sock = conn.sock
+        buf = conn.buffer
+        try:
+            sock.settimeout(self.send_timeout)
+            while buf.ready and not conn.gone:
+                if not self.answer(conn) or conn.eof or not self.alive:
+                    self.close(conn)
+                    return
+            if conn.gone:
+                return
+            sock.setblocking(False)
+        except OSError:
+            self.close(conn)
+            return
+        conn.last = conn.head_start = _now()
+        conn.busy = False
+        self.rearm(conn)
+
+    def answer(self, conn: Conn) -> bool:
+        """One exchange; True when the connection may carry another request."""
+        head, body = conn.buffer.ready.popleft()
+        sock = conn.sock
+        if body.__class__ is ExpectBody:
+            body.fetch = fetch_blocking(  # type: ignore[union-attr]
+                conn.buffer, self._recv_with(sock, self.timeouts.body), sock.sendall)
+        job = self.watch.add(conn)
+        job.begin()
+        conn.sent = False
+        ex = self.cycle.exchange(head, body, conn.info)
+        keep = False
+        try:
+            for out in ex:
+                if job.timed_out:
+                    break
+                conn.sent = True
+                if out.__class__ is bytes:
+                    sock.sendall(out)  # type: ignore[arg-type]
+                else:
+                    send_file(sock, out)  # type: ignore[arg-type]
+            else:
+                keep = ex.keep_alive
+        except OSError as e:
+            self.log.debug("Client went away while sending the response: %s", e)
+        finally:
+            self.watch.discard(job)
+            try:
+                ex.close()
+            finally:
+                body.release()
+        self.request_done()
+        conn.served += 1
+        return keep and not job.timed_out
+
+    @staticmethod
+    def _recv_with(sock: socket.socket, timeout: float) -> Any:
+        def recv() -> bytes:
+            sock.settimeout(timeout or None)
+            return sock.recv(RECV_SIZE)
+
+        return recv
+
+    # -- closing -------------------------------------------------------------------
+    def fail(self, conn: Conn, status: int, reason: str) -> None:
+        """Answer a protocol error (best effort) and close."""
+        try:
+            conn.sock.settimeout(1.0)
+            conn.sock.sendall(self.cycle.error_response(status, reason))
+        except OSError:
+            pass
+        self.close(conn)
+
+    def close(self, conn: Conn) -> None:
+        if conn.gone:
+            return
+        conn.gone = True
+        self.conns.pop(conn.fd, None)
+        try:
+            self.poll.unregister(conn.fd)
+        except (OSError, ValueError):
+            pass
+        conn.buffer.release()
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+
+    def abandon(self, conn: Conn) -> None:
+        """The request of ``conn`` is stuck in a pool thread: answer 503 if nothing
+        was sent, and cut the connection (the stuck thread keeps its socket)."""
+        conn.gone = True
+        self.conns.pop(conn.fd, None)
+        sock = conn.sock
+        try:
+            if not conn.sent:
+                sock.settimeout(1.0)
+                sock.sendall(self.cycle.error_response(503, "request timed out"))
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def send_file(sock: socket.socket, chunk: FileChunk) -> None:
+    """Send part of a file: ``sendfile`` on plain sockets, read+send otherwise."""
+    if type(sock) is socket.socket:
+        sock.sendfile(chunk.file, chunk.offset, chunk.count)
+        return
+    for piece in file_pieces(chunk):
+        sock.sendall(piece)
+
+
+__all__ = ["ThreadWorker", "send_file"]

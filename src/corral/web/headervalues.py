@@ -1,0 +1,398 @@
+"""Values parsed from single headers: Accept*, Authorization, header sets, Cache-Control."""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+
+class Accept(tuple):  # type: ignore[type-arg]
+    """Parsed ``Accept*`` header: (value, quality) pairs, best first."""
+
+    provided: bool
+
+    def __new__(cls, values: Iterable[tuple[str, float]] | None = ()) -> Accept:
+        if values is None:
+            obj = tuple.__new__(cls, ())
+            obj.provided = False
+            return obj
+        items = sorted(values, key=lambda x: (cls._specificity(x[0]), x[1]), reverse=True)
+        items.sort(key=lambda x: x[1], reverse=True)
+        obj = tuple.__new__(cls, [(v, q) for v, q in items])
+        obj.provided = True
+        return obj
+
+    def __init__(self, values: Iterable[tuple[str, float]] | None = ()) -> None:
+        pass
+
+    @staticmethod
+    def _specificity(value: str) -> tuple[int, ...]:
+        return (value != "*",)
+
+    def _value_matches(self, value: str, item: str) -> bool:
+        return item == "*" or item.lower() == value.lower()
+
+    def __getitem__(self, key: t.Any) -> t.Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return self.quality(key)
+        return tuple.__getitem__(self, key)
+
+    def quality(self, key: str) -> float:
+        for item, quality in self:
+            if self._value_matches(key, item):
+                return quality
+        return 0
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, str):
+            return False
+        return any(self._value_matches(value, item) for item, _q in self)
+
+    def __repr__(self) -> str:
+        pairs = ", ".join(f"({v!r}, {q})" for v, q in self)
+        return f"{type(self).__name__}([{pairs}])"
+
+    def index(self, key: t.Any, *args: t.Any) -> int:  # type: ignore[override]
+        if isinstance(key, str):
+            for idx, (item, _q) in enumerate(self):
+                if self._value_matches(key, item):
+                    return idx
+            raise ValueError(key)
+        return tuple.index(self, key, *args)
+
+    def find(self, key: t.Any) -> int:
+        try:
+            return self.index(key)
+        except ValueError:
+            return -1
+
+    def values(self) -> Iterator[str]:
+        for item in self:
+            yield item[0]
+
+    def to_header(self) -> str:
+        parts = []
+        for value, quality in self:
+            if quality != 1:
+                value = f"{value};q={quality}"
+            parts.append(value)
+        return ",".join(parts)
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def best_match(self, matches: Iterable[str], default: str | None = None) -> str | None:
+        result = default
+        best_quality: float = -1
+        best_spec: tuple[int, ...] = (-1,)
+        for server_item in matches:
+            for client_item, quality in self:
+                if quality <= 0 or quality < best_quality:
+                    break
+                if self._value_matches(server_item, client_item):
+                    spec = self._specificity(client_item)
+                    if quality > best_quality or spec > best_spec:
+                        result = server_item
+                        best_quality = quality
+                        best_spec = spec
+                    break
+        return result
+
+    @property
+    def best(self) -> str | None:
+        return self[0][0] if self else None
+
+
+def _split_mime(value: str) -> tuple[str, str, str]:
+    base, _, params = value.partition(";")
+    major, _, minor = base.strip().lower().partition("/")
+    return major, minor or "*", params.strip().lower()
+
+
+class MIMEAccept(Accept):
+    @staticmethod
+    def _specificity(value: str) -> tuple[int, ...]:
+        major, minor, params = _split_mime(value)
+        return (major != "*", minor != "*", bool(params))
+
+    def _value_matches(self, value: str, item: str) -> bool:
+        if "/" not in value:
+            return False
+        if item in ("*", "*/*"):
+            return True
+        vmaj, vmin, vparams = _split_mime(value)
+        imaj, imin, iparams = _split_mime(item)
+        if imaj == "*" and imin != "*":
+            return False
+        if imaj != "*" and imaj != vmaj:
+            return False
+        if imin != "*" and imin != vmin:
+            return False
+        return not iparams or iparams == vparams
+
+    @property
+    def accept_html(self) -> bool:
+        return "text/html" in self or "application/xhtml+xml" in self or self.accept_xhtml
+
+    @property
+    def accept_xhtml(self) -> bool:
+        return "application/xhtml+xml" in self or "application/xml" in self
+
+    @property
+    def accept_json(self) -> bool:
+        return "application/json" in self
+
+
+class LanguageAccept(Accept):
+    def _value_matches(self, value: str, item: str) -> bool:
+        if item == "*":
+            return True
+        norm_v = value.lower().replace("_", "-")
+        norm_i = item.lower().replace("_", "-")
+        return norm_v == norm_i or norm_v.split("-")[0] == norm_i
+
+
+class CharsetAccept(Accept):
+    def _value_matches(self, value: str, item: str) -> bool:
+        if item == "*":
+            return True
+        import codecs
+
+        try:
+            return codecs.lookup(value).name == codecs.lookup(item).name
+        except LookupError:
+            return value.lower() == item.lower()
+
+
+class Authorization:
+    """The parsed ``Authorization`` header."""
+
+    def __init__(
+        self,
+        auth_type: str,
+        data: dict[str, str | None] | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.type = auth_type
+        self.parameters: dict[str, str | None] = dict(data or {})
+        self.token = token
+
+    def __getattr__(self, name: str) -> str | None:
+        return self.parameters.get(name)
+
+    def __getitem__(self, key: str) -> str | None:
+        return self.parameters[key]
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.parameters.get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.parameters
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Authorization):
+            return NotImplemented
+        return (self.type, self.parameters, self.token) == (other.type, other.parameters, other.token)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def from_header(cls, value: str | None) -> Authorization | None:
+        if not value:
+            return None
+        scheme, _, rest = value.partition(" ")
+        scheme = scheme.lower()
+        rest = rest.strip()
+        if scheme == "basic":
+            import base64
+            import binascii
+
+            try:
+                decoded = base64.b64decode(rest, validate=False).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            username, sep, password = decoded.partition(":")
+            if not sep:
+                return None
+            return cls(scheme, {"username": username, "password": password})
+        if "=" in rest.rstrip("="):
+            from .http import parse_dict_header
+
+            return cls(scheme, parse_dict_header(rest))
+        return cls(scheme, None, rest or None)
+
+    def to_header(self) -> str:
+        if self.type == "basic":
+            import base64
+
+            raw = f"{self.username}:{self.password}".encode()
+            return "Basic " + base64.b64encode(raw).decode("ascii")
+        if self.token is not None:
+            return f"{self.type.title()} {self.token}"
+        from .http import dump_options_header
+
+        params = ", ".join(dump_options_header("", {k: v}).lstrip("; ") for k, v in self.parameters.items())
+        return f"{self.type.title()} {params}"
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.to_header()}>"
+
+
+class HeaderSet:
+    """A case-insensitive ordered set for headers like ``Vary`` or ``Allow``."""
+
+    def __init__(
+        self,
+        headers: Iterable[str] | None = None,
+        on_update: Callable[[HeaderSet], None] | None = None,
+    ) -> None:
+        self._headers = list(headers or ())
+        self._set = {x.lower() for x in self._headers}
+        self.on_update = on_update
+
+    def _changed(self) -> None:
+        if self.on_update is not None:
+            self.on_update(self)
+
+    def add(self, header: str) -> None:
+        if header.lower() not in self._set:
+            self._set.add(header.lower())
+            self._headers.append(header)
+            self._changed()
+
+    def update(self, iterable: Iterable[str]) -> None:
+        for header in iterable:
+            if header.lower() not in self._set:
+                self._set.add(header.lower())
+                self._headers.append(header)
+        self._changed()
+
+    def remove(self, header: str) -> None:
+        key = header.lower()
+        if key not in self._set:
+            raise KeyError(header)
+        self.discard(header)
+
+    def discard(self, header: str) -> None:
+        key = header.lower()
+        if key in self._set:
+            self._set.remove(key)
+            self._headers = [h for h in self._headers if h.lower() != key]
+            self._changed()
+
+    def clear(self) -> None:
+        self._set.clear()
+        self._headers.clear()
+        self._changed()
+
+    def as_set(self, preserve_casing: bool = False) -> set[str]:
+        return set(self._headers) if preserve_casing else set(self._set)
+
+    def to_header(self) -> str:
+        return ", ".join(self._headers)
+
+    def __contains__(self, header: object) -> bool:
+        return isinstance(header, str) and header.lower() in self._set
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def __bool__(self) -> bool:
+        return bool(self._headers)
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._headers!r})"
+
+
+def _cache_property(key: str, empty: t.Any, type: Callable[[str], t.Any] | None) -> t.Any:
+    def getter(self: _CacheControl) -> t.Any:
+        if key not in self._values:
+            return None
+        value = self._values[key]
+        if value is None:
+            return empty
+        if type is not None:
+            try:
+                return type(value)
+            except ValueError:
+                return None
+        return value
+
+    def setter(self: _CacheControl, value: t.Any) -> None:
+        if value is None or value is False:
+            self._values.pop(key, None)
+        elif value is True:
+            self._values[key] = None
+        else:
+            self._values[key] = str(value) if type is not bool else None
+        self._changed()
+
+    def deleter(self: _CacheControl) -> None:
+        self._values.pop(key, None)
+        self._changed()
+
+    return property(getter, setter, deleter)
+
+
+class _CacheControl:
+    """``Cache-Control`` directives as attributes; writes back through ``on_update``."""
+
+    def __init__(
+        self,
+        values: Mapping[str, str | None] | None = None,
+        on_update: Callable[[_CacheControl], None] | None = None,
+    ) -> None:
+        self._values: dict[str, str | None] = dict(values or {})
+        self.on_update = on_update
+        self.provided = values is not None
+
+    def _changed(self) -> None:
+        if self.on_update is not None:
+            self.on_update(self)
+
+    no_cache = _cache_property("no-cache", "*", None)
+    no_store = _cache_property("no-store", True, bool)
+    max_age = _cache_property("max-age", -1, int)
+    no_transform = _cache_property("no-transform", True, bool)
+    public = _cache_property("public", True, bool)
+    private = _cache_property("private", "*", None)
+    must_revalidate = _cache_property("must-revalidate", True, bool)
+    proxy_revalidate = _cache_property("proxy-revalidate", True, bool)
+    s_maxage = _cache_property("s-maxage", None, int)
+    immutable = _cache_property("immutable", True, bool)
+    stale_while_revalidate = _cache_property("stale-while-revalidate", None, int)
+    stale_if_error = _cache_property("stale-if-error", None, int)
+
+    def to_header(self) -> str:
+        from .http import quote_header_value
+
+        parts = []
+        for key, value in self._values.items():
+            parts.append(key if value is None else f"{key}={quote_header_value(value)}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._values
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.to_header()!r}>"
+
+
+class ResponseCacheControl(_CacheControl):
+    pass
+
+
+class RequestCacheControl(_CacheControl):
+    pass

@@ -1,0 +1,140 @@
+"""Timeouts that protect workers, for every worker class: the whole request head
+within --header-timeout whatever the trickle rate, an idle request body closed after
+--body-timeout, an idle keep-alive connection closed after --keep-alive; a client
+that trickles never holds the worker (or an app thread) from other clients, except
+the sync worker, which serves one connection at a time by design and is only held
+for as long as the header timeout."""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.server.faults import WORKERS, Background, get, start
+from tests.support import ServerProcess, read_response
+
+HEADER_TIMEOUT = 2.0
+BODY_TIMEOUT = 1.0
+KEEPALIVE = 1
+SLACK = 1.5  # accept/close latency allowed on top of a timeout
+ONE_AT_A_TIME = {"sync"}
+
+
+@pytest.fixture(scope="module", params=WORKERS)
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[str, ServerProcess]]:
+    srv = start(
+        request.param, "--header-timeout", str(HEADER_TIMEOUT), "--body-timeout",
+        str(BODY_TIMEOUT), "--keep-alive", str(KEEPALIVE),
+    )
+    try:
+        yield request.param, srv
+    finally:
+        srv.stop()
+
+
+def closed_by_server(sock: socket.socket, wait: float) -> bytes | None:
+    """Wait up to ``wait`` s; everything the server sent once it closed, None if still open."""
+    data = b""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if not select.select([sock], [], [], deadline - time.monotonic())[0]:
+            return None
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+    return None
+
+
+def trickle(sock: socket.socket, data: bytes, interval: float, limit: float) -> tuple[float, bytes]:
+    """Send ``data`` a byte per ``interval`` s until the server closes; (seconds, bytes read)."""
+    start = time.monotonic()
+    i = 0
+    while time.monotonic() - start < limit:
+        try:
+            sock.send(data[i % len(data) : i % len(data) + 1])
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - start, b""
+        i += 1
+        answer = closed_by_server(sock, interval)
+        if answer is not None:
+            return time.monotonic() - start, answer
+    raise AssertionError(f"connection still open after {limit}s of trickling")
+
+
+def assert_not_served(answer: bytes) -> None:
+    assert not answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    if answer:
+        assert answer.split(b" ", 2)[1] in (b"400", b"408", b"500", b"503"), answer[:200]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("interval", [0.05, 0.5], ids=["fast-trickle", "slow-trickle"])
+def test_request_head_must_arrive_within_header_timeout(
+    server: tuple[str, ServerProcess], interval: float
+) -> None:
+    worker, srv = server
+    pids = srv.worker_pids()
+    with socket.create_connection((srv.host, srv.port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n")
+        other = Background(lambda: get(srv, "/ok", timeout=15))
+        elapsed, answer = trickle(sock, b"X-Slow: abcdefgh\r\n", interval, HEADER_TIMEOUT + 3 * SLACK)
+    assert HEADER_TIMEOUT - interval - 0.2 <= elapsed <= HEADER_TIMEOUT + SLACK, elapsed
+    assert_not_served(answer)
+    assert other.result()[0] == 200  # type: ignore[index]
+    assert srv.worker_pids() == pids
+
+
+@pytest.mark.timeout(30)
+def test_trickler_does_not_hold_the_worker(server: tuple[str, ServerProcess]) -> None:
+    worker, srv = server
+    with socket.create_connection((srv.host, srv.port), timeout=10) as sock:
+        sock.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.2)
+        begun = time.monotonic()
+        status = get(srv, "/ok", timeout=15)[0]
+        waited = time.monotonic() - begun
+    assert status == 200
+    if worker in ONE_AT_A_TIME:
+        assert waited <= HEADER_TIMEOUT + SLACK, waited  # bounded by the header timeout
+    else:
+        assert waited < 1.0, waited
+
+
+@pytest.mark.timeout(30)
+def test_idle_request_body_is_closed_after_body_timeout(server: tuple[str, ServerProcess]) -> None:
+    worker, srv = server
+    with socket.create_connection((srv.host, srv.port), timeout=10) as sock:
+        sock.sendall(b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+        begun = time.monotonic()
+        if worker not in ONE_AT_A_TIME:  # the stalled body holds no app thread
+            assert get(srv, "/ok", timeout=5)[0] == 200
+        answer = closed_by_server(sock, BODY_TIMEOUT + 3 * SLACK)
+        elapsed = time.monotonic() - begun
+    assert answer is not None, "connection still open"
+    assert elapsed <= BODY_TIMEOUT + SLACK, elapsed
+    assert_not_served(answer)
+
+
+@pytest.mark.timeout(30)
+def test_idle_keep_alive_connection_is_closed(server: tuple[str, ServerProcess]) -> None:
+    worker, srv = server
+    with socket.create_connection((srv.host, srv.port), timeout=10) as sock:
+        sock.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(sock)[0] == 200
+        begun = time.monotonic()
+        rest = closed_by_server(sock, KEEPALIVE + 3 * SLACK)
+        elapsed = time.monotonic() - begun
+    assert rest is not None, "idle keep-alive connection still open"
+    assert rest == b""
+    assert elapsed <= KEEPALIVE + SLACK, elapsed
+    if worker in ONE_AT_A_TIME:
+        assert elapsed < 0.5  # no keep-alive at all
