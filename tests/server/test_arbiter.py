@@ -49,17 +49,17 @@ def test_kill9_worker_under_load_is_survived(worker_args: list[str]) -> None:
         result: list[tuple[int, int, list[str]]] = []
         t = threading.Thread(
             target=lambda: result.append(
-                run_load(srv.host, srv.port, LOAD_REQUEST, threads=4, duration=2.0)
+                run_load(srv.host, srv.port, LOAD_REQUEST, threads=4, duration=1.5)
             )
         )
         t.start()
-        time.sleep(0.7)
+        time.sleep(0.5)
         os.kill(before[0], signal.SIGKILL)
         t.join(40)
         ok, failed, reasons = result[0]
         after = wait_workers(srv, 2)
         assert before[0] not in after and before[1] in after
-        assert ok > 50
+        assert ok > 30
         # only what the killed worker had in flight may fail: one connection for
         # sync, at most the number of load threads otherwise
         assert failed <= (1 if worker_args == ["-k", "sync"] else 4), reasons

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -245,9 +246,51 @@ def test_worker_survives_bad_input(server: Server) -> None:
     assert server.proc.worker_pids() == before
 
 
+@pytest.fixture
+def strict_timeouts(serve: object) -> ServerProcess:
+    """A server with short timeouts and two listeners."""
+    return serve("http_app:app", "--timeout", "2", "--header-timeout", "1",  # type: ignore[operator, no-any-return]
+                 "-b", "127.0.0.1:0")
+
+
+def test_every_listener_is_served(strict_timeouts: ServerProcess) -> None:
+    ports = {int(p) for p in re.findall(r"Listening at: http://127\.0\.0\.1:(\d+)",
+                                        strict_timeouts.output())}
+    assert len(ports) == 2
+    for port in ports:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET / HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
+            assert parse_response(recv_all(s))[2] == b"hello"
+
+
+def test_trickled_head_is_cut_at_header_timeout(strict_timeouts: ServerProcess) -> None:
+    raw = b"GET / HTTP/1.1\r\n" + HOST + b"X-Slow: " + b"x" * 100 + b"\r\n\r\n"
+    started = time.monotonic()
+    closed = False
+    with strict_timeouts.connect() as s:
+        try:
+            for byte in raw:
+                s.sendall(bytes([byte]))
+                time.sleep(0.1)
+                if time.monotonic() - started > 6:
+                    break
+        except OSError:
+            closed = True
+        if not closed:
+            s.settimeout(5)
+            try:
+                data = recv_all(s)
+            except OSError:
+                data = b""
+            closed = not data.startswith(b"HTTP/1.1 200")
+    assert closed and time.monotonic() - started < 8
+    assert parse_response(strict_timeouts.request(
+        b"GET / HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n"))[0] == 200
+
+
 @pytest.mark.timeout(40)
-def test_request_over_timeout_gets_503(serve: object, worker_args: list[str]) -> None:
-    srv = serve("http_app:app", "--timeout", "2")  # type: ignore[operator]
+def test_request_over_timeout_gets_503(strict_timeouts: ServerProcess) -> None:
+    srv = strict_timeouts
     started = time.monotonic()
     status, _, body, _ = parse_response(srv.request(
         b"GET /sleep?s=30 HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n", timeout=20))

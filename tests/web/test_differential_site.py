@@ -185,3 +185,29 @@ def test_malformed_multipart_is_a_client_error(apps: dict[str, Any]) -> None:
     flask_rv, corral_rv = both(apps, "/upload", **kw)
     assert flask_rv[0] == "200 OK"
     assert corral_rv[0] == "400 BAD REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "data"),
+    [
+        ("MAX_FORM_PARTS", 3, {f"f{i}": "v" for i in range(5)}),
+        ("MAX_FORM_MEMORY_SIZE", 100, {"text": "x" * 200, "file": (io.BytesIO(b"y" * 300), "f")}),
+    ],
+)
+def test_form_limits(apps: dict[str, Any], setting: str, value: int, data: dict[str, Any]) -> None:
+    saved = {name: app.config[setting] for name, app in apps.items()}
+    try:
+        for app in apps.values():
+            app.config[setting] = value
+
+        def fresh() -> dict[str, Any]:
+            return {
+                k: (io.BytesIO(v[0].getvalue()), v[1]) if isinstance(v, tuple) else v
+                for k, v in data.items()
+            }
+
+        rv = assert_same(apps, "/upload", method="POST", data=fresh, content_type="multipart/form-data")
+        assert rv[0] == "413 REQUEST ENTITY TOO LARGE"
+    finally:
+        for name, app in apps.items():
+            app.config[setting] = saved[name]

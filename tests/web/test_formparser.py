@@ -167,3 +167,8 @@ def test_request_files_closed_on_close():
     assert req.values == {}
     req.close()
     assert upload.stream.closed
+
+
+def test_empty_multipart_body_is_an_empty_form():
+    _, form, files = parse_form_bytes(b"", MULTIPART)
+    assert not form and not files

@@ -103,3 +103,33 @@ def test_status_codes_and_url_helpers():
     assert http.url_quote("/a b/é") == "/a%20b/%C3%A9"
     assert http.parse_list_header('a, "b, c", d') == ["a", "b, c", "d"]
     assert http.parse_dict_header('a=1, b="x y", c') == {"a": "1", "b": "x y", "c": None}
+
+
+@pytest.mark.parametrize(
+    ("header", "options"),
+    [
+        ("attachment", {"filename": "a b.txt", "filename*": "UTF-8''%E2%82%AC"}),
+        ("x", {"a": True, "b": None, "c": ""}),
+        (None, {"a": "1"}),
+        ("text/html", {"charset": "utf-8"}),
+    ],
+)
+def test_dump_options_header_matches_werkzeug(header, options):
+    assert http.dump_options_header(header, options) == wz.dump_options_header(header, options)
+
+
+def test_headers_add_params_use_dashes():
+    from corral.web.datastructures import Headers
+
+    h = Headers()
+    h.add("X-Thing", "v", some_key="1")
+    assert h["x-thing"] == "v; some-key=1"
+
+
+def test_uri_iri_round_trip_matches_werkzeug():
+    from werkzeug.urls import iri_to_uri, uri_to_iri
+
+    for uri in ["http://x/p%C3%A5th%20a?q=%C3%A8ry%DF&b=%26", "http://x/a/b", "/rel?x=%2F"]:
+        assert http.uri_to_iri(uri) == uri_to_iri(uri)
+    for iri in ["http://x/påth a?q=è<>", "/plain", "/a?b=<c>"]:
+        assert http.iri_to_uri(iri) == iri_to_uri(iri)

@@ -113,7 +113,10 @@ def test_build_errors(adapters):
         ours.build("lang", {"lang": "de"})
     with pytest.raises(LookupError):
         ours.build("missing")
-    assert ours.build("user_id", {"uid": 1}, url_scheme="https") == "https://example.com/user/1"
+    assert ours.build("user_id", {"uid": 1}, force_external=True, url_scheme="https") == (
+        "https://example.com/user/1"
+    )
+    assert ours.build("user_id", {"uid": 1}, url_scheme="https") == "/user/1"
 
 
 def test_build_multidict_and_append_unknown(adapters):

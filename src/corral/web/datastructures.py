@@ -407,7 +407,7 @@ def _with_params(value: t.Any, params: Mapping[str, t.Any]) -> str:
         return value
     from .http import dump_options_header
 
-    return dump_options_header(value, params)
+    return dump_options_header(value, {k.replace("_", "-"): v for k, v in params.items()})
 
 
 class Headers:

@@ -65,13 +65,17 @@ class _Limits:
             raise RequestEntityTooLarge()
 
 
-def _feed(parser: t.Any, stream: t.IO[bytes]) -> None:
+def _feed(parser: t.Any, stream: t.IO[bytes]) -> int:
+    """Write the whole stream into ``parser``; return the number of bytes fed."""
+    total = 0
     while True:
         chunk = stream.read(CHUNK_SIZE)
         if not chunk:
             break
+        total += len(chunk)
         parser.write(chunk)
     parser.finalize()
+    return total
 
 
 def _parse_urlencoded(
@@ -218,8 +222,8 @@ def _parse_multipart(
     collector = _MultipartCollector(limits, stream_factory)
     try:
         parser = MultipartParser(boundary.encode("latin-1"), collector.callbacks())  # type: ignore[arg-type]
-        _feed(parser, stream)
-        if not collector.ended or collector.in_part:
+        fed = _feed(parser, stream)
+        if fed and (not collector.ended or collector.in_part):
             raise BadRequest("Incomplete multipart/form-data body.")
     except BaseException:
         collector.close_files()

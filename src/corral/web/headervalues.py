@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 
 class Accept(tuple):  # type: ignore[type-arg]
-    """Parsed ``Accept*`` header: (value, quality) pairs, best first."""
+    """Parsed ``Accept*`` header: (value, quality) pairs, most specific first."""
 
     provided: bool
 
@@ -16,17 +17,20 @@ class Accept(tuple):  # type: ignore[type-arg]
             obj = tuple.__new__(cls, ())
             obj.provided = False
             return obj
-        items = sorted(values, key=lambda x: (cls._specificity(x[0]), x[1]), reverse=True)
-        items.sort(key=lambda x: x[1], reverse=True)
-        obj = tuple.__new__(cls, [(v, q) for v, q in items])
+        if isinstance(values, Accept):
+            obj = tuple.__new__(cls, values)
+            obj.provided = values.provided
+            return obj
+        probe = tuple.__new__(cls, ())
+        items = sorted(values, key=lambda x: (probe._specificity(x[0]), x[1]), reverse=True)
+        obj = tuple.__new__(cls, items)
         obj.provided = True
         return obj
 
     def __init__(self, values: Iterable[tuple[str, float]] | None = ()) -> None:
         pass
 
-    @staticmethod
-    def _specificity(value: str) -> tuple[int, ...]:
+    def _specificity(self, value: str) -> tuple[bool, ...]:
         return (value != "*",)
 
     def _value_matches(self, value: str, item: str) -> bool:
@@ -81,21 +85,27 @@ class Accept(tuple):  # type: ignore[type-arg]
     def __str__(self) -> str:
         return self.to_header()
 
+    def _best_single_match(self, match: str) -> tuple[str, float] | None:
+        for client_item, quality in self:
+            if self._value_matches(match, client_item):
+                return client_item, quality
+        return None
+
     def best_match(self, matches: Iterable[str], default: str | None = None) -> str | None:
+        """The server value the client likes most (quality, then specificity)."""
         result = default
         best_quality: float = -1
-        best_spec: tuple[int, ...] = (-1,)
+        best_spec: tuple[bool | int, ...] = (-1,)
         for server_item in matches:
-            for client_item, quality in self:
-                if quality <= 0 or quality < best_quality:
-                    break
-                if self._value_matches(server_item, client_item):
-                    spec = self._specificity(client_item)
-                    if quality > best_quality or spec > best_spec:
-                        result = server_item
-                        best_quality = quality
-                        best_spec = spec
-                    break
+            found = self._best_single_match(server_item)
+            if found is None:
+                continue
+            client_item, quality = found
+            spec = self._specificity(client_item)
+            if quality <= 0 or quality < best_quality:
+                continue
+            if quality > best_quality or spec > best_spec:
+                result, best_quality, best_spec = server_item, quality, spec
         return result
 
     @property
@@ -103,36 +113,34 @@ class Accept(tuple):  # type: ignore[type-arg]
         return self[0][0] if self else None
 
 
-def _split_mime(value: str) -> tuple[str, str, str]:
-    base, _, params = value.partition(";")
-    major, _, minor = base.strip().lower().partition("/")
-    return major, minor or "*", params.strip().lower()
+_mime_split_re = re.compile(r"/|(?:[ \t]*;[ \t]*)")
+_locale_delim_re = re.compile(r"[_-]")
 
 
 class MIMEAccept(Accept):
-    @staticmethod
-    def _specificity(value: str) -> tuple[int, ...]:
-        major, minor, params = _split_mime(value)
-        return (major != "*", minor != "*", bool(params))
+    def _specificity(self, value: str) -> tuple[bool, ...]:
+        return tuple(x != "*" for x in _mime_split_re.split(value))
 
     def _value_matches(self, value: str, item: str) -> bool:
+        if "/" not in item:
+            return False
         if "/" not in value:
+            raise ValueError(f"invalid mimetype {value!r}")
+        vtype, vsub, *vparams = _mime_split_re.split(value.lower())
+        if vtype == "*" and vsub != "*":
+            raise ValueError(f"invalid mimetype {value!r}")
+        itype, isub, *iparams = _mime_split_re.split(item.lower())
+        if itype == "*" and isub != "*":
             return False
-        if item in ("*", "*/*"):
+        if (itype == "*" and isub == "*") or (vtype == "*" and vsub == "*"):
             return True
-        vmaj, vmin, vparams = _split_mime(value)
-        imaj, imin, iparams = _split_mime(item)
-        if imaj == "*" and imin != "*":
-            return False
-        if imaj != "*" and imaj != vmaj:
-            return False
-        if imin != "*" and imin != vmin:
-            return False
-        return not iparams or iparams == vparams
+        return itype == vtype and (
+            isub == "*" or vsub == "*" or (isub == vsub and sorted(iparams) == sorted(vparams))
+        )
 
     @property
     def accept_html(self) -> bool:
-        return "text/html" in self or "application/xhtml+xml" in self or self.accept_xhtml
+        return "text/html" in self or self.accept_xhtml
 
     @property
     def accept_xhtml(self) -> bool:
@@ -145,23 +153,37 @@ class MIMEAccept(Accept):
 
 class LanguageAccept(Accept):
     def _value_matches(self, value: str, item: str) -> bool:
-        if item == "*":
-            return True
-        norm_v = value.lower().replace("_", "-")
-        norm_i = item.lower().replace("_", "-")
-        return norm_v == norm_i or norm_v.split("-")[0] == norm_i
+        return item == "*" or _locale_delim_re.split(value.lower()) == _locale_delim_re.split(
+            item.lower()
+        )
+
+    def best_match(self, matches: Iterable[str], default: str | None = None) -> str | None:
+        """Exact tags first, then primary subtags on either side."""
+        matches = list(matches)
+        result = super().best_match(matches)
+        if result is not None:
+            return result
+        primary = Accept([(_locale_delim_re.split(v, 1)[0], q) for v, q in self])
+        result = primary.best_match(matches)
+        if result is not None:
+            return result
+        result = super().best_match([_locale_delim_re.split(m, 1)[0] for m in matches])
+        if result is not None:
+            return next(m for m in matches if m.startswith(result))
+        return default
 
 
 class CharsetAccept(Accept):
     def _value_matches(self, value: str, item: str) -> bool:
-        if item == "*":
-            return True
         import codecs
 
-        try:
-            return codecs.lookup(value).name == codecs.lookup(item).name
-        except LookupError:
-            return value.lower() == item.lower()
+        def normalize(name: str) -> str:
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                return name.lower()
+
+        return item == "*" or normalize(value) == normalize(item)
 
 
 class Authorization:

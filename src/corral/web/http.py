@@ -64,12 +64,12 @@ def unquote_header_value(value: str, is_filename: bool = False) -> str:
 
 
 def dump_options_header(header: str | None, options: Mapping[str, t.Any]) -> str:
-    parts = [header] if header else []
+    parts = [] if header is None else [header]
     for key, value in options.items():
         if value is None:
             continue
-        if value is True:
-            parts.append(key)
+        if key.endswith("*"):
+            parts.append(f"{key}={value}")
         else:
             parts.append(f"{key}={quote_header_value(value)}")
     return "; ".join(parts)

@@ -538,7 +538,6 @@ class MapAdapter:
         url_scheme: str | None = None,
     ) -> str:
         """Build a URL for an endpoint; unknown values become the query string."""
-        self.map._index_ready  # noqa: B018  (validates the map once)
         if values:
             if isinstance(values, MultiDict):
                 values = {
@@ -546,7 +545,8 @@ class MapAdapter:
                     for k, v in dict.items(values)
                     if len(v) != 0
                 }
-            values = {k: v for k, v in values.items() if v is not None}
+            if None in values.values():
+                values = {k: v for k, v in values.items() if v is not None}
         else:
             values = {}
         built = self._partial_build(endpoint, values, method, append_unknown)
@@ -557,10 +557,12 @@ class MapAdapter:
             same_domain = domain_part == self.server_name
         else:
             same_domain = domain_part == self.subdomain
-        if url_scheme is not None:
-            force_external = True
-        else:
+        if not url_scheme:
             url_scheme = self.url_scheme
+        elif url_scheme in ("https", "wss"):
+            url_scheme = "https"
+        elif url_scheme in ("http", "ws"):
+            url_scheme = "http"
         if not force_external and same_domain:
             return f"{self.script_name.rstrip('/')}/{path.lstrip('/')}"
         scheme = f"{url_scheme}:" if url_scheme else ""
@@ -570,11 +572,15 @@ class MapAdapter:
     def _partial_build(
         self, endpoint: t.Any, values: Mapping[str, t.Any], method: str | None, append_unknown: bool
     ) -> tuple[str, str] | None:
+        rules = self.map._rules_by_endpoint.get(endpoint, ())
         if method is None:
-            built = self._partial_build(endpoint, values, self.default_method, append_unknown)
-            if built is not None:
-                return built
-        for rule in self.map._rules_by_endpoint.get(endpoint, ()):
+            default_method = self.default_method
+            for rule in rules:
+                if rule.suitable_for(values, default_method):
+                    built = rule.build(values, append_unknown)
+                    if built is not None:
+                        return built
+        for rule in rules:
             if rule.suitable_for(values, method):
                 built = rule.build(values, append_unknown)
                 if built is not None:

@@ -171,6 +171,10 @@ class _Compiled:
             segments[-1].append(("c", conv.weight))
             merged = merged or not conv.part_isolating
         self.names = list(self.converters)
+        self.build_steps: list[tuple[str, t.Any]] = [
+            (text, self.converters[text].to_url if is_var else None)
+            for is_var, text in self.builder
+        ]
         self._group_names: dict[str, list[tuple[str, str, t.Any]]] = {}
         self.regex_template = "".join(regex_parts)
         self.regex = re.compile(self.regex_template.replace("{prefix}", "_a"))
@@ -266,6 +270,7 @@ class Rule:
         self.redirect_to = redirect_to
         self.arguments: set[str] = set(map(str, self.defaults or ()))
         self._path: _Compiled | None = None
+        self._required: tuple[str, ...] = ()
         self._order = 0
         self._domain: _Compiled | None = None
 
@@ -325,6 +330,7 @@ class Rule:
         self.arguments.update(self._path.converters)
         if self._domain is not None:
             self.arguments.update(self._domain.converters)
+        self._required = tuple(sorted(self.arguments - set(self.defaults or ())))
 
     @property
     def _converters(self) -> dict[str, BaseConverter]:
@@ -359,12 +365,12 @@ class Rule:
     def suitable_for(self, values: Mapping[str, t.Any], method: str | None = None) -> bool:
         if method is not None and self.methods is not None and method not in self.methods:
             return False
-        defaults = self.defaults or ()
-        for key in self.arguments:
-            if key not in defaults and key not in values:
+        for key in self._required:
+            if key not in values:
                 return False
+        defaults = self.defaults
         if defaults:
-            for key, value in defaults.items():  # type: ignore[union-attr]
+            for key, value in defaults.items():
                 if key in values and value != values[key]:
                     return False
         return True
@@ -402,16 +408,15 @@ class Rule:
         compiled: _Compiled, values: Mapping[str, t.Any], defaults: Mapping[str, t.Any]
     ) -> str:
         out = []
-        convs = compiled.converters
-        for is_var, text in compiled.builder:
-            if is_var:
-                value = values[text] if text in values else defaults[text]
-                try:
-                    out.append(convs[text].to_url(value))
-                except ValueError as e:
-                    raise ValidationError() from e
-            else:
+        for text, to_url in compiled.build_steps:
+            if to_url is None:
                 out.append(text)
+                continue
+            value = values[text] if text in values else defaults[text]
+            try:
+                out.append(to_url(value))
+            except ValueError as e:
+                raise ValidationError() from e
         return "".join(out)
 
     def build_compare_key(self) -> tuple[int, int, int]:

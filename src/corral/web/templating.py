@@ -49,7 +49,7 @@ class Environment(jinja2.Environment):
     def __init__(self, app: App, **options: Any) -> None:
         if "loader" not in options:
             options["loader"] = app.create_global_jinja_loader()
-        options.setdefault("autoescape", select_jinja_autoescape)
+        options.setdefault("autoescape", app.select_jinja_autoescape)
         if "auto_reload" not in options:
             auto_reload = app.config.get("TEMPLATES_AUTO_RELOAD")
             options["auto_reload"] = bool(app.debug if auto_reload is None else auto_reload)
@@ -59,7 +59,7 @@ class Environment(jinja2.Environment):
         from .globals import g, request, session
 
         self.globals.update(
-            url_for=app.url_for if hasattr(app, "url_for") else helpers.url_for,
+            url_for=app.url_for,
             get_flashed_messages=helpers.get_flashed_messages,
             config=app.config,
             request=request,
@@ -181,11 +181,7 @@ def _current_app() -> App:
 
 
 def _prepare(app: App, template: Template, context: dict[str, Any]) -> None:
-    own = getattr(type(app), "update_template_context", None)
-    if own is not None:
-        app.update_template_context(context)
-    else:
-        update_template_context(app, context)
+    app.update_template_context(context)
     before_render_template.send(app, template=template, context=context)
 
 

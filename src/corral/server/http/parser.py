@@ -76,6 +76,7 @@ class RequestParser:
         self._raw_left = 0  # body bytes of an upgrade request, counted by hand
         self._method: str | None = None  # an extension method llhttp does not know
         self._method_buf = b""
+        self._start: bytes | None = None  # request line bytes, for extension methods
 
     # -- public API ---------------------------------------------------------
     @property

@@ -67,7 +67,7 @@ class GeventWorker(Worker):
         for listener in self.listeners:
             lsock = socket.socket(listener.family, socket.SOCK_STREAM,
                                   fileno=os.dup(listener.sock.fileno()))
-            lsock.setblocking(False)
+            lsock.settimeout(None)  # cooperative: accept() yields to other greenlets
             socks.append(lsock)
             acceptors.append(gevent.spawn(self.acceptor, lsock, listener, pool))
         try:
@@ -103,12 +103,15 @@ class GeventWorker(Worker):
                        block=False)
 
     def acceptor(self, lsock: socket.socket, listener: Listener, pool: Any) -> None:
+        import gevent
+
         while self.alive:
             pool.wait_available()
             try:
                 sock, addr = lsock.accept()
             except OSError as e:
                 self.log.debug("accept failed: %s", e)
+                gevent.sleep(0.01)
                 continue
             pool.spawn(self.handle, listener, sock, addr)
 
@@ -137,7 +140,10 @@ class GeventWorker(Worker):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(self.header_timeout)
         if listener.ssl_context is not None:
-            sock = listener.ssl_context.wrap_socket(sock, server_side=True)
+            # the context was made before patching: wrap with gevent's SSLSocket
+            from gevent.ssl import SSLSocket
+
+            sock = SSLSocket(sock=sock, server_side=True, _context=listener.ssl_context)
         return sock
 
     def serve(self, sock: socket.socket, info: ConnInfo) -> None:

@@ -20,6 +20,7 @@ from corral.server.http.body import StreamBody
 from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ClientDisconnected, ParseError, RequestTimeout
 from corral.server.http.parser import Limits, RequestHead, RequestParser
+from corral.server.http.proxy import accept_proxy
 from corral.server.http.response import FileChunk, error_response
 from corral.server.sockets import Listener
 from corral.server.workers.base import Worker
@@ -117,6 +118,7 @@ class SyncWorker(Worker):
 
     def run(self) -> None:
         self.limits = Limits.from_settings(self.settings)
+        self.proxy_protocol = bool(getattr(self.settings, "proxy_protocol", False))
         for listener in self.listeners:
             listener.sock.setblocking(False)
         by_fd = {listener.sock.fileno(): listener for listener in self.listeners}
@@ -164,6 +166,10 @@ class SyncWorker(Worker):
         conn = Connection(client, self.settings, self.limits)
         scheme = "http"
         try:
+            sockname = client.getsockname()
+            if self.proxy_protocol:
+                client.settimeout(conn.header_timeout)
+                addr, sockname = accept_proxy(client, self.settings, addr, sockname)
             if listener.ssl_context is not None:
                 scheme = "https"
                 client = conn.sock = self.tls_handshake(listener.ssl_context, client, conn)
@@ -179,7 +185,7 @@ class SyncWorker(Worker):
             client.close()
             return
         head, pending = got
-        info = ConnInfo(addr, client.getsockname(), scheme, False,
+        info = ConnInfo(addr, sockname, scheme, False,
                         conn.send_continue if head.expect_continue else None)
         body = StreamBody(conn.fill, pending, info.send_continue)
         complete = self.serve(conn, head, body, info)
