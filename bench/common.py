@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PEERS_VENV = BENCH / ".venv-peers"
 RESULTS_DIR = BENCH / "results"
-PEER_PACKAGES = ["gunicorn", "granian", "waitress", "flask"]
+PEER_PACKAGES = ["gunicorn", "granian", "waitress", "flask", "gevent"]
 SERVER_CORE = "0"
 CLIENT_CORE = "1"
 
@@ -38,7 +38,7 @@ def ensure_peers() -> None:
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
     missing = [p for p in ("gunicorn", "granian", "waitress-serve") if not Path(peer_bin(p)).exists()]
-    probe = subprocess.run([str(py), "-c", "import corral, flask"], capture_output=True)
+    probe = subprocess.run([str(py), "-c", "import corral, flask, gevent"], capture_output=True)
     if missing or probe.returncode:
         subprocess.run([str(py), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)
@@ -83,13 +83,15 @@ class Server:
 
     kind: str
     app: str
+    extra: list[str] = field(default_factory=list)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=lambda: RESULTS_DIR / "server.log")
 
     def start(self, timeout: float = 20.0) -> Server:
         self.port = free_port()
-        cmd = ["taskset", "-c", SERVER_CORE, *server_command(self.kind, self.app, self.port)]
+        cmd = ["taskset", "-c", SERVER_CORE, *server_command(self.kind, self.app, self.port),
+               *self.extra]
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
         env.pop("WEB_CONCURRENCY", None)
         RESULTS_DIR.mkdir(exist_ok=True)

@@ -226,12 +226,83 @@ def build_apps(only: list[str] | None) -> dict[str, Wsgi]:
     return {k: make() for k, make in makers.items() if not only or k in only}
 
 
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} x {cpu},"
+        f" Python {platform.python_version()}"
+    )
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    out = []
+    for dist in ("flask", "bottle", "falcon"):
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except Exception:
+            continue
+    return ", ".join(out)
+
+
+def render(results: dict[tuple[str, str], float], names: list[str], args: argparse.Namespace) -> str:
+    lines = [
+        SECTION,
+        "",
+        f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+        f" Peers: {versions()}.",
+        "",
+        f"`python bench/framework.py --iterations {args.iterations} --repeats {args.repeats}`:"
+        " each request calls the WSGI app with a fresh environ and drains and closes the"
+        " body; CPU time of the benchmarking thread, best of the repeats (frameworks"
+        " interleaved), in microseconds per request. Targets: corral.web at most 1/6 of"
+        " Flask's time on every endpoint, and no slower than Bottle.",
+        "",
+        "| endpoint | " + " | ".join(names) + " | Flask / corral.web | Bottle / corral.web |",
+        "|---|" + "---:|" * (len(names) + 2),
+    ]
+    for label, _path, _query in ENDPOINTS:
+        cells = [f"{results[(label, n)] * 1e6:.1f}" for n in names]
+        mine = results.get((label, "corral.web"))
+        flask_ratio = f"{results[(label, 'flask')] / mine:.1f}x" if mine and (label, "flask") in results else "-"
+        bottle_ratio = f"{results[(label, 'bottle')] / mine:.2f}x" if mine and (label, "bottle") in results else "-"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {flask_ratio} | {bottle_ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str) -> None:
+    """Replace (or append) this section of bench/RESULTS.md, keeping the others."""
+    path = os.path.join(HERE, "RESULTS.md")
+    old = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmark results\n"
+    start = old.find(SECTION)
+    if start < 0:
+        new = old.rstrip() + "\n\n" + text
+    else:
+        end = old.find("\n## ", start + len(SECTION))
+        new = old[:start] + text + ("" if end < 0 else "\n" + old[end + 1 :])
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(new.rstrip() + "\n")
+
+
+SECTION = "## corral.web in-process"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="frameworks to run")
     parser.add_argument("--no-peers", action="store_true", help="skip the peers venv")
+    parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
     if not args.no_peers:
         ensure_peers()
@@ -245,24 +316,10 @@ def main() -> None:
             for name, app in apps.items():
                 best = time_app(app, path, query, args.iterations, 1)
                 results[(label, name)] = min(results.get((label, name), best), best)
-    names = list(apps)
-    print(f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or platform.platform()}")
-    print(f"{args.iterations} requests x best of {args.repeats}; microseconds of CPU time per request\n")
-    header = "| endpoint | " + " | ".join(names) + " | corral.web vs flask | corral.web vs bottle |"
-    print(header)
-    print("|" + "---|" * (len(names) + 3))
-    for label, _path, _query in ENDPOINTS:
-        cells = [f"{results[(label, n)] * 1e6:.2f}" for n in names]
-        row = f"| {label} | " + " | ".join(cells)
-        if "corral.web" in apps and "flask" in apps:
-            row += f" | {results[(label, 'flask')] / results[(label, 'corral.web')]:.1f}x faster"
-        else:
-            row += " | -"
-        if "corral.web" in apps and "bottle" in apps:
-            row += f" | {results[(label, 'bottle')] / results[(label, 'corral.web')]:.2f}x"
-        else:
-            row += " | -"
-        print(row + " |")
+    text = render(results, list(apps), args)
+    print(text)
+    if args.write:
+        write_section(text)
 
 
 if __name__ == "__main__":

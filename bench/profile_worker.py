@@ -15,7 +15,6 @@ from pathlib import Path
 
 from corral.server.workers.asyncio import AsyncioWorker
 
-
 OUT = Path(__file__).resolve().parent / "results"
 
 

@@ -8,11 +8,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from tests.support import WORKER_CLASSES, ServerProcess, recv_all
 
 WORKERS = [name for name, _ in WORKER_CLASSES]
 BOOT_RE = r"Booting worker with pid: (\d+)"
+T = TypeVar("T")
 
 
 def start(worker: str, *extra: str, workers: int = 1, app: str = "fault_app:application") -> ServerProcess:
@@ -56,24 +58,24 @@ def get(srv: ServerProcess, path: str, timeout: float = 10.0) -> tuple[int, dict
     return int(lines[0].split(" ", 2)[1]), headers, body
 
 
-class Background:
+class Background(Generic[T]):
     """Run ``fn`` in a thread; ``result()`` joins and returns its value or raises."""
 
-    def __init__(self, fn: Callable[[], object]) -> None:
-        self.value: object = None
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.value: T | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
         self.thread.start()
 
-    def _run(self, fn: Callable[[], object]) -> None:
+    def _run(self, fn: Callable[[], T]) -> None:
         try:
             self.value = fn()
         except BaseException as exc:  # re-raised in result()
             self.error = exc
 
-    def result(self, timeout: float = 30.0) -> object:
+    def result(self, timeout: float = 30.0) -> T:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "background client still running"
         if self.error is not None:
             raise self.error
-        return self.value
+        return self.value  # type: ignore[return-value]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from corral.server.workers.base import Heartbeat
 from tests.server.arb_helpers import (
     FAULT_IDS,
     FAULT_WORKERS,
@@ -25,6 +26,21 @@ from tests.server.arb_helpers import (
 from tests.support import APPS, ServerProcess, run_load
 
 LOAD_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+def test_heartbeat_notify_booted_close() -> None:
+    # (shared with the worker across fork: the timeout tests below prove that part)
+    hb = Heartbeat()
+    before = hb.last_update()
+    assert not hb.booted()
+    time.sleep(0.02)
+    hb.notify()
+    hb.mark_booted()
+    assert hb.last_update() >= before + 0.02
+    assert hb.booted()
+    hb.close()
+    assert not hb.booted()
+    hb.notify()  # harmless once closed
 
 
 def test_serves_with_n_workers_and_titles() -> None:

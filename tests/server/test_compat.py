@@ -133,3 +133,13 @@ def test_django_streamed_response_and_cookies(django_srv: ServerProcess) -> None
     # 127.0.0.1 is in --forwarded-allow-ips by default, so the proxy header is trusted
     assert json.loads(body) == {"flavour": "plain", "https": True, "host": "compat.test"}
     assert headers["set-cookie"].startswith("flavour=ginger")
+
+
+@pytest.mark.parametrize("spec, body", [
+    ("examples.hello:app", b"Hello, World!\n"),
+    ("examples.factory:create_app()", b"Hello from a factory!\n"),
+    ("examples.factory:create_app('Howdy')", b"Howdy!\n"),
+])
+def test_examples_are_served(spec: str, body: bytes) -> None:
+    with ServerProcess([spec, "-b", "127.0.0.1:0", "-k", "sync"]) as srv:
+        assert call(srv, "GET", "/")[::2] == (200, body)

@@ -1,9 +1,12 @@
-"""The PROXY protocol v1/v2 parser (sans-IO) and the helper workers call."""
+"""The PROXY protocol v1/v2 parser (sans-IO), the helper workers call, and real
+servers of every worker class behind a (simulated) proxy."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -13,12 +16,14 @@ from hypothesis import strategies as st
 from corral.server.http.errors import ClientDisconnected, ParseError
 from corral.server.http.proxy import (
     V2_SIGNATURE,
+    Address,
     ProxyHeader,
     ProxyHeaderParser,
     accept_proxy,
     proxy_allowed,
     proxy_parser,
 )
+from tests.support import WORKER_CLASSES, ServerProcess, recv_all
 
 HTTP = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 
@@ -69,7 +74,7 @@ V1_VALID = [
 
 
 @pytest.mark.parametrize(("line", "src", "dst"), V1_VALID)
-def test_v1_valid(line: bytes, src: object, dst: object) -> None:
+def test_v1_valid(line: bytes, src: Address | None, dst: Address | None) -> None:
     assert parse_whole(line + HTTP) == ProxyHeader(src, dst, HTTP)
     assert parse_exact(line + HTTP) == (ProxyHeader(src, dst, b""), HTTP)
 
@@ -167,7 +172,7 @@ V2_VALID = [
 
 
 @pytest.mark.parametrize(("data", "src", "dst"), V2_VALID)
-def test_v2_valid(data: bytes, src: object, dst: object) -> None:
+def test_v2_valid(data: bytes, src: Address | None, dst: Address | None) -> None:
     assert parse_whole(data + HTTP) == ProxyHeader(src, dst, HTTP)
     assert parse_exact(data + HTTP) == (ProxyHeader(src, dst, b""), HTTP)
     parser = ProxyHeaderParser()
@@ -320,3 +325,89 @@ def test_accept_proxy_times_out_on_a_trickle() -> None:
         b.sendall(b"PROXY TCP4 ")
         with pytest.raises(socket.timeout):
             accept_proxy(a, ON, ("127.0.0.1", 1), None)
+
+
+# -- real servers of every worker class -------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[w for w, _ in WORKER_CLASSES])
+def proxied(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    srv = ServerProcess(
+        ["corpus_echo:application", "-b", "127.0.0.1:0", "-w", "1",
+         *dict(WORKER_CLASSES)[request.param], "--proxy-protocol",
+         "--proxy-allow-from", "127.0.0.1", "--header-timeout", "3"]
+    )
+    srv.start()
+    try:
+        srv.wait_for(r"Booting worker with pid: \d+")
+        yield srv
+    finally:
+        srv.stop()
+
+
+def exchange(srv: ServerProcess, data: bytes, source: str = "127.0.0.1", bytewise: bool = False) -> bytes:
+    with socket.create_connection((srv.host, srv.port), timeout=10, source_address=(source, 0)) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            for piece in [data[i : i + 1] for i in range(len(data))] if bytewise else [data]:
+                s.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return recv_all(s)
+
+
+def echoed(answer: bytes) -> dict[str, str]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), answer[:300]
+    env: dict[str, str] = json.loads(body)
+    return env
+
+
+CLOSE = b"GET /p HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+
+
+@pytest.mark.parametrize("bytewise", [False, True], ids=["whole", "bytewise"])
+@pytest.mark.parametrize(
+    ("header", "addr", "port"),
+    [
+        (b"PROXY TCP4 203.0.113.7 192.0.2.1 4242 443\r\n", "203.0.113.7", "4242"),
+        (b"PROXY TCP6 2001:db8::7 2001:db8::1 4243 443\r\n", "2001:db8::7", "4243"),
+        (v2(payload=inet4("203.0.113.8", "192.0.2.1", 4244, 443)), "203.0.113.8", "4244"),
+        (v2(fam=0x21, payload=inet6("2001:db8::8")), "2001:db8::8", "1"),
+    ],
+    ids=["v1-tcp4", "v1-tcp6", "v2-inet", "v2-inet6"],
+)
+def test_server_uses_the_proxied_client_address(
+    proxied: ServerProcess, header: bytes, addr: str, port: str, bytewise: bool
+) -> None:
+    env = echoed(exchange(proxied, header + CLOSE, bytewise=bytewise))
+    assert (env["REMOTE_ADDR"], env["REMOTE_PORT"]) == (addr, port)
+
+
+@pytest.mark.parametrize("header", [b"PROXY UNKNOWN\r\n", v2(cmd=0, fam=0x00)], ids=["v1", "v2"])
+def test_server_keeps_the_socket_address_for_local_and_unknown(
+    proxied: ServerProcess, header: bytes
+) -> None:
+    assert echoed(exchange(proxied, header + CLOSE))["REMOTE_ADDR"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [CLOSE, b"PROXY TCP4 203.0.113.7 192.0.2.1 04242 443\r\n" + CLOSE, v2(fam=0x12, payload=inet4()) + CLOSE],
+    ids=["missing", "bad-v1", "bad-v2"],
+)
+def test_server_refuses_missing_or_malformed_headers(proxied: ServerProcess, data: bytes) -> None:
+    pids = proxied.worker_pids()
+    answer = exchange(proxied, data)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert proxied.worker_pids() == pids
+
+
+def test_peers_not_allowed_cannot_send_a_header(proxied: ServerProcess) -> None:
+    # 127.0.0.2 is loopback too, but not in --proxy-allow-from.
+    env = echoed(exchange(proxied, CLOSE, source="127.0.0.2"))
+    assert env["REMOTE_ADDR"] == "127.0.0.2"
+    forged = exchange(proxied, b"PROXY TCP4 203.0.113.7 192.0.2.1 4242 443\r\n" + CLOSE, source="127.0.0.2")
+    assert forged.startswith(b"HTTP/1.1 400 "), forged[:200]
+    forged = exchange(proxied, v2(payload=inet4()) + CLOSE, source="127.0.0.2")
+    assert forged.startswith(b"HTTP/1.1 400 "), forged[:200]

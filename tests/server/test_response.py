@@ -175,10 +175,11 @@ def bad_header(value: str) -> App:
     bad_header("snow\u2603"), simple([b"x"], headers=[("Transfer-Encoding", "chunked")]),
     simple([b"x"], headers=[("Upgrade", "x")]), simple([b"x"], headers=[("Bad Name", "x")]),
     simple([b"x"], status="OK"), simple([b"x"], status="20 OK"),
-    simple([b"x"], status="200 OK\r\nX: y"),
+    simple([b"x"], status="200 OK\r\nX: y"), simple(["text, not bytes"]),
+    simple(iter([b"", "text"])),
 ], ids=["raises", "no-start-response", "twice", "non-iterable", "raise-in-iter",
         "raise-in-close", "crlf", "lf", "nul", "non-latin1", "te", "upgrade", "name",
-        "status-no-code", "status-short", "status-crlf"])
+        "status-no-code", "status-short", "status-crlf", "str-body", "str-chunk"])
 def test_app_errors_give_500_without_details(h: Harness, app: App) -> None:
     out, ex = h.run(app, get())
     status, headers, body, _ = parse_response(out)
@@ -313,3 +314,16 @@ def test_error_response() -> None:
     status, headers, body, _ = parse_response(data)
     assert headers["connection"] == "close" and b"too many header fields" in body
     assert date_header() is date_header()
+
+
+def test_non_bytes_after_headers_closes_connection(h: Harness) -> None:
+    out, ex = h.run(simple(iter([b"first", bytearray(b" second"), "third"])), get())
+    assert out.startswith(b"HTTP/1.1 200 OK") and b"first" in out and b" second" in out
+    assert not out.endswith(b"0\r\n\r\n") and not ex.keep_alive
+
+
+def test_head_gets_the_length_get_would_have(h: Harness) -> None:
+    out, _ = h.run(simple([b"12345"]), get(method=b"HEAD"))
+    assert b"Content-Length: 5\r\n" in out and out.endswith(b"\r\n\r\n")
+    out, _ = h.run(simple([]), get(method=b"HEAD"))
+    assert b"Content-Length" not in out

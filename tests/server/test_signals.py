@@ -29,6 +29,7 @@ LOAD_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 def test_term_lets_in_flight_request_finish(worker_args: list[str]) -> None:
     with start("-w", "1", workers=worker_args) as srv:
         (worker,) = wait_workers(srv, 1)
+        assert get(srv)[0] == 200  # booted: the next request is accepted at once
         with srv.connect() as s:
             s.sendall(b"GET /sleep?2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             time.sleep(0.5)  # the request is in the app now
@@ -44,6 +45,7 @@ def test_term_lets_in_flight_request_finish(worker_args: list[str]) -> None:
 def test_term_kills_what_outlives_the_graceful_timeout() -> None:
     with start("-w", "1", "--graceful-timeout", "1") as srv:
         (worker,) = wait_workers(srv, 1)
+        assert get(srv)[0] == 200  # booted: the next request is accepted at once
         with srv.connect() as s:
             s.sendall(b"GET /sleep?20 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             time.sleep(0.3)
@@ -58,6 +60,7 @@ def test_term_kills_what_outlives_the_graceful_timeout() -> None:
 def test_int_and_quit_stop_fast(sig: int) -> None:
     with start("-w", "1") as srv:
         (worker,) = wait_workers(srv, 1)
+        assert get(srv)[0] == 200  # booted: the next request is accepted at once
         with srv.connect() as s:
             s.sendall(b"GET /sleep?20 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             time.sleep(0.3)

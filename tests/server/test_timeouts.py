@@ -17,6 +17,8 @@ import pytest
 from tests.server.faults import WORKERS, Background, get, start
 from tests.support import ServerProcess, read_response
 
+pytestmark = pytest.mark.slow
+
 HEADER_TIMEOUT = 2.0
 BODY_TIMEOUT = 1.0
 KEEPALIVE = 1
@@ -70,9 +72,8 @@ def trickle(sock: socket.socket, data: bytes, interval: float, limit: float) -> 
 
 
 def assert_not_served(answer: bytes) -> None:
-    assert not answer.startswith(b"HTTP/1.1 200"), answer[:200]
-    if answer:
-        assert answer.split(b" ", 2)[1] in (b"400", b"408", b"500", b"503"), answer[:200]
+    """A timed-out client is closed, with a 408 at most (the sync worker just closes)."""
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer[:200]
 
 
 @pytest.mark.timeout(30)
@@ -89,7 +90,7 @@ def test_request_head_must_arrive_within_header_timeout(
         elapsed, answer = trickle(sock, b"X-Slow: abcdefgh\r\n", interval, HEADER_TIMEOUT + 3 * SLACK)
     assert HEADER_TIMEOUT - interval - 0.2 <= elapsed <= HEADER_TIMEOUT + SLACK, elapsed
     assert_not_served(answer)
-    assert other.result()[0] == 200  # type: ignore[index]
+    assert other.result()[0] == 200
     assert srv.worker_pids() == pids
 
 

@@ -34,7 +34,7 @@ class Certs:
         self.client = self.ca.issue_cert("client.example")
 
     def settings(self, **kw: object) -> SimpleNamespace:
-        base = {"certfile": str(self.certfile), "keyfile": str(self.keyfile), "ca_certs": None,
+        base: dict[str, object] = {"certfile": str(self.certfile), "keyfile": str(self.keyfile), "ca_certs": None,
                 "cert_reqs": 0, "ciphers": None, "header_timeout": 2.0}
         base.update(kw)
         return SimpleNamespace(**base)
@@ -262,5 +262,23 @@ def test_client_certificate_required(worker: str, certs: Certs) -> None:
         status, env = https_get(srv, certs.client_context(with_cert=True))
         assert status == 200 and env["wsgi.url_scheme"] == "https"
         assert srv.worker_pids() == pids
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("worker", [w for w, _ in WORKER_CLASSES])
+def test_proxy_header_before_the_tls_handshake(worker: str, certs: Certs) -> None:
+    """A TCP proxy (HAProxy ``send-proxy``) writes the PROXY header in clear, then TLS."""
+    srv = _start(worker, certs, "--proxy-protocol", "--proxy-allow-from", "127.0.0.1")
+    try:
+        with socket.create_connection((srv.host, srv.port), timeout=10) as raw:
+            raw.sendall(b"PROXY TCP4 203.0.113.9 192.0.2.1 5555 443\r\n")
+            with certs.client_context().wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(GET)
+                data = recv_all(s)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), data[:300]
+        env = json.loads(body)
+        assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("203.0.113.9", "https")
     finally:
         srv.stop()

@@ -249,3 +249,27 @@ def test_package_boundaries() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "host, scheme, script, path",
+    [
+        ("localhost", "http", "", "/"),
+        ("Example.COM:80", "http", "", "/a/b"),
+        ("example.com:8080", "http", "/root", "/x"),
+        ("example.com:443", "https", "", "/y"),
+    ],
+)
+def test_fast_binding_matches_bind_to_environ(host: str, scheme: str, script: str, path: str) -> None:
+    from corral.web.adapters import bind_plain
+
+    app = App(__name__)
+    env = {
+        "HTTP_HOST": host, "wsgi.url_scheme": scheme, "SCRIPT_NAME": script,
+        "PATH_INFO": path, "REQUEST_METHOD": "POST", "QUERY_STRING": "a=1",
+    }  # fmt: skip
+    expected = app.url_map.bind_to_environ(env, server_name=None, subdomain="")
+    cache: dict[Any, Any] = {}
+    for _ in range(2):  # built, then copied from the cached template
+        got = bind_plain(app.url_map, env, cache)
+        assert got is not None and vars(got) == vars(expected)

@@ -251,11 +251,12 @@ def test_match_cost_does_not_scale_with_rules():
         adapter = m.bind("localhost")
         path = f"/r{n - 1}/5"
         adapter.match(path)
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(2000):
             adapter.match(path)
-        return time.perf_counter() - start
+        return time.process_time() - start
 
-    small = min(cost(10) for _ in range(3))
-    large = min(cost(1000) for _ in range(3))
-    assert large < small * 3
+    # a linear matcher would be ~100x slower at 1000 rules; allow generous noise
+    small = min(cost(10) for _ in range(5))
+    large = min(cost(1000) for _ in range(5))
+    assert large < small * 4

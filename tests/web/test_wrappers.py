@@ -374,3 +374,25 @@ def test_freeze_and_direct_passthrough():
     d = Response(iter([b"x"]), direct_passthrough=True)
     with pytest.raises(RuntimeError):
         d.get_data()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["a=1&&b=%zz&c=%ff%fe", "x=%C3%A9+%2B&y", "%aF1=%Fa;q", "=v&k=&+=+"],
+)
+def test_args_decoding_matches_werkzeug(query):
+    env = make_environ(query=query)
+    ours, theirs = Request(dict(env)), WRequest(dict(env))
+    assert list(ours.args.items(multi=True)) == list(theirs.args.items(multi=True))
+
+
+def test_module_imports_no_werkzeug_or_flask():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, corral.web.routing, corral.web.wrappers, corral.web.formparser;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('werkzeug', 'flask')];"
+        "print(bad); raise SystemExit(1 if bad else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0

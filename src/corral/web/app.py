@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from . import signals
+from .adapters import bind_plain as _bind_plain
 from .appwrappers import Request, Response, make_response_from_view
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
@@ -27,7 +28,7 @@ from .exceptions import (
 )
 from .globals import _cv_app, _cv_request, request
 from .json import DefaultJSONProvider, JSONProvider
-from .routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
+from .routing import BuildError, Map, RequestRedirect, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 
@@ -49,37 +50,6 @@ def get_debug_flag() -> bool:
     """Debug mode from the ``CORRAL_DEBUG`` or ``FLASK_DEBUG`` environment variable."""
     val = os.environ.get("CORRAL_DEBUG") or os.environ.get("FLASK_DEBUG")
     return bool(val and val.lower() not in {"0", "false", "no"})
-
-
-def _bind_plain(url_map: Map, environ: dict[str, Any]) -> MapAdapter | None:
-    """``url_map.bind_to_environ(environ, subdomain=default)`` for the common case
-    (an ASCII Host header, http or https); None to take the general path."""
-    host = environ.get("HTTP_HOST")
-    path = environ.get("PATH_INFO", "")
-    script = environ.get("SCRIPT_NAME", "")
-    if host is None or not (host.isascii() and path.isascii() and script.isascii()):
-        return None
-    scheme = environ.get("wsgi.url_scheme", "http")
-    host = host.lower()
-    if host[-1:].isdigit():
-        if scheme == "http":
-            if host.endswith(":80"):
-                host = host[:-3]
-        elif scheme == "https":
-            if host.endswith(":443"):
-                host = host[:-4]
-    if scheme != "http" and scheme != "https":
-        return None
-    return MapAdapter(
-        url_map,
-        host,
-        script or "/",
-        url_map.default_subdomain or "",
-        scheme,
-        path,
-        environ.get("REQUEST_METHOD", "GET"),
-        environ.get("QUERY_STRING", ""),
-    )
 
 
 _APP_ONLY: tuple[str | None, ...] = (None,)
@@ -162,6 +132,7 @@ class App(Scaffold):
         self._got_first_request = False
         self._before_first_request_lock = threading.Lock()
         self._sync_cache: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self._adapter_templates: dict[Any, Any] = {}
         from .templating import _default_template_ctx_processor
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
@@ -414,7 +385,7 @@ class App(Scaffold):
                 and not self.subdomain_matching
                 and not url_map.host_matching
             ):
-                adapter = _bind_plain(url_map, request.environ)
+                adapter = _bind_plain(url_map, request.environ, self._adapter_templates)
                 if adapter is not None:
                     return adapter
             trusted = config["TRUSTED_HOSTS"]

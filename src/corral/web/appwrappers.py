@@ -99,13 +99,18 @@ class Response(_BaseResponse):
             and content_type is None
             and self.default_status == 200
             and self.automatically_set_content_length
+            and _PLAIN_HEADERS
         ):
             data = response.encode(self.charset)
-            hdrs = Headers()
+            hdrs = _new_headers(Headers)
             mimetype = mimetype or self.default_mimetype
             if mimetype is not None:
-                hdrs._list.append(("Content-Type", get_content_type(mimetype, self.charset)))
-            hdrs._list.append(("Content-Length", str(len(data))))
+                hdrs._list = [
+                    ("Content-Type", get_content_type(mimetype, self.charset)),
+                    ("Content-Length", str(len(data))),
+                ]
+            else:
+                hdrs._list = [("Content-Length", str(len(data)))]
             self.headers = hdrs
             self._status = "200 OK"
             self._status_code = 200
@@ -145,6 +150,11 @@ class Response(_BaseResponse):
 
 
 
+_new_headers = object.__new__
+# Headers built without __init__ must need nothing but their ``_list``.
+_PLAIN_HEADERS = set(vars(Headers())) == {"_list"}
+
+
 def _not_valid(rv: Any) -> str:
     return (
         "The view function did not return a valid"
@@ -165,7 +175,7 @@ def make_response_from_view(app: App, rv: Any) -> Response:
     if kind is response_class:
         return rv  # type: ignore[no-any-return]
     if kind is dict:
-        return app.json.response(rv)
+        return app.json.response(rv)  # type: ignore[return-value]
     status = headers = None
     if isinstance(rv, tuple):
         len_rv = len(rv)

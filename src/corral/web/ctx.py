@@ -197,6 +197,11 @@ class RequestContext:
             ctx = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()
             _cv_request.reset(token)
+            if clear_request:
+                # environ -> request -> environ is a reference cycle; break it
+                environ = ctx.request.environ
+                if environ.get("werkzeug.request") is ctx.request:
+                    environ["werkzeug.request"] = None
             if app_ctx is not None:
                 app_ctx.pop(exc)
             if ctx is not self:

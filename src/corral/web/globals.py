@@ -36,51 +36,21 @@ class ContextProxy:
     """Forward every operation to an attribute of the object in a ContextVar.
 
     An unbound proxy is falsy, has a descriptive ``repr`` and raises
-    ``RuntimeError`` with a clear message on any other use.
+    ``RuntimeError`` with a clear message on any other use.  Each proxy is an
+    instance of its own small subclass (see :func:`_make_proxy`) whose
+    ``__getattribute__`` reads the context variable directly.
     """
 
-    __slots__ = ("_cp_var", "_cp_attr", "_cp_msg")
-
-    def __init__(self, var: ContextVar[Any], attr: str | None, message: str) -> None:
-        object.__setattr__(self, "_cp_var", var)
-        object.__setattr__(self, "_cp_attr", attr)
-        object.__setattr__(self, "_cp_msg", message)
+    __slots__ = ()
 
     def _get_current_object(self) -> Any:
-        try:
-            obj = self._cp_var.get()
-        except LookupError:
-            raise RuntimeError(self._cp_msg) from None
-        attr = self._cp_attr
-        return obj if attr is None else getattr(obj, attr)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            obj = self._cp_var.get()
-        except LookupError:
-            raise RuntimeError(self._cp_msg) from None
-        attr = self._cp_attr
-        if attr is not None:
-            obj = getattr(obj, attr)
-        return getattr(obj, name)
+        raise NotImplementedError
 
     def __setattr__(self, name: str, value: Any) -> None:
-        try:
-            obj = self._cp_var.get()
-        except LookupError:
-            raise RuntimeError(self._cp_msg) from None
-        attr = self._cp_attr
-        setattr(obj if attr is None else getattr(obj, attr), name, value)
+        setattr(self._get_current_object(), name, value)
 
     def __delattr__(self, name: str) -> None:
         delattr(self._get_current_object(), name)
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        try:
-            return type(self._get_current_object())
-        except RuntimeError:
-            return type(self)
 
     def __bool__(self) -> bool:
         try:
@@ -92,7 +62,7 @@ class ContextProxy:
         try:
             return repr(self._get_current_object())
         except RuntimeError:
-            return f"<{type(self).__name__} unbound>"
+            return f"<{ContextProxy.__name__} unbound>"
 
     def __str__(self) -> str:
         return str(self._get_current_object())
@@ -134,10 +104,49 @@ class ContextProxy:
         return self._get_current_object()(*args, **kwargs)
 
 
-app_ctx: AppContext = ContextProxy(_cv_app, None, _no_app_msg)  # type: ignore[assignment]
-current_app: App = ContextProxy(_cv_app, "app", _no_app_msg)  # type: ignore[assignment]
-g: _AppCtxGlobals = ContextProxy(_cv_app, "g", _no_app_msg)  # type: ignore[assignment]
-request_ctx: RequestContext = ContextProxy(_cv_request, None, _no_req_msg)  # type: ignore[assignment]
-request: Request = ContextProxy(_cv_request, "request", _no_req_msg)  # type: ignore[assignment]
-session: Any = ContextProxy(_cv_request, "session", _no_req_msg)
+def _make_proxy(var: ContextVar[Any], attr: str | None, message: str) -> Any:
+    """A proxy for ``var.get()`` (or its attribute ``attr``)."""
+
+    def current() -> Any:
+        try:
+            obj = var.get()
+        except LookupError:
+            raise RuntimeError(message) from None
+        return obj if attr is None else getattr(obj, attr)
+
+    def __getattribute__(self: Any, name: str) -> Any:
+        if name == "_get_current_object":
+            return current
+        try:
+            obj = var.get()
+        except LookupError:
+            if name[:2] == "__" and name[-2:] == "__":  # __class__, __repr__...
+                return object.__getattribute__(self, name)
+            raise RuntimeError(message) from None
+        if attr is not None:
+            obj = getattr(obj, attr)
+        return getattr(obj, name)
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        setattr(current(), name, value)
+
+    cls = type(
+        ContextProxy.__name__,
+        (ContextProxy,),
+        {
+            "__slots__": (),
+            "__getattribute__": __getattribute__,
+            "__setattr__": __setattr__,
+            "__module__": __name__,
+        },
+    )
+    return cls()
+
+
+app_ctx: AppContext = _make_proxy(_cv_app, None, _no_app_msg)
+current_app: App = _make_proxy(_cv_app, "app", _no_app_msg)
+g: _AppCtxGlobals = _make_proxy(_cv_app, "g", _no_app_msg)
+request_ctx: RequestContext = _make_proxy(_cv_request, None, _no_req_msg)
+request: Request = _make_proxy(_cv_request, "request", _no_req_msg)
+session: Any = _make_proxy(_cv_request, "session", _no_req_msg)
 

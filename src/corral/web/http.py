@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import hashlib
 import re
@@ -613,6 +614,16 @@ def iri_to_uri(iri: str) -> str:
     )
 
 
+def _requote_invalid(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: keep undecodable bytes as ``%XX`` escapes."""
+    assert isinstance(error, UnicodeDecodeError)
+    bad = error.object[error.start : error.end]
+    return "".join(f"%{b:02X}" for b in bad), error.end
+
+
+codecs.register_error("corral.url_quote", _requote_invalid)
+
+
 def parse_qs_pairs(qs: str) -> list[tuple[str, str]]:
     """Split a query string on ``&`` into decoded pairs, keeping blank values."""
     pairs = []
@@ -621,9 +632,9 @@ def parse_qs_pairs(qs: str) -> list[tuple[str, str]]:
             continue
         key, _, value = item.partition("=")
         if "%" in key or "+" in key:
-            key = unquote_plus(key, errors="replace")
+            key = unquote_plus(key, errors="corral.url_quote")
         if "%" in value or "+" in value:
-            value = unquote_plus(value, errors="replace")
+            value = unquote_plus(value, errors="corral.url_quote")
         pairs.append((key, value))
     return pairs
 

@@ -97,8 +97,10 @@ class DefaultJSONProvider(JSONProvider):
         return enc
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
-        if len(args) == 1 and not kwargs:
-            obj = args[0]
+        if not kwargs:
+            obj = args[0] if len(args) == 1 else (args or None)
+        elif not args:
+            obj = kwargs
         else:
             obj = self._prepare_response_obj(args, kwargs)
         app: t.Any = self._app_ref()

@@ -71,6 +71,15 @@ class ConnInfo:
     send_continue: Callable[[], None] | None = None
 
 
+def _bytes(chunk: Any) -> bytes:
+    """The app must produce bytes; bytearray and memoryview are accepted too."""
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError(f"response body items must be bytes, not {type(chunk).__name__}")
+
+
 def _hook(settings: Any, name: str) -> Callable[..., Any] | None:
     fn = getattr(settings, name, None)
     if fn is None or fn is getattr(default_hooks, name, None):
@@ -196,13 +205,13 @@ class Exchange:
             if total is None:
                 for chunk in chunks:
                     if chunk:
-                        prefix.append(chunk)
+                        prefix.append(_bytes(chunk))
                         break
                 else:
                     exhausted = True
                 if exhausted or isinstance(result, (list, tuple)):
                     exhausted = True
-                    prefix.extend(c for c in chunks if c)
+                    prefix.extend(_bytes(c) for c in chunks if c)
                     total = sum(len(c) for c in prefix)
             else:
                 prefix = [c for c in result if c]
@@ -225,6 +234,8 @@ class Exchange:
         resp = self.response
         self.status = resp.status
         if no_body(self.head.method, resp.status):
+            if total and resp.content_length is None and self.head.method == "HEAD":
+                return 0, b"Content-Length: %d\r\n" % total  # what GET would say
             return 0, b""
         if resp.content_length is not None:
             return 1, b""
@@ -263,6 +274,8 @@ class Exchange:
         try:
             if not exhausted:
                 for chunk in chunks:
+                    if chunk.__class__ is not bytes:
+                        chunk = _bytes(chunk)
                     if writes:
                         chunk = b"".join(writes) + chunk
                         writes.clear()

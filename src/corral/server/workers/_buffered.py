@@ -77,6 +77,15 @@ class ExpectBody(BufferedBody):
         return self.complete
 
 
+class _NoBody(BufferedBody):
+    """The ``wsgi.input`` of every request without a body: always empty, shared."""
+
+    def release(self) -> None:
+        pass
+
+
+NO_BODY = _NoBody(b"")
+
 Body = Union[BufferedBody, ExpectBody]
 
 
@@ -123,7 +132,12 @@ class RequestBuffer:
                     writer = self._writer = BodyWriter(self.spool_size)
                 writer.write(ev)  # type: ignore[arg-type]
             elif ev is END:
-                self._end()
+                if self._writer is None and self._expect is None:  # no body: fast path
+                    self.ready.append((self._head, NO_BODY))  # type: ignore[arg-type]
+                    self._head = None
+                    self.continue_wanted = False
+                else:
+                    self._end()
             else:
                 self._start(ev)  # type: ignore[arg-type]
 
@@ -140,7 +154,7 @@ class RequestBuffer:
         writer = self._writer
         head = self._head
         assert head is not None
-        body = writer.body() if writer is not None else BufferedBody(b"")
+        body = writer.body() if writer is not None else NO_BODY
         self._head = self._writer = None
         self.continue_wanted = False
         expect = self._expect

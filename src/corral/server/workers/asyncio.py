@@ -18,13 +18,13 @@ heartbeat and, in thread mode, the watch for requests stuck past ``--timeout``.
 from __future__ import annotations
 
 import asyncio
-import signal
 import ssl
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo, Exchange
@@ -505,6 +505,8 @@ class ConnectionManager:
     def begin_stop(self) -> None:
         """Graceful stop: accept nothing more, close idle connections, let the
         in-flight requests finish (their responses close the connection)."""
+        if self.stopping:
+            return
         self.stopping = True
         self.worker.alive = False
         self.stop_deadline = _now() + float(self.worker.settings.graceful_timeout or 0)
@@ -551,7 +553,6 @@ class AsyncioWorker(Worker):
 
     async def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
         mgr = self.manager = ConnectionManager(self, loop)
-        loop.add_signal_handler(signal.SIGTERM, self._on_term)
         await mgr.start_accepting()
         loop.call_later(TICK, mgr.tick)
         if not self.alive:
@@ -563,10 +564,15 @@ class AsyncioWorker(Worker):
             mgr.close_all()
             await asyncio.sleep(0)  # let transports flush their close
 
-    def _on_term(self) -> None:
-        self.handle_exit(signal.SIGTERM, None)
-        if self.manager is not None and not self.manager.stopping:
-            self.manager.begin_stop()
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """TERM (in the main thread, possibly inside an inline request): responses
+        still to be framed say ``Connection: close``; the loop stops gracefully."""
+        super().handle_exit(sig, frame)
+        mgr = self.manager
+        if mgr is not None:
+            for proto in list(mgr.conns):
+                proto.conn.keepalive_allowed = False
+            mgr.loop.call_soon_threadsafe(mgr.begin_stop)
 
 
 __all__ = ["AsyncioWorker", "HttpProtocol", "new_event_loop"]

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
+from types import FrameType
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo
@@ -32,7 +34,7 @@ from corral.server.workers._buffered import (
     fetch_blocking,
     file_pieces,
 )
-from corral.server.workers.base import Worker, call_hook
+from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
 TICK = 0.5
 RECV_SIZE = 65536
@@ -43,8 +45,11 @@ class GeventWorker(Worker):
     """A greenlet per connection; see the module docstring."""
 
     def init_process(self) -> None:
-        from gevent import monkey
-
+        try:
+            from gevent import monkey
+        except ImportError:
+            self.log.error("the gevent worker needs gevent: pip install 'corral[gevent]'")
+            sys.exit(EXIT_BOOT_ERROR)
         monkey.patch_all()
         super().init_process()
 
@@ -60,6 +65,7 @@ class GeventWorker(Worker):
         self.body_timeout = float(s.body_timeout or 0) or None
         self.send_timeout = float(s.timeout or 0) or None
         self.idle: set[Any] = set()  # greenlets waiting for a keep-alive request
+        self.infos: dict[int, ConnInfo] = {}  # the open connections
         self.running: dict[Any, float] = {}  # greenlet -> request start
         pool = Pool(max(1, int(s.worker_connections or 1000)))
         socks = []
@@ -77,7 +83,8 @@ class GeventWorker(Worker):
                 gevent.sleep(TICK)
         finally:
             gevent.killall(acceptors)
-            for lsock in socks:
+            for lsock, listener in zip(socks, self.listeners, strict=True):
+                self.accept_pending(lsock, listener, pool)
                 lsock.close()
             gevent.killall(list(self.idle), block=False)
             deadline = _now() + float(s.graceful_timeout or 0)
@@ -86,6 +93,12 @@ class GeventWorker(Worker):
                 gevent.killall(list(self.idle), block=False)
                 pool.join(timeout=TICK)
             pool.kill(block=False)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """TERM: responses still to be framed say ``Connection: close``."""
+        super().handle_exit(sig, frame)
+        for info in list(getattr(self, "infos", {}).values()):
+            info.keepalive_allowed = False
 
     def check_deadlines(self) -> None:
         """Interrupt requests that blocked cooperatively past --timeout."""
@@ -115,16 +128,32 @@ class GeventWorker(Worker):
                 continue
             pool.spawn(self.handle, listener, sock, addr)
 
+    def accept_pending(self, lsock: socket.socket, listener: Listener, pool: Any) -> None:
+        """At a graceful stop, still answer connections already queued."""
+        lsock.settimeout(0)
+        for _ in range(1024):
+            try:
+                sock, addr = lsock.accept()
+            except OSError:
+                return
+            sock.settimeout(None)
+            pool.spawn(self.handle, listener, sock, addr)
+
     # -- one connection ----------------------------------------------------------------
     def handle(self, listener: Listener, sock: socket.socket, addr: Any) -> None:
         try:
             sock = self.setup(listener, sock)
             info = ConnInfo(addr or "", sock.getsockname(),
-                            "https" if listener.ssl_context else "http", self.keepalive > 0)
+                            "https" if listener.ssl_context else "http",
+                            self.keepalive > 0 and self.alive)
             if self.settings.proxy_protocol:
                 info.peer, info.sockname = accept_proxy(sock, self.settings, info.peer,
                                                         info.sockname)
-            self.serve(sock, info)
+            self.infos[id(info)] = info
+            try:
+                self.serve(sock, info)
+            finally:
+                del self.infos[id(info)]
         except ParseError as e:
             self.send_error(sock, e.status, e.reason)
         except (OSError, ValueError) as e:
@@ -182,7 +211,7 @@ class GeventWorker(Worker):
             else:
                 if head_deadline is None:
                     head_deadline = _now() + (self.header_timeout or 1e9)
-                timeout = max(0.0, head_deadline - _now())
+                timeout = max(0.001, head_deadline - _now())
             sock.settimeout(timeout)
             try:
                 data = sock.recv(RECV_SIZE)

@@ -275,6 +275,9 @@ class ThreadWorker(Worker):
         except OSError:
             self.close(conn)
             return
+        except BaseException:
+            self.close(conn)  # never leave a connection owned by no one
+            raise
         conn.last = conn.head_start = _now()
         conn.busy = False
         self.rearm(conn)

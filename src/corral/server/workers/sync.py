@@ -217,6 +217,9 @@ class SyncWorker(Worker):
         except OSError as exc:
             self.log.debug("Client went away while sending the response: %s", exc)
             return False
+        except Exception:
+            self.log.exception("Error while serving %s", head.raw_uri)
+            return False
         finally:
             ex.close()
 

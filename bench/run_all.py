@@ -1,0 +1,148 @@
+"""Run the server benchmarks and rewrite the "## Servers" section of bench/RESULTS.md.
+
+    python bench/run_all.py                 # servers, slow clients, memory, hot path
+    python bench/run_all.py --report-only   # rebuild the section from bench/results/*.json
+    python bench/run_all.py --quick         # 2 rounds of 3 s (a smoke run)
+
+Only the "## Servers" section is replaced; the rest of RESULTS.md is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import hotpath, memory, servers, slow_clients
+from bench.common import BENCH, load
+
+RESULTS_MD = BENCH / "RESULTS.md"
+HEADING = "## Servers"
+
+
+def _fmt_ratio(r: dict[str, Any]) -> str:
+    target = r.get("target")
+    verdict = ""
+    if target:
+        met = "met" if r["ratio"] >= target else "MISSED"
+        verdict = f" (target >= {target:g}: {met})"
+    return f"| {r['label']} | {r['ratio']:.2f}x{verdict} |"
+
+
+def servers_md(data: dict[str, Any]) -> list[str]:
+    out = [
+        "### Requests per second, one worker",
+        "",
+        f"`{data['command']}`; each server pinned to core 0, `{data['wrk']}` on core 1, "
+        f"{data['rounds']} interleaved rounds, medians.",
+        "",
+        "| server | hello req/s | flask req/s |",
+        "|---|---:|---:|",
+    ]
+    res = data["results"]
+    for kind in res.get("hello", {}):
+        hello = res["hello"][kind]["median"]
+        flask = res.get("flask_app", {}).get(kind, {}).get("median", 0.0)
+        out.append(f"| {kind} | {hello:,.0f} | {flask:,.0f} |")
+    out += ["", "| ratio | value |", "|---|---|"]
+    out += [_fmt_ratio(r) for r in data["ratios"]]
+    return out
+
+
+def slow_md(data: dict[str, Any]) -> list[str]:
+    out = [
+        "### With slow clients connected",
+        "",
+        f"`{data['command']}`: normal-client req/s (wrk as above, hello app) alone and with "
+        f"{data['slow']} slowloris connections open (half trickle their head a byte per "
+        "second, half trickle a 1 MB body), reconnecting when closed.",
+        "",
+        "| server | alone | with slow clients | kept |",
+        "|---|---:|---:|---:|",
+    ]
+    for kind, r in data["results"].items():
+        out.append(f"| {kind} | {r['normal']:,.0f} | {r['with_slow']:,.0f} | {r['kept']:.0%} |")
+    return out
+
+
+def memory_md(data: dict[str, Any]) -> list[str]:
+    n = data["connections"]
+    out = [
+        "### Idle keep-alive connections",
+        "",
+        f"`{data['command']}`: worker RSS after one request, then with {n} idle keep-alive "
+        "connections (targets: < 64 MiB in all, < 16 KiB each).",
+        "",
+        "| worker | RSS before | RSS with idle connections | per connection |",
+        "|---|---:|---:|---:|",
+    ]
+    for kind, r in data["results"].items():
+        out.append(f"| {kind} | {r['base_kib'] / 1024:.1f} MiB | {r['loaded_kib'] / 1024:.1f} MiB "
+                   f"| {r['per_connection_bytes'] / 1024:.1f} KiB |")
+    return out
+
+
+def hotpath_md(data: dict[str, Any]) -> list[str]:
+    out = [
+        "### Where the time goes per request (asyncio worker, hello app)",
+        "",
+        f"`{data['command']}`: {data['us_per_request']:.1f} µs of Python per request with "
+        "the socket and event loop taken out (fake transport), then cProfile self time "
+        "grouped by module:",
+        "",
+        "| module | share |",
+        "|---|---:|",
+    ]
+    out += [f"| {k} | {v:.1%} |" for k, v in data["shares"].items()]
+    out += ["", "Top functions (self time):", ""]
+    out += [f"- {t['function']}: {t['share']:.1%}" for t in data["top"]]
+    return out
+
+
+def section() -> str:
+    parts: list[str] = [HEADING, ""]
+    first = None
+    for name, render in (("servers", servers_md), ("slow_clients", slow_md),
+                         ("memory", memory_md), ("hotpath", hotpath_md)):
+        data = load(name)
+        if not isinstance(data, dict):
+            continue
+        first = first or data
+        parts += render(data) + [""]
+    if first is not None:
+        parts[2:2] = [f"Machine: {first['machine']}. Date: {first['date']}. "
+                      "Produced by `make bench` (`python bench/run_all.py`).", ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def write_section(text: str) -> None:
+    old = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n"
+    pattern = re.compile(r"^## Servers\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: text + "\n", old, count=1)
+    else:
+        new = old.rstrip() + "\n\n" + text
+    RESULTS_MD.write_text(new.rstrip() + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.report_only:
+        timing = ["--rounds", "2", "--duration", "3"] if args.quick else ["--rounds", "3"]
+        servers.main(timing)
+        slow_clients.main(["--duration", "3" if args.quick else "5"])
+        memory.main([])
+        hotpath.main([])
+    write_section(section())
+    print(f"wrote the servers section of {RESULTS_MD}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""What the concurrent worker classes add over ``sync``: back-pressure, slow
+clients, the connection cap, keep-alive and header timeouts, graceful stops with
+idle keep-alive connections, and the stuck-thread timeout of threaded workers.
+
+The servers run this module's :func:`app`.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import ServerProcess, read_response, recv_all
+
+APP = "tests.server.test_workers_concurrency:app"
+CLASSES = {
+    "gthread": ["-k", "gthread", "--threads", "4"],
+    "asyncio": ["-k", "asyncio"],
+    "asyncio-t4": ["-k", "asyncio", "--threads", "4"],
+    "gevent": ["-k", "gevent"],
+}
+THREADED = ["gthread", "asyncio-t4"]
+MIB = 1024 * 1024
+
+
+def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    path = environ["PATH_INFO"]
+    query = environ["QUERY_STRING"]
+    if path == "/stream":  # COUNT chunks of 1 MiB, produced lazily
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return (b"x" * MIB for _ in range(int(query or "1")))
+    if path == "/sleep":
+        time.sleep(float(query or "1"))
+    body = b"ok"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [body]
+
+
+def start(kind: str, *extra: str) -> ServerProcess:
+    return ServerProcess([APP, "-b", "127.0.0.1:0", "-w", "1", *CLASSES[kind], *extra]).start()
+
+
+def get(srv: ServerProcess, path: str = "/", timeout: float = 10.0) -> int:
+    s = srv.connect(timeout)
+    with s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+        data = recv_all(s)
+    return int(data.split(b" ", 2)[1]) if data else 0
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_worker(srv: ServerProcess) -> int:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pids = srv.worker_pids()
+        if pids and get(srv) == 200:
+            return pids[0]
+        time.sleep(0.05)
+    raise AssertionError("no worker")
+
+
+@pytest.fixture(scope="module", params=list(CLASSES))
+def srv(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    server = start(request.param, "--keep-alive", "1", "--header-timeout", "1")
+    server.kind = request.param  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_slow_reader_does_not_grow_memory(srv: ServerProcess) -> None:
+    pid = wait_worker(srv)
+    before = rss_mib(pid)
+    with srv.connect() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(b"GET /stream?200 HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(1.5)  # read nothing: 200 MiB would be ready to go
+        grown = rss_mib(pid) - before
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    assert grown < 32, f"worker grew by {grown:.1f} MiB for a client that does not read"
+    assert get(srv) == 200
+
+
+def test_slow_clients_do_not_block_others(srv: ServerProcess) -> None:
+    slow = []
+    try:
+        for _ in range(30):  # heads trickled and never finished
+            s = srv.connect()
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+            slow.append(s)
+        t0 = time.monotonic()
+        for _ in range(10):
+            assert get(srv) == 200
+        assert time.monotonic() - t0 < 3
+    finally:
+        for s in slow:
+            s.close()
+
+
+def test_keep_alive_idle_timeout_closes(srv: ServerProcess) -> None:
+    with srv.connect() as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert read_response(s)[0] == 200
+        t0 = time.monotonic()
+        s.settimeout(5)
+        assert s.recv(100) == b""  # closed by the server after --keep-alive 1
+        assert 0.8 < time.monotonic() - t0 < 3
+
+
+def test_header_timeout_for_a_trickled_head(srv: ServerProcess) -> None:
+    with srv.connect() as s:
+        t0 = time.monotonic()
+        s.sendall(b"GET / HTTP/1.1\r\n")
+        for _ in range(3):
+            time.sleep(0.3)
+            try:
+                s.sendall(b"X")
+            except OSError:
+                break
+        s.settimeout(5)
+        data = recv_all(s)
+        assert data == b"" or data.startswith(b"HTTP/1.1 408")
+        assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_worker_connections_cap(kind: str) -> None:
+    with start(kind, "--worker-connections", "2", "--keep-alive", "30") as srv:
+        wait_worker(srv)
+        first, second = srv.connect(), srv.connect()
+        for s in (first, second):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_response(s)[0] == 200
+        third = srv.connect()
+        third.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        third.settimeout(1.0)
+        with pytest.raises(TimeoutError):
+            third.recv(100)  # over the cap: not served while the others stay open
+        first.close()
+        assert read_response(third, timeout=5)[0] == 200
+        second.close()
+        third.close()
+
+
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_graceful_stop_with_idle_keep_alive(kind: str) -> None:
+    with start(kind, "--keep-alive", "30") as srv:
+        wait_worker(srv)
+        idle = srv.connect()
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert read_response(idle)[0] == 200
+        busy = srv.connect()
+        busy.sendall(b"GET /sleep?1.5 HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        idle.settimeout(5)
+        assert idle.recv(100) == b""  # idle keep-alive connection closed at once
+        assert time.monotonic() - t0 < 1.5
+        status, headers, body = read_response(busy)
+        assert (status, body) == (200, b"ok")  # the in-flight request finished
+        assert headers.get("connection") == "close"
+        assert srv.wait(10) == 0
+        idle.close()
+        busy.close()
+
+
+@pytest.mark.timeout(40)
+@pytest.mark.parametrize("kind", THREADED)
+def test_stuck_thread_gets_503_while_others_are_served(kind: str) -> None:
+    with start(kind, "--timeout", "2") as srv:
+        wait_worker(srv)
+        stuck = srv.connect(timeout=15)
+        stuck.sendall(b"GET /sleep?30 HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.3)
+        assert get(srv) == 200  # another thread still answers
+        t0 = time.monotonic()
+        status, _, _ = read_response(stuck, timeout=15)
+        assert status == 503 and time.monotonic() - t0 < 4
+        stuck.close()
+        srv.wait_for(r"(?s)WORKER TIMEOUT.*in app\n.*time.sleep")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if get(srv, timeout=2) == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("no worker answered after the timeout")
