@@ -673,9 +673,8 @@ class App(Scaffold):
 
     # -- responses and URLs -----------------------------------------------------------
 
-    def make_response(self, rv: Any) -> Response:
-        """Turn a view's return value into a response (Flask's accepted types)."""
-        return make_response_from_view(self, rv)
+    #: Turn a view's return value into a response (Flask's accepted types).
+    make_response: Callable[[App, Any], Response] = make_response_from_view
 
     def redirect(self, location: str, code: int = 302) -> Response:
         from .wrappers import redirect

@@ -48,6 +48,13 @@ def date_header() -> bytes:
     return _date_line
 
 
+def _own_headers_line(own: int) -> bytes:
+    """The Date/Server lines still to add when the app set one or both itself."""
+    line = date_header()
+    date_part, _, server_part = line.partition(b"\r\n")
+    return (b"" if own & 1 else date_part + b"\r\n") + (b"" if own & 2 else server_part)
+
+
 @dataclass(slots=True)
 class FileChunk:
     """Part of a file to send with ``sendfile`` (or read+write) as-is."""
@@ -96,7 +103,7 @@ class Response:
     """What ``start_response`` was told, validated; builds the header bytes."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
-                 "_head", "headers_sent")
+                 "_head", "headers_sent", "_own")
 
     def __init__(self) -> None:
         self.status = 0
@@ -106,6 +113,7 @@ class Response:
         self.must_close = False
         self._head = b""
         self.headers_sent = False
+        self._own = 0  # bit 1: the app set Date, bit 2: the app set Server
 
     @property
     def started(self) -> bool:
@@ -129,6 +137,7 @@ class Response:
         lines: list[str] = []
         clen: int | None = None
         must_close = False
+        own = 0
         for item in headers:
             if not isinstance(item, tuple) or len(item) != 2:
                 raise AssertionError(f"invalid header {item!r}")
@@ -147,6 +156,10 @@ class Response:
                 if not value.strip().isdigit():
                     raise AssertionError(f"invalid Content-Length {value!r}")
                 clen = int(value)
+            elif lname == "date":
+                own |= 1
+            elif lname == "server":
+                own |= 2
             lines.append(f"{name}: {value}\r\n")
         try:
             self._head = "".join(lines).encode("latin-1")
@@ -157,6 +170,7 @@ class Response:
         self.headers = headers
         self.content_length = clen
         self.must_close = must_close
+        self._own = own
 
     def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
                    request_keep_alive: bool) -> bytes:
@@ -170,7 +184,8 @@ class Response:
             conn = b""
         proto = b"HTTP/1.1 " if version == (1, 1) else b"HTTP/1.0 "
         return b"".join((
-            proto, self.status_line.encode("latin-1"), b"\r\n", self._head, date_header(),
+            proto, self.status_line.encode("latin-1"), b"\r\n", self._head,
+            date_header() if not self._own else _own_headers_line(self._own),
             framing, conn, b"\r\n",
         ))
 
