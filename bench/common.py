@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PEERS_VENV = BENCH / ".venv-peers"
 RESULTS_DIR = BENCH / "results"
+LOG_DIR = Path(tempfile.gettempdir()) / "corral-bench-logs"  # server output, not kept
 PEER_PACKAGES = ["gunicorn", "granian", "waitress", "flask", "gevent"]
 SERVER_CORE = "0"
 CLIENT_CORE = "1"
@@ -59,6 +61,7 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
     table: dict[str, list[str]] = {
         "corral-asyncio": [*corral, "-k", "asyncio"],
         "corral-asyncio-t4": [*corral, "-k", "asyncio", "--threads", "4"],
+        "corral-asyncio-stdloop": [*corral, "-k", "asyncio", "--loop", "asyncio"],
         "corral-gthread": [*corral, "-k", "gthread", "--threads", "4"],
         "corral-sync": [*corral, "-k", "sync"],
         "corral-gevent": [*corral, "-k", "gevent"],
@@ -86,7 +89,7 @@ class Server:
     extra: list[str] = field(default_factory=list)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
-    log: Path = field(default_factory=lambda: RESULTS_DIR / "server.log")
+    log: Path = field(default_factory=lambda: LOG_DIR / "server.log")
 
     def start(self, timeout: float = 20.0) -> Server:
         self.port = free_port()
@@ -94,8 +97,8 @@ class Server:
                *self.extra]
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
         env.pop("WEB_CONCURRENCY", None)
-        RESULTS_DIR.mkdir(exist_ok=True)
-        self.log = RESULTS_DIR / f"{self.kind}-{self.app}.log"
+        LOG_DIR.mkdir(exist_ok=True)
+        self.log = LOG_DIR / f"{self.kind}-{self.app}.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 cmd, cwd=str(ROOT), env=env, stdout=out, stderr=subprocess.STDOUT,

@@ -276,7 +276,25 @@ def render(results: dict[tuple[str, str], float], names: list[str], args: argpar
         flask_ratio = f"{results[(label, 'flask')] / mine:.1f}x" if mine and (label, "flask") in results else "-"
         bottle_ratio = f"{results[(label, 'bottle')] / mine:.2f}x" if mine and (label, "bottle") in results else "-"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {flask_ratio} | {bottle_ratio} |")
+    lines += ["", status(results)]
     return "\n".join(lines) + "\n"
+
+
+def status(results: dict[tuple[str, str], float]) -> str:
+    """Which targets this run meets, in words."""
+    missed = []
+    for label, _path, _query in ENDPOINTS:
+        mine = results.get((label, "corral.web"))
+        if mine is None:
+            return "Status: corral.web was not measured."
+        flask_t, bottle_t = results.get((label, "flask")), results.get((label, "bottle"))
+        if flask_t is not None and flask_t / mine < 6:
+            missed.append(f"{label}: {flask_t / mine:.1f}x Flask (target 6x)")
+        if bottle_t is not None and mine > bottle_t:
+            missed.append(f"{label}: {mine / bottle_t:.2f}x Bottle's time (target <= 1x)")
+    if not missed:
+        return "Status: every target met in this run."
+    return "Status: targets missed in this run: " + "; ".join(missed) + "."
 
 
 def write_section(text: str) -> None:

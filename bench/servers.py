@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = ap.parse_args(argv)
     have_tools()
     ensure_peers()
-    kinds = [k for k in SERVERS if not args.only or k in args.only.split(",")]
+    kinds = args.only.split(",") if args.only else SERVERS
     results: dict[str, dict[str, dict[str, object]]] = {}
     for app in APPS:
         samples = bench_app(app, kinds, args.rounds, args.duration)

@@ -67,3 +67,14 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != b"Z"
+
+
+def wait_serving(srv: ServerProcess, pids: list[int], timeout: float = 10.0) -> None:
+    """Make requests until each worker in ``pids`` has answered one (all booted)."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while not set(pids) <= seen:
+        assert time.monotonic() < deadline, f"workers {pids} not all serving: {seen}"
+        status, body = get(srv)
+        if status == 200:
+            seen.add(int(body.split()[0]))

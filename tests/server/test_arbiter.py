@@ -20,6 +20,7 @@ from tests.server.arb_helpers import (
     get,
     proc_title,
     start,
+    wait_serving,
     wait_until,
     wait_workers,
 )
@@ -62,6 +63,7 @@ def test_serves_with_n_workers_and_titles() -> None:
 def test_kill9_worker_under_load_is_survived(worker_args: list[str]) -> None:
     with start("-w", "2", workers=worker_args) as srv:
         before = wait_workers(srv, 2)
+        wait_serving(srv, before)
         result: list[tuple[int, int, list[str]]] = []
         t = threading.Thread(
             target=lambda: result.append(

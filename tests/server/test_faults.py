@@ -68,8 +68,8 @@ def test_kill_9_under_load_fails_only_in_flight_requests(worker: str) -> None:
     threads = 4
     with start(worker, workers=2) as srv:
         victim = srv.worker_pids()[0]
-        load = Background(lambda: run_load(srv.host, srv.port, OK, threads=threads, duration=2.0))
-        time.sleep(1.0)
+        load = Background(lambda: run_load(srv.host, srv.port, OK, threads=threads, duration=1.5))
+        time.sleep(0.5)
         assert victim in srv.worker_pids(), srv.output()
         os.kill(victim, signal.SIGKILL)
         ok, failed, reasons = load.result()
@@ -86,7 +86,7 @@ def test_hup_under_load_fails_nothing(worker: str) -> None:
     with start(worker, workers=2) as srv:
         old = set(srv.worker_pids())
         load = Background(lambda: run_load(srv.host, srv.port, OK, threads=4, duration=2.0))
-        time.sleep(1.0)
+        time.sleep(0.5)
         srv.signal(signal.SIGHUP)
         ok, failed, reasons = load.result()
         assert failed == 0, (reasons, srv.output())
@@ -99,8 +99,8 @@ def test_hup_under_load_fails_nothing(worker: str) -> None:
 @pytest.mark.parametrize("worker", WORKERS)
 def test_term_lets_in_flight_requests_finish(worker: str) -> None:
     with start(worker, workers=2) as srv:
-        clients = [Background(lambda: get(srv, "/sleep?s=2")) for _ in range(2)]
-        time.sleep(0.5)
+        clients = [Background(lambda: get(srv, "/sleep?s=1")) for _ in range(2)]
+        time.sleep(0.3)
         srv.signal(signal.SIGTERM)
         for c in clients:
             status, _, body = c.result()
@@ -136,19 +136,18 @@ def test_request_past_timeout_gets_503_and_a_traceback(worker: str) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("worker", WORKERS)
-def test_out_of_file_descriptors_recovers(worker: str) -> None:
-    with start(worker) as srv:
-        pids = srv.worker_pids()
-        status, _, body = get(srv, "/exhaust?s=2")
-        assert status == 200 and int(body) > 0
-        time.sleep(0.4)  # the app now holds every descriptor for 2 s
-        # Connections made while the worker has no descriptor left wait in the
-        # backlog (or are refused) and are served once the descriptors come back.
-        clients = [Background(lambda: _get_retrying(srv, 15)) for _ in range(5)]
-        for c in clients:
-            assert c.result() == 200
-        assert srv.worker_pids() == pids, "the worker died"
+def test_out_of_file_descriptors_recovers(app_server: ServerProcess) -> None:
+    srv = app_server
+    pids = srv.worker_pids()
+    status, _, body = get(srv, "/exhaust?s=1")
+    assert status == 200 and int(body) > 0
+    time.sleep(0.4)  # the app now holds every descriptor for 1 s
+    # Connections made while the worker has no descriptor left wait in the
+    # backlog (or are refused) and are served once the descriptors come back.
+    clients = [Background(lambda: _get_retrying(srv, 15)) for _ in range(5)]
+    for c in clients:
+        assert c.result() == 200
+    assert srv.worker_pids() == pids, "the worker died"
 
 
 @pytest.mark.timeout(60)
@@ -158,7 +157,7 @@ def test_full_listen_backlog_recovers(worker: str) -> None:
         pids = srv.worker_pids()
         busy = Background(lambda: get(srv, "/sleep?s=1"))
         time.sleep(0.2)
-        clients = [Background(lambda: _get_retrying(srv, 20)) for _ in range(8)]
+        clients = [Background(lambda: _get_retrying(srv, 20)) for _ in range(6)]
         assert busy.result()[0] == 200
         assert [c.result(30) for c in clients] == [200] * len(clients)
         assert srv.worker_pids() == pids

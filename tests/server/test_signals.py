@@ -17,6 +17,7 @@ from tests.server.arb_helpers import (
     alive,
     get,
     start,
+    wait_serving,
     wait_until,
     wait_workers,
 )
@@ -100,6 +101,7 @@ def test_hup_under_load_fails_no_request_and_loads_new_code(
     env = {"ARB_VERSION_FILE": str(version)}
     with start("-w", "2", workers=worker_args, env=env) as srv:
         old = wait_workers(srv, 2)
+        wait_serving(srv, old)
         assert get(srv)[1].split()[1] == b"v1"
         result: list[tuple[int, int, list[str]]] = []
         t = threading.Thread(

@@ -11,15 +11,16 @@ import select
 import socket
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
 from tests.server.faults import WORKERS, Background, get, start
-from tests.support import ServerProcess, read_response
+from tests.support import WORKER_CLASSES, ServerProcess, read_response
 
 pytestmark = pytest.mark.slow
 
-HEADER_TIMEOUT = 2.0
+HEADER_TIMEOUT = 1.5
 BODY_TIMEOUT = 1.0
 KEEPALIVE = 1
 SLACK = 1.5  # accept/close latency allowed on top of a timeout
@@ -76,20 +77,28 @@ def assert_not_served(answer: bytes) -> None:
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer[:200]
 
 
-@pytest.mark.timeout(30)
-@pytest.mark.parametrize("interval", [0.05, 0.5], ids=["fast-trickle", "slow-trickle"])
-def test_request_head_must_arrive_within_header_timeout(
-    server: tuple[str, ServerProcess], interval: float
-) -> None:
-    worker, srv = server
-    pids = srv.worker_pids()
+def trickle_head(srv: ServerProcess, interval: float) -> tuple[float, bytes]:
     with socket.create_connection((srv.host, srv.port), timeout=10) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\n")
-        other = Background(lambda: get(srv, "/ok", timeout=15))
-        elapsed, answer = trickle(sock, b"X-Slow: abcdefgh\r\n", interval, HEADER_TIMEOUT + 3 * SLACK)
-    assert HEADER_TIMEOUT - interval - 0.2 <= elapsed <= HEADER_TIMEOUT + SLACK, elapsed
-    assert_not_served(answer)
+        return trickle(sock, b"X-Slow: abcdefgh\r\n", interval, HEADER_TIMEOUT + 3 * SLACK)
+
+
+@pytest.mark.timeout(30)
+def test_request_head_must_arrive_within_header_timeout(server: tuple[str, ServerProcess]) -> None:
+    """Two clients trickle their head, one fast and one slow: both are cut off."""
+    worker, srv = server
+    pids = srv.worker_pids()
+    intervals = (0.05, 0.5)
+    tricklers = [Background(partial(trickle_head, srv, i)) for i in intervals]
+    other = Background(lambda: get(srv, "/ok", timeout=15))
+    for interval, trickler in zip(intervals, tricklers, strict=True):
+        elapsed, answer = trickler.result()
+        if worker in ONE_AT_A_TIME:  # the second trickler waited for the first one
+            assert elapsed <= 2 * HEADER_TIMEOUT + SLACK, elapsed
+        else:
+            assert HEADER_TIMEOUT - interval - 0.2 <= elapsed <= HEADER_TIMEOUT + SLACK, elapsed
+        assert_not_served(answer)
     assert other.result()[0] == 200
     assert srv.worker_pids() == pids
 
@@ -139,3 +148,24 @@ def test_idle_keep_alive_connection_is_closed(server: tuple[str, ServerProcess])
     assert elapsed <= KEEPALIVE + SLACK, elapsed
     if worker in ONE_AT_A_TIME:
         assert elapsed < 0.5  # no keep-alive at all
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("worker", [w for w, args in WORKER_CLASSES if "--threads" in args])
+def test_slow_clients_hold_no_app_thread(worker: str) -> None:
+    """With a single app thread, clients stalled in their head or body leave it free."""
+    with start(worker, "--threads", "1", "--header-timeout", "5", "--body-timeout", "5") as srv:
+        stalled = []
+        try:
+            for data in [b"GET /ok HTTP/1.1\r\nHost: x\r\n",
+                         b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nabc"] * 2:
+                sock = socket.create_connection((srv.host, srv.port), timeout=10)
+                stalled.append(sock)
+                sock.sendall(data)
+            time.sleep(0.2)
+            begun = time.monotonic()
+            assert get(srv, "/ok", timeout=10)[0] == 200
+            assert time.monotonic() - begun < 1.0
+        finally:
+            for sock in stalled:
+                sock.close()

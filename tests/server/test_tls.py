@@ -18,6 +18,7 @@ import trustme
 from corral.server.tls import TLSConfigError, accept_tls, make_ssl_context
 from tests.support import WORKER_CLASSES, ServerProcess, recv_all
 
+PROXY_PEER = "127.0.0.2"  # the only peer the shared TLS server takes PROXY headers from
 GET = b"GET /tls HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
@@ -194,7 +195,7 @@ def _start(worker: str, certs: Certs, *extra: str) -> ServerProcess:
 
 @pytest.fixture(scope="module", params=[w for w, _ in WORKER_CLASSES])
 def tls_server(request: pytest.FixtureRequest, certs: Certs) -> Iterator[ServerProcess]:
-    srv = _start(request.param, certs)
+    srv = _start(request.param, certs, "--proxy-protocol", "--proxy-allow-from", PROXY_PEER)
     try:
         yield srv
     finally:
@@ -251,7 +252,9 @@ def test_wrong_ca_on_the_client_fails_only_that_client(tls_server: ServerProcess
 
 @pytest.mark.parametrize("worker", [w for w, _ in WORKER_CLASSES])
 def test_client_certificate_required(worker: str, certs: Certs) -> None:
-    srv = _start(worker, certs, "--cert-reqs", "2", "--ca-certs", str(certs.ca_file))
+    """--cert-reqs 2 (with the handshake done on accept: --do-handshake-on-connect)."""
+    srv = _start(worker, certs, "--cert-reqs", "2", "--ca-certs", str(certs.ca_file),
+                 "--do-handshake-on-connect")
     try:
         pids = srv.worker_pids()
         try:  # TLS 1.3: the refusal may only show on the client's first read
@@ -266,19 +269,17 @@ def test_client_certificate_required(worker: str, certs: Certs) -> None:
         srv.stop()
 
 
-@pytest.mark.parametrize("worker", [w for w, _ in WORKER_CLASSES])
-def test_proxy_header_before_the_tls_handshake(worker: str, certs: Certs) -> None:
-    """A TCP proxy (HAProxy ``send-proxy``) writes the PROXY header in clear, then TLS."""
-    srv = _start(worker, certs, "--proxy-protocol", "--proxy-allow-from", "127.0.0.1")
-    try:
-        with socket.create_connection((srv.host, srv.port), timeout=10) as raw:
-            raw.sendall(b"PROXY TCP4 203.0.113.9 192.0.2.1 5555 443\r\n")
-            with certs.client_context().wrap_socket(raw, server_hostname="localhost") as s:
-                s.sendall(GET)
-                data = recv_all(s)
-        head, _, body = data.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 200 "), data[:300]
-        env = json.loads(body)
-        assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("203.0.113.9", "https")
-    finally:
-        srv.stop()
+def test_proxy_header_before_the_tls_handshake(tls_server: ServerProcess, certs: Certs) -> None:
+    """A TCP proxy (HAProxy ``send-proxy``) writes the PROXY header in clear, then TLS.
+    The server takes PROXY headers from 127.0.0.2 only (see ``tls_server``)."""
+    with socket.create_connection(
+        (tls_server.host, tls_server.port), timeout=10, source_address=(PROXY_PEER, 0)
+    ) as raw:
+        raw.sendall(b"PROXY TCP4 203.0.113.9 192.0.2.1 5555 443\r\n")
+        with certs.client_context().wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(GET)
+            data = recv_all(s)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), data[:300]
+    env = json.loads(body)
+    assert (env["REMOTE_ADDR"], env["wsgi.url_scheme"]) == ("203.0.113.9", "https")

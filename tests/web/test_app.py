@@ -273,3 +273,19 @@ def test_fast_binding_matches_bind_to_environ(host: str, scheme: str, script: st
     for _ in range(2):  # built, then copied from the cached template
         got = bind_plain(app.url_map, env, cache)
         assert got is not None and vars(got) == vars(expected)
+
+
+def test_async_view_inside_a_running_loop() -> None:
+    import asyncio
+
+    app = App(__name__)
+
+    @app.route("/")
+    async def index() -> str:
+        await asyncio.sleep(0)
+        return f"async {request.path}"
+
+    async def main() -> bytes:
+        return app.test_client().get("/").data  # type: ignore[no-any-return]
+
+    assert asyncio.run(main()) == b"async /"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import os
 import sys
 import threading
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cached_property, update_wrapper
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from . import signals
 from .adapters import bind_plain as _bind_plain
@@ -168,6 +170,12 @@ class App(Scaffold):
         self.config["DEBUG"] = value
         if self.config["TEMPLATES_AUTO_RELOAD"] is None and "jinja_env" in self.__dict__:
             self.jinja_env.auto_reload = value
+
+    @cached_property
+    def cli(self) -> Any:
+        from .cli import AppGroup
+
+        return AppGroup(self.name)
 
     @cached_property
     def logger(self) -> Any:
@@ -425,8 +433,19 @@ class App(Scaffold):
         return wrapped
 
     def async_to_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Run a coroutine function to completion; on a thread whose event loop is
+        already running (an app served inline on a loop) it runs on a helper
+        thread, in a copy of the current context."""
+
         def run(*args: Any, **kwargs: Any) -> Any:
-            return asyncio.run(func(*args, **kwargs))
+            coro = func(*args, **kwargs)
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return asyncio.run(coro)
+            ctx = contextvars.copy_context()
+            with ThreadPoolExecutor(1) as pool:
+                return pool.submit(ctx.run, asyncio.run, coro).result()
 
         return update_wrapper(run, func)
 
@@ -674,7 +693,7 @@ class App(Scaffold):
     # -- responses and URLs -----------------------------------------------------------
 
     #: Turn a view's return value into a response (Flask's accepted types).
-    make_response: Callable[[App, Any], Response] = make_response_from_view
+    make_response: ClassVar[Callable[[App, Any], Response]] = make_response_from_view
 
     def redirect(self, location: str, code: int = 302) -> Response:
         from .wrappers import redirect

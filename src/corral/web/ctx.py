@@ -151,7 +151,8 @@ class RequestContext:
         self._session = value
 
     def copy(self) -> RequestContext:
-        return self.__class__(self.app, self.request.environ, self.request, self._session)
+        # the copy shares the session object (opened now if it was not yet)
+        return self.__class__(self.app, self.request.environ, self.request, self.session)
 
     def match_request(self) -> None:
         try:

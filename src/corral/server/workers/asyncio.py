@@ -68,7 +68,7 @@ class HttpProtocol(asyncio.Protocol):
     __slots__ = (
         "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
-        "served", "job", "writable", "sent", "tls", "proxy", "lost",
+        "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -76,6 +76,9 @@ class HttpProtocol(asyncio.Protocol):
         self.tls = tls
         self.proxy: ProxyHeaderParser | None = None
         self.lost = False
+        # TLS started by this protocol (after a PROXY header): bytes read before
+        # the TLS layer took the transport over, None when not in that phase
+        self.pre_tls: bytearray | None = None
         self.transport: Any = None
         # inline mode reads a 100-continue body with blocking reads on the raw
         # socket, which TLS rules out: such requests are then buffered whole.
@@ -106,8 +109,52 @@ class HttpProtocol(asyncio.Protocol):
         scheme = "https" if self.tls is not None else "http"
         self.conn = ConnInfo(peer if peer else "", sockname, scheme, mgr.keepalive_allowed)
         mgr.opened(self)
-        if mgr.proxy_protocol and self.tls is None:
+        if mgr.proxy_protocol:
             self.proxy = proxy_parser(mgr.worker.settings, peer)
+            if self.proxy is None and self.tls is not None:
+                self._begin_tls(b"")
+
+    def _begin_tls(self, rest: bytes) -> None:
+        """Hand the raw transport to a TLS layer (listeners with --proxy-protocol,
+        where the PROXY header travels in clear before the handshake)."""
+        assert self.tls is not None
+        loop = self.mgr.loop
+        raw = self.transport
+        self.pre_tls = bytearray(rest)
+        loop.create_task(self._tls_handshake(raw, self.tls))
+        # start_tls() swaps the transport's protocol in its first step and starts
+        # the handshake one loop iteration later; the bytes already read are
+        # given to the TLS layer right after that, before anything else is read
+        loop.call_soon(loop.call_soon, self._inject_tls, raw)
+
+    def _inject_tls(self, raw: Any) -> None:
+        data, self.pre_tls = self.pre_tls, None
+        proto = raw.get_protocol()
+        if not data or proto is self or self.closing:
+            return
+        view = memoryview(bytes(data))
+        while view:
+            buf = proto.get_buffer(len(view))
+            n = min(len(buf), len(view))
+            buf[:n] = view[:n]
+            proto.buffer_updated(n)
+            view = view[n:]
+
+    async def _tls_handshake(self, raw: Any, ctx: ssl.SSLContext) -> None:
+        mgr = self.mgr
+        try:
+            tr = await mgr.loop.start_tls(raw, self, ctx, server_side=True,
+                                          ssl_handshake_timeout=mgr.header_timeout or None)
+        except Exception as e:
+            mgr.worker.log.debug("TLS handshake failed: %s", e)
+            raw.abort()
+            self.connection_lost(e)  # the TLS layer never reports it
+            return
+        if tr is None or self.closing:
+            if tr is not None:
+                tr.abort()
+            return
+        self.transport = tr
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self.lost:
@@ -123,8 +170,14 @@ class HttpProtocol(asyncio.Protocol):
         self.mgr.closed(self)
 
     def data_received(self, data: bytes) -> None:
+        if self.pre_tls is not None:  # TLS not started yet: keep for the TLS layer
+            self.pre_tls += data
+            return
         if self.proxy is not None:
             data = self._proxy_header(data)
+            if self.tls is not None and self.proxy is None and not self.closing:
+                self._begin_tls(data)
+                return
             if not data:
                 return
         buf = self.buffer
@@ -426,7 +479,7 @@ class ConnectionManager:
             sock = listener.sock.dup()  # closing a server closes its socket
             ctx = listener.ssl_context
             extra: dict[str, Any] = {}
-            if ctx is not None:
+            if ctx is not None and not self.proxy_protocol:
                 extra = {"ssl": ctx, "ssl_handshake_timeout": self.header_timeout or None}
             try:
                 server = await self.loop.create_server(

@@ -142,13 +142,14 @@ class GeventWorker(Worker):
     # -- one connection ----------------------------------------------------------------
     def handle(self, listener: Listener, sock: socket.socket, addr: Any) -> None:
         try:
-            sock = self.setup(listener, sock)
             info = ConnInfo(addr or "", sock.getsockname(),
                             "https" if listener.ssl_context else "http",
                             self.keepalive > 0 and self.alive)
-            if self.settings.proxy_protocol:
+            sock.settimeout(self.header_timeout)
+            if self.settings.proxy_protocol:  # in clear, before any TLS handshake
                 info.peer, info.sockname = accept_proxy(sock, self.settings, info.peer,
                                                         info.sockname)
+            sock = self.setup(listener, sock)
             self.infos[id(info)] = info
             try:
                 self.serve(sock, info)
