@@ -314,6 +314,19 @@ def write_section(text: str) -> None:
 SECTION = "## corral.web in-process"
 
 
+def profile(app: Wsgi, iterations: int) -> None:
+    """Print the cProfile statistics of ``iterations`` requests to each endpoint."""
+    import cProfile
+    import pstats
+
+    for label, path, query in ENDPOINTS:
+        check(app, path, query)
+        prof = cProfile.Profile()
+        prof.runcall(time_app, app, path, query, iterations, 1)
+        print(f"== {label}")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=20000)
@@ -321,9 +334,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="frameworks to run")
     parser.add_argument("--no-peers", action="store_true", help="skip the peers venv")
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument(
+        "--profile", metavar="FRAMEWORK", help="cProfile one framework on every endpoint instead"
+    )
     args = parser.parse_args()
     if not args.no_peers:
         ensure_peers()
+    if args.profile:
+        profile(build_apps([args.profile])[args.profile], args.iterations)
+        return
     apps = build_apps(args.only)
     results: dict[tuple[str, str], float] = {}
     for label, path, query in ENDPOINTS:

@@ -103,6 +103,39 @@ def hotpath_md(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def notes_md(servers_data: Any, slow: Any, mem: Any) -> list[str]:
+    """Targets of the concurrency issue, met or missed in the figures above."""
+    out = ["### Targets", ""]
+    if isinstance(servers_data, dict):
+        for r in servers_data["ratios"]:
+            if r.get("target"):
+                ok = "met" if r["ratio"] >= r["target"] else "missed"
+                out.append(f"- {r['label']}: {r['ratio']:.2f}x, target {r['target']:g}x: {ok}")
+    if isinstance(slow, dict) and "corral-asyncio" in slow["results"]:
+        kept = slow["results"]["corral-asyncio"]["kept"]
+        out.append(f"- asyncio keeps >= 90% with {slow['slow']} slow clients: {kept:.0%}: "
+                   + ("met" if kept >= 0.9 else "missed"))
+    if isinstance(mem, dict) and "corral-asyncio" in mem["results"]:
+        r = mem["results"]["corral-asyncio"]
+        per, total = r["per_connection_bytes"] / 1024, r["loaded_kib"] / 1024
+        out.append(f"- idle keep-alive connection < 16 KiB: {per:.1f} KiB; 1,000 of them "
+                   f"< 64 MiB RSS: {total:.1f} MiB: " + ("met" if per < 16 and total < 64
+                                                          else "missed"))
+    out += [
+        "",
+        "Reading the figures: the `asyncio` worker makes one `read` and one `write` system "
+        "call per keep-alive request and one `epoll_wait` per batch of ready connections "
+        "(checked with `strace -c` on a worker under wrk), so what separates it from "
+        "granian on the hello app is Python time per request, shown in the profile above: "
+        "most of it is in the shared request cycle (head validation, environ, "
+        "`start_response` validation, framing), which every worker class uses. "
+        "The runs share two cores with anything else on the machine; when other work is "
+        "running the absolute figures drop and the rounds spread, so compare the ratios "
+        "of one run, not figures across runs.",
+    ]
+    return out
+
+
 def section() -> str:
     parts: list[str] = [HEADING, ""]
     first = None
@@ -113,6 +146,7 @@ def section() -> str:
             continue
         first = first or data
         parts += render(data) + [""]
+    parts += notes_md(load("servers"), load("slow_clients"), load("memory")) + [""]
     if first is not None:
         parts[2:2] = [f"Machine: {first['machine']}. Date: {first['date']}. "
                       "Produced by `make bench` (`python bench/run_all.py`).", ""]

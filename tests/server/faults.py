@@ -26,10 +26,25 @@ def start(worker: str, *extra: str, workers: int = 1, app: str = "fault_app:appl
     try:
         wait_until(lambda: len(booted(srv)) >= workers, 15, f"{workers} workers booted")
         wait_until(lambda: len(srv.worker_pids()) == workers, 15, f"{workers} workers")
+        if app.startswith("fault_app:"):
+            wait_serving(srv, workers)
     except BaseException:
         srv.stop()
         raise
     return srv
+
+
+def wait_serving(srv: ServerProcess, workers: int, timeout: float = 15.0) -> None:
+    """Wait until ``workers`` distinct workers have answered (their app is loaded and
+    their signal handlers are installed, so a signal now is a signal to a live worker)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers:
+        assert time.monotonic() < deadline, f"only {len(seen)} of {workers} workers answer"
+        try:
+            seen.add(get(srv, "/ok", timeout=5)[1].get("x-pid", ""))
+        except OSError:
+            time.sleep(0.05)
 
 
 def booted(srv: ServerProcess) -> list[int]:

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 HEADER_TIMEOUT = 1.5
 BODY_TIMEOUT = 1.0
 KEEPALIVE = 1
-SLACK = 1.5  # accept/close latency allowed on top of a timeout
+SLACK = 2.0  # accept/close latency allowed on top of a timeout (loaded CI machines)
 ONE_AT_A_TIME = {"sync"}
 
 

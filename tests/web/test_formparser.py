@@ -172,3 +172,69 @@ def test_request_files_closed_on_close():
 def test_empty_multipart_body_is_an_empty_form():
     _, form, files = parse_form_bytes(b"", MULTIPART)
     assert not form and not files
+
+
+def test_werkzeug_encoded_empty_file_parts():
+    """Werkzeug's test client writes an empty part without the CRLF that ends its
+    data (the blank line's CRLF doubles as the delimiter's): still an empty file."""
+    from werkzeug.test import EnvironBuilder
+
+    builder = EnvironBuilder(
+        method="POST",
+        data={
+            "a": "1\r\n",
+            "empty": (io.BytesIO(b""), "empty.txt"),
+            "blank": (io.BytesIO(b""), "blank.bin", "application/octet-stream"),
+            "full": (io.BytesIO(b"xyz\r\n"), "full.txt"),
+        },
+    )
+    try:
+        env = builder.get_environ()
+    finally:
+        builder.close()
+    body = env["wsgi.input"].read()
+    dash = b"--" + env["CONTENT_TYPE"].split("boundary=")[1].strip('"').encode()
+    assert b"Content-Type: application/octet-stream\r\n\r\n" + dash in body
+    for chunk_size in (1, 5, 64 * 1024):
+        env["wsgi.input"] = io.BytesIO(body)
+        import corral.web.formparser as fp
+
+        old, fp.CHUNK_SIZE = fp.CHUNK_SIZE, chunk_size
+        try:
+            _stream, form, files = parse_form_data(env)
+        finally:
+            fp.CHUNK_SIZE = old
+        assert form.to_dict() == {"a": "1\r\n"}
+        assert {k: (f.filename, f.read()) for k, f in files.items()} == {
+            "empty": ("empty.txt", b""),
+            "blank": ("blank.bin", b""),
+            "full": ("full.txt", b"xyz\r\n"),
+        }
+        for cut in (3, 30, len(body) // 2):
+            with pytest.raises(BadRequest):
+                parse_form_bytes(body[:-cut], env["CONTENT_TYPE"])
+
+
+def test_werkzeug_empty_file_through_the_app():
+    from werkzeug.test import EnvironBuilder
+
+    from corral.web import App, request
+
+    app = App(__name__)
+
+    @app.post("/up")
+    def up() -> dict:
+        f = request.files["f"]
+        return {"name": f.filename, "size": len(f.read())}
+
+    builder = EnvironBuilder(
+        path="/up", method="POST", data={"f": (io.BytesIO(b""), "e.bin", "application/octet-stream")}
+    )
+    try:
+        env = builder.get_environ()
+    finally:
+        builder.close()
+    resp = app.test_client().post(
+        "/up", data=env["wsgi.input"].read(), content_type=env["CONTENT_TYPE"]
+    )
+    assert resp.status_code == 200 and resp.json == {"name": "e.bin", "size": 0}

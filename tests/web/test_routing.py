@@ -260,3 +260,44 @@ def test_match_cost_does_not_scale_with_rules():
     small = min(cost(10) for _ in range(5))
     large = min(cost(1000) for _ in range(5))
     assert large < small * 4
+
+
+@pytest.mark.parametrize("slash_first", [True, False])
+def test_defaults_redirect_only_to_earlier_rules(slash_first: bool) -> None:
+    """Two rules of one endpoint with the same defaults: only a rule ahead of the
+    matched one (in build order) may redirect to itself, as Werkzeug does."""
+    pair = [("/list", {"page": 1}), ("/list/<int:page>", {"page": 1})]
+    if not slash_first:
+        pair.reverse()
+
+    def outcome(mod, path: str):
+        m = mod.Map([mod.Rule(rule, endpoint="lst", defaults=d) for rule, d in pair])
+        try:
+            return m.bind("localhost").match(path)
+        except (wr.RequestRedirect, r.RequestRedirect) as e:
+            return ("redirect", e.new_url)
+
+    for path in ("/list", "/list/1", "/list/7"):
+        assert outcome(r, path) == outcome(wr, path), path
+    if slash_first:
+        assert outcome(r, "/list") == ("lst", {"page": 1})
+        assert outcome(r, "/list/7") == ("redirect", "http://localhost/list")
+    else:
+        assert outcome(r, "/list") == ("redirect", "http://localhost/list/1")
+
+
+def test_app_serves_first_defaults_rule_directly() -> None:
+    from corral.web import App
+
+    app = App(__name__)
+
+    def listing(page: int) -> str:
+        return f"page {page}"
+
+    app.add_url_rule("/list", "listing", listing, defaults={"page": 1})
+    app.add_url_rule("/list/<int:page>", "listing", listing, defaults={"page": 1})
+    client = app.test_client()
+    resp = client.get("/list")
+    assert resp.status_code == 200 and resp.data == b"page 1"
+    resp = client.get("/list/1")
+    assert resp.status_code == 308 and resp.location == "http://localhost/list"

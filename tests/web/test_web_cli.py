@@ -252,12 +252,21 @@ def _get(port: int, path: str = "/") -> bytes:
 
 @pytest.mark.timeout(60)
 def test_run_serves_with_corral(tmp_path: Path) -> None:
-    (tmp_path / "cliapp_served.py").write_text(APP_SOURCE.format(who="server"))
+    # a module that calls app.run() when imported must not start a second server
+    (tmp_path / "cliapp_served.py").write_text(APP_SOURCE.format(who="server") + "\napp.run()\n")
     command = [sys.executable, "-m", "corral.web.cli"]
     args = ["--app", "cliapp_served", "run", "--port", "0", "--", "-k", "sync"]
     with ServerProcess(args, cwd=tmp_path, command=command) as srv:
         assert _get(srv.port) == b"hello from server"
         assert "Serving app 'cliapp_served'" in srv.output()
+
+
+@pytest.mark.timeout(10)
+def test_app_run_returns_at_once_under_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    from corral.web import App
+
+    monkeypatch.setenv("CORRAL_RUN_FROM_CLI", "true")
+    assert App(__name__).run(port=0) is None
 
 
 @pytest.mark.timeout(60)

@@ -383,6 +383,18 @@ class App(Scaffold):
             from .testing import CliRunner as cls
         return cls(self, **kwargs)  # type: ignore[no-any-return]
 
+    def _routes_by_path_alone(self) -> bool:
+        """Does matching a request depend on its path and method only (no server
+        name, trusted hosts, host or subdomain matching, stock adapter)?"""
+        config = self.config
+        return (
+            config["SERVER_NAME"] is None
+            and config["TRUSTED_HOSTS"] is None
+            and not self.subdomain_matching
+            and not self.url_map.host_matching
+            and getattr(self.create_url_adapter, "__func__", None) is App.create_url_adapter
+        )
+
     def create_url_adapter(self, request: Request | None) -> Any:
         config = self.config
         if request is not None:
@@ -776,7 +788,14 @@ class App(Scaffold):
         load_dotenv: bool = True,
         **options: Any,
     ) -> None:
-        """Serve the app with corral's server (blocking)."""
+        """Serve the app with corral's server (blocking).
+
+        Does nothing under ``corral-web run`` (which sets ``CORRAL_RUN_FROM_CLI``),
+        so a module that calls ``app.run()`` when imported does not start a
+        second server.
+        """
+        if os.environ.get("CORRAL_RUN_FROM_CLI") == "true":
+            return
         if debug is not None:
             self.debug = bool(debug)
         server_name = self.config.get("SERVER_NAME")

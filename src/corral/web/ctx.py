@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 _sentinel = object()
+_LAZY: Any = object()  # a request's URL adapter, not built yet
 
 
 class _AppCtxGlobals:
@@ -129,15 +130,32 @@ class RequestContext:
             request = app.request_class(environ)
             request.json_module = app.json
         self.request: Request = request
-        self.url_adapter: Any = None
-        try:
-            self.url_adapter = app.create_url_adapter(request)  # type: ignore[arg-type]
-        except Exception as e:  # an HTTPException from a bad Host
-            request.routing_exception = e
+        self._url_adapter: Any = None
+        if app._routes_by_path_alone():
+            # matching needs no adapter: it is built only if something asks for it
+            self._url_adapter = _LAZY
+        else:
+            try:
+                self._url_adapter = app.create_url_adapter(request)  # type: ignore[arg-type]
+            except Exception as e:  # an HTTPException from a bad Host
+                request.routing_exception = e
         self.flashes: list[tuple[str, str]] | None = None
         self._session = session
         self._after_request_functions: list[Callable[[Any], Any]] = []
         self._cv_tokens: list[tuple[Any, AppContext | None]] = []
+
+    @property
+    def url_adapter(self) -> Any:
+        """The app's URL map bound to this request (None when it cannot be bound)."""
+        adapter = self._url_adapter
+        if adapter is _LAZY:
+            adapter = self._url_adapter = None
+            adapter = self._url_adapter = self.app.create_url_adapter(self.request)  # type: ignore[arg-type]
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: Any) -> None:
+        self._url_adapter = value
 
     @property
     def session(self) -> Any:
@@ -176,9 +194,22 @@ class RequestContext:
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        adapter = self.url_adapter
+        req = self.request
+        if self._url_adapter is _LAZY:
+            path = req.environ.get("PATH_INFO") or "/"
+            if path.isascii() and path[:1] == "/" and path[1:2] != "/":
+                found = self.app.url_map.quick_match(path, req.method)
+                if found is not None:
+                    req.url_rule, req.view_args = found
+                    return
+            try:
+                adapter = self.url_adapter
+            except Exception as e:
+                req.routing_exception = e
+                return
+        else:
+            adapter = self._url_adapter
         if adapter is not None:
-            req = self.request
             try:  # match_request(), inlined
                 req.url_rule, req.view_args = adapter.match(return_rule=True)
             except Exception as e:

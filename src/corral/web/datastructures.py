@@ -77,6 +77,9 @@ class ImmutableTypeConversionDict(ImmutableDictMixin, TypeConversionDict):  # ty
     pass
 
 
+_dict_get = dict.get
+
+
 class MultiDict(TypeConversionDict):
     """A dict holding a list of values per key; ``d[key]`` returns the first value."""
 
@@ -89,12 +92,28 @@ class MultiDict(TypeConversionDict):
         for key, value in pairs:
             setdefault(self, key, []).append(value)
 
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a subclass with its own __getitem__ keeps get() going through it
+        if "__getitem__" in cls.__dict__ and "get" not in cls.__dict__:
+            cls.get = TypeConversionDict.get  # type: ignore[method-assign]
+
     def __getitem__(self, key: t.Any) -> t.Any:
         if dict.__contains__(self, key):
             lst = dict.__getitem__(self, key)
             if lst:
                 return lst[0]
         raise _key_error(key)
+
+    def get(  # type: ignore[override]
+        self, key: t.Any, default: t.Any = None, type: Callable[[t.Any], t.Any] | None = None
+    ) -> t.Any:
+        lst = _dict_get(self, key)
+        if not lst:  # missing (no KeyError built for a miss)
+            return default
+        if type is None:
+            return lst[0]
+        return _convert(lst[0], type, default)
 
     def __setitem__(self, key: t.Any, value: t.Any) -> None:
         dict.__setitem__(self, key, [value])
@@ -616,6 +635,9 @@ class Headers:
         return f"{type(self).__name__}({list(self)!r})"
 
 
+_ENV_KEYS: dict[str, str] = {}  # header name -> environ key, for the names seen
+
+
 class EnvironHeaders(Headers):
     """A read-only, lazy view of the request headers in a WSGI environ."""
 
@@ -624,10 +646,24 @@ class EnvironHeaders(Headers):
 
     @staticmethod
     def _env_key(key: str) -> str:
-        key = key.upper().replace("-", "_")
-        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            return key
-        return "HTTP_" + key
+        env_key = _ENV_KEYS.get(key)
+        if env_key is None:
+            env_key = key.upper().replace("-", "_")
+            if env_key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                env_key = "HTTP_" + env_key
+            if len(_ENV_KEYS) < 1024:
+                _ENV_KEYS[key] = env_key
+        return env_key
+
+    def get(  # type: ignore[override]
+        self, key: str, default: t.Any = None, type: Callable[[str], t.Any] | None = None
+    ) -> t.Any:
+        if key.__class__ is not str:
+            return super().get(key, default, type)
+        value = self.environ.get(_ENV_KEYS.get(key) or self._env_key(key))
+        if value is None:
+            return default
+        return value if type is None else _convert(value, type, default)
 
     @property
     def _list(self) -> list[tuple[str, str]]:  # type: ignore[override]

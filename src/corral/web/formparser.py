@@ -211,6 +211,103 @@ class _MultipartCollector:
             self._file.close()
 
 
+class _EmptyPartFixer:
+    """Rewrites a body so that a part with no data always has the CRLF that ends
+    its (empty) content before the next delimiter.
+
+    Some encoders (Werkzeug's test client among them) write an empty part as
+    its headers, the blank line, then the delimiter at once: the CRLF of the
+    blank line doubles as the one that belongs to the delimiter.  The parser
+    needs that CRLF twice, so it is inserted.  Everything else passes unchanged,
+    including bodies that are malformed in other ways.
+    """
+
+    PREAMBLE, HEADERS, DATA_START, DATA, DELIMITED, DONE = range(6)
+
+    def __init__(self, boundary: bytes) -> None:
+        self.dash = b"--" + boundary
+        self.delimiter = b"\r\n" + self.dash
+        self.state = self.PREAMBLE
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self.pending + chunk
+        self.pending = b""
+        out: list[bytes] = []
+        pos = 0
+        while True:
+            state = self.state
+            if state == self.DONE:
+                out.append(data[pos:])
+                break
+            if state == self.PREAMBLE:
+                if data.startswith(self.dash, pos):
+                    end = pos + len(self.dash)
+                else:
+                    found = data.find(self.delimiter, pos)
+                    end = -1 if found < 0 else found + len(self.delimiter)
+                keep = len(self.delimiter)
+                next_state = self.DELIMITED
+            elif state == self.HEADERS:
+                found = data.find(b"\r\n\r\n", pos)
+                end = -1 if found < 0 else found + 4
+                keep = 3
+                next_state = self.DATA_START
+            elif state == self.DATA_START:
+                if len(data) - pos < len(self.dash):
+                    break
+                if data.startswith(self.dash, pos):  # an empty part: add its CRLF
+                    out.append(b"\r\n" + self.dash)
+                    pos += len(self.dash)
+                    self.state = self.DELIMITED
+                else:
+                    self.state = self.DATA
+                continue
+            elif state == self.DATA:
+                found = data.find(self.delimiter, pos)
+                end = -1 if found < 0 else found + len(self.delimiter)
+                keep = len(self.delimiter) - 1
+                next_state = self.DELIMITED
+            else:  # DELIMITED: "--" closes the body, anything else starts headers
+                if len(data) - pos < 2:
+                    break
+                self.state = self.DONE if data.startswith(b"--", pos) else self.HEADERS
+                continue
+            if end < 0:
+                cut = max(pos, len(data) - keep)
+                out.append(data[pos:cut])
+                pos = cut
+                break
+            out.append(data[pos:end])
+            pos = end
+            self.state = next_state
+        self.pending = data[pos:]
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        rest, self.pending = self.pending, b""
+        return rest
+
+
+class _FixingParser:
+    """A multipart parser fed through an :class:`_EmptyPartFixer`."""
+
+    def __init__(self, parser: MultipartParser, boundary: bytes) -> None:
+        self.parser = parser
+        self.fixer = _EmptyPartFixer(boundary)
+
+    def write(self, chunk: bytes) -> None:
+        data = self.fixer.feed(chunk)
+        if data:
+            self.parser.write(data)
+
+    def finalize(self) -> None:
+        rest = self.fixer.flush()
+        if rest:
+            self.parser.write(rest)
+        self.parser.finalize()
+
+
 def _parse_multipart(
     stream: t.IO[bytes],
     limits: _Limits,
@@ -221,8 +318,9 @@ def _parse_multipart(
         raise BadRequest("Missing boundary in multipart/form-data content type.")
     collector = _MultipartCollector(limits, stream_factory)
     try:
-        parser = MultipartParser(boundary.encode("latin-1"), collector.callbacks())  # type: ignore[arg-type]
-        fed = _feed(parser, stream)
+        raw_boundary = boundary.encode("latin-1")
+        parser = MultipartParser(raw_boundary, collector.callbacks())  # type: ignore[arg-type]
+        fed = _feed(_FixingParser(parser, raw_boundary), stream)
         if fed and (not collector.ended or collector.in_part):
             raise BadRequest("Incomplete multipart/form-data body.")
     except BaseException:

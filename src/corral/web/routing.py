@@ -63,7 +63,7 @@ def _slash_first(branch: Rule, exact: Rule) -> bool:
 
 
 class _Node:
-    __slots__ = ("children", "rules", "regex", "ordered", "has_branch")
+    __slots__ = ("children", "rules", "regex", "ordered", "has_branch", "by_group")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
@@ -71,6 +71,8 @@ class _Node:
         self.regex: re.Pattern[str] | None = None
         self.ordered: list[Rule] = []
         self.has_branch = False
+        # name of a rule's outer group -> (position, rule, its converter groups)
+        self.by_group: dict[str, tuple[int, Rule, tuple[tuple[str, str, t.Any], ...]]] = {}
 
 
 def _rule_order(rule: Rule) -> tuple[t.Any, ...]:
@@ -81,7 +83,7 @@ def _rule_order(rule: Rule) -> tuple[t.Any, ...]:
 class _Index:
     """Static dict + trie of dynamic rules with one combined regex per trie node."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    def __init__(self, rules: list[Rule], by_endpoint: dict[t.Any, list[Rule]]) -> None:
         self.static: dict[str, list[Rule]] = {}
         self.root = _Node()
         for rule in rules:
@@ -96,15 +98,19 @@ class _Index:
                 node = node.children.setdefault(seg, _Node())
             node.rules.append(rule)
         self._finish(self.root, [])
+        # paths that a static rule ending in "/" answers with a slash redirect
+        self.slash_static = {path[:-1] for path in self.static if path[-1:] == "/"}
         self.dynamic_branch = any(
             r.is_branch and r._path is not None and not r._path.is_static for r in rules
         )
+        # a matched rule redirects to a rule of its endpoint that provides its
+        # defaults, considering only the rules ahead of it in build order
         self.providers: dict[int, list[Rule]] = {}
-        for rule in rules:
-            if rule.defaults and not rule.build_only:
-                for other in rules:
-                    if rule.provides_defaults_for(other):
-                        self.providers.setdefault(id(other), []).append(rule)
+        for same_endpoint in by_endpoint.values():
+            for pos, rule in enumerate(same_endpoint):
+                for other in same_endpoint[:pos]:
+                    if other.provides_defaults_for(rule):
+                        self.providers.setdefault(id(rule), []).append(other)
 
     def _finish(self, node: _Node, inherited: list[Rule]) -> None:
         # stable sort: priority first, registration order among equals
@@ -118,6 +124,7 @@ class _Index:
             for idx, rule in enumerate(ordered):
                 assert rule._path is not None
                 alternatives.append(f"(?P<_R{idx}>{rule._path.regex_for(f'_{idx}_')})")
+                node.by_group[f"_R{idx}"] = (idx, rule, rule._path.groups_for(f"_{idx}_"))
             node.regex = re.compile("|".join(alternatives))
         for child in node.children.values():
             self._finish(child, ordered)
@@ -192,8 +199,47 @@ class Map:
             with self._lock:
                 index = self._index
                 if index is None:
-                    index = self._index = _Index(self._rules)
+                    index = self._index = _Index(self._rules, self._rules_by_endpoint)
         return index
+
+    def quick_match(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
+        """``(rule, view_args)`` when ``path`` (normalised, ASCII) plainly matches a
+        rule that allows ``method`` and needs no redirect; None when the full
+        matcher (``MapAdapter.match``) must decide, errors and redirects included."""
+        index = self._index or self._index_ready
+        if self._check_domain:
+            return None
+        static = index.static.get(path)
+        if static is not None:
+            rule = static[0]
+            if len(static) != 1 or (rule.methods is not None and method not in rule.methods):
+                return None
+            values = dict(rule.defaults) if rule.defaults else {}
+        else:
+            if path[-1:] != "/" and (index.dynamic_branch or path in index.slash_static):
+                return None
+            node = index.candidates(path)
+            regex = node.regex
+            m = None if regex is None else regex.fullmatch(path)
+            if m is None:
+                return None
+            _start, rule, groups = node.by_group[m.lastgroup]  # type: ignore[index]
+            if rule.methods is not None and method not in rule.methods:
+                return None
+            try:
+                if len(groups) == 1:
+                    name, gname, to_python = groups[0]
+                    values = {name: to_python(m.group(gname))}
+                else:
+                    group = m.group
+                    values = {name: to_python(group(gname)) for name, gname, to_python in groups}
+            except ValidationError:
+                return None
+            if rule.defaults:
+                values.update(rule.defaults)
+        if rule.redirect_to is not None or (self.redirect_defaults and id(rule) in index.providers):
+            return None
+        return rule, values
 
     def update(self) -> None:
         """Rebuild the matcher now (it is otherwise built on first match)."""
@@ -314,9 +360,8 @@ class MapAdapter:
         m = node.regex.fullmatch(path)
         if m is None:
             return None
-        start = int(m.lastgroup[2:])  # type: ignore[index]
+        start, rule, _groups = node.by_group[m.lastgroup]  # type: ignore[index]
         ordered = node.ordered
-        rule = ordered[start]
         if (not branch_only or rule.is_branch) and self._fits(rule, method, allowed):
             return rule, m, f"_{start}_"
         for rule in ordered[start + 1 :]:
@@ -362,7 +407,7 @@ class MapAdapter:
                 return fitting, self._values(fitting, {})
         want_slash = path[-1] != "/"
         ignored: set[str] = set()
-        if want_slash:
+        if want_slash and path in index.slash_static:
             fitting = self._static(index.static.get(path + "/"), method, ignored)
             if fitting is not None:
                 if fitting.strict_slashes:

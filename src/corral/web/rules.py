@@ -175,7 +175,7 @@ class _Compiled:
             (text, self.converters[text].to_url if is_var else None)
             for is_var, text in self.builder
         ]
-        self._group_names: dict[str, list[tuple[str, str, t.Any]]] = {}
+        self._group_names: dict[str, tuple[tuple[str, str, t.Any], ...]] = {}
         self.regex_template = "".join(regex_parts)
         self.regex = re.compile(self.regex_template.replace("{prefix}", "_a"))
         self.is_static = not self.converters
@@ -186,13 +186,21 @@ class _Compiled:
     def regex_for(self, prefix: str) -> str:
         return self.regex_template.replace("{prefix}", prefix)
 
-    def convert(self, m: re.Match[str], prefix: str) -> dict[str, t.Any]:
+    def groups_for(self, prefix: str) -> tuple[tuple[str, str, t.Any], ...]:
+        """``(variable, group name, to_python)`` for each converter, under ``prefix``."""
         groups = self._group_names.get(prefix)
         if groups is None:
-            groups = self._group_names[prefix] = [
+            groups = self._group_names[prefix] = tuple(
                 (name, f"{prefix}{idx}", self.converters[name].to_python)
                 for idx, name in enumerate(self.names)
-            ]
+            )
+        return groups
+
+    def convert(self, m: re.Match[str], prefix: str) -> dict[str, t.Any]:
+        groups = self._group_names.get(prefix) or self.groups_for(prefix)
+        if len(groups) == 1:
+            name, gname, to_python = groups[0]
+            return {name: to_python(m.group(gname))}
         group = m.group
         return {name: to_python(group(gname)) for name, gname, to_python in groups}
 

@@ -31,13 +31,13 @@ from corral.server.http.head import END, Limits, RequestHead, _End
 
 __all__ = ["END", "Limits", "ParseError", "RequestHead", "RequestParser"]
 
-
-
 _IDLE, _HEAD, _BODY = 0, 1, 2
 
 
 class RequestParser:
     """Incremental parser for the requests of one connection (pipelining aware)."""
+
+    fast = True  # take ordinary whole heads without llhttp (False: llhttp for all)
 
     __slots__ = (
         "limits",
@@ -97,6 +97,10 @@ class RequestParser:
                 return events
         if self._method_buf:
             return self._extension_method(data)
+        if self._state == _IDLE and self._method is None and self.fast:
+            data = self._fast(data, events)
+            if not data:
+                return events
         self._cur_len = len(data)
         if self._state == _IDLE:
             self._start = data  # the bytes of a request line starting here
@@ -189,6 +193,37 @@ class RequestParser:
         self._finish()
 
     # -- internals ----------------------------------------------------------
+    def _fast(self, data: bytes, events: list[RequestHead | bytes | _End]) -> bytes:
+        """Take the ordinary requests (see :func:`strict.fast_head`) that sit
+        whole at the front of ``data`` without llhttp; return what is left for it."""
+        pos = 0
+        size = len(data)
+        limits = self.limits
+        while True:
+            end = data.find(b"\r\n\r\n", pos) + 4
+            if end < 4:
+                break
+            head = strict.fast_head(data, pos, end, limits)
+            if head is None:
+                break
+            clen = head.content_length
+            if clen:
+                if size - end < clen:  # the body is still to come: llhttp reads it
+                    break
+                events.append(head)
+                events.append(data[end : end + clen])
+                end += clen
+            else:
+                events.append(head)
+            events.append(END)
+            pos = end
+            if not head.keep_alive:
+                self._closed = True  # what follows a closing request is ignored
+                return b""
+            if pos == size:
+                return b""
+        return data[pos:] if pos else data
+
     def _finish(self) -> None:
         self._state = _IDLE
         self._events.append(END)

@@ -11,6 +11,13 @@ into a :class:`~corral.server.http.parser.RequestHead`, refusing with
 * Transfer-Encoding: codings other than ``chunked`` (501), ``chunked`` twice,
   not last, or on HTTP/1.0 (400);
 * Content-Length that is not plain digits or above the body limit (400/413).
+
+:func:`fast_head` is the shortcut for ordinary heads: one regular expression
+checks a whole head that sits complete in the input against a grammar narrower
+than what llhttp accepts (known methods, origin-form targets, CRLF line ends,
+token names, values without control characters), then the same semantic checks
+run.  Anything it does not take, including every head that would be refused, is
+left to llhttp, so errors always come from one place.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from corral.server.http.errors import ParseError
 from corral.server.http.head import Limits, RequestHead
 
 _VERSIONS = {"1.1": (1, 1), "1.0": (1, 0)}
+_V11 = (1, 1)
+_V10 = (1, 0)
 MAX_METHOD = 64
 METHOD_SP = re.compile(rb"(?:\r\n)*([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}) ")
 METHOD_PREFIX = re.compile(rb"(?:\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
@@ -35,7 +44,9 @@ _FORBIDDEN_TRAILERS = frozenset(
 )
 
 # Header names that need a look while building the head, keyed by lower-case name.
-_HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE = range(7)
+# ``_PROXY_CONN`` has no meaning here, but llhttp treats it like Connection, so a
+# head carrying it is left to llhttp (see :func:`fast_head`).
+_HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _PROXY_CONN, _OTHER = range(9)
 _SPECIAL = {
     "host": _HOST,
     "content-type": _CTYPE,
@@ -44,29 +55,36 @@ _SPECIAL = {
     "connection": _CONN,
     "expect": _EXPECT,
     "upgrade": _UPGRADE,
+    "proxy-connection": _PROXY_CONN,
 }
-_NAME_STR: dict[bytes, str] = {}  # raw name -> str, cached: names repeat forever
-_SPECIAL_RAW: dict[bytes, int] = {}  # raw spellings of the names in _SPECIAL
-_OWS = (" ", "\t")
 _CACHE_MAX = 1024
+_NAME_STR: dict[bytes, str] = {}  # raw name -> str: names repeat forever
+_KIND: dict[str, int] = {}  # name as sent -> kind
 _METHOD_CACHE: dict[bytes, str] = {}
+
+# -- the shortcut grammar (a strict subset of what llhttp accepts) --------------
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_FAST_HEAD = re.compile(
+    r"(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[!-~]*) HTTP/1\.([01])\r\n"
+    r"((?:" + _TOKEN + r":[\t\x20-\x7e\x80-\xff]*\r\n)*)\r\n"
+)
+_FAST_FIELD = re.compile(r"(" + _TOKEN + r"):[ \t]*([^\r]*)\r\n")
+_FAST_VERSIONS = {"1": _V11, "0": _V10}
 
 
 def _name(raw: bytes) -> str:
-    """Decode a header name, remembering it (and whether it is special)."""
+    """Decode a header name, remembering it."""
     text = raw.decode("latin-1")
     if len(_NAME_STR) < _CACHE_MAX:
         _NAME_STR[raw] = text
-        kind = _SPECIAL.get(text.lower())
-        if kind is not None:
-            _SPECIAL_RAW[raw] = kind
     return text
 
 
-def _kind(raw: bytes) -> int | None:
-    kind = _SPECIAL_RAW.get(raw)
-    if kind is None and raw not in _NAME_STR:
-        kind = _SPECIAL.get(raw.decode("latin-1").lower())
+def _kind(name: str) -> int:
+    """What a header name means to :func:`check_head` (cached)."""
+    kind = _SPECIAL.get(name.lower(), _OTHER)
+    if len(_KIND) < _CACHE_MAX:
+        _KIND[name] = kind
     return kind
 
 
@@ -108,7 +126,7 @@ def split_target(method: str, url: bytes) -> tuple[str, str]:
 
 def _codings(values: list[str], version: tuple[int, int]) -> bool:
     """Validate Transfer-Encoding values; True when the body is chunked."""
-    if version != (1, 1):
+    if version != _V11:
         raise ParseError(400, "Transfer-Encoding on HTTP/1.0")
     codings = [c.strip().lower() for v in values for c in v.split(",")]
     if not codings or codings[-1] != "chunked":
@@ -126,7 +144,7 @@ def build_head(
     hp: Any, url: bytes, raw_headers: list[tuple[bytes, bytes]], limits: Limits,
     head_size: int = -1, method: str | None = None,
 ) -> RequestHead:
-    """Validate one request head and build its :class:`RequestHead`."""
+    """Validate one request head llhttp parsed and build its :class:`RequestHead`."""
     check_fields(raw_headers, limits, head_size)
     version = _VERSIONS.get(hp.get_http_version())
     if version is None:
@@ -136,20 +154,33 @@ def build_head(
     path, query = split_target(method, url)
     headers: list[tuple[str, str]] = []
     append = headers.append
-    hosts = ctypes = 0
+    name_of = _NAME_STR.get
+    for raw_name, raw_value in raw_headers:
+        value = raw_value.decode("latin-1")
+        if value[-1:] in (" ", "\t"):
+            value = value.rstrip(" \t")
+        append((name_of(raw_name) or _name(raw_name), value))
+    return check_head(method, url.decode("latin-1"), path, query, version, headers, limits)[0]
+
+
+def check_head(
+    method: str, url: str, path: str, query: str, version: tuple[int, int],
+    headers: list[tuple[str, str]], limits: Limits,
+) -> tuple[RequestHead, bool]:
+    """The semantic checks of a head; also says whether llhttp would see the
+    connection the same way (no Transfer-Encoding, Upgrade or Proxy-Connection,
+    at most one plain ``Connection: close|keep-alive``)."""
+    hosts = ctypes = conns = 0
     clen: int | None = None
     te: list[str] | None = None
     conn = expect = ""
-    upgrade = False
-    name_of = _NAME_STR.get
-    kind_of = _SPECIAL_RAW.get if len(_NAME_STR) < _CACHE_MAX else _kind
-    for raw_name, raw_value in raw_headers:
-        value = raw_value.decode("latin-1")
-        if value[-1:] in _OWS:
-            value = value.rstrip(" \t")
-        append((name_of(raw_name) or _name(raw_name), value))
-        kind = kind_of(raw_name)  # after _name(): a new name is cached with its kind
+    upgrade = odd = False
+    kind_of = _KIND.get
+    for name, value in headers:
+        kind = kind_of(name)
         if kind is None:
+            kind = _kind(name)
+        if kind == _OTHER:
             continue
         if kind == _HOST:
             hosts += 1
@@ -162,15 +193,19 @@ def build_head(
         elif kind == _TE:
             te = [*te, value] if te else [value]
         elif kind == _CONN:
+            conns += 1
             conn = f"{conn},{value.lower()}" if conn else value.lower()
         elif kind == _EXPECT:
             expect = value.lower()
-        else:
+        elif kind == _UPGRADE:
             upgrade = True
-    if hosts > 1 or (hosts == 0 and version == (1, 1)):
+        else:
+            pass
+    if hosts > 1 or (hosts == 0 and version == _V11):
         raise ParseError(400, "exactly one Host header required")
     if ctypes > 1:
         raise ParseError(400, "repeated Content-Type")
+    plain = not (odd or upgrade or te is not None or conns > 1)
     chunked = False
     if te is not None:
         if clen is not None:
@@ -178,22 +213,52 @@ def build_head(
         chunked = _codings(te, version)
     if limits.body and clen is not None and clen > limits.body:
         raise ParseError(413, "request body too large")
-    if conn == "keep-alive" or conn == "close":
+    if not conn:
+        keep_alive = version == _V11
+        upgrade = False
+    elif conn == "keep-alive" or conn == "close":
         keep_alive = conn != "close"
         upgrade = False
-    elif conn:
-        tokens = {t.strip() for t in conn.split(",")}
-        keep_alive = "close" not in tokens and (version == (1, 1) or "keep-alive" in tokens)
-        upgrade = upgrade and "upgrade" in tokens
     else:
-        keep_alive = version == (1, 1)
-        upgrade = False
+        plain = False
+        tokens = {t.strip() for t in conn.split(",")}
+        keep_alive = "close" not in tokens and (version == _V11 or "keep-alive" in tokens)
+        upgrade = upgrade and "upgrade" in tokens
     if upgrade and chunked:
         raise ParseError(400, "chunked body on an upgrade request")
-    return RequestHead(
-        method, url.decode("latin-1"), path, query, version, headers, clen, chunked,
-        keep_alive, version == (1, 1) and expect == "100-continue", upgrade,
+    head = RequestHead(
+        method, url, path, query, version, headers, clen, chunked,
+        keep_alive, version == _V11 and expect == "100-continue", upgrade,
     )
+    return head, plain
+
+
+def fast_head(data: bytes, start: int, end: int, limits: Limits) -> RequestHead | None:
+    """The head in ``data[start:end]`` (which ends with the blank line), or None
+    when it is not an ordinary head that passes every check: the caller then
+    hands the bytes to llhttp, which parses them (or refuses them) in full."""
+    text = data[start:end].decode("latin-1")
+    m = _FAST_HEAD.fullmatch(text)
+    if m is None:
+        return None
+    method, url, minor, block = m.groups()
+    if limits.request_line and len(url) + 14 > limits.request_line:
+        return None  # 414, from the llhttp path
+    if limits.field_size and end - start > limits.field_size:
+        return None  # a field may be too large: measured on the llhttp path
+    headers: list[tuple[str, str]] = _FAST_FIELD.findall(block)
+    if limits.fields and len(headers) > limits.fields:
+        return None
+    if " \r" in block or "\t\r" in block:  # trailing whitespace: not part of a value
+        headers = [(n, v.rstrip(" \t")) for n, v in headers]
+    target = url.split("#", 1)[0] if "#" in url else url
+    path, _, query = target.partition("?")
+    try:
+        head, plain = check_head(method, url, path, query, _FAST_VERSIONS[minor], headers,
+                                 limits)
+    except ParseError:
+        return None
+    return head if plain else None
 
 
 def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits,
