@@ -122,6 +122,19 @@ def heads(draw: Any) -> bytes:
     return (line + "\r\n" + "".join(fields) + eol).encode("latin-1") + body
 
 
+ORDINARY = b"GET /next HTTP/1.1\r\nHost: example.com\r\n\r\n"
+
+
+@pytest.mark.parametrize("field", GOOD_FIELDS + EDGE_FIELDS)
+@pytest.mark.parametrize("line", GOOD_LINES[:4] + EDGE_LINES)
+def test_each_edge_parses_the_same(line: str, field: str) -> None:
+    head = (line + "\r\n" + H + field + "\r\n").encode("latin-1")
+    for data in (head, head + b"abc" + ORDINARY, head + ORDINARY + ORDINARY):
+        for limits in LIMITS:
+            same([data], limits)
+            same([data[:-1], data[-1:]], limits)
+
+
 @PROPERTY
 @given(st.lists(heads(), min_size=1, max_size=4), st.lists(st.integers(0, 4096), max_size=6),
        st.sampled_from(LIMITS))

@@ -55,6 +55,12 @@ def get_debug_flag() -> bool:
 
 
 _APP_ONLY: tuple[str | None, ...] = (None,)
+# the steps wsgi_app may inline when neither the class nor the instance overrides them
+_PIPELINE_STEPS = (
+    "full_dispatch_request", "preprocess_request", "dispatch_request", "finalize_request",
+    "make_response", "raise_routing_exception", "process_response", "do_teardown_request",
+    "do_teardown_appcontext",
+)  # fmt: skip
 
 
 def _blueprint_chain(endpoint: str) -> tuple[str | None, ...]:
@@ -135,6 +141,7 @@ class App(Scaffold):
         self._before_first_request_lock = threading.Lock()
         self._sync_cache: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._adapter_templates: dict[Any, Any] = {}
+        self._stock_pipeline: bool | None = None  # decided at the first request
         from .templating import _default_template_ctx_processor
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
@@ -466,13 +473,28 @@ class App(Scaffold):
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return self.wsgi_app(environ, start_response)
 
+    def _pipeline_is_stock(self) -> bool:
+        """True when none of the pipeline's steps is overridden (on the class or
+        this instance), so that ``wsgi_app`` may run them inlined."""
+        cls = type(self)
+        return all(
+            getattr(cls, name) is getattr(App, name) and name not in self.__dict__
+            for name in _PIPELINE_STEPS
+        )
+
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         ctx = self.request_context(environ)
         error: BaseException | None = None
+        stock = self._stock_pipeline
+        if stock is None:
+            stock = self._stock_pipeline = self._pipeline_is_stock()
         try:
             try:
                 ctx.push()
-                response = self.full_dispatch_request()
+                if stock:
+                    response = self._dispatch_inlined(ctx)
+                else:
+                    response = self.full_dispatch_request()
             except Exception as e:
                 error = e
                 response = self.handle_exception(e)
@@ -498,6 +520,37 @@ class App(Scaffold):
                 for func in self.before_first_request_funcs:
                     self.ensure_sync(func)()
                 self._got_first_request = True
+
+    def _dispatch_inlined(self, ctx: RequestContext) -> Response:
+        """``full_dispatch_request()`` with its stock steps inlined (same order,
+        same hooks, same errors)."""
+        if not self._got_first_request:
+            self._run_before_first_request()
+        try:
+            if signals.request_started.receivers:
+                signals.request_started.send(self, _async_wrapper=self.ensure_sync)
+            rv = (
+                self.preprocess_request()
+                if self.before_request_funcs or self.url_value_preprocessors
+                else None
+            )
+            if rv is None:
+                req = ctx.request
+                if req.routing_exception is not None:
+                    self.raise_routing_exception(req)  # type: ignore[arg-type]
+                rule: Any = req.url_rule
+                if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+                    rv = self.make_default_options_response()
+                else:
+                    view = self.view_functions[rule.endpoint]
+                    rv = (self._sync_cache.get(view) or self.ensure_sync(view))(**req.view_args)  # type: ignore[arg-type]
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        response = self.make_response(rv)
+        response = self.process_response(response)
+        if signals.request_finished.receivers:
+            signals.request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
+        return response
 
     def full_dispatch_request(self) -> Response:
         if not self._got_first_request:

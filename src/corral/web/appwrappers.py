@@ -101,24 +101,43 @@ class Response(_BaseResponse):
             and self.automatically_set_content_length
             and _PLAIN_HEADERS
         ):
-            data = response.encode(self.charset)
-            hdrs = _new_headers(Headers)
-            mimetype = mimetype or self.default_mimetype
-            if mimetype is not None:
-                hdrs._list = [
-                    ("Content-Type", get_content_type(mimetype, self.charset)),
-                    ("Content-Length", str(len(data))),
-                ]
-            else:
-                hdrs._list = [("Content-Length", str(len(data)))]
-            self.headers = hdrs
-            self._status = "200 OK"
-            self._status_code = 200
+            self._init_text(response, mimetype or self.default_mimetype)
             self.direct_passthrough = direct_passthrough
-            self._on_close = []
-            self.response = [data]
             return
         super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+
+    def _init_text(self, text: str, mimetype: str | None) -> None:
+        """The attributes of a 200 response with a text body and no other headers."""
+        data = text.encode(self.charset)
+        hdrs = _new_headers(Headers)
+        if mimetype is not None:
+            hdrs._list = [
+                ("Content-Type", get_content_type(mimetype, self.charset)),
+                ("Content-Length", str(len(data))),
+            ]
+        else:
+            hdrs._list = [("Content-Length", str(len(data)))]
+        self.headers = hdrs
+        self._status = "200 OK"
+        self._status_code = 200
+        self.direct_passthrough = False
+        self._on_close = []
+        self.response = [data]
+
+    @classmethod
+    def text_response(cls, text: str, mimetype: str | None = None) -> Response:
+        """``cls(text, mimetype=mimetype)``, built without the general constructor
+        when that is the stock one."""
+        if (
+            cls.__init__ is _stock_init
+            and cls.default_status == 200
+            and cls.automatically_set_content_length
+            and _PLAIN_HEADERS
+        ):
+            rv = _new_response(cls)
+            rv._init_text(text, mimetype or cls.default_mimetype)
+            return rv
+        return cls(text, mimetype=mimetype)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         body = self.response
@@ -150,7 +169,8 @@ class Response(_BaseResponse):
 
 
 
-_new_headers = object.__new__
+_new_headers = _new_response = object.__new__
+_stock_init = Response.__init__
 # Headers built without __init__ must need nothing but their ``_list``.
 _PLAIN_HEADERS = set(vars(Headers())) == {"_list"}
 
@@ -171,6 +191,8 @@ def make_response_from_view(app: App, rv: Any) -> Response:
     response_class = app.response_class
     kind = type(rv)
     if kind is str:
+        if issubclass(response_class, Response):
+            return response_class.text_response(rv)
         return response_class(rv)
     if kind is response_class:
         return rv  # type: ignore[no-any-return]

@@ -98,6 +98,24 @@ class AppContext:
         if signals.appcontext_popped.receivers:
             signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
+    def _pop_last(self, exc: BaseException | None) -> None:
+        """``pop(exc)`` of the context's only push (the common case)."""
+        app = self.app
+        try:
+            if not (
+                app._stock_pipeline
+                and not app.teardown_appcontext_funcs
+                and not signals.appcontext_tearing_down.receivers
+            ):
+                app.do_teardown_appcontext(exc)
+        finally:
+            ctx = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
+        if signals.appcontext_popped.receivers:
+            signals.appcontext_popped.send(app, _async_wrapper=app.ensure_sync)
+
     def __enter__(self) -> AppContext:
         self.push()
         return self
@@ -221,7 +239,13 @@ class RequestContext:
             if clear_request:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_request(exc)
+                app = self.app
+                if not (
+                    app._stock_pipeline
+                    and not app.teardown_request_funcs
+                    and not signals.request_tearing_down.receivers
+                ):
+                    app.do_teardown_request(exc)
                 close = getattr(self.request, "close", None)
                 if close is not None:
                     close()
@@ -235,7 +259,10 @@ class RequestContext:
                 if environ.get("werkzeug.request") is ctx.request:
                     environ["werkzeug.request"] = None
             if app_ctx is not None:
-                app_ctx.pop(exc)
+                if type(app_ctx) is AppContext and len(app_ctx._cv_tokens) == 1:
+                    app_ctx._pop_last(exc)
+                else:
+                    app_ctx.pop(exc)
             if ctx is not self:
                 raise AssertionError(
                     f"Popped wrong request context. ({ctx!r} instead of {self!r})"

@@ -626,6 +626,8 @@ codecs.register_error("corral.url_quote", _requote_invalid)
 
 def parse_qs_pairs(qs: str) -> list[tuple[str, str]]:
     """Split a query string on ``&`` into decoded pairs, keeping blank values."""
+    if "%" not in qs and "+" not in qs:  # nothing to decode
+        return [item.partition("=")[::2] for item in qs.split("&") if item]  # type: ignore[misc]
     pairs = []
     for item in qs.split("&"):
         if not item:

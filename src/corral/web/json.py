@@ -78,6 +78,8 @@ class DefaultJSONProvider(JSONProvider):
         super().__init__(app)
         self._app_ref = weakref.ref(app)
         self._encoders: dict[tuple[t.Any, ...], t.Callable[[t.Any], str]] = {}
+        # (pretty, default, ensure_ascii, sort_keys, encode) of the last response
+        self._last_encoder: tuple[t.Any, ...] | None = None
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         kwargs.setdefault("default", self.default)
@@ -106,8 +108,25 @@ class DefaultJSONProvider(JSONProvider):
         app: t.Any = self._app_ref()
         compact = self.compact
         pretty = compact is False or (compact is None and app.config["DEBUG"])
-        body = self._encoder(pretty)(obj) + "\n"
-        return app.response_class(body, mimetype=self.mimetype)  # type: ignore[no-any-return]
+        last = self._last_encoder
+        if (
+            last is not None
+            and last[0] is pretty
+            and last[1] is self.default
+            and last[2] is self.ensure_ascii
+            and last[3] is self.sort_keys
+        ):
+            encode = last[4]
+        else:
+            encode = self._encoder(bool(pretty))
+            self._last_encoder = (
+                pretty, self.default, self.ensure_ascii, self.sort_keys, encode
+            )  # fmt: skip
+        response_class = app.response_class
+        text_response = getattr(response_class, "text_response", None)
+        if text_response is not None:
+            return text_response(encode(obj) + "\n", self.mimetype)  # type: ignore[no-any-return]
+        return response_class(encode(obj) + "\n", mimetype=self.mimetype)  # type: ignore[no-any-return]
 
 
 def _make_encoder(

@@ -130,17 +130,21 @@ class _Index:
             self._finish(child, ordered)
 
     def candidates(self, path: str) -> _Node:
+        """The deepest trie node along the leading segments of ``path``."""
         node = self.root
         children = node.children
-        if children:
-            for seg in path.split("/")[1:-1]:
-                nxt = children.get(seg)
-                if nxt is None:
-                    break
-                node = nxt
-                children = node.children
-                if not children:
-                    break
+        pos = 1
+        find = path.find
+        while children:
+            end = find("/", pos)
+            if end < 0:
+                break
+            nxt = children.get(path[pos:end])
+            if nxt is None:
+                break
+            node = nxt
+            children = node.children
+            pos = end + 1
         return node
 
 

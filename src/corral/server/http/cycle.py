@@ -58,6 +58,7 @@ from corral.server.http.response import (
 Output = bytes | FileChunk
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _LAST_CHUNK = b"0\r\n\r\n"
+_monotonic = time.monotonic
 
 
 @dataclass(slots=True)
@@ -116,6 +117,8 @@ class Exchange:
     __slots__ = ("cycle", "head", "body", "conn", "response", "environ", "keep_alive",
                  "sent", "status", "_iterable", "_iter_closed", "_closed", "_gen", "_t0")
 
+    fast = True  # answer a list or tuple of bytes in one piece (False: stream it)
+
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
         self.cycle = cycle
         self.head = head
@@ -129,7 +132,7 @@ class Exchange:
         self._iterable: Any = None
         self._iter_closed = False
         self._closed = False
-        self._t0 = time.monotonic()
+        self._t0 = _monotonic() if cycle.access_enabled else 0.0
         self._gen = self._run()
 
     # -- public --------------------------------------------------------------
@@ -156,13 +159,14 @@ class Exchange:
         try:
             self._gen.close()
         finally:
-            self._close_iterable()
-            self._finish_logs()
+            if not self._iter_closed:
+                self._close_iterable()
+            if self.environ is not None:
+                self._finish_logs()
 
     # -- the exchange ----------------------------------------------------------
     def _run(self) -> Generator[Output, None, None]:
         cycle = self.cycle
-        head = self.head
         resp = self.response
         writes: list[bytes] = []
 
@@ -172,9 +176,9 @@ class Exchange:
             return writes.append
 
         try:
-            environ = self.environ = cycle.environ.build(head, self.body, self.conn)
+            environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
             if cycle.pre_request is not None:
-                cycle.pre_request(cycle.worker, head)
+                cycle.pre_request(cycle.worker, self.head)
             result = self._iterable = cycle.app(environ, start_response)
             if not hasattr(result, "__iter__"):
                 raise TypeError(f"application returned a non-iterable {type(result).__name__}")
@@ -184,10 +188,34 @@ class Exchange:
         except Exception as exc:
             yield from self._app_error(exc)
             return
-        yield from self._respond(result, writes)
+        cls = result.__class__
+        if (cls is list or cls is tuple) and resp.status and not writes and self.fast:
+            total = sized_body(result)
+            if total is not None:  # all bytes: one write, Content-Length known
+                yield self._whole(result, total)
+            else:
+                yield from self._respond(result, writes)
+        else:
+            yield from self._respond(result, writes)
         if self.keep_alive and not getattr(self.body, "complete", True):
             drain = getattr(self.body, "drain", None)
             self.keep_alive = bool(drain is not None and drain())
+
+    def _whole(self, result: list[bytes] | tuple[bytes, ...], total: int) -> bytes:
+        """Head and body of a response whose body is a list/tuple of bytes (which
+        has no ``close``): what :meth:`_stream` sends for it, in one piece."""
+        self._iter_closed = True
+        mode, data = self._start(total)
+        if mode:  # 1 (length): the body is known, so never chunked or close-delimited
+            body = result[0] if len(result) == 1 else b"".join(result)
+            clen = self.response.content_length
+            if clen is not None and clen < total:
+                body = body[:clen]
+            elif clen is not None and clen > total:
+                self.keep_alive = False  # the app sent less than it announced
+            self.sent += len(body)
+            data += body
+        return data
 
     def _respond(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
         resp = self.response
@@ -362,8 +390,7 @@ class Exchange:
     def _finish_logs(self) -> None:
         cycle = self.cycle
         environ = self.environ
-        if environ is None:
-            return
+        assert environ is not None
         if cycle.post_request is not None:
             try:
                 cycle.post_request(cycle.worker, self.head, environ, self)
@@ -372,4 +399,4 @@ class Exchange:
         if cycle.access_enabled:
             resp = self.response
             cycle.log.access(environ, resp.status_line or str(self.status), resp.headers,
-                             self.sent, time.monotonic() - self._t0)
+                             self.sent, _monotonic() - self._t0)

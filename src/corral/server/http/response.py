@@ -99,11 +99,18 @@ def no_body(method: str, status: int) -> bool:
     return method == "HEAD" or status < 200 or status in (204, 304)
 
 
+# start_response arguments already validated: (status, *headers) -> what start()
+# derives from them.  Apps mostly answer with the same few header lists.
+_Prepared = tuple[int, bytes, int | None, bool, int]
+_PREPARED: dict[tuple[Any, ...], _Prepared] = {}
+_PREPARED_MAX = 512
+
+
 class Response:
     """What ``start_response`` was told, validated; builds the header bytes."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
-                 "_head", "headers_sent", "_own")
+                 "_head", "_line", "headers_sent", "_own")
 
     def __init__(self) -> None:
         self.status = 0
@@ -111,7 +118,8 @@ class Response:
         self.headers: list[tuple[str, str]] = []
         self.content_length: int | None = None
         self.must_close = False
-        self._head = b""
+        self._head = b""  # the header lines, encoded
+        self._line = b""  # status line and header lines, encoded (b"": not yet)
         self.headers_sent = False
         self._own = 0  # bit 1: the app set Date, bit 2: the app set Server
 
@@ -122,6 +130,21 @@ class Response:
     def start(self, status: str, headers: list[tuple[str, str]],
               exc_info: ExcInfo | None = None) -> None:
         """The validating part of ``start_response``."""
+        if exc_info is None and not self.status and headers.__class__ is list:
+            try:
+                prepared = _PREPARED.get((status, *headers))
+            except TypeError:  # unhashable items: the full check says what is wrong
+                prepared = None
+            if prepared is not None:
+                self.status, self._line, self.content_length, self.must_close, self._own = (
+                    prepared)
+                self.status_line = status
+                self.headers = headers
+                return
+        self._start(status, headers, exc_info)
+
+    def _start(self, status: str, headers: list[tuple[str, str]],
+               exc_info: ExcInfo | None) -> None:
         if exc_info is not None:
             try:
                 if self.headers_sent:
@@ -138,6 +161,7 @@ class Response:
         clen: int | None = None
         must_close = False
         own = 0
+        exact = status.__class__ is str  # only exact types go into _PREPARED
         for item in headers:
             if not isinstance(item, tuple) or len(item) != 2:
                 raise AssertionError(f"invalid header {item!r}")
@@ -146,6 +170,8 @@ class Response:
                 raise AssertionError(f"invalid header name {name!r}")
             if not isinstance(value, str) or _BAD_VALUE_RE.search(value):
                 raise AssertionError(f"invalid value for header {name!r}")
+            exact = exact and (item.__class__ is tuple and name.__class__ is str
+                               and value.__class__ is str)
             lname = name.lower()
             if lname in _HOP_BY_HOP:
                 if lname == "connection" and value.strip().lower() == "close":
@@ -162,15 +188,23 @@ class Response:
                 own |= 2
             lines.append(f"{name}: {value}\r\n")
         try:
-            self._head = "".join(lines).encode("latin-1")
+            head = "".join(lines).encode("latin-1")
         except UnicodeEncodeError:
             raise AssertionError("header values must be latin-1")
-        self.status = int(status[:3])
+        try:  # a status line beyond latin-1 fails later, when the head is sent
+            line = status.encode("latin-1") + b"\r\n" + head
+        except UnicodeEncodeError:
+            line = b""
+        self.status = code = int(status[:3])
         self.status_line = status
         self.headers = headers
         self.content_length = clen
         self.must_close = must_close
         self._own = own
+        self._head = head
+        self._line = line
+        if line and exact and len(_PREPARED) < _PREPARED_MAX:
+            _PREPARED[(status, *headers)] = (code, line, clen, must_close, own)
 
     def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
                    request_keep_alive: bool) -> bytes:
@@ -182,11 +216,13 @@ class Response:
             conn = b"Connection: close\r\n"
         else:
             conn = b""
-        proto = b"HTTP/1.1 " if version == (1, 1) else b"HTTP/1.0 "
+        line = self._line
+        if not line:  # raises for a status line beyond latin-1
+            line = self.status_line.encode("latin-1") + b"\r\n" + self._head
+        own = self._own
         return b"".join((
-            proto, self.status_line.encode("latin-1"), b"\r\n", self._head,
-            date_header() if not self._own else _own_headers_line(self._own),
-            framing, conn, b"\r\n",
+            b"HTTP/1.1 " if version == (1, 1) else b"HTTP/1.0 ", line,
+            date_header() if not own else _own_headers_line(own), framing, conn, b"\r\n",
         ))
 
 

@@ -200,7 +200,7 @@ def check_head(
         elif kind == _UPGRADE:
             upgrade = True
         else:
-            pass
+            odd = True  # Proxy-Connection
     if hosts > 1 or (hosts == 0 and version == _V11):
         raise ParseError(400, "exactly one Host header required")
     if ctypes > 1:

@@ -523,8 +523,8 @@ class ConnectionManager:
             if not nxt.rpaused and not nxt.closing:
                 nxt.transport.resume_reading()
         if self.stopping:
-            if not self.conns and not self.done.done():
-                self.done.set_result(None)
+            if not self.conns:
+                self.loop.call_later(0.05, self._finish_if_idle)
         elif not self.accepting and len(self.conns) < self.max_conns:
             self.loop.create_task(self.start_accepting())
 
@@ -570,6 +570,11 @@ class ConnectionManager:
             # its first request answered (bounded by --header-timeout)
             if proto.served and not proto.busy and not proto.buffer.ready and proto.buffer.idle:
                 proto.close()
+        # connections accepted just before the listeners closed may still be on
+        # their way to connection_made(): look again a moment later
+        self.loop.call_later(0.05, self._finish_if_idle)
+
+    def _finish_if_idle(self) -> None:
         if not self.conns and not self.done.done():
             self.done.set_result(None)
 
