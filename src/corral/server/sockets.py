@@ -20,6 +20,8 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
+from corral.server.tls import TLSConfigError, make_ssl_context
+
 DEFAULT_PORT = 8000
 SD_LISTEN_FDS_START = 3
 INHERIT_ENV = "CORRAL_FDS"  # listening fds passed to a re-executed master (SIGUSR2)
@@ -95,23 +97,6 @@ def format_url(sock: socket.socket, ssl_context: ssl.SSLContext | None = None) -
     if sock.family == socket.AF_INET6:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}"
-
-
-def make_ssl_context(settings: Any) -> ssl.SSLContext | None:
-    """A server-side TLS context from the TLS settings, or None without a certfile."""
-    certfile = getattr(settings, "certfile", None)
-    if not certfile:
-        return None
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(certfile, getattr(settings, "keyfile", None) or None)
-    ctx.verify_mode = ssl.VerifyMode(getattr(settings, "cert_reqs", 0) or 0)
-    ca_certs = getattr(settings, "ca_certs", None)
-    if ca_certs:
-        ctx.load_verify_locations(ca_certs)
-    ciphers = getattr(settings, "ciphers", None)
-    if ciphers:
-        ctx.set_ciphers(ciphers)
-    return ctx
 
 
 def _prepare(sock: socket.socket) -> None:
@@ -222,6 +207,8 @@ def create_listeners(settings: Any, log: Any) -> list[Listener]:
     """Bind every address of ``settings.bind`` (or take systemd's sockets)."""
     try:
         ctx = make_ssl_context(settings)
+    except TLSConfigError as e:
+        raise ListenerError(str(e)) from None
     except (OSError, ssl.SSLError) as e:
         raise ListenerError(f"cannot load TLS certificate: {e}") from None
     listeners: list[Listener] = []

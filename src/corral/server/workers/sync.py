@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import select
 import socket
-import ssl
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from corral.server.http.parser import Limits, RequestHead, RequestParser
 from corral.server.http.proxy import accept_proxy
 from corral.server.http.response import FileChunk, error_response
 from corral.server.sockets import Listener
+from corral.server.tls import accept_tls
 from corral.server.workers.base import Worker
 
 RECV_SIZE = 65536
@@ -172,7 +172,10 @@ class SyncWorker(Worker):
                 addr, sockname = accept_proxy(client, self.settings, addr, sockname)
             if listener.ssl_context is not None:
                 scheme = "https"
-                client = conn.sock = self.tls_handshake(listener.ssl_context, client, conn)
+                tls = accept_tls(client, listener.ssl_context, self.settings, self.log)
+                if tls is None:
+                    return
+                client = conn.sock = tls
             got = conn.read_head()
         except ParseError as exc:
             self.send_error(conn, exc.status, exc.reason)
@@ -194,13 +197,6 @@ class SyncWorker(Worker):
             client.close()
         else:
             linger_close(client)
-
-    def tls_handshake(self, ctx: ssl.SSLContext, client: socket.socket,
-                      conn: Connection) -> socket.socket:
-        client.settimeout(conn.header_timeout)
-        tls = ctx.wrap_socket(client, server_side=True, do_handshake_on_connect=False)
-        tls.do_handshake()
-        return tls
 
     def serve(self, conn: Connection, head: RequestHead, body: StreamBody,
               info: ConnInfo) -> bool:
