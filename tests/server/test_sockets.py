@@ -95,6 +95,16 @@ def test_unix_socket_stale_file_replaced_live_one_refused(tmp_path: Path) -> Non
     assert not os.path.exists(path)
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0, 0o777), ("022", 0o755), (0o077, 0o700)])
+def test_unix_socket_mode_follows_umask(tmp_path: Path, umask: object, mode: int) -> None:
+    path = str(tmp_path / "m.sock")
+    (lst,) = create_listeners(Settings(bind=[f"unix:{path}"], umask=umask), NullLog())
+    try:
+        assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    finally:
+        close_listeners([lst])
+
+
 def test_unix_path_that_is_not_a_socket_refused(tmp_path: Path) -> None:
     path = tmp_path / "plain"
     path.write_text("x")

@@ -105,6 +105,23 @@ def _str(value: Any) -> str:
     return value
 
 
+def _octal(value: Any) -> int:
+    """An int, or a string read as octal (``022``, ``0o22``) like a shell umask."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid octal value: {value!r}")
+    if isinstance(value, int):
+        result = value
+    else:
+        text = str(value).strip().lower().removeprefix("0o")
+        try:
+            result = int(text, 8)
+        except ValueError:
+            raise ValueError(f"invalid octal value: {value!r}") from None
+    if not 0 <= result <= 0o777:
+        raise ValueError(f"must be between 0 and 0o777, got {value!r}")
+    return result
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else _str(value)
 
@@ -207,6 +224,8 @@ SETTINGS: list[Setting] = [
        _SOCK, action="append", metavar="ADDRESS"),
     _s("backlog", _int(1), 2048, "--backlog", "Maximum number of pending connections.",
        _SOCK, metavar="INT"),
+    _s("umask", _octal, 0, "-m --umask", "Bit mask for the mode of unix socket files "
+       "(octal, e.g. `022`).", _SOCK, metavar="INT"),
     _s("reuse_port", _bool, False, "--reuse-port", "Set `SO_REUSEPORT` on listening "
        "sockets.", _SOCK, action="store_true"),
     _s("workers", _int(1), 1, "-w --workers", "Number of worker processes.", _WORK,
