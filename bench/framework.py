@@ -324,7 +324,7 @@ def profile(app: Wsgi, iterations: int) -> None:
         prof = cProfile.Profile()
         prof.runcall(time_app, app, path, query, iterations, 1)
         print(f"== {label}")
-        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(80)
 
 
 def main() -> None:

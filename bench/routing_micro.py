@@ -38,8 +38,9 @@ def last_dynamic(n: int) -> tuple[str, str, dict[str, Any]]:
     raise ValueError(n)
 
 
-def bench(mod: Any, n: int, number: int) -> tuple[float, float, float]:
-    adapter = mod.Map(make_rules(mod, n)).bind("localhost", "/")
+def bench(mod: Any, n: int, number: int) -> tuple[float, float, float, float | None]:
+    url_map = mod.Map(make_rules(mod, n))
+    adapter = url_map.bind("localhost", "/")
     path, endpoint, values = last_dynamic(n)
     static_path = f"/g{(n - 3) // 10}/static{(n - 3) // 3 * 3}"
     assert adapter.match(path) == (endpoint, values)
@@ -50,7 +51,14 @@ def bench(mod: Any, n: int, number: int) -> tuple[float, float, float]:
     t_bld = min(
         timeit.repeat(lambda: adapter.build(endpoint, values), number=number, repeat=7, timer=time.process_time)
     ) * per
-    return t_dyn, t_sta, t_bld
+    t_quick = None
+    quick_match = getattr(url_map, "quick_match", None)
+    if quick_match is not None:  # the request pipeline's path: no adapter, no redirects
+        assert quick_match(path, "GET")[1] == values
+        t_quick = min(
+            timeit.repeat(lambda: quick_match(path, "GET"), number=number, repeat=7, timer=time.process_time)
+        ) * per
+    return t_dyn, t_sta, t_bld, t_quick
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,11 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         from werkzeug import routing as wz_routing
 
         mods.append(("werkzeug", wz_routing))
-    print(f"{'router':<10} {'rules':>6} {'dynamic µs':>11} {'static µs':>10} {'build µs':>9}")
+    print(
+        f"{'router':<10} {'rules':>6} {'dynamic µs':>11} {'static µs':>10} {'build µs':>9}"
+        f" {'quick dynamic µs':>17}"
+    )
     for name, mod in mods:
         for n in (10, 100, 1000):
-            dyn, sta, bld = bench(mod, n, args.number)
-            print(f"{name:<10} {n:>6} {dyn:>11.2f} {sta:>10.2f} {bld:>9.2f}")
+            dyn, sta, bld, quick = bench(mod, n, args.number)
+            quick_text = "-" if quick is None else f"{quick:.2f}"
+            print(f"{name:<10} {n:>6} {dyn:>11.2f} {sta:>10.2f} {bld:>9.2f} {quick_text:>17}")
     return 0
 
 

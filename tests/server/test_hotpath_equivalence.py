@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import astuple
 from typing import Any
 
@@ -18,10 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corral.server.config import Settings
+from corral.server.http import response
+from corral.server.http.body import BufferedBody
 from corral.server.http.cycle import ConnInfo, Exchange, RequestCycle
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
-from corral.server.http.response import date_header
+from corral.server.logging import Logger
 from tests.server.corpus import MODES, load_manifest, split
 from tests.server.test_parser_properties import cut, mutated, requests
 
@@ -51,12 +54,14 @@ def run(parser: RequestParser, pieces: list[bytes]) -> tuple[list[Any], Any, boo
             for ev in events:
                 if isinstance(ev, RequestHead):
                     out.append(astuple(ev))
-                elif ev is END:
-                    out.append("END")
-                elif out and isinstance(out[-1], bytes):
-                    out[-1] += ev
+                elif isinstance(ev, bytes):
+                    if out and isinstance(out[-1], bytes):
+                        out[-1] += ev
+                    else:
+                        out.append(ev)
                 else:
-                    out.append(ev)
+                    assert ev is END
+                    out.append("END")
     except ParseError as exc:
         error = (exc.status, exc.reason)
     return out, error, parser.in_message
@@ -69,7 +74,8 @@ def same(pieces: list[bytes], limits: Limits | None = None) -> None:
 
 
 MANIFEST = load_manifest()
-LIMITS = [Limits(**MANIFEST.limits), Limits(), Limits(80, 4, 40, 16), Limits(0, 0, 0, 0)]
+LIMITS = [Limits(**MANIFEST.limits), Limits(), Limits(80, 4, 40, 16), Limits(80, 2, 60, 16),
+          Limits(0, 0, 0, 0)]
 
 
 @pytest.mark.parametrize("case", MANIFEST.cases, ids=str)
@@ -135,6 +141,12 @@ def test_each_edge_parses_the_same(line: str, field: str) -> None:
             same([data[:-1], data[-1:]], limits)
 
 
+def test_pipelined_heads_count_against_the_head_budget_alike() -> None:
+    partial = b"GET / HTTP/1.1\r\nHost: example.com\r\n"
+    for n in range(12):
+        same([ORDINARY * n + partial], Limits(80, 2, 60, 16))
+
+
 @PROPERTY
 @given(st.lists(heads(), min_size=1, max_size=4), st.lists(st.integers(0, 4096), max_size=6),
        st.sampled_from(LIMITS))
@@ -157,3 +169,75 @@ def test_generated_requests_parse_the_same(reqs: list[Any], points: list[int]) -
 def test_mutated_requests_parse_the_same(a: bytes, b: bytes, points: list[int]) -> None:
     same([a + b])
     same(cut(a + b, points))
+
+
+# -- the exchange ---------------------------------------------------------------
+
+
+class ReferenceExchange(Exchange):
+    """Streams every body."""
+
+    fast = False
+
+
+DATE = re.compile(rb"Date: [^\r]*\r\n")
+STATUSES = ["200 OK", "201 Created", "204 No Content", "304 Not Modified", "404 Not Found",
+            "101 Switching Protocols"]
+item = st.sampled_from([b"", b"a", b"hello", b"x" * 100]) | st.binary(max_size=20)
+
+
+@st.composite
+def answers(draw: Any) -> tuple[str, list[tuple[str, str]], Any]:
+    """(status, headers, body) an application gives."""
+    body = draw(st.lists(item | st.sampled_from([bytearray(b"ba"), "str"]) if draw(st.booleans())
+                         else item, max_size=4))
+    size = sum(len(c) for c in body if isinstance(c, (bytes, bytearray)))
+    optional = [
+        ("Content-Type", "text/plain"), ("Connection", "close"), ("Date", "Mon, 01 Jan 2024"),
+        ("Server", "app"), ("X-A", "b \xe9"), ("Connection", "keep-alive"),
+        ("Content-Length", str(draw(st.sampled_from([size, size, 0, size + 2, max(size - 1, 0)])))),
+    ]
+    headers = draw(st.lists(st.sampled_from(optional), max_size=4, unique=True))
+    kind = draw(st.sampled_from([list, tuple]))
+    return draw(st.sampled_from(STATUSES)), headers, kind(body)
+
+
+REQUESTS = [
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET / HTTP/1.0\r\n\r\n", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab",
+]
+LOG = Logger(Settings())
+
+
+def exchange(cls: type[Exchange], answer: Any, raw: bytes, allowed: bool) -> tuple[Any, ...]:
+    status, headers, body = answer
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response(status, list(headers))
+        return body
+
+    events = RequestParser().feed(raw)
+    head = events[0]
+    assert isinstance(head, RequestHead)
+    data = b"".join(e for e in events if isinstance(e, bytes))
+    conn = ConnInfo(("127.0.0.1", 5000), ("127.0.0.1", 8000), keepalive_allowed=allowed)
+    ex = cls(RequestCycle(app, Settings(), LOG), head, BufferedBody(data), conn)
+    try:
+        out = b"".join(ex)  # type: ignore[arg-type]
+    finally:
+        ex.close()
+    return (DATE.sub(b"", out), ex.keep_alive, ex.status, ex.sent, ex.headers_sent,
+            ex.status_line, ex.headers)
+
+
+@PROPERTY
+@given(answers(), st.sampled_from(REQUESTS), st.booleans())
+def test_whole_bodies_go_out_as_streamed(answer: Any, raw: bytes, allowed: bool) -> None:
+    response._PREPARED.clear()
+    ref = exchange(ReferenceExchange, answer, raw, allowed)  # validates, then remembers
+    assert exchange(Exchange, answer, raw, allowed) == ref  # from what was remembered
+    response._PREPARED.clear()
+    assert exchange(Exchange, answer, raw, allowed) == ref

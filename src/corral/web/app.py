@@ -399,7 +399,8 @@ class App(Scaffold):
             and config["TRUSTED_HOSTS"] is None
             and not self.subdomain_matching
             and not self.url_map.host_matching
-            and getattr(self.create_url_adapter, "__func__", None) is App.create_url_adapter
+            and type(self).create_url_adapter is App.create_url_adapter
+            and "create_url_adapter" not in self.__dict__
         )
 
     def create_url_adapter(self, request: Request | None) -> Any:

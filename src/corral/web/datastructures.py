@@ -84,7 +84,7 @@ class MultiDict(TypeConversionDict):
     """A dict holding a list of values per key; ``d[key]`` returns the first value."""
 
     def __init__(self, mapping: t.Any = None) -> None:
-        dict.__init__(self)
+        # (dict.__init__ without arguments does nothing, so it is not called)
         if mapping is None:
             return
         setdefault = dict.setdefault

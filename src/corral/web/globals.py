@@ -114,11 +114,13 @@ def _make_proxy(var: ContextVar[Any], attr: str | None, message: str) -> Any:
             raise RuntimeError(message) from None
         return obj if attr is None else getattr(obj, attr)
 
+    var_get = var.get
+
     def __getattribute__(self: Any, name: str) -> Any:
         if name == "_get_current_object":
             return current
         try:
-            obj = var.get()
+            obj = var_get()
         except LookupError:
             if name[:2] == "__" and name[-2:] == "__":  # __class__, __repr__...
                 return object.__getattribute__(self, name)
@@ -128,7 +130,11 @@ def _make_proxy(var: ContextVar[Any], attr: str | None, message: str) -> Any:
         return getattr(obj, name)
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
-        setattr(current(), name, value)
+        try:
+            obj = var_get()
+        except LookupError:
+            raise RuntimeError(message) from None
+        setattr(obj if attr is None else getattr(obj, attr), name, value)
 
     cls = type(
         ContextProxy.__name__,

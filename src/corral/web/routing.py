@@ -63,7 +63,7 @@ def _slash_first(branch: Rule, exact: Rule) -> bool:
 
 
 class _Node:
-    __slots__ = ("children", "rules", "regex", "ordered", "has_branch", "by_group")
+    __slots__ = ("children", "rules", "regex", "ordered", "has_branch", "by_group", "by_index")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
@@ -73,6 +73,8 @@ class _Node:
         self.has_branch = False
         # name of a rule's outer group -> (position, rule, its converter groups)
         self.by_group: dict[str, tuple[int, Rule, tuple[tuple[str, str, t.Any], ...]]] = {}
+        # the same by the number of the outer group, with converter group numbers
+        self.by_index: dict[int, tuple[Rule, tuple[tuple[str, int, t.Any], ...]]] = {}
 
 
 def _rule_order(rule: Rule) -> tuple[t.Any, ...]:
@@ -125,7 +127,12 @@ class _Index:
                 assert rule._path is not None
                 alternatives.append(f"(?P<_R{idx}>{rule._path.regex_for(f'_{idx}_')})")
                 node.by_group[f"_R{idx}"] = (idx, rule, rule._path.groups_for(f"_{idx}_"))
-            node.regex = re.compile("|".join(alternatives))
+            node.regex = regex = re.compile("|".join(alternatives))
+            numbers = regex.groupindex
+            for name, (_idx, rule, groups) in node.by_group.items():
+                node.by_index[numbers[name]] = (
+                    rule, tuple((var, numbers[gname], conv) for var, gname, conv in groups)
+                )  # fmt: skip
         for child in node.children.values():
             self._finish(child, ordered)
 
@@ -222,21 +229,33 @@ class Map:
         else:
             if path[-1:] != "/" and (index.dynamic_branch or path in index.slash_static):
                 return None
-            node = index.candidates(path)
+            node = index.root
+            children = node.children
+            pos = 1
+            while children:  # index.candidates(path), inlined
+                end = path.find("/", pos)
+                if end < 0:
+                    break
+                child = children.get(path[pos:end])
+                if child is None:
+                    break
+                node = child
+                children = node.children
+                pos = end + 1
             regex = node.regex
             m = None if regex is None else regex.fullmatch(path)
             if m is None:
                 return None
-            _start, rule, groups = node.by_group[m.lastgroup]  # type: ignore[index]
+            rule, groups = node.by_index[m.lastindex]  # type: ignore[index]
             if rule.methods is not None and method not in rule.methods:
                 return None
             try:
                 if len(groups) == 1:
-                    name, gname, to_python = groups[0]
-                    values = {name: to_python(m.group(gname))}
+                    name, number, to_python = groups[0]
+                    values = {name: to_python(m.group(number))}
                 else:
                     group = m.group
-                    values = {name: to_python(group(gname)) for name, gname, to_python in groups}
+                    values = {name: to_python(group(number)) for name, number, to_python in groups}
             except ValidationError:
                 return None
             if rule.defaults:

@@ -179,7 +179,8 @@ class Exchange:
             environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
             if cycle.pre_request is not None:
                 cycle.pre_request(cycle.worker, self.head)
-            result = self._iterable = cycle.app(environ, start_response)
+            result: Any = cycle.app(environ, start_response)
+            self._iterable = result
             if not hasattr(result, "__iter__"):
                 raise TypeError(f"application returned a non-iterable {type(result).__name__}")
         except RequestTimeout:

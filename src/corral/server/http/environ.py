@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 from corral.server.http.response import FileWrapper
@@ -82,10 +82,9 @@ class EnvironBuilder:
             "SERVER_SOFTWARE": "corral",
             "SCRIPT_NAME": self.script_name,
         }
-
-    def _errors(self) -> IO[str]:
-        stream = getattr(self.log, "error_stream", None)
-        return stream if stream is not None else sys.stderr
+        # Host header -> (SERVER_NAME, SERVER_PORT), for https and for other schemes
+        self._https_hosts: dict[str, tuple[str, str]] = {}
+        self._hosts: dict[str, tuple[str, str]] = {}
 
     def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
         env = self.template.copy()
@@ -94,7 +93,8 @@ class EnvironBuilder:
         env["QUERY_STRING"] = head.query
         env["SERVER_PROTOCOL"] = "HTTP/1.1" if head.version == (1, 1) else "HTTP/1.0"
         env["wsgi.input"] = body
-        env["wsgi.errors"] = self._errors()
+        stream = getattr(self.log, "error_stream", None)
+        env["wsgi.errors"] = stream if stream is not None else sys.stderr
         get_key = _HEADER_KEYS.get
         for name, value in head.headers:
             key = get_key(name, "")
@@ -102,9 +102,13 @@ class EnvironBuilder:
                 key = header_key(name)
             if key is None:
                 continue
-            old = env.get(key)
-            env[key] = value if old is None else f"{old},{value}"
-        path = path_info(head.path)
+            if key in env:
+                env[key] = f"{env[key]},{value}"
+            else:
+                env[key] = value
+        path = head.path
+        if "%" in path:
+            path = unquote_to_bytes(path).decode("latin-1")
         script = self.script_name
         if script and (path == script or path.startswith(script + "/")):
             path = path[len(script) :]
@@ -119,13 +123,13 @@ class EnvironBuilder:
             remote = str(peer[0])
             env["REMOTE_ADDR"] = remote
             env["REMOTE_PORT"] = str(peer[1])
+            trusted = self.trust_all or remote in self.trusted
         else:
-            remote = ""
             env["REMOTE_ADDR"] = peer or ""
-        if self.trust_all or remote in self.trusted or not isinstance(peer, tuple):
+            trusted = True
+        if trusted:
             for key, value in self.secure_headers:
-                got = env.get(key)
-                if got is not None and got.strip().lower() == value:
+                if key in env and env[key].strip().lower() == value:
                     scheme = "https"
                     break
             fwd = env.get("HTTP_X_FORWARDED_FOR")
@@ -137,15 +141,21 @@ class EnvironBuilder:
         env["wsgi.url_scheme"] = scheme
         host = env.get("HTTP_HOST")
         if host:
-            name, port = _split_host(host, scheme)
+            hosts = self._https_hosts if scheme == "https" else self._hosts
+            split = hosts.get(host)
+            if split is None:
+                split = _split_host(host, scheme)
+                if len(hosts) < 256:
+                    hosts[host] = split
+            env["SERVER_NAME"], env["SERVER_PORT"] = split
+            return
+        sock = conn.sockname
+        if isinstance(sock, tuple):
+            env["SERVER_NAME"] = str(sock[0])
+            env["SERVER_PORT"] = str(sock[1])
         else:
-            sock = conn.sockname
-            if isinstance(sock, tuple):
-                name, port = str(sock[0]), str(sock[1])
-            else:
-                name, port = "localhost", "443" if scheme == "https" else "80"
-        env["SERVER_NAME"] = name
-        env["SERVER_PORT"] = port
+            env["SERVER_NAME"] = "localhost"
+            env["SERVER_PORT"] = "443" if scheme == "https" else "80"
 
 
 def _split_host(host: str, scheme: str) -> tuple[str, str]:

@@ -19,6 +19,12 @@ CRLF after chunk data, header names that are not tokens, whitespace before the
 colon, obsolete line folding, control characters in values, bad targets).  The
 checks it leaves to its caller live in :mod:`corral.server.http.strict` and run
 once per request head.
+
+Ordinary requests whose head (and Content-Length body, if any) arrive whole in
+one ``feed`` skip llhttp: :func:`corral.server.http.strict.fast_head` takes them
+with one regular expression over a grammar narrower than llhttp's, and leaves
+everything else, including every request to refuse, to llhttp.  Both routes give
+the same events (``tests/server/test_hotpath_equivalence.py`` compares them).
 """
 
 from __future__ import annotations
@@ -97,11 +103,11 @@ class RequestParser:
                 return events
         if self._method_buf:
             return self._extension_method(data)
+        size = self._cur_len = len(data)  # also what counts against the head budget
         if self._state == _IDLE and self._method is None and self.fast:
             data = self._fast(data, events)
             if not data:
                 return events
-        self._cur_len = len(data)
         if self._state == _IDLE:
             self._start = data  # the bytes of a request line starting here
         elif self._state == _HEAD and self._start is not None and len(self._start) < 256:
@@ -125,7 +131,7 @@ class RequestParser:
                 self._error = strict.error_from_llhttp(exc, self._url)
             raise self._error from None
         if self._state == _HEAD:
-            self._head_bytes += len(data)
+            self._head_bytes += size
             if self._budget and self._head_bytes > self._budget:
                 self._fail(431, "request header section too large")
         return events

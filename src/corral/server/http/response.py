@@ -204,7 +204,8 @@ class Response:
         self._head = head
         self._line = line
         if line and exact and len(_PREPARED) < _PREPARED_MAX:
-            _PREPARED[(status, *headers)] = (code, line, clen, must_close, own)
+            key = (status, *headers)
+            _PREPARED[key] = (code, line, clen, must_close, own)
 
     def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
                    request_keep_alive: bool) -> bytes:

@@ -69,6 +69,7 @@ class HttpProtocol(asyncio.Protocol):
         "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
         "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
+        "special", "partial", "threaded", "make_exchange",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -98,6 +99,10 @@ class HttpProtocol(asyncio.Protocol):
         self.served = 0
         self.job: Job | None = None
         self.writable: threading.Event | None = None  # thread mode back-pressure
+        self.special = False  # a PROXY header or a TLS start is pending
+        self.partial = True  # a request is arriving (a fresh connection counts)
+        self.threaded = mgr.pool is not None
+        self.make_exchange = mgr.cycle.exchange
         self.sent = False  # thread mode: some bytes of the response went out
 
     # -- asyncio callbacks ---------------------------------------------------------
@@ -111,6 +116,7 @@ class HttpProtocol(asyncio.Protocol):
         mgr.opened(self)
         if mgr.proxy_protocol:
             self.proxy = proxy_parser(mgr.worker.settings, peer)
+            self.special = self.proxy is not None
             if self.proxy is None and self.tls is not None:
                 self._begin_tls(b"")
 
@@ -121,6 +127,7 @@ class HttpProtocol(asyncio.Protocol):
         loop = self.mgr.loop
         raw = self.transport
         self.pre_tls = bytearray(rest)
+        self.special = True
         loop.create_task(self._tls_handshake(raw, self.tls))
         # start_tls() swaps the transport's protocol in its first step and starts
         # the handshake one loop iteration later; the bytes already read are
@@ -129,6 +136,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _inject_tls(self, raw: Any) -> None:
         data, self.pre_tls = self.pre_tls, None
+        self.special = False
         proto = raw.get_protocol()
         if not data or proto is self or self.closing:
             return
@@ -170,20 +178,12 @@ class HttpProtocol(asyncio.Protocol):
         self.mgr.closed(self)
 
     def data_received(self, data: bytes) -> None:
-        if self.pre_tls is not None:  # TLS not started yet: keep for the TLS layer
-            self.pre_tls += data
-            return
-        if self.proxy is not None:
-            data = self._proxy_header(data)
-            if self.tls is not None and self.proxy is None and not self.closing:
-                self._begin_tls(data)
-                return
+        if self.special:
+            data = self._special(data)
             if not data:
                 return
         buf = self.buffer
-        now = self.last = _now()
-        if buf.idle and not self.busy and not buf.ready:
-            self.head_start = now
+        self.last = now = _now()
         try:
             buf.feed(data)
         except ParseError as e:
@@ -194,10 +194,29 @@ class HttpProtocol(asyncio.Protocol):
                 self.rpaused = True
                 self.transport.pause_reading()
         elif buf.ready:
+            self.partial = False
             self.serve()
-        elif buf.continue_wanted:
-            buf.continue_wanted = False
-            self.transport.write(CONTINUE)
+        else:
+            if not self.partial:  # the first bytes of a request head
+                self.partial = True
+                self.head_start = now
+            if buf.continue_wanted:
+                buf.continue_wanted = False
+                self.transport.write(CONTINUE)
+
+    def _special(self, data: bytes) -> bytes:
+        """Bytes before HTTP: kept for a TLS layer about to start, or a PROXY header."""
+        if self.pre_tls is not None:  # TLS not started yet: keep for the TLS layer
+            self.pre_tls += data
+            return b""
+        if self.proxy is not None:
+            data = self._proxy_header(data)
+            if self.proxy is None:
+                self.special = False
+                if self.tls is not None and not self.closing:
+                    self._begin_tls(data)
+                    return b""
+        return data
 
     def _proxy_header(self, data: bytes) -> bytes:
         """Read the PROXY header this connection must start with."""
@@ -241,26 +260,47 @@ class HttpProtocol(asyncio.Protocol):
         one to a pool thread."""
         buf = self.buffer
         ready = buf.ready
-        mgr = self.mgr
-        while ready and not self.closing:
-            head, body = ready.popleft()
-            if mgr.pool is not None:
+        if self.threaded:
+            if ready and not self.closing:
+                head, body = ready.popleft()
                 if body.__class__ is ExpectBody:
                     body.fetch = self._fetch_threaded  # type: ignore[union-attr]
                 self._submit(head, body)
-                return
+            else:
+                self._idle()
+            return
+        make_exchange = self.make_exchange
+        conn = self.conn
+        write = self.transport.write
+        while ready and not self.closing:
+            head, body = ready.popleft()
             if body.__class__ is ExpectBody:
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    buf, fd_reader(fd, mgr.body_timeout), self.transport.write)
-            ex = mgr.cycle.exchange(head, body, self.conn)
-            self.exchange = ex
+                    buf, fd_reader(fd, self.mgr.body_timeout), write)
+            ex = self.exchange = make_exchange(head, body, conn)
             self.body = body
-            self.out = iter(ex)
+            self.out = out = iter(ex)
             self.busy = True
-            if not self._drive():
-                return
-        self._idle()
+            for data in out:  # the common case inline; _drive() for the rest
+                if data.__class__ is bytes:
+                    write(data)
+                    if self.wpaused or self.closing:
+                        return
+                else:
+                    self.out = _chain(file_pieces(data), out)
+                    if not self._drive():
+                        return
+                    break
+            else:
+                self.exchange = self.out = None
+                self.busy = False
+                if not self._end(ex):
+                    self.close()
+                    return
+        self.last = _now()
+        if self.eof or self.rpaused or buf.continue_wanted:
+            self._idle()
 
     def _idle(self) -> None:
         """No request in hand: go back to reading."""
@@ -304,7 +344,8 @@ class HttpProtocol(asyncio.Protocol):
         return True
 
     def _end(self, ex: Exchange) -> bool:
-        """Finish one exchange: close it, free the body, count it."""
+        """Finish one exchange: close it, free the body, count it. True when the
+        connection may carry another request."""
         try:
             ex.close()
         finally:
@@ -314,10 +355,13 @@ class HttpProtocol(asyncio.Protocol):
                 body.release()
         self.served += 1
         mgr = self.mgr
-        mgr.worker.request_done()
-        if not mgr.worker.alive and not mgr.stopping:
+        worker = mgr.worker
+        worker.request_done()
+        if worker.alive:
+            return ex.keep_alive and not mgr.stopping
+        if not mgr.stopping:
             mgr.begin_stop()
-        return ex.keep_alive and not mgr.stopping
+        return False
 
     def _error(self, status: int, reason: str) -> None:
         """A protocol error: answer it (unless a response is under way) and close."""
