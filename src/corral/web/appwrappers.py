@@ -12,7 +12,7 @@ from .exceptions import BadRequest
 from .globals import _cv_app, _cv_request
 from .wrappers import Request as _BaseRequest
 from .wrappers import Response as _BaseResponse
-from .wrappers import get_content_type
+from .wrappers import _content_type_cache, get_content_type
 
 if TYPE_CHECKING:
     from .app import App
@@ -108,13 +108,14 @@ class Response(_BaseResponse):
 
     def _init_text(self, text: str, mimetype: str | None) -> None:
         """The attributes of a 200 response with a text body and no other headers."""
-        data = text.encode(self.charset)
+        charset = self.charset
+        data = text.encode(charset)
         hdrs = _new_headers(Headers)
         if mimetype is not None:
-            hdrs._list = [
-                ("Content-Type", get_content_type(mimetype, self.charset)),
-                ("Content-Length", str(len(data))),
-            ]
+            content_type = _content_type_cache.get((mimetype, charset))
+            if content_type is None:
+                content_type = get_content_type(mimetype, charset)
+            hdrs._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
         else:
             hdrs._list = [("Content-Length", str(len(data)))]
         self.headers = hdrs

@@ -30,6 +30,7 @@ from corral.server.http.parser import Limits
 from corral.server.http.proxy import accept_proxy
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
+from corral.server.tls import accept_tls
 from corral.server.workers._buffered import (
     ExpectBody,
     RequestBuffer,
@@ -187,6 +188,12 @@ class ThreadWorker(Worker):
             else:
                 self.poll.register(conn.fd, _ARMED)
 
+    def forget(self, conn: Conn) -> None:
+        """Drop a connection that never got as far as a request."""
+        conn.gone = True
+        self.conns.pop(conn.fd, None)
+        conn.buffer.release()
+
     def setup(self, conn: Conn, tls: ssl.SSLContext | None) -> None:
         """In a pool thread: PROXY header and TLS handshake, blocking with the
         header timeout, then hand the connection to the loop."""
@@ -197,18 +204,18 @@ class ThreadWorker(Worker):
             info.peer, info.sockname = accept_proxy(sock, self.settings, info.peer,
                                                     info.sockname)
             if tls is not None:
-                sock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-                sock.do_handshake()
-                conn.sock = sock
+                wrapped = accept_tls(sock, tls, self.settings, self.log)
+                if wrapped is None:  # refused or failed; accept_tls closed it
+                    self.forget(conn)
+                    return
+                sock = conn.sock = wrapped
             sock.setblocking(False)
         except ParseError as e:
             self.fail(conn, e.status, e.reason)
             return
         except (OSError, ValueError) as e:
             self.log.debug("Connection setup failed: %s", e)
-            conn.gone = True
-            self.conns.pop(conn.fd, None)
-            conn.buffer.release()
+            self.forget(conn)
             linger_close(conn.sock)  # let the client see our close, not a reset
             return
         conn.busy = False
