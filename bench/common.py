@@ -213,6 +213,11 @@ def machine() -> str:
     return f"{platform.system()} {platform.release()}, {os.cpu_count()} x {cpu}, Python {py}"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. "1.02, 0.87, 0.60"."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -10,6 +10,7 @@ Only the "## Servers" section is replaced; the rest of RESULTS.md is kept.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -53,19 +54,40 @@ def servers_md(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def _samples(values: list[float]) -> str:
+    return " / ".join(f"{v:,.0f}" for v in values)
+
+
 def slow_md(data: dict[str, Any]) -> list[str]:
     out = [
         "### With slow clients connected",
         "",
         f"`{data['command']}`: normal-client req/s (wrk as above, hello app) alone and with "
         f"{data['slow']} slowloris connections open (half trickle their head a byte per "
-        "second, half trickle a 1 MB body), reconnecting when closed.",
+        "second, half trickle a 1 MB body a byte per second), reconnecting when closed. "
+        f"{data.get('rounds', 1)} interleaved rounds per server (alone, with, alone, with, "
+        "...); *kept* is the ratio of the two medians. The slow clients come from one "
+        "process pinned to core 1 with wrk (one thread, non-blocking sockets, a 10 ms "
+        "timer), started after each alone run and stopped before the next; wrk starts "
+        "2 s after its connections are open.",
         "",
-        "| server | alone | with slow clients | kept |",
-        "|---|---:|---:|---:|",
+        "| server | alone (median) | with slow clients (median) | kept | alone, per round "
+        "| with slow clients, per round | slow clients open / closed by server |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    cpu = wall = 0.0
     for kind, r in data["results"].items():
-        out.append(f"| {kind} | {r['normal']:,.0f} | {r['with_slow']:,.0f} | {r['kept']:.0%} |")
+        gens = r.get("generator", [])
+        opened = min((g.get("opened_before_wrk", 0) for g in gens), default=0)
+        closed = sum(g.get("closed_by_server", 0) for g in gens)
+        cpu += sum(g.get("cpu_s", 0) for g in gens)
+        wall += sum(g.get("wall_s", 0) for g in gens)
+        out.append(f"| {kind} | {r['normal']:,.0f} | {r['with_slow']:,.0f} | {r['kept']:.0%} "
+                   f"| {_samples(r.get('alone_samples', []))} "
+                   f"| {_samples(r.get('slow_samples', []))} | {opened:.0f} / {closed:.0f} |")
+    if wall:
+        out += ["", f"The slow-client process used {cpu / wall:.1%} of one core on average "
+                "(its own CPU time over its lifetime), on the client core."]
     return out
 
 
@@ -112,9 +134,10 @@ def notes_md(servers_data: Any, slow: Any, mem: Any) -> list[str]:
                 ok = "met" if r["ratio"] >= r["target"] else "missed"
                 out.append(f"- {r['label']}: {r['ratio']:.2f}x, target {r['target']:g}x: {ok}")
     if isinstance(slow, dict) and "corral-asyncio" in slow["results"]:
-        kept = slow["results"]["corral-asyncio"]["kept"]
-        out.append(f"- asyncio keeps >= 90% with {slow['slow']} slow clients: {kept:.0%}: "
-                   + ("met" if kept >= 0.9 else "missed"))
+        r = slow["results"]["corral-asyncio"]
+        out.append(f"- asyncio keeps >= 90% with {slow['slow']} slow clients: {r['kept']:.0%} "
+                   f"(median {r['with_slow']:,.0f} vs {r['normal']:,.0f} req/s): "
+                   + ("met" if r["kept"] >= 0.9 else "missed"))
     if isinstance(mem, dict) and "corral-asyncio" in mem["results"]:
         r = mem["results"]["corral-asyncio"]
         per, total = r["per_connection_bytes"] / 1024, r["loaded_kib"] / 1024
@@ -136,6 +159,25 @@ def notes_md(servers_data: Any, slow: Any, mem: Any) -> list[str]:
     return out
 
 
+def load_md(servers_data: Any, slow: Any) -> list[str]:
+    """The machine's load average over the run, and what it means for the figures."""
+    spans = [d["load_average"] for d in (servers_data, slow)
+             if isinstance(d, dict) and "load_average" in d]
+    if not spans:
+        return []
+    first, last = spans[0][0], spans[-1][1]
+    peak = max(float(x.split(",")[0]) for span in spans for x in span)
+    cores = os.cpu_count() or 1
+    text = (f"Load average (1, 5, 15 min): {first} when `servers.py` started, {last} when "
+            f"`slow_clients.py` ended ({cores} cores).")
+    if peak > 0.5 * cores:
+        text += (" The machine was not quiet: other work (test suites) was running "
+                 "alongside the benchmarks on the same cores, so the absolute figures are "
+                 "lower and noisier than on an idle machine; the ratios come from "
+                 "interleaved rounds of the same run and are the figures to read.")
+    return [text]
+
+
 def section() -> str:
     parts: list[str] = [HEADING, ""]
     first = None
@@ -149,7 +191,8 @@ def section() -> str:
     parts += notes_md(load("servers"), load("slow_clients"), load("memory")) + [""]
     if first is not None:
         parts[2:2] = [f"Machine: {first['machine']}. Date: {first['date']}. "
-                      "Produced by `make bench` (`python bench/run_all.py`).", ""]
+                      "Produced by `make bench` (`python bench/run_all.py`).", "",
+                      *load_md(load("servers"), load("slow_clients")), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -171,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report_only:
         timing = ["--rounds", "2", "--duration", "3"] if args.quick else ["--rounds", "3"]
         servers.main(timing)
-        slow_clients.main(["--duration", "3" if args.quick else "5"])
+        slow_clients.main(timing)
         memory.main([])
         hotpath.main([])
     write_section(section())

@@ -19,6 +19,7 @@ from bench.common import (
     Server,
     ensure_peers,
     have_tools,
+    load_average,
     machine,
     median,
     now,
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ensure_peers()
     kinds = args.only.split(",") if args.only else SERVERS
     results: dict[str, dict[str, dict[str, object]]] = {}
+    load_before = load_average()
     for app in APPS:
         samples = bench_app(app, kinds, args.rounds, args.duration)
         results[app] = {k: {"median": median(v), "samples": v} for k, v in samples.items()}
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "command": f"python bench/servers.py --rounds {args.rounds} --duration {args.duration:g}",
         "wrk": f"taskset -c 1 wrk -t1 -c50 -d{args.duration:g}s http://127.0.0.1:PORT/",
         "rounds": args.rounds,
+        "load_average": [load_before, load_average()],
         "results": results,
         "ratios": ratios,
     }

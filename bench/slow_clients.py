@@ -1,11 +1,23 @@
 """Normal-client throughput with and without 500 slowloris-style connections.
 
-Half of the slow connections trickle their request head one byte at a time and
-never finish it; the other half send a complete head announcing a large body and
-then trickle the body a byte at a time.  A slow connection that the server
-closes is opened again, so the count stays at 500 for the whole measurement.
+Half of the slow connections trickle their request head one byte per second and
+never finish it; the other half send a complete head announcing a 1 MB body and
+then trickle the body one byte per second.  A slow connection that the server
+closes (a header timeout, say) is opened again at its next turn, so the count
+stays near 500 for the whole measurement.
 
-    python bench/slow_clients.py [--slow 500] [--duration 5]
+For each server: one warm-up, then ``--rounds`` interleaved pairs of
+measurements (alone, with slow clients, alone, with slow clients, ...), each a
+``taskset -c 1 wrk -t1 -c50`` run against the hello app with the server pinned to
+core 0.  The figure is the ratio of the two medians.
+
+The slow clients come from a separate process pinned to core 1 (with wrk, away
+from the server's core): one thread, non-blocking sockets and a 10 ms timer,
+started fresh for each "with" measurement and stopped before the next "alone"
+one.  It reports the CPU time it used, so its cost to the client core is on
+record.
+
+    python bench/slow_clients.py [--slow 500] [--rounds 3] [--duration 5] [--only corral-asyncio]
 
 Saved to ``bench/results/slow_clients.json``.
 """
@@ -13,11 +25,19 @@ Saved to ``bench/results/slow_clients.json``.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import errno
+import json
+import os
+import resource
+import select
+import selectors
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,7 +46,10 @@ from bench.common import (
     Server,
     ensure_peers,
     have_tools,
+    http_ok,
+    load_average,
     machine,
+    median,
     now,
     save,
     wrk,
@@ -45,87 +68,249 @@ KINDS = [
 ]
 HEAD = b"GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: slow\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n"
 BODY_HEAD = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n"
+BODY_LEN = 1_000_000
+TICK = 0.01  # seconds between the generator's timer passes
+READY_WAIT = 5.0  # seconds the generator waits for all its connections to open
+SETTLE = 2.0  # seconds of trickling before wrk starts
 
 
-async def _one_slow(port: int, trickle_body: bool, interval: float, stop: float) -> None:
-    while time.monotonic() < stop:
+# --- the slow-client generator (runs in its own process, on the client core) ---
+
+
+@dataclass
+class Slot:
+    """One slow connection: which request it trickles and how far it has got."""
+
+    body: bool
+    sock: socket.socket | None = None
+    connected: bool = False
+    sent: int = 0
+
+    def next_byte(self) -> bytes | None:
+        """The next byte to trickle; None once the request is complete."""
+        if self.body:
+            if self.sent < len(BODY_HEAD):  # the head goes in one piece
+                return BODY_HEAD[self.sent :]
+            return b"x" if self.sent < len(BODY_HEAD) + BODY_LEN else None
+        head = HEAD[:-1]  # never completes the head
+        return head[self.sent : self.sent + 1] if self.sent < len(head) else None
+
+
+@dataclass
+class SlowClients:
+    """``count`` slow connections to ``port``, each sending a byte every ``interval``
+    seconds on its own turn (turns spread evenly over the interval)."""
+
+    port: int
+    count: int
+    interval: float = 1.0
+    sel: selectors.DefaultSelector = field(default_factory=selectors.DefaultSelector)
+    slots: list[Slot] = field(default_factory=list)
+    stats: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
+        ("connects", "connect_failures", "closed_by_server", "bytes_sent"), 0.0))
+
+    def __post_init__(self) -> None:
+        self.slots = [Slot(body=i % 2 == 1) for i in range(self.count)]
+
+    def connected(self) -> int:
+        return sum(1 for s in self.slots if s.connected)
+
+    def _open(self, slot: Slot) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        err = sock.connect_ex(("127.0.0.1", self.port))
+        if err not in (0, errno.EINPROGRESS):
+            sock.close()
+            self.stats["connect_failures"] += 1
+            return
+        slot.sock, slot.connected, slot.sent = sock, False, 0
+        self.sel.register(sock, selectors.EVENT_WRITE, slot)
+
+    def _close(self, slot: Slot) -> None:
+        if slot.sock is not None:
+            self.sel.unregister(slot.sock)
+            slot.sock.close()
+        slot.sock, slot.connected = None, False
+
+    def _event(self, slot: Slot) -> None:
+        """The socket is writable (connect finished) or readable (the server spoke
+        or closed: a slow client has nothing to read, so either ends it)."""
+        assert slot.sock is not None
+        if not slot.connected:
+            if slot.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                self.stats["connect_failures"] += 1
+                self._close(slot)
+                return
+            slot.connected = True
+            self.stats["connects"] += 1
+            self.sel.modify(slot.sock, selectors.EVENT_READ, slot)
+            return
+        self.stats["closed_by_server"] += 1
+        self._close(slot)
+
+    def _turn(self, slot: Slot) -> None:
+        if slot.sock is None:
+            self._open(slot)
+            return
+        if not slot.connected:
+            return
+        data = slot.next_byte()
+        if data is None:  # request complete (never, at a byte a second): start over
+            self._close(slot)
+            return
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            n = slot.sock.send(data)
+        except BlockingIOError:
+            return
         except OSError:
-            await asyncio.sleep(interval)
-            continue
+            self.stats["closed_by_server"] += 1
+            self._close(slot)
+            return
+        slot.sent += n
+        self.stats["bytes_sent"] += n
+
+    def run(self, stop_fd: int) -> None:
+        """Trickle until ``stop_fd`` reaches end of file; print "ready N" once the
+        connections are open (or after READY_WAIT), and the stats on exit."""
+        self.sel.register(stop_fd, selectors.EVENT_READ, None)
+        turns = max(1, round(self.interval / TICK))
+        start = time.monotonic()
+        next_tick, tick, ready = start, 0, False
+        while True:
+            for key, _ in self.sel.select(max(0.0, next_tick - time.monotonic())):
+                if key.data is None:
+                    if not os.read(stop_fd, 4096):
+                        self._finish(start)
+                        return
+                else:
+                    self._event(key.data)
+            now_ = time.monotonic()
+            if now_ < next_tick:
+                continue
+            for slot in self.slots[tick % turns :: turns]:
+                self._turn(slot)
+            tick += 1
+            next_tick = max(next_tick + TICK, now_)
+            if not ready and (self.connected() == self.count or now_ - start > READY_WAIT):
+                print(f"ready {self.connected()}", flush=True)
+                ready = True
+
+    def _finish(self, start: float) -> None:
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        out = dict(self.stats, connected=float(self.connected()),
+                   cpu_s=use.ru_utime + use.ru_stime, wall_s=time.monotonic() - start)
+        for slot in self.slots:
+            self._close(slot)
+        print(json.dumps(out), flush=True)
+
+
+# --- the measurement ---
+
+
+class Loris:
+    """The generator process: started pinned to the client core, stopped by closing
+    its stdin."""
+
+    def __init__(self, port: int, count: int) -> None:
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", CLIENT_CORE, sys.executable, __file__, "--loris", str(port),
+             "--slow", str(count)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    def _line(self, timeout: float) -> str:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return self.proc.stdout.readline().decode().strip() if ready else ""
+
+    def wait_ready(self) -> int:
+        line = self._line(READY_WAIT + 10)
+        return int(line.split()[1]) if line.startswith("ready ") else 0
+
+    def stop(self) -> dict[str, float]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        line = self._line(20)
         try:
-            if trickle_body:
-                writer.write(BODY_HEAD)
-                payload = b"x" * 1000000
-            else:
-                payload = HEAD[:-1]  # never completes the head
-            for i in range(len(payload)):
-                if time.monotonic() >= stop or reader.at_eof():
-                    break
-                writer.write(payload[i : i + 1])
-                await writer.drain()
-                await asyncio.sleep(interval)
-        except OSError:
-            pass
-        finally:
-            writer.close()
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return json.loads(line) if line.startswith("{") else {}
 
 
-async def _slowloris(port: int, count: int, interval: float, seconds: float) -> None:
-    stop = time.monotonic() + seconds
-    tasks = [
-        asyncio.ensure_future(_one_slow(port, i % 2 == 1, interval, stop)) for i in range(count)
-    ]
-    await asyncio.gather(*tasks, return_exceptions=True)
+def _settle(port: int, seconds: float = 10.0) -> None:
+    """Wait until the server answers again after the slow clients have gone."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not http_ok(port):
+        time.sleep(0.2)
+    time.sleep(0.5)
 
 
-def start_slowloris(port: int, count: int, seconds: float) -> subprocess.Popen[bytes]:
-    """Run the slow connections in a separate process on the client core."""
-    return subprocess.Popen(
-        ["taskset", "-c", CLIENT_CORE, sys.executable, __file__, "--loris", str(port),
-         "--slow", str(count), "--seconds", str(seconds)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def _with_slow(port: int, slow: int, duration: float) -> tuple[float, dict[str, float]]:
+    loris = Loris(port, slow)
+    try:
+        opened = loris.wait_ready()
+        time.sleep(SETTLE)
+        rps = wrk(port, duration=duration)["rps"]
+    finally:
+        gen = loris.stop()
+    gen["opened_before_wrk"] = float(opened)
+    return rps, gen
 
 
-def measure(kind: str, slow: int, duration: float) -> dict[str, float]:
+def measure(kind: str, slow: int, rounds: int, duration: float) -> dict[str, Any]:
     srv = Server(kind, "hello").start()
+    alone: list[float] = []
+    loaded: list[float] = []
+    gens: list[dict[str, float]] = []
     try:
         wrk(srv.port, duration=1)
-        base = wrk(srv.port, duration=duration)["rps"]
-        loris = start_slowloris(srv.port, slow, duration + 10)
-        time.sleep(3)  # let the slow connections open and start trickling
-        loaded = wrk(srv.port, duration=duration)["rps"]
-        loris.kill()
-        loris.wait()
+        for r in range(rounds):
+            _settle(srv.port)
+            alone.append(wrk(srv.port, duration=duration)["rps"])
+            rps, gen = _with_slow(srv.port, slow, duration)
+            loaded.append(rps)
+            gens.append(gen)
+            print(f"  round {r + 1} {kind:18} alone {alone[-1]:8.0f}  with slow {rps:8.0f} req/s"
+                  f"  (slow clients open {gen.get('opened_before_wrk', 0):.0f}, closed by server "
+                  f"{gen.get('closed_by_server', 0):.0f}, generator cpu "
+                  f"{gen.get('cpu_s', 0):.2f}s/{gen.get('wall_s', 0):.1f}s)", flush=True)
     finally:
         srv.stop()
-    kept = loaded / base if base else 0.0
-    print(f"{kind:18} {base:10.0f} -> {loaded:10.0f} req/s  ({kept:6.1%} kept)", flush=True)
-    return {"normal": base, "with_slow": loaded, "kept": kept}
+    base, with_slow = median(alone), median(loaded)
+    kept = with_slow / base if base else 0.0
+    print(f"{kind:18} median {base:8.0f} -> {with_slow:8.0f} req/s  ({kept:6.1%} kept)", flush=True)
+    return {"normal": base, "with_slow": with_slow, "kept": kept, "alone_samples": alone,
+            "slow_samples": loaded, "generator": gens}
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--slow", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--only", default="")
     ap.add_argument("--loris", type=int, default=0, help=argparse.SUPPRESS)
-    ap.add_argument("--seconds", type=float, default=30.0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.loris:
-        asyncio.run(_slowloris(args.loris, args.slow, 1.0, args.seconds))
+        SlowClients(args.loris, args.slow).run(sys.stdin.fileno())
         return {}
     have_tools()
     ensure_peers()
     kinds = [k for k in KINDS if not args.only or k in args.only.split(",")]
-    results = {k: measure(k, args.slow, args.duration) for k in kinds}
+    load_before = load_average()
+    results = {k: measure(k, args.slow, args.rounds, args.duration) for k in kinds}
     data = {
         "machine": machine(),
         "date": now(),
-        "command": f"python bench/slow_clients.py --slow {args.slow} --duration {args.duration:g}",
+        "command": f"python bench/slow_clients.py --slow {args.slow} --rounds {args.rounds} "
+                   f"--duration {args.duration:g}",
         "slow": args.slow,
+        "rounds": args.rounds,
+        "load_average": [load_before, load_average()],
         "results": results,
     }
     save("slow_clients", data)
