@@ -16,7 +16,7 @@ from functools import cached_property, update_wrapper
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from . import signals
+from . import pipeline, signals
 from .adapters import bind_plain as _bind_plain
 from .appwrappers import Request, Response, make_response_from_view
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
@@ -55,12 +55,6 @@ def get_debug_flag() -> bool:
 
 
 _APP_ONLY: tuple[str | None, ...] = (None,)
-# the steps wsgi_app may inline when neither the class nor the instance overrides them
-_PIPELINE_STEPS = (
-    "full_dispatch_request", "preprocess_request", "dispatch_request", "finalize_request",
-    "make_response", "raise_routing_exception", "process_response", "do_teardown_request",
-    "do_teardown_appcontext",
-)  # fmt: skip
 
 
 def _blueprint_chain(endpoint: str) -> tuple[str | None, ...]:
@@ -141,7 +135,9 @@ class App(Scaffold):
         self._before_first_request_lock = threading.Lock()
         self._sync_cache: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._adapter_templates: dict[Any, Any] = {}
-        self._stock_pipeline: bool | None = None  # decided at the first request
+        # decided at the first request (see _decide_pipeline)
+        self._stock_pipeline: bool | None = None
+        self._fast_lane = self._direct_text = False
         from .templating import _default_template_ctx_processor
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
@@ -472,28 +468,35 @@ class App(Scaffold):
     # -- the pipeline -------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self._fast_lane and "wsgi_app" not in self.__dict__:
+            return pipeline.serve(self, environ, start_response)
         return self.wsgi_app(environ, start_response)
 
-    def _pipeline_is_stock(self) -> bool:
-        """True when none of the pipeline's steps is overridden (on the class or
-        this instance), so that ``wsgi_app`` may run them inlined."""
-        cls = type(self)
-        return all(
-            getattr(cls, name) is getattr(App, name) and name not in self.__dict__
-            for name in _PIPELINE_STEPS
-        )
+    def _decide_pipeline(self) -> None:
+        """At the first request: may the stock steps be inlined (none of them
+        overridden on the class or this instance), and may ``wsgi_app`` take
+        the fast lane (see :mod:`.pipeline`)?"""
+        self._stock_pipeline = pipeline.overrides_none(self, App, pipeline.PIPELINE_STEPS)
+        self._direct_text = pipeline.direct_text_ok()
+        self._fast_lane = pipeline.overrides_none(self, App, pipeline.FAST_LANE_STEPS)
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self._fast_lane:
+            return pipeline.serve(self, environ, start_response)
+        if self._stock_pipeline is None:
+            self._decide_pipeline()
+            if self._fast_lane:
+                return pipeline.serve(self, environ, start_response)
+        return self._wsgi_general(environ, start_response)
+
+    def _wsgi_general(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         ctx = self.request_context(environ)
         error: BaseException | None = None
-        stock = self._stock_pipeline
-        if stock is None:
-            stock = self._stock_pipeline = self._pipeline_is_stock()
         try:
             try:
                 ctx.push()
-                if stock:
-                    response = self._dispatch_inlined(ctx)
+                if self._stock_pipeline:
+                    response = pipeline.finish(self, ctx, pipeline.run_view(self, ctx))
                 else:
                     response = self.full_dispatch_request()
             except Exception as e:
@@ -521,37 +524,6 @@ class App(Scaffold):
                 for func in self.before_first_request_funcs:
                     self.ensure_sync(func)()
                 self._got_first_request = True
-
-    def _dispatch_inlined(self, ctx: RequestContext) -> Response:
-        """``full_dispatch_request()`` with its stock steps inlined (same order,
-        same hooks, same errors)."""
-        if not self._got_first_request:
-            self._run_before_first_request()
-        try:
-            if signals.request_started.receivers:
-                signals.request_started.send(self, _async_wrapper=self.ensure_sync)
-            rv = (
-                self.preprocess_request()
-                if self.before_request_funcs or self.url_value_preprocessors
-                else None
-            )
-            if rv is None:
-                req = ctx.request
-                if req.routing_exception is not None:
-                    self.raise_routing_exception(req)  # type: ignore[arg-type]
-                rule: Any = req.url_rule
-                if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
-                    rv = self.make_default_options_response()
-                else:
-                    view = self.view_functions[rule.endpoint]
-                    rv = (self._sync_cache.get(view) or self.ensure_sync(view))(**req.view_args)  # type: ignore[arg-type]
-        except Exception as e:
-            rv = self.handle_user_exception(e)
-        response = self.make_response(rv)
-        response = self.process_response(response)
-        if signals.request_finished.receivers:
-            signals.request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
-        return response
 
     def full_dispatch_request(self) -> Response:
         if not self._got_first_request:
@@ -639,16 +611,12 @@ class App(Scaffold):
                 if name in arf:
                     for func in reversed(arf[name]):
                         response = ensure_sync(func)(response)
-        session = ctx._session
+        # Not opened during the request: only a cookie that came in (or a custom
+        # interface, which may do anything) can need saving.
+        if pipeline.session_untouched(self, ctx):
+            return response
         si = self.session_interface
-        if session is None:
-            # Not opened during the request: only a cookie that came in (or a
-            # custom interface, which may do anything) can need saving.
-            if type(si) is SecureCookieSessionInterface:
-                cookies = ctx.request.environ.get("HTTP_COOKIE")
-                if not cookies or si.get_cookie_name(self) not in cookies:
-                    return response
-            session = ctx.session
+        session = ctx.session
         if not si.is_null_session(session):
             si.save_session(self, session, response)
         return response

@@ -212,6 +212,11 @@ class RequestContext:
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
+        self._match_pushed()
+
+    def _match_pushed(self) -> None:
+        """Match the request's URL (the last step of ``push``); a routing failure
+        is kept in ``request.routing_exception``."""
         req = self.request
         if self._url_adapter is _LAZY:
             path = req.environ.get("PATH_INFO") or "/"

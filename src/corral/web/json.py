@@ -105,9 +105,17 @@ class DefaultJSONProvider(JSONProvider):
             obj = kwargs
         else:
             obj = self._prepare_response_obj(args, kwargs)
-        app: t.Any = self._app_ref()
+        response_class = self._app_ref().response_class  # type: ignore[union-attr]
+        text_response = getattr(response_class, "text_response", None)
+        if text_response is not None:
+            return text_response(self.response_text(obj), self.mimetype)  # type: ignore[no-any-return]
+        return response_class(self.response_text(obj), mimetype=self.mimetype)  # type: ignore[no-any-return]
+
+    def response_text(self, obj: t.Any) -> str:
+        """The body of ``response(obj)``: compact (pretty in debug mode unless
+        ``compact`` says otherwise) with a trailing newline."""
         compact = self.compact
-        pretty = compact is False or (compact is None and app.config["DEBUG"])
+        pretty = compact is False or (compact is None and self._app_ref().config["DEBUG"])  # type: ignore[union-attr]
         last = self._last_encoder
         if (
             last is not None
@@ -122,11 +130,7 @@ class DefaultJSONProvider(JSONProvider):
             self._last_encoder = (
                 pretty, self.default, self.ensure_ascii, self.sort_keys, encode
             )  # fmt: skip
-        response_class = app.response_class
-        text_response = getattr(response_class, "text_response", None)
-        if text_response is not None:
-            return text_response(encode(obj) + "\n", self.mimetype)  # type: ignore[no-any-return]
-        return response_class(encode(obj) + "\n", mimetype=self.mimetype)  # type: ignore[no-any-return]
+        return encode(obj) + "\n"
 
 
 def _make_encoder(
