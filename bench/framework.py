@@ -276,7 +276,16 @@ def render(results: dict[tuple[str, str], float], names: list[str], args: argpar
         flask_ratio = f"{results[(label, 'flask')] / mine:.1f}x" if mine and (label, "flask") in results else "-"
         bottle_ratio = f"{results[(label, 'bottle')] / mine:.2f}x" if mine and (label, "bottle") in results else "-"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {flask_ratio} | {bottle_ratio} |")
-    lines += ["", status(results)]
+    loads = ", ".join(f"{x:.1f}" for x in LOADS) or "not sampled"
+    lines += [
+        "",
+        status(results),
+        "",
+        f"Machine load (1-minute load average before the run, then after each endpoint):"
+        f" {loads}, on {os.cpu_count()} CPUs. A load above the CPU count means other jobs"
+        " ran on the machine at the same time: absolute figures then vary between runs,"
+        " while the frameworks, interleaved, share the same conditions.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -312,6 +321,7 @@ def write_section(text: str) -> None:
 
 
 SECTION = "## corral.web in-process"
+LOADS: list[float] = []  # 1-minute load averages sampled during the run
 
 
 def profile(app: Wsgi, iterations: int) -> None:
@@ -345,6 +355,7 @@ def main() -> None:
         return
     apps = build_apps(args.only)
     results: dict[tuple[str, str], float] = {}
+    LOADS.append(os.getloadavg()[0])
     for label, path, query in ENDPOINTS:
         for app in apps.values():
             check(app, path, query)
@@ -353,6 +364,7 @@ def main() -> None:
             for name, app in apps.items():
                 best = time_app(app, path, query, args.iterations, 1)
                 results[(label, name)] = min(results.get((label, name), best), best)
+        LOADS.append(os.getloadavg()[0])
     text = render(results, list(apps), args)
     print(text)
     if args.write:

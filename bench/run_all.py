@@ -2,7 +2,7 @@
 
     python bench/run_all.py                 # servers, slow clients, memory, hot path
     python bench/run_all.py --report-only   # rebuild the section from bench/results/*.json
-    python bench/run_all.py --quick         # 2 rounds of 3 s (a smoke run)
+    python bench/run_all.py --quick         # 2 short rounds each (a smoke run)
 
 Only the "## Servers" section is replaced; the rest of RESULTS.md is kept.
 """
@@ -69,7 +69,7 @@ def slow_md(data: dict[str, Any]) -> list[str]:
         "...); *kept* is the ratio of the two medians. The slow clients come from one "
         "process pinned to core 1 with wrk (one thread, non-blocking sockets, a 10 ms "
         "timer), started after each alone run and stopped before the next; wrk starts "
-        "2 s after its connections are open.",
+        "1 s after its connections are open.",
         "",
         "| server | alone (median) | with slow clients (median) | kept | alone, per round "
         "| with slow clients, per round | slow clients open / closed by server |",
@@ -161,17 +161,17 @@ def notes_md(servers_data: Any, slow: Any, mem: Any) -> list[str]:
 
 def load_md(servers_data: Any, slow: Any) -> list[str]:
     """The machine's load average over the run, and what it means for the figures."""
-    spans = [d["load_average"] for d in (servers_data, slow)
+    spans = [(name, d["load_average"]) for name, d in
+             (("servers.py", servers_data), ("slow_clients.py", slow))
              if isinstance(d, dict) and "load_average" in d]
     if not spans:
         return []
-    first, last = spans[0][0], spans[-1][1]
-    peak = max(float(x.split(",")[0]) for span in spans for x in span)
+    peak = max(float(x.split(",")[0]) for _, span in spans for x in span)
     cores = os.cpu_count() or 1
-    text = (f"Load average (1, 5, 15 min): {first} when `servers.py` started, {last} when "
-            f"`slow_clients.py` ended ({cores} cores).")
+    text = "Load average (1, 5, 15 min) on this " + f"{cores}-core machine: " + "; ".join(
+        f"{span[0]} when `{name}` started, {span[1]} when it ended" for name, span in spans) + "."
     if peak > 0.5 * cores:
-        text += (" The machine was not quiet: other work (test suites) was running "
+        text += (" The machine was not quiet: other processes (test suites and the like) were running "
                  "alongside the benchmarks on the same cores, so the absolute figures are "
                  "lower and noisier than on an idle machine; the ratios come from "
                  "interleaved rounds of the same run and are the figures to read.")
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report_only:
         timing = ["--rounds", "2", "--duration", "3"] if args.quick else ["--rounds", "3"]
         servers.main(timing)
-        slow_clients.main(timing)
+        slow_clients.main(["--rounds", "2", "--duration", "2"] if args.quick else [])
         memory.main([])
         hotpath.main([])
     write_section(section())

@@ -9,7 +9,14 @@ stays near 500 for the whole measurement.
 For each server: one warm-up, then ``--rounds`` interleaved pairs of
 measurements (alone, with slow clients, alone, with slow clients, ...), each a
 ``taskset -c 1 wrk -t1 -c50`` run against the hello app with the server pinned to
-core 0.  The figure is the ratio of the two medians.
+core 0.  The figure is the ratio of the two medians.  Several short rounds rather
+than a few long ones: other work on the machine comes in bursts, and a median
+of five is robust to two disturbed runs.
+
+The head-tricklers stay within corral's default ``--header-timeout`` (10 s) for
+the whole wrk run, so the figure is the cost of 500 open, trickling connections;
+closes by the server (timeouts, early answers) and the reconnects they cause are
+counted per round when they happen.
 
 The slow clients come from a separate process pinned to core 1 (with wrk, away
 from the server's core): one thread, non-blocking sockets and a 10 ms timer,
@@ -17,7 +24,7 @@ started fresh for each "with" measurement and stopped before the next "alone"
 one.  It reports the CPU time it used, so its cost to the client core is on
 record.
 
-    python bench/slow_clients.py [--slow 500] [--rounds 3] [--duration 5] [--only corral-asyncio]
+    python bench/slow_clients.py [--slow 500] [--rounds 5] [--duration 3] [--only corral-asyncio]
 
 Saved to ``bench/results/slow_clients.json``.
 """
@@ -71,7 +78,7 @@ BODY_HEAD = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\
 BODY_LEN = 1_000_000
 TICK = 0.01  # seconds between the generator's timer passes
 READY_WAIT = 5.0  # seconds the generator waits for all its connections to open
-SETTLE = 2.0  # seconds of trickling before wrk starts
+SETTLE = 1.0  # seconds of trickling before wrk starts
 
 
 # --- the slow-client generator (runs in its own process, on the client core) ---
@@ -258,6 +265,9 @@ def _with_slow(port: int, slow: int, duration: float) -> tuple[float, dict[str, 
     finally:
         gen = loris.stop()
     gen["opened_before_wrk"] = float(opened)
+    if opened < slow:
+        print(f"  warning: only {opened} of {slow} slow connections open when wrk started",
+              file=sys.stderr)
     return rps, gen
 
 
@@ -290,8 +300,8 @@ def measure(kind: str, slow: int, rounds: int, duration: float) -> dict[str, Any
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--slow", type=int, default=500)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--only", default="")
     ap.add_argument("--loris", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
