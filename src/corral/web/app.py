@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from . import pipeline, signals
 from .adapters import bind_plain as _bind_plain
+from .apptemplates import TemplateMixin
 from .appwrappers import Request, Response, make_response_from_view
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
@@ -65,7 +66,7 @@ def _blueprint_chain(endpoint: str) -> tuple[str | None, ...]:
     return (None, *(".".join(parts[: i + 1]) for i in range(len(parts))))
 
 
-class App(Scaffold):
+class App(Scaffold, TemplateMixin):
     """A WSGI application with Flask's API.
 
     ``app = App(__name__)``; register views with ``@app.route``; serve it with
@@ -190,27 +191,6 @@ class App(Scaffold):
     def jinja_env(self) -> Any:
         return self.create_jinja_environment()
 
-    def create_jinja_environment(self) -> Any:
-        env_class = self.jinja_environment
-        if env_class is None:
-            from .templating import Environment as env_class
-        return env_class(self, **dict(self.jinja_options))
-
-    def create_global_jinja_loader(self) -> Any:
-        from .templating import DispatchingJinjaLoader
-
-        return DispatchingJinjaLoader(self)
-
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
-        from .templating import select_jinja_autoescape
-
-        return select_jinja_autoescape(filename)
-
-    def update_template_context(self, context: dict[str, Any]) -> None:
-        from .templating import update_template_context
-
-        update_template_context(self, context)
-
     def make_config(self, instance_relative: bool = False) -> Config:
         root_path = self.instance_path if instance_relative else self.root_path
         defaults = dict(self.default_config)
@@ -313,42 +293,6 @@ class App(Scaffold):
         for processor in self.shell_context_processors:
             rv.update(processor())
         return rv
-
-    def _template_registrar(self, kind: str, name: str | Callable[..., Any] | None) -> Any:
-        adder = getattr(self, f"add_template_{kind}")
-        if callable(name):
-            adder(name)
-            return name
-
-        def decorator(f: F) -> F:
-            adder(f, name=name)
-            return f
-
-        return decorator
-
-    @setupmethod
-    def template_filter(self, name: str | Callable[..., Any] | None = None) -> Any:
-        return self._template_registrar("filter", name)
-
-    @setupmethod
-    def add_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
-        self.jinja_env.filters[name or f.__name__] = f
-
-    @setupmethod
-    def template_test(self, name: str | Callable[..., Any] | None = None) -> Any:
-        return self._template_registrar("test", name)
-
-    @setupmethod
-    def add_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
-        self.jinja_env.tests[name or f.__name__] = f
-
-    @setupmethod
-    def template_global(self, name: str | Callable[..., Any] | None = None) -> Any:
-        return self._template_registrar("global", name)
-
-    @setupmethod
-    def add_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
-        self.jinja_env.globals[name or f.__name__] = f
 
     @setupmethod
     def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:

@@ -155,8 +155,11 @@ class Response(_BaseResponse):
             and environ.get("REQUEST_METHOD") != "HEAD"
         ):
             headers = self.headers._list
+            if headers and headers[-1][0] == "Content-Length":  # as _init_text leaves them
+                start_response(self._status, list(headers))
+                return body
             for key, _value in headers:
-                if key == "Content-Length" or key.lower() == "content-length":
+                if key.lower() == "content-length":
                     start_response(self._status, list(headers))
                     return body
         return super().__call__(environ, start_response)

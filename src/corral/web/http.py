@@ -627,7 +627,12 @@ codecs.register_error("corral.url_quote", _requote_invalid)
 def parse_qs_pairs(qs: str) -> list[tuple[str, str]]:
     """Split a query string on ``&`` into decoded pairs, keeping blank values."""
     if "%" not in qs and "+" not in qs:  # nothing to decode
-        return [item.partition("=")[::2] for item in qs.split("&") if item]  # type: ignore[misc]
+        plain = []
+        for item in qs.split("&"):
+            if item:
+                key, _, value = item.partition("=")
+                plain.append((key, value))
+        return plain
     pairs = []
     for item in qs.split("&"):
         if not item:

@@ -105,17 +105,21 @@ class DefaultJSONProvider(JSONProvider):
             obj = kwargs
         else:
             obj = self._prepare_response_obj(args, kwargs)
-        response_class = self._app_ref().response_class  # type: ignore[union-attr]
+        app: t.Any = self._app_ref()
+        response_class = app.response_class
         text_response = getattr(response_class, "text_response", None)
         if text_response is not None:
-            return text_response(self.response_text(obj), self.mimetype)  # type: ignore[no-any-return]
-        return response_class(self.response_text(obj), mimetype=self.mimetype)  # type: ignore[no-any-return]
+            return text_response(self.response_text(obj, app), self.mimetype)  # type: ignore[no-any-return]
+        return response_class(self.response_text(obj, app), mimetype=self.mimetype)  # type: ignore[no-any-return]
 
-    def response_text(self, obj: t.Any) -> str:
+    def response_text(self, obj: t.Any, app: t.Any = None) -> str:
         """The body of ``response(obj)``: compact (pretty in debug mode unless
         ``compact`` says otherwise) with a trailing newline."""
         compact = self.compact
-        pretty = compact is False or (compact is None and self._app_ref().config["DEBUG"])  # type: ignore[union-attr]
+        if compact is None:
+            pretty = (app or self._app_ref()).config["DEBUG"]  # type: ignore[union-attr]
+        else:
+            pretty = compact is False
         last = self._last_encoder
         if (
             last is not None

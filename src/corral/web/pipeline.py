@@ -70,7 +70,7 @@ def session_untouched(app: App, ctx: RequestContext) -> bool:
 
 def push(app: App, environ: dict[str, Any]) -> RequestContext:
     """``app.request_context(environ).push()`` for a stock app whose routing
-    depends on the path alone."""
+    depends on the path alone, up to the URL matching (see :func:`serve`)."""
     request_class = app.request_class
     if request_class is Request:
         req: Any = _new(Request)
@@ -99,13 +99,6 @@ def push(app: App, environ: dict[str, Any]) -> RequestContext:
     else:
         app_ctx = None
     ctx._cv_tokens = [(_cv_request.set(ctx), app_ctx)]
-    path = environ.get("PATH_INFO") or "/"
-    if path.isascii() and path[:1] == "/" and path[1:2] != "/":
-        found = app.url_map.quick_match(path, req.method)
-        if found is not None:
-            req.url_rule, req.view_args = found
-            return ctx  # type: ignore[no-any-return]
-    ctx._match_pushed()  # the full matcher decides (errors, redirects, odd paths)
     return ctx  # type: ignore[no-any-return]
 
 
@@ -181,6 +174,8 @@ def _direct_text(app: App, rv: Any, environ: dict[str, Any]) -> tuple[str, str] 
     a plain 200 with that body and its Content-Type and Content-Length alone."""
     if not app._direct_text or app.response_class is not Response:
         return None
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return None
     kind = type(rv)
     if kind is str:
         mimetype = Response.default_mimetype
@@ -188,7 +183,7 @@ def _direct_text(app: App, rv: Any, environ: dict[str, Any]) -> tuple[str, str] 
     if kind is dict and getattr(type(app.json), "response", None) is _stock_json_response:
         provider: Any = app.json
         mimetype = provider.mimetype or Response.default_mimetype
-        return None if mimetype is None else (provider.response_text(rv), mimetype)
+        return None if mimetype is None else (provider.response_text(rv, app), mimetype)
     return None
 
 
@@ -207,20 +202,27 @@ def serve(app: App, environ: dict[str, Any], start_response: Callable[..., Any])
     direct = None
     try:
         try:
-            rv = run_view(app, ctx)
-            if (  # nothing observes the response after the view
-                not ctx._after_request_functions
-                and not app.after_request_funcs
-                and not signals.request_finished.receivers
-                and session_untouched(app, ctx)
-            ):
-                if type(rv) is app.response_class:
-                    response = rv
-                elif environ.get("REQUEST_METHOD") == "HEAD" or (
-                    direct := _direct_text(app, rv, environ)
-                ) is None:
-                    response = finish(app, ctx, rv)
+            path = environ.get("PATH_INFO") or "/"
+            found = None
+            if path.isascii() and path[:1] == "/" and path[1:2] != "/":
+                found = app.url_map.quick_match(path, ctx.request.method)
+            if found is None:
+                ctx._match_pushed()  # the full matcher decides (errors, redirects, odd paths)
             else:
+                ctx.request.url_rule, ctx.request.view_args = found
+            rv = run_view(app, ctx)
+            if (  # something may observe the response after the view
+                ctx._after_request_functions
+                or app.after_request_funcs
+                or signals.request_finished.receivers
+                or ctx._session is not None
+                or type(app.session_interface) is not SecureCookieSessionInterface
+                or ("HTTP_COOKIE" in environ and not session_untouched(app, ctx))
+            ):
+                response = finish(app, ctx, rv)
+            elif type(rv) is app.response_class:
+                response = rv
+            elif (direct := _direct_text(app, rv, environ)) is None:
                 response = finish(app, ctx, rv)
         except Exception as e:
             error = e
