@@ -218,6 +218,13 @@ def load_average() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_times() -> list[int]:
+    """The machine-wide CPU time counters of /proc/stat (user, nice, system, idle,
+    iowait, irq, softirq, steal, ...), in clock ticks."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]
+
+
 def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -69,7 +69,7 @@ def protocol() -> HttpProtocol:
 
 
 def group(path: str) -> str:
-    for key in ("parser", "strict", "environ", "response", "cycle", "body", "logging"):
+    for key in ("quick", "parser", "strict", "environ", "response", "cycle", "body", "logging"):
         if f"/http/{key}.py" in path or f"/server/{key}.py" in path:
             return f"http/{key}.py" if key != "logging" else "logging.py"
     if "/workers/" in path:

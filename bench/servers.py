@@ -4,7 +4,13 @@ One worker each, the server pinned to core 0 and ``wrk -t1 -c50`` to core 1,
 several interleaved rounds (every server once per round), medians and ratios
 printed and saved to ``bench/results/servers.json``.
 
-    python bench/servers.py [--rounds 3] [--duration 5] [--only corral-asyncio,granian]
+    python bench/servers.py [--rounds 5] [--duration 3] [--only corral-asyncio,granian]
+
+Two ratios are reported for each pair: the ratio of the two medians, and the
+median of the per-round ratios (each round measures every server within a few
+seconds, so a slow spell of the machine hits both sides of a round's ratio).
+The share of CPU time the hypervisor took (``steal`` in /proc/stat) during the
+run is recorded: on a shared virtual machine it is what moves the figures most.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     Server,
+    cpu_times,
     ensure_peers,
     have_tools,
     load_average,
@@ -70,10 +77,17 @@ def bench_app(app: str, kinds: list[str], rounds: int, duration: float) -> dict[
     return samples
 
 
+def steal_share(before: list[int], after: list[int]) -> float:
+    """Share of all CPU time that was stolen by the hypervisor between two readings."""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(delta)
+    return delta[7] / total if total and len(delta) > 7 else 0.0
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--only", default="", help="comma-separated server names")
     args = ap.parse_args(argv)
     have_tools()
@@ -81,6 +95,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     kinds = args.only.split(",") if args.only else SERVERS
     results: dict[str, dict[str, dict[str, object]]] = {}
     load_before = load_average()
+    cpu_before = cpu_times()
     for app in APPS:
         samples = bench_app(app, kinds, args.rounds, args.duration)
         results[app] = {k: {"median": median(v), "samples": v} for k, v in samples.items()}
@@ -91,7 +106,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             b = float(results[app][den]["median"])  # type: ignore[arg-type]
         except KeyError:
             continue
-        ratios.append({"label": label, "ratio": a / b if b else 0.0, "target": target})
+        per_round = [x / y for x, y in zip(results[app][num]["samples"],  # type: ignore[call-overload]
+                                           results[app][den]["samples"], strict=True) if y]
+        ratios.append({"label": label, "ratio": a / b if b else 0.0, "target": target,
+                       "per_round": per_round, "round_median": median(per_round)})
     data = {
         "machine": machine(),
         "date": now(),
@@ -99,6 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "wrk": f"taskset -c 1 wrk -t1 -c50 -d{args.duration:g}s http://127.0.0.1:PORT/",
         "rounds": args.rounds,
         "load_average": [load_before, load_average()],
+        "steal": steal_share(cpu_before, cpu_times()),
         "results": results,
         "ratios": ratios,
     }
@@ -109,7 +128,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             print(f"{app:9} {k:18} median {results[app][k]['median']:10.0f} req/s")
     for r in ratios:
         tgt = f"(target >= {r['target']})" if r["target"] else ""
-        print(f"{r['label']:38} {r['ratio']:6.2f}x {tgt}")
+        print(f"{r['label']:38} {r['ratio']:6.2f}x (per-round median {r['round_median']:.2f}x)"
+              f" {tgt}")
+    print(f"CPU time taken by the hypervisor (steal) during the run: {data['steal']:.1%}")
     return data
 
 

@@ -9,6 +9,7 @@ Paths (each failure carries a marker string the tests look for in the error log)
     /raise-call         raises in __call__ before start_response
     /raise-iter         start_response, then the iterable raises before any body
     /raise-close        a complete body, then close() raises
+    /raise-late-sized   Content-Length 8 declared, one item of the body, then raises
     /non-iterable       start_response, then returns an int
     /start-twice        calls start_response twice without exc_info
     /no-start           returns a body without calling start_response
@@ -65,6 +66,11 @@ class RaisingClose:
         raise FaultError("fault-in-close")
 
 
+def _late_failure() -> Iterator[bytes]:
+    yield b"half"
+    raise FaultError("fault-late-in-body")
+
+
 def _grab(held: list[int]) -> None:
     try:
         while True:
@@ -105,6 +111,9 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     elif path == "/raise-close":
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "8")])
         return RaisingClose()
+    elif path == "/raise-late-sized":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "8")])
+        return _late_failure()
     elif path == "/non-iterable":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return 42  # type: ignore[return-value]

@@ -37,6 +37,9 @@ def app_server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
         ("/raise-call", 500, "fault-in-call"),
         ("/raise-iter", 500, "fault-in-iteration"),
         ("/raise-close", 200, "fault-in-close"),
+        # a small body of declared length is produced whole before anything is
+        # sent, so failing half-way is still a clean 500
+        ("/raise-late-sized", 500, "fault-late-in-body"),
         ("/non-iterable", 500, "/non-iterable"),
         ("/start-twice", 500, "/start-twice"),
         ("/no-start", 500, "/no-start"),

@@ -44,12 +44,18 @@ from corral.server.http.errors import (
     ParseError,
     RequestTimeout,
 )
+from corral.server.http.head import Limits
 from corral.server.http.parser import RequestHead
+from corral.server.http.quick import QuickLane
 from corral.server.http.response import (
+    COLLECT_MAX,
     ExcInfo,
     FileChunk,
     FileWrapper,
     Response,
+    as_bytes,
+    close_iterable,
+    collect_body,
     error_response,
     no_body,
     sized_body,
@@ -70,15 +76,6 @@ class ConnInfo:
     url_scheme: str = "http"
     keepalive_allowed: bool = True
     send_continue: Callable[[], None] | None = None
-
-
-def _bytes(chunk: Any) -> bytes:
-    """The app must produce bytes; bytearray and memoryview are accepted too."""
-    if isinstance(chunk, bytes):
-        return chunk
-    if isinstance(chunk, (bytearray, memoryview)):
-        return bytes(chunk)
-    raise TypeError(f"response body items must be bytes, not {type(chunk).__name__}")
 
 
 def _hook(settings: Any, name: str) -> Callable[..., Any] | None:
@@ -106,6 +103,13 @@ class RequestCycle:
 
     def exchange(self, head: RequestHead, body: Any, conn: ConnInfo) -> Exchange:
         return Exchange(self, head, body, conn)
+
+    def quick_lane(self, limits: Limits) -> QuickLane | None:
+        """The one-call path for ordinary requests (:mod:`corral.server.http.quick`);
+        None when ``pre_request``/``post_request`` hooks need the general path."""
+        if self.pre_request is not None or self.post_request is not None:
+            return None
+        return QuickLane(self, limits)
 
     def error_response(self, status: int, reason: str = "") -> bytes:
         return error_response(status, reason)
@@ -164,6 +168,31 @@ class Exchange:
             if self.environ is not None:
                 self._finish_logs()
 
+    @classmethod
+    def handed_over(cls, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo,
+                    environ: dict[str, Any], resp: Response, writes: list[bytes],
+                    result: Any, exc: BaseException | None, t0: float) -> Exchange:
+        """An exchange whose app was already called (by the quick lane, see
+        :mod:`corral.server.http.quick`): ``result`` is what the app returned
+        (None if it raised), ``exc`` what it raised, if anything; ``resp`` and
+        ``writes`` are what its ``start_response`` fills."""
+        self = cls.__new__(cls)
+        self.cycle = cycle
+        self.head = head
+        self.body = body
+        self.conn = conn
+        self.response = resp
+        self.environ = environ
+        self.keep_alive = False
+        self.sent = 0
+        self.status = 0
+        self._iterable = result
+        self._iter_closed = False
+        self._closed = False
+        self._t0 = t0
+        self._gen = self._after(result, writes) if exc is None else self._raised(exc)
+        return self
+
     # -- the exchange ----------------------------------------------------------
     def _run(self) -> Generator[Output, None, None]:
         cycle = self.cycle
@@ -183,12 +212,20 @@ class Exchange:
             self._iterable = result
             if not hasattr(result, "__iter__"):
                 raise TypeError(f"application returned a non-iterable {type(result).__name__}")
-        except RequestTimeout:
-            yield from self._fail(503, "request timed out")
+        except (Exception, RequestTimeout) as exc:
+            yield from self._raised(exc)
             return
-        except Exception as exc:
+        yield from self._after(result, writes)
+
+    def _raised(self, exc: BaseException) -> Generator[Output, None, None]:
+        if isinstance(exc, Exception):
             yield from self._app_error(exc)
-            return
+        else:  # RequestTimeout
+            yield from self._fail(503, "request timed out")
+
+    def _after(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
+        """Everything after the app returned its iterable."""
+        resp = self.response
         cls = result.__class__
         if (cls is list or cls is tuple) and resp.status and not writes and self.fast:
             total = sized_body(result)
@@ -220,6 +257,11 @@ class Exchange:
 
     def _respond(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
         resp = self.response
+        clen = resp.content_length
+        if clen is not None and clen <= COLLECT_MAX and resp.started and (
+                type(result) is not FileWrapper):
+            yield from self._collected(result, writes)
+            return
         try:
             if type(result) is FileWrapper and resp.started and not writes:
                 rng = result.sendfile_range()
@@ -234,13 +276,13 @@ class Exchange:
             if total is None:
                 for chunk in chunks:
                     if chunk:
-                        prefix.append(_bytes(chunk))
+                        prefix.append(as_bytes(chunk))
                         break
                 else:
                     exhausted = True
                 if exhausted or isinstance(result, (list, tuple)):
                     exhausted = True
-                    prefix.extend(_bytes(c) for c in chunks if c)
+                    prefix.extend(as_bytes(c) for c in chunks if c)
                     total = sum(len(c) for c in prefix)
             else:
                 prefix = [c for c in result if c]
@@ -257,6 +299,19 @@ class Exchange:
             yield from self._fail(500, "application error")
             return
         yield from self._stream(chunks, prefix, total, exhausted, writes)
+
+    def _collected(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
+        """A small body of declared length, produced whole before anything is
+        sent: an application failing half-way answers a clean 500."""
+        try:
+            data = collect_body(result, writes)
+        except (Exception, RequestTimeout) as exc:
+            yield from self._raised(exc)  # closes the iterable
+            return
+        closed = self._close_iterable()
+        yield from self._stream(iter(()), [data], len(data), True, writes)
+        if not closed:
+            self.keep_alive = False
 
     def _framing(self, total: int | None) -> tuple[int, bytes]:
         """(mode, framing header): mode 0 none, 1 length, 2 chunked, 3 close."""
@@ -304,7 +359,7 @@ class Exchange:
             if not exhausted:
                 for chunk in chunks:
                     if chunk.__class__ is not bytes:
-                        chunk = _bytes(chunk)
+                        chunk = as_bytes(chunk)
                     if writes:
                         chunk = b"".join(writes) + chunk
                         writes.clear()
@@ -355,7 +410,7 @@ class Exchange:
             self.keep_alive = False
             self._close_iterable()
             return
-        self.cycle.log.exception("Error handling request %s", self.head.raw_uri)
+        self.cycle.log.error("Error handling request %s", self.head.raw_uri, exc_info=exc)
         yield from self._fail(500, "application error")
 
     def _fail(self, status: int, reason: str) -> Generator[Output, None, None]:
@@ -378,15 +433,7 @@ class Exchange:
         if self._iter_closed:
             return True
         self._iter_closed = True
-        close = getattr(self._iterable, "close", None)
-        if close is None:
-            return True
-        try:
-            close()
-        except Exception:
-            self.cycle.log.exception("Error closing the response of %s", self.head.raw_uri)
-            return False
-        return True
+        return close_iterable(self._iterable, self.cycle.log, self.head.raw_uri)
 
     def _finish_logs(self) -> None:
         cycle = self.cycle

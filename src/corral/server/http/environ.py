@@ -47,6 +47,29 @@ def header_key(name: str) -> str | None:
     return key
 
 
+class ErrorStream:
+    """``wsgi.errors``: writes go to the error log's current stream, looked up
+    per call (USR1 reopens log files), so one object serves every request."""
+
+    __slots__ = ("_log",)
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+
+    def _stream(self) -> Any:
+        stream = getattr(self._log, "error_stream", None)
+        return stream if stream is not None else sys.stderr
+
+    def write(self, text: str) -> int:
+        return int(self._stream().write(text) or 0)
+
+    def writelines(self, lines: Any) -> None:
+        self._stream().writelines(lines)
+
+    def flush(self) -> None:
+        self._stream().flush()
+
+
 def path_info(path: str) -> str:
     """Percent-decode the path, then decode as latin-1 (PEP 3333)."""
     if "%" not in path:
@@ -81,6 +104,7 @@ class EnvironBuilder:
             "wsgi.input_terminated": True,
             "SERVER_SOFTWARE": "corral",
             "SCRIPT_NAME": self.script_name,
+            "wsgi.errors": ErrorStream(log),
         }
         # Host header -> (SERVER_NAME, SERVER_PORT), for https and for other schemes
         self._https_hosts: dict[str, tuple[str, str]] = {}
@@ -93,8 +117,6 @@ class EnvironBuilder:
         env["QUERY_STRING"] = head.query
         env["SERVER_PROTOCOL"] = "HTTP/1.1" if head.version == (1, 1) else "HTTP/1.0"
         env["wsgi.input"] = body
-        stream = getattr(self.log, "error_stream", None)
-        env["wsgi.errors"] = stream if stream is not None else sys.stderr
         get_key = _HEADER_KEYS.get
         for name, value in head.headers:
             key = get_key(name, "")
@@ -115,6 +137,35 @@ class EnvironBuilder:
         env["PATH_INFO"] = path
         self._addresses(env, conn)
         return env
+
+    def connection_environ(self, conn: ConnInfo) -> dict[str, Any]:
+        """The keys every HTTP/1.1 request on ``conn`` shares when no forwarding
+        header applies (see :mod:`corral.server.http.quick`)."""
+        env = self.template.copy()
+        env["SERVER_PROTOCOL"] = "HTTP/1.1"
+        peer = conn.peer
+        if isinstance(peer, tuple):
+            env["REMOTE_ADDR"] = str(peer[0])
+            env["REMOTE_PORT"] = str(peer[1])
+        else:
+            env["REMOTE_ADDR"] = peer or ""
+        env["wsgi.url_scheme"] = conn.url_scheme
+        return env
+
+    def host_keys(self, host: str, scheme: str) -> tuple[str, str]:
+        """(SERVER_NAME, SERVER_PORT) for a Host header value."""
+        hosts = self._https_hosts if scheme == "https" else self._hosts
+        split = hosts.get(host)
+        if split is None:
+            split = _split_host(host, scheme)
+            if len(hosts) < 256:
+                hosts[host] = split
+        return split
+
+    def forwarding_keys(self) -> list[str]:
+        """Environ keys whose presence changes the scheme or the client address
+        when the peer is trusted."""
+        return [key for key, _ in self.secure_headers] + ["HTTP_X_FORWARDED_FOR"]
 
     def _addresses(self, env: dict[str, Any], conn: ConnInfo) -> None:
         peer = conn.peer
@@ -141,13 +192,7 @@ class EnvironBuilder:
         env["wsgi.url_scheme"] = scheme
         host = env.get("HTTP_HOST")
         if host:
-            hosts = self._https_hosts if scheme == "https" else self._hosts
-            split = hosts.get(host)
-            if split is None:
-                split = _split_host(host, scheme)
-                if len(hosts) < 256:
-                    hosts[host] = split
-            env["SERVER_NAME"], env["SERVER_PORT"] = split
+            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_keys(host, scheme)
             return
         sock = conn.sockname
         if isinstance(sock, tuple):

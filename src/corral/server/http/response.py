@@ -191,10 +191,10 @@ class Response:
             head = "".join(lines).encode("latin-1")
         except UnicodeEncodeError:
             raise AssertionError("header values must be latin-1")
-        try:  # a status line beyond latin-1 fails later, when the head is sent
+        try:
             line = status.encode("latin-1") + b"\r\n" + head
         except UnicodeEncodeError:
-            line = b""
+            raise AssertionError(f"status {status!r} is not latin-1") from None
         self.status = code = int(status[:3])
         self.status_line = status
         self.headers = headers
@@ -237,6 +237,46 @@ def error_response(status: int, reason: str = "", version: tuple[int, int] = (1,
         f"{proto} {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(data)}\r\nConnection: close\r\n"
     ).encode("latin-1") + date_header() + b"\r\n" + data
+
+
+COLLECT_MAX = 65536  # a body of declared length up to this is collected before sending
+
+
+def collect_body(result: Any, writes: list[bytes]) -> bytes:
+    """The whole body of an iterable response, with what the app passed to
+    ``write()`` meanwhile, in order.  Raises what the application raised; the
+    caller closes the iterable."""
+    parts: list[bytes] = []
+    for chunk in result:
+        if writes:
+            parts.extend(writes)
+            writes.clear()
+        parts.append(chunk if chunk.__class__ is bytes else as_bytes(chunk))
+    parts.extend(writes)
+    writes.clear()
+    return b"".join(parts)
+
+
+def close_iterable(result: Any, log: Any, uri: str) -> bool:
+    """Call the response iterable's ``close()``; False (logged) when it raised."""
+    close = getattr(result, "close", None)
+    if close is None:
+        return True
+    try:
+        close()
+    except Exception:
+        log.exception("Error closing the response of %s", uri)
+        return False
+    return True
+
+
+def as_bytes(chunk: Any) -> bytes:
+    """A response body item as bytes (bytearray and memoryview are accepted too)."""
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError(f"response body items must be bytes, not {type(chunk).__name__}")
 
 
 def sized_body(result: Any) -> int | None:

@@ -123,6 +123,11 @@ class RequestBuffer:
         """Nothing partial buffered (complete requests may wait in :attr:`ready`)."""
         return self._head is None and not self.parser.in_message
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing buffered at all: no partial request, none waiting."""
+        return not self.ready and self._head is None and not self.parser.in_message
+
     def feed(self, data: bytes) -> None:
         """Parse ``data``; raises :class:`corral.server.http.errors.ParseError`."""
         for ev in self.parser.feed(data):

@@ -31,9 +31,11 @@ from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits, RequestHead
 from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
+from corral.server.http.quick import QuickConn
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
+    NO_BODY,
     Body,
     ExpectBody,
     RequestBuffer,
@@ -69,7 +71,7 @@ class HttpProtocol(asyncio.Protocol):
         "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
         "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
-        "special", "partial", "threaded", "make_exchange",
+        "special", "partial", "threaded", "make_exchange", "lane", "qc",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -103,6 +105,8 @@ class HttpProtocol(asyncio.Protocol):
         self.partial = True  # a request is arriving (a fresh connection counts)
         self.threaded = mgr.pool is not None
         self.make_exchange = mgr.cycle.exchange
+        self.lane = mgr.lane  # None in thread mode: the app never runs on the loop there
+        self.qc: QuickConn | None = None
         self.sent = False  # thread mode: some bytes of the response went out
 
     # -- asyncio callbacks ---------------------------------------------------------
@@ -183,6 +187,21 @@ class HttpProtocol(asyncio.Protocol):
             if not data:
                 return
         buf = self.buffer
+        if self.lane is not None and not self.busy and buf.quiet:
+            qc = self.qc
+            if qc is None:
+                qc = self.qc = self.lane.connection(self.conn)
+            res = self.lane.answer(data, qc, NO_BODY)
+            if res is not None:
+                self.partial = False
+                if res.__class__ is bytes:
+                    self.transport.write(res)
+                    self.last = _now()
+                    if not self._count(qc.keep_alive):
+                        self.close()
+                elif self._answer(res, NO_BODY):  # type: ignore[arg-type]
+                    self.serve()
+                return
         self.last = now = _now()
         try:
             buf.feed(data)
@@ -271,36 +290,41 @@ class HttpProtocol(asyncio.Protocol):
             return
         make_exchange = self.make_exchange
         conn = self.conn
-        write = self.transport.write
         while ready and not self.closing:
             head, body = ready.popleft()
             if body.__class__ is ExpectBody:
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    buf, fd_reader(fd, self.mgr.body_timeout), write)
-            ex = self.exchange = make_exchange(head, body, conn)
-            self.body = body
-            self.out = out = iter(ex)
-            self.busy = True
-            for data in out:  # the common case inline; _drive() for the rest
-                if data.__class__ is bytes:
-                    write(data)
-                    if self.wpaused or self.closing:
-                        return
-                else:
-                    self.out = _chain(file_pieces(data), out)
-                    if not self._drive():
-                        return
-                    break
-            else:
-                self.exchange = self.out = None
-                self.busy = False
-                if not self._end(ex):
-                    self.close()
-                    return
+                    buf, fd_reader(fd, self.mgr.body_timeout), self.transport.write)
+            if not self._answer(make_exchange(head, body, conn), body):
+                return
         self.last = _now()
         if self.eof or self.rpaused or buf.continue_wanted:
             self._idle()
+
+    def _answer(self, ex: Exchange, body: Body) -> bool:
+        """Write an exchange's output (inline mode). True when it ended and the
+        connection may carry the next request; False when writing paused (the
+        rest goes out from :meth:`resume_writing`) or the connection closes."""
+        self.exchange = ex
+        self.body = body
+        self.out = out = iter(ex)
+        self.busy = True
+        write = self.transport.write
+        for data in out:  # the common case inline; _drive() for the rest
+            if data.__class__ is bytes:
+                write(data)
+                if self.wpaused or self.closing:
+                    return False
+            else:
+                self.out = _chain(file_pieces(data), out)  # type: ignore[arg-type]
+                return self._drive()
+        self.exchange = self.out = None
+        self.busy = False
+        if not self._end(ex):
+            self.close()
+            return False
+        return True
 
     def _idle(self) -> None:
         """No request in hand: go back to reading."""
@@ -353,12 +377,16 @@ class HttpProtocol(asyncio.Protocol):
             if body is not None:
                 self.body = None
                 body.release()
+        return self._count(ex.keep_alive)
+
+    def _count(self, keep_alive: bool) -> bool:
+        """One request answered; True when the connection may carry another."""
         self.served += 1
         mgr = self.mgr
         worker = mgr.worker
         worker.request_done()
         if worker.alive:
-            return ex.keep_alive and not mgr.stopping
+            return keep_alive and not mgr.stopping
         if not mgr.stopping:
             mgr.begin_stop()
         return False
@@ -505,6 +533,7 @@ class ConnectionManager:
         self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
         threads = int(s.threads or 1)
         self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
+        self.lane = self.cycle.quick_lane(self.limits) if threads == 1 else None
         self.watch = Watch(worker) if threads > 1 else None
         self.conns: set[HttpProtocol] = set()
         self.waiting: deque[HttpProtocol] = deque()  # accepted beyond the cap
