@@ -169,11 +169,29 @@ def http_ok(port: int) -> bool:
 
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_TOTAL = re.compile(r"(\d+) requests in")
 _ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
-def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/") -> dict[str, float]:
-    """``taskset -c 1 wrk -t1 -cN -dDs``: requests/s, non-2xx count, socket errors."""
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (threads included)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in [pid, *children(pid)]:
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/",
+        pid: int | None = None) -> dict[str, float]:
+    """``taskset -c 1 wrk -t1 -cN -dDs``: requests/s, non-2xx count, socket errors;
+    with ``pid``, also the CPU time that process tree spent per request (µs)."""
+    cpu0 = tree_cpu_seconds(pid) if pid else 0.0
     cmd = [
         "taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}",
         f"-d{duration:g}s", f"http://127.0.0.1:{port}{path}",
@@ -182,7 +200,12 @@ def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/"
     m = _RPS.search(out)
     bad = _NON2XX.search(out)
     errs = _ERRORS.search(out)
+    total = _TOTAL.search(out)
+    cpu_us = 0.0
+    if pid and total and int(total.group(1)):
+        cpu_us = (tree_cpu_seconds(pid) - cpu0) * 1e6 / int(total.group(1))
     return {
+        "cpu_us": cpu_us,
         "rps": float(m.group(1)) if m else 0.0,
         "non2xx": float(bad.group(1)) if bad else 0.0,
         "errors": float(sum(int(g) for g in errs.groups())) if errs else 0.0,

@@ -35,7 +35,7 @@ def _fmt_ratio(r: dict[str, Any]) -> str:
     verdict = f">= {target:g}: {'met' if _met(r) else 'MISSED'}" if target else ""
     rounds = " / ".join(f"{x:.2f}" for x in r.get("per_round", []))
     return (f"| {r['label']} | {r['ratio']:.2f}x | {r.get('round_median', 0):.2f}x "
-            f"| {rounds} | {verdict} |")
+            f"| {rounds} | {r.get('cpu_ratio', 0):.2f}x | {verdict} |")
 
 
 def servers_md(data: dict[str, Any]) -> list[str]:
@@ -48,17 +48,23 @@ def servers_md(data: dict[str, Any]) -> list[str]:
         f"{data.get('steal', 0.0):.1%}.",
         "",
         "| server | hello req/s (median) | flask req/s (median) | hello, per round "
-        "| flask, per round |",
-        "|---|---:|---:|---:|---:|",
+        "| flask, per round | CPU µs/request hello | CPU µs/request flask |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     res = data["results"]
     for kind in res.get("hello", {}):
         hello = res["hello"][kind]
         flask = res.get("flask_app", {}).get(kind, {"median": 0.0, "samples": []})
         out.append(f"| {kind} | {hello['median']:,.0f} | {flask['median']:,.0f} "
-                   f"| {_samples(hello['samples'])} | {_samples(flask['samples'])} |")
-    out += ["", "| ratio | of medians | median of per-round ratios | per round | target |",
-            "|---|---:|---:|---|---|"]
+                   f"| {_samples(hello['samples'])} | {_samples(flask['samples'])} "
+                   f"| {hello.get('cpu_us', 0):.1f} | {flask.get('cpu_us', 0):.1f} |")
+    out += ["", "*CPU µs/request* is the user + system time of the server's processes "
+            "(master, worker and their threads) over a wrk run divided by the requests "
+            "served: unlike requests/s it does not move when the hypervisor takes the "
+            "core away for a while.", "",
+            "| ratio | of medians | median of per-round ratios | per round "
+            "| CPU per request (peer / corral) | target |",
+            "|---|---:|---:|---|---:|---|"]
     out += [_fmt_ratio(r) for r in data["ratios"]]
     return out
 
@@ -158,13 +164,17 @@ def notes_md(servers_data: Any, slow: Any, mem: Any) -> list[str]:
         "",
         "Reading the figures: the `asyncio` worker makes one `read` and one `write` system "
         "call per keep-alive request and one `epoll_wait` per batch of ready connections "
-        "(checked with `strace -c` on a worker under wrk), so what separates it from "
-        "granian on the hello app is Python time per request, shown in the profile above: "
-        "most of it is in the shared request cycle (head validation, environ, "
-        "`start_response` validation, framing), which every worker class uses. "
-        "The runs share two cores with anything else on the machine; when other work is "
-        "running the absolute figures drop and the rounds spread, so compare the ratios "
-        "of one run, not figures across runs.",
+        "(checked with `strace -c` on a worker under wrk). An ordinary request that "
+        "arrives whole in one read is answered through the quick lane "
+        "(`src/corral/server/http/quick.py`): its header section is looked up among those "
+        "already validated on this worker, the environ is the connection's base dict plus "
+        "the learnt keys, and the response goes out in one write; the profile above is of "
+        "that path. On the Flask app most of the CPU time per request is Flask's own, so "
+        "the ratio there is bounded by how much of each request the server itself costs. "
+        "This machine is a virtual machine whose host takes CPU time away at random "
+        "(the steal figure above): the absolute figures move from round to round, so read "
+        "the ratios of one run, the per-round ratios, and the CPU time per request, which "
+        "does not count time the hypervisor took.",
     ]
     return out
 

@@ -57,24 +57,31 @@ RATIOS = [
 ]
 
 
-def bench_app(app: str, kinds: list[str], rounds: int, duration: float) -> dict[str, list[float]]:
+def bench_app(app: str, kinds: list[str], rounds: int, duration: float
+              ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Requests/s and CPU µs per request of every server, per round."""
     servers = {k: Server(k, app).start() for k in kinds}
     samples: dict[str, list[float]] = {k: [] for k in kinds}
+    cpu: dict[str, list[float]] = {k: [] for k in kinds}
     try:
         for s in servers.values():  # warm up every server once
             wrk(s.port, duration=1)
         for r in range(rounds):
             order = kinds if r % 2 == 0 else list(reversed(kinds))
             for k in order:
-                res = wrk(servers[k].port, duration=duration)
+                proc = servers[k].proc
+                res = wrk(servers[k].port, duration=duration,
+                          pid=proc.pid if proc is not None else None)
                 if res["non2xx"] or res["errors"]:
                     print(f"  warning: {k} {app}: {res}", file=sys.stderr)
                 samples[k].append(res["rps"])
-                print(f"  round {r + 1} {app:9} {k:18} {res['rps']:10.0f} req/s", flush=True)
+                cpu[k].append(res["cpu_us"])
+                print(f"  round {r + 1} {app:9} {k:18} {res['rps']:10.0f} req/s "
+                      f"{res['cpu_us']:8.1f} us CPU/request", flush=True)
     finally:
         for s in servers.values():
             s.stop()
-    return samples
+    return samples, cpu
 
 
 def steal_share(before: list[int], after: list[int]) -> float:
@@ -97,8 +104,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     load_before = load_average()
     cpu_before = cpu_times()
     for app in APPS:
-        samples = bench_app(app, kinds, args.rounds, args.duration)
-        results[app] = {k: {"median": median(v), "samples": v} for k, v in samples.items()}
+        samples, cpu = bench_app(app, kinds, args.rounds, args.duration)
+        results[app] = {k: {"median": median(v), "samples": v, "cpu_us": median(cpu[k]),
+                            "cpu_samples": cpu[k]} for k, v in samples.items()}
     ratios = []
     for label, num, den, app, target in RATIOS:
         try:
@@ -108,8 +116,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             continue
         per_round = [x / y for x, y in zip(results[app][num]["samples"],  # type: ignore[call-overload]
                                            results[app][den]["samples"], strict=True) if y]
+        ca = float(results[app][num]["cpu_us"])  # type: ignore[arg-type]
+        cb = float(results[app][den]["cpu_us"])  # type: ignore[arg-type]
         ratios.append({"label": label, "ratio": a / b if b else 0.0, "target": target,
-                       "per_round": per_round, "round_median": median(per_round)})
+                       "per_round": per_round, "round_median": median(per_round),
+                       "cpu_ratio": cb / ca if ca else 0.0})
     data = {
         "machine": machine(),
         "date": now(),
@@ -125,11 +136,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print()
     for app in APPS:
         for k in kinds:
-            print(f"{app:9} {k:18} median {results[app][k]['median']:10.0f} req/s")
+            print(f"{app:9} {k:18} median {results[app][k]['median']:10.0f} req/s "
+                  f"{results[app][k]['cpu_us']:8.1f} us CPU/request")
     for r in ratios:
         tgt = f"(target >= {r['target']})" if r["target"] else ""
-        print(f"{r['label']:38} {r['ratio']:6.2f}x (per-round median {r['round_median']:.2f}x)"
-              f" {tgt}")
+        print(f"{r['label']:38} {r['ratio']:6.2f}x (per-round median {r['round_median']:.2f}x,"
+              f" CPU per request {r['cpu_ratio']:.2f}x less) {tgt}")
     print(f"CPU time taken by the hypervisor (steal) during the run: {data['steal']:.1%}")
     return data
 
