@@ -80,15 +80,17 @@ def slow_md(data: dict[str, Any]) -> list[str]:
         f"`{data['command']}`: normal-client req/s (wrk as above, hello app) alone and with "
         f"{data['slow']} slowloris connections open (half trickle their head a byte per "
         "second, half trickle a 1 MB body a byte per second), reconnecting when closed. "
-        f"{data.get('rounds', 1)} interleaved rounds per server (alone, with, alone, with, "
-        "...); *kept* is the ratio of the two medians. The slow clients come from one "
+        f"{data.get('rounds', 1)} interleaved rounds per server (alone then with in odd "
+        "rounds, with then alone in even ones); *kept* is the ratio of the two medians. "
+        "The slow clients come from one "
         "process pinned to core 1 with wrk (one thread, non-blocking sockets, a 10 ms "
-        "timer), started after each alone run and stopped before the next; wrk starts "
+        "timer), started before each with-slow-clients run and stopped after it; wrk starts "
         "1 s after its connections are open.",
         "",
         "| server | alone (median) | with slow clients (median) | kept | alone, per round "
-        "| with slow clients, per round | slow clients open / closed by server |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| with slow clients, per round | CPU µs/request alone / with | slow clients open "
+        "/ closed by server |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cpu = wall = 0.0
     for kind, r in data["results"].items():
@@ -99,7 +101,9 @@ def slow_md(data: dict[str, Any]) -> list[str]:
         wall += sum(g.get("wall_s", 0) for g in gens)
         out.append(f"| {kind} | {r['normal']:,.0f} | {r['with_slow']:,.0f} | {r['kept']:.0%} "
                    f"| {_samples(r.get('alone_samples', []))} "
-                   f"| {_samples(r.get('slow_samples', []))} | {opened:.0f} / {closed:.0f} |")
+                   f"| {_samples(r.get('slow_samples', []))} "
+                   f"| {r.get('cpu_alone', 0):.1f} / {r.get('cpu_with_slow', 0):.1f} "
+                   f"| {opened:.0f} / {closed:.0f} |")
     if wall:
         out += ["", f"The slow-client process used {cpu / wall:.1%} of one core on average "
                 "(its own CPU time over its lifetime), on the client core."]

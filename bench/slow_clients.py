@@ -7,9 +7,13 @@ closes (a header timeout, say) is opened again at its next turn, so the count
 stays near 500 for the whole measurement.
 
 For each server: one warm-up, then ``--rounds`` interleaved pairs of
-measurements (alone, with slow clients, alone, with slow clients, ...), each a
+measurements, the order swapped every other round (alone, with slow clients;
+with slow clients, alone; ...) so a machine that slows down or speeds up over
+the run favours neither side, each a
 ``taskset -c 1 wrk -t1 -c50`` run against the hello app with the server pinned to
-core 0.  The figure is the ratio of the two medians.  Several short rounds rather
+core 0.  The figure is the ratio of the two medians; the CPU time the server
+spent per request alone and with the slow clients is recorded too (it does not
+count time the hypervisor took away).  Several short rounds rather
 than a few long ones: other work on the machine comes in bursts, and a median
 of five is robust to two disturbed runs.
 
@@ -256,12 +260,13 @@ def _settle(port: int, seconds: float = 10.0) -> None:
     time.sleep(0.5)
 
 
-def _with_slow(port: int, slow: int, duration: float) -> tuple[float, dict[str, float]]:
+def _with_slow(port: int, slow: int, duration: float, pid: int | None
+               ) -> tuple[dict[str, float], dict[str, float]]:
     loris = Loris(port, slow)
     try:
         opened = loris.wait_ready()
         time.sleep(SETTLE)
-        rps = wrk(port, duration=duration)["rps"]
+        rps = wrk(port, duration=duration, pid=pid)
     finally:
         gen = loris.stop()
     gen["opened_before_wrk"] = float(opened)
@@ -273,17 +278,27 @@ def _with_slow(port: int, slow: int, duration: float) -> tuple[float, dict[str, 
 
 def measure(kind: str, slow: int, rounds: int, duration: float) -> dict[str, Any]:
     srv = Server(kind, "hello").start()
+    pid = srv.proc.pid if srv.proc is not None else None
     alone: list[float] = []
     loaded: list[float] = []
+    cpu_alone: list[float] = []
+    cpu_loaded: list[float] = []
     gens: list[dict[str, float]] = []
     try:
         wrk(srv.port, duration=1)
         for r in range(rounds):
-            _settle(srv.port)
-            alone.append(wrk(srv.port, duration=duration)["rps"])
-            rps, gen = _with_slow(srv.port, slow, duration)
-            loaded.append(rps)
-            gens.append(gen)
+            for step in ("alone", "with") if r % 2 == 0 else ("with", "alone"):
+                _settle(srv.port)
+                if step == "alone":
+                    res = wrk(srv.port, duration=duration, pid=pid)
+                    alone.append(res["rps"])
+                    cpu_alone.append(res["cpu_us"])
+                else:
+                    res, gen = _with_slow(srv.port, slow, duration, pid)
+                    loaded.append(res["rps"])
+                    cpu_loaded.append(res["cpu_us"])
+                    gens.append(gen)
+            rps = loaded[-1]
             print(f"  round {r + 1} {kind:18} alone {alone[-1]:8.0f}  with slow {rps:8.0f} req/s"
                   f"  (slow clients open {gen.get('opened_before_wrk', 0):.0f}, closed by server "
                   f"{gen.get('closed_by_server', 0):.0f}, generator cpu "
@@ -294,6 +309,7 @@ def measure(kind: str, slow: int, rounds: int, duration: float) -> dict[str, Any
     kept = with_slow / base if base else 0.0
     print(f"{kind:18} median {base:8.0f} -> {with_slow:8.0f} req/s  ({kept:6.1%} kept)", flush=True)
     return {"normal": base, "with_slow": with_slow, "kept": kept, "alone_samples": alone,
+            "cpu_alone": median(cpu_alone), "cpu_with_slow": median(cpu_loaded),
             "slow_samples": loaded, "generator": gens}
 
 
