@@ -6,12 +6,21 @@ then trickle the body one byte per second.  A slow connection that the server
 closes (a header timeout, say) is opened again at its next turn, so the count
 stays near 500 for the whole measurement.
 
-For each server: one warm-up, then ``--rounds`` interleaved pairs of
-measurements, the order swapped every other round (alone, with slow clients;
-with slow clients, alone; ...) so a machine that slows down or speeds up over
-the run favours neither side, each a
-``taskset -c 1 wrk -t1 -c50`` run against the hello app with the server pinned to
-core 0.  The figure is the ratio of the two medians; the CPU time the server
+For each server: one warm-up, then ``--rounds`` rounds of three measurements,
+the order reversed every other round so a machine that slows down or speeds up
+over the run favours none of them, each a ``taskset -c 1 wrk -t1 -c50`` run
+against the hello app with the server pinned to core 0:
+
+* *alone*: wrk only;
+* *control*: wrk, while the slow-client generator runs its full load against a
+  sink (a process on the client core that accepts and discards), not the server;
+* *with slow clients*: wrk, while the generator's connections are on the server.
+
+The slow clients have to share the client core with wrk (the machine has two
+cores and the server has the other), and on their own they slow wrk down; the
+control measures that, so *kept* is with / control: what holding the slow
+connections costs the server, with the client side the same in both.  The CPU
+time the server
 spent per request alone and with the slow clients is recorded too (it does not
 count time the hypervisor took away).  Several short rounds rather
 than a few long ones: other work on the machine comes in bursts, and a median
@@ -56,6 +65,7 @@ from bench.common import (
     CLIENT_CORE,
     Server,
     ensure_peers,
+    free_port,
     have_tools,
     http_ok,
     load_average,
@@ -260,9 +270,71 @@ def _settle(port: int, seconds: float = 10.0) -> None:
     time.sleep(0.5)
 
 
-def _with_slow(port: int, slow: int, duration: float, pid: int | None
-               ) -> tuple[dict[str, float], dict[str, float]]:
-    loris = Loris(port, slow)
+class Sink:
+    """The control: a process on the client core that accepts connections and
+    discards what they send, so the slow-client generator can run its full load
+    (same connections, same trickling, same CPU on the client core) without
+    touching the server under test."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", CLIENT_CORE, sys.executable, __file__, "--sink", str(self.port)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_sink(port: int) -> None:
+    """Accept and read forever (the body of :class:`Sink`)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", port))
+    lsock.listen(1024)
+    lsock.setblocking(False)
+    sel = selectors.DefaultSelector()
+    sel.register(lsock, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            sock = key.fileobj
+            if sock is lsock:
+                try:
+                    conn, _ = lsock.accept()
+                except BlockingIOError:
+                    continue
+                conn.setblocking(False)
+                sel.register(conn, selectors.EVENT_READ)
+                continue
+            try:
+                data = sock.recv(65536)  # type: ignore[union-attr]
+            except (BlockingIOError, ConnectionError):
+                data = b"x"
+            if not data:
+                sel.unregister(sock)
+                sock.close()  # type: ignore[union-attr]
+
+
+def _with_slow(port: int, slow: int, duration: float, pid: int | None,
+               target: int | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """wrk against ``port`` while the slow clients connect to ``target`` (the
+    server itself, or the sink for the control runs)."""
+    loris = Loris(target or port, slow)
     try:
         opened = loris.wait_ready()
         time.sleep(SETTLE)
@@ -278,37 +350,48 @@ def _with_slow(port: int, slow: int, duration: float, pid: int | None
 
 def measure(kind: str, slow: int, rounds: int, duration: float) -> dict[str, Any]:
     srv = Server(kind, "hello").start()
+    sink = Sink()
     pid = srv.proc.pid if srv.proc is not None else None
     alone: list[float] = []
+    control: list[float] = []
     loaded: list[float] = []
     cpu_alone: list[float] = []
     cpu_loaded: list[float] = []
     gens: list[dict[str, float]] = []
+    steps = ("alone", "control", "with")
     try:
         wrk(srv.port, duration=1)
         for r in range(rounds):
-            for step in ("alone", "with") if r % 2 == 0 else ("with", "alone"):
+            for step in steps if r % 2 == 0 else steps[::-1]:
                 _settle(srv.port)
                 if step == "alone":
                     res = wrk(srv.port, duration=duration, pid=pid)
                     alone.append(res["rps"])
                     cpu_alone.append(res["cpu_us"])
+                elif step == "control":
+                    res, _ = _with_slow(srv.port, slow, duration, pid, sink.port)
+                    control.append(res["rps"])
                 else:
                     res, gen = _with_slow(srv.port, slow, duration, pid)
                     loaded.append(res["rps"])
                     cpu_loaded.append(res["cpu_us"])
                     gens.append(gen)
             rps = loaded[-1]
-            print(f"  round {r + 1} {kind:18} alone {alone[-1]:8.0f}  with slow {rps:8.0f} req/s"
+            print(f"  round {r + 1} {kind:18} alone {alone[-1]:8.0f}  control {control[-1]:8.0f}"
+                  f"  with slow {rps:8.0f} req/s"
                   f"  (slow clients open {gen.get('opened_before_wrk', 0):.0f}, closed by server "
                   f"{gen.get('closed_by_server', 0):.0f}, generator cpu "
                   f"{gen.get('cpu_s', 0):.2f}s/{gen.get('wall_s', 0):.1f}s)", flush=True)
     finally:
         srv.stop()
-    base, with_slow = median(alone), median(loaded)
-    kept = with_slow / base if base else 0.0
-    print(f"{kind:18} median {base:8.0f} -> {with_slow:8.0f} req/s  ({kept:6.1%} kept)", flush=True)
-    return {"normal": base, "with_slow": with_slow, "kept": kept, "alone_samples": alone,
+        sink.stop()
+    base, with_slow, ctrl = median(alone), median(loaded), median(control)
+    kept = with_slow / ctrl if ctrl else 0.0
+    print(f"{kind:18} median {base:8.0f} (control {ctrl:8.0f}) -> {with_slow:8.0f} req/s "
+          f"({kept:6.1%} kept)", flush=True)
+    return {"normal": base, "control": ctrl, "with_slow": with_slow, "kept": kept,
+            "kept_vs_alone": with_slow / base if base else 0.0, "alone_samples": alone,
+            "control_samples": control,
             "cpu_alone": median(cpu_alone), "cpu_with_slow": median(cpu_loaded),
             "slow_samples": loaded, "generator": gens}
 
@@ -320,7 +403,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--only", default="")
     ap.add_argument("--loris", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--sink", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.sink:
+        run_sink(args.sink)
+        return {}
     if args.loris:
         SlowClients(args.loris, args.slow).run(sys.stdin.fileno())
         return {}
