@@ -202,10 +202,10 @@ def load_md(servers_data: Any, slow: Any) -> list[str]:
     text = "Load average (1, 5, 15 min) on this " + f"{cores}-core machine: " + "; ".join(
         f"{span[0]} when `{name}` started, {span[1]} when it ended" for name, span in spans) + "."
     if peak > 0.5 * cores:
-        text += (" The machine was not quiet: other processes (test suites and the like) were running "
-                 "alongside the benchmarks on the same cores, so the absolute figures are "
-                 "lower and noisier than on an idle machine; the ratios come from "
-                 "interleaved rounds of the same run and are the figures to read.")
+        text += (" The load average counts the benchmark's own processes and threads (the "
+                 "server under test, wrk, the slow-client generator); how much CPU time the "
+                 "hypervisor took away from this virtual machine is the steal share given "
+                 "with each run, and that is what moves the absolute figures.")
     return [text]
 
 
