@@ -104,6 +104,18 @@ def test_check_config_ok() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
+@pytest.mark.parametrize(("worker", "reason"), [
+    ("nope", "unknown worker class 'nope'"),
+    ("no_such_module:Worker", "cannot load worker class 'no_such_module:Worker'"),
+    ("corral.server.workers.sync:Missing", "has no attribute 'Missing'"),
+])
+def test_check_config_refuses_a_bad_worker_class(worker: str, reason: str) -> None:
+    result = corral("cfg_app:app", "--check-config", "-k", worker)
+    assert result.returncode == 2
+    assert result.stderr.startswith("corral: error: ") and reason in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
 def test_env_chdir_and_pythonpath(tmp_path: Path) -> None:
     # the module imports only with CFG_FLAG=1; --chdir makes the apps directory importable
     assert corral("cfg_needs_env:app", "--check-config", "--chdir", str(APPS),

@@ -73,7 +73,8 @@ def trickle(sock: socket.socket, data: bytes, interval: float, limit: float) -> 
 
 
 def assert_not_served(answer: bytes) -> None:
-    """A timed-out client is closed, with a 408 at most (the sync worker just closes)."""
+    """A timed-out client is closed, with a 408 at most (a trickler may be cut off
+    before it reads the answer)."""
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer[:200]
 
 
@@ -169,3 +170,20 @@ def test_slow_clients_hold_no_app_thread(worker: str) -> None:
         finally:
             for sock in stalled:
                 sock.close()
+
+
+@pytest.mark.timeout(40)
+def test_stalled_head_or_body_is_answered_408(server: tuple[str, ServerProcess]) -> None:
+    """A head or a body that stops arriving half-way gets a 408, then the
+    connection closes: the same answer from every worker class."""
+    worker, srv = server
+    stalled = (
+        (b"GET /ok HTTP/1.1\r\nHost: x\r\nX-Half: ", HEADER_TIMEOUT),
+        (b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789", BODY_TIMEOUT),
+    )
+    for data, limit in stalled:
+        with socket.create_connection((srv.host, srv.port), timeout=10) as sock:
+            sock.sendall(data)
+            answer = closed_by_server(sock, limit + 3 * SLACK)
+        assert answer is not None, (worker, data[:20], "connection still open")
+        assert answer.startswith(b"HTTP/1.1 408 "), (worker, data[:20], answer[:120])

@@ -46,7 +46,14 @@ def prepare_process(settings: Settings) -> None:
 
 
 def check_app(settings: Settings) -> None:
-    """``--check-config``: load the application in this process; exit 0 or 4."""
+    """``--check-config``: load the worker class and the application in this
+    process; exit 0, 2 (the worker class) or 4 (the application)."""
+    from corral.server.workers import WorkerClassError, load_worker_class
+
+    try:
+        load_worker_class(settings.worker_class)
+    except WorkerClassError as e:
+        fail(str(e), EXIT_USAGE)
     try:
         load_app(settings.app_uri)
     except AppLoadError as e:

@@ -271,8 +271,9 @@ SETTINGS: list[Setting] = [
        "mounted below the site root.", _MECH, metavar="PATH", env="SCRIPT_NAME"),
     _s("body_spool_size", _int(0), 1048576, "--body-spool-size", "Request bodies larger than "
        "this many bytes are spooled to a temporary file.", _MECH, metavar="INT"),
-    _s("check_config", _bool, False, "--check-config", "Load the configuration and the "
-       "application, then exit (0 if both are fine).", _MECH, action="store_true"),
+    _s("check_config", _bool, False, "--check-config", "Load the configuration, the worker "
+       "class and the application, then exit (0 if all are fine).", _MECH,
+       action="store_true"),
     _s("print_config", _bool, False, "--print-config", "Print the resolved settings and "
        "exit.", _MECH, action="store_true"),
     _s("accesslog", _opt_str, None, "--access-logfile", "Access log file (`-` for stdout). "

@@ -32,19 +32,20 @@ _HOP_BY_HOP = frozenset(
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 # -- Date header, formatted at most once per second ---------------------------
-_date_second = -1
+_date_until = 0.0  # the cached line is good while time.time() is below this
 _date_line = b""
+_time = time.time
 
 
 def date_header() -> bytes:
-    """``Date: ...\\r\\n`` for the current second (cached)."""
-    global _date_second, _date_line
-    now = int(time.time())
-    if now != _date_second:
-        _date_line = f"Date: {formatdate(now, usegmt=True)}\r\nServer: {SERVER_HEADER}\r\n".encode(
-            "ascii"
-        )
-        _date_second = now
+    """The ``Date`` and ``Server`` header lines for the current second (cached)."""
+    global _date_until, _date_line
+    now = _time()
+    if now >= _date_until or now < _date_until - 1.0:  # a new second, or the clock went back
+        second = int(now)
+        _date_line = (f"Date: {formatdate(second, usegmt=True)}\r\n"
+                      f"Server: {SERVER_HEADER}\r\n").encode("ascii")
+        _date_until = second + 1.0
     return _date_line
 
 

@@ -63,18 +63,24 @@ class Connection:
         self.send_timeout = float(getattr(settings, "timeout", 30) or 0) or None
 
     def read_head(self) -> tuple[RequestHead, list[Any]] | None:
-        """Read until a request head is complete; None when the client left."""
+        """Read until a request head is complete; None when the client left or
+        sent nothing in time; ParseError(408) when a head began but did not
+        arrive whole within --header-timeout."""
         deadline = time.monotonic() + self.header_timeout if self.header_timeout else None
         events: list[Any] = []
         while True:
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self._check_partial()
                     return None
                 self.sock.settimeout(left)
             try:
                 data = self.sock.recv(RECV_SIZE)
-            except (TimeoutError, OSError):
+            except TimeoutError:
+                self._check_partial()
+                return None
+            except OSError:
                 return None
             if not data:
                 self.parser.feed_eof()
@@ -85,13 +91,20 @@ class Connection:
                 assert isinstance(head, RequestHead)
                 return head, events[1:]
 
+    def _check_partial(self) -> None:
+        """Out of time for the head: a head that began gets a 408 (ParseError),
+        as in the other workers; a connection that sent nothing is just closed."""
+        if self.parser.in_message:
+            raise ParseError(408, "request timed out")
+
     def fill(self) -> list[Any]:
-        """Read more of the body (StreamBody's fill callback)."""
+        """Read more of the body (StreamBody's fill callback); a client idle past
+        --body-timeout gets a 408 (when nothing of the response went out yet)."""
         self.sock.settimeout(self.body_timeout)
         try:
             data = self.sock.recv(RECV_SIZE)
         except TimeoutError:
-            raise ClientDisconnected("timed out reading the request body")
+            raise ParseError(408, "request timed out") from None
         except OSError as exc:
             raise ClientDisconnected(str(exc))
         if not data:
