@@ -74,6 +74,7 @@ class Learnt:
 
 
 DECLINED = Learnt({}, [], False, None)  # a header section the lane leaves alone
+Matched = tuple[str, str, Learnt]  # method, request target, what its headers mean
 
 
 class QuickConn:
@@ -117,6 +118,16 @@ class QuickLane:
         connection stays open), an :class:`Exchange` to drive as usual, or None
         when the request is not for this lane (nothing was done: parse it the
         general way).  ``body`` is the empty ``wsgi.input`` to use."""
+        matched = self.match(data, qc)
+        if matched is None:
+            return None
+        method, target, learnt = matched
+        return self._run(method, target, learnt, qc, body)
+
+    def match(self, data: bytes, qc: QuickConn) -> Matched | None:
+        """The first half of :meth:`answer`, without running anything: what the
+        lane needs to answer ``data``, or None.  Call it from one thread at a
+        time (it may learn a new header section)."""
         end = data.find(b"\r\n\r\n")
         if end + 4 != len(data):
             return None
@@ -136,7 +147,11 @@ class QuickLane:
         target = raw_target.decode("latin-1")
         if limits.request_line and len(target) + 14 > limits.request_line:
             return None
-        return self._run(_METHODS[raw_method], target, learnt, qc, body)
+        return _METHODS[raw_method], target, learnt
+
+    def run(self, matched: Matched, qc: QuickConn, body: Any) -> bytes | Exchange:
+        """The second half of :meth:`answer`: run the application (any thread)."""
+        return self._run(*matched, qc, body)
 
     def _run(self, method: str, target: str, learnt: Learnt, qc: QuickConn,
              body: Any) -> bytes | Exchange:

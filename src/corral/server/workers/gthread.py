@@ -28,10 +28,13 @@ from corral.server.http.cycle import ConnInfo
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits
 from corral.server.http.proxy import accept_proxy
+from corral.server.http.quick import Matched, QuickConn
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
 from corral.server.tls import accept_tls
 from corral.server.workers._buffered import (
+    NO_BODY,
+    Body,
     ExpectBody,
     RequestBuffer,
     Timeouts,
@@ -53,7 +56,7 @@ class Conn:
     """One client connection."""
 
     __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
-                 "eof", "sent", "gone")
+                 "eof", "sent", "gone", "qc")
 
     def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
         self.sock = sock
@@ -66,6 +69,7 @@ class Conn:
         self.eof = False
         self.sent = False  # some byte of the current response went out
         self.gone = False  # closed (or abandoned after a timeout)
+        self.qc: QuickConn | None = None  # the quick lane's view, once it is used
 
 
 class ThreadWorker(Worker):
@@ -91,6 +95,7 @@ class ThreadWorker(Worker):
         self.accepting = False
         self.pool = ThreadPool(int(s.threads or 1), self.log)
         self.watch = Watch(self)
+        self.lane = self.cycle.quick_lane(self.limits)
         for listener in self.listeners:
             listener.sock.setblocking(False)
             self.by_fd[listener.sock.fileno()] = listener
@@ -239,6 +244,15 @@ class ThreadWorker(Worker):
         now = conn.last = _now()
         if buf.idle and not buf.ready:
             conn.head_start = now
+            if self.lane is not None and data:
+                qc = conn.qc
+                if qc is None:
+                    qc = conn.qc = self.lane.connection(conn.info)
+                matched = self.lane.match(data, qc)
+                if matched is not None:  # one ordinary request: the pool answers it whole
+                    conn.busy = True
+                    self.pool.submit(self.handle, conn, matched)
+                    return
         try:
             if data:
                 buf.feed(data)
@@ -266,12 +280,17 @@ class ThreadWorker(Worker):
             self.close(conn)
 
     # -- answering (pool threads) ------------------------------------------------------
-    def handle(self, conn: Conn) -> None:
-        """Answer every complete request buffered on ``conn``, then give it back."""
+    def handle(self, conn: Conn, matched: Matched | None = None) -> None:
+        """Answer the request the quick lane matched, if any, and every complete
+        request buffered on ``conn``, then give it back."""
         sock = conn.sock
         buf = conn.buffer
         try:
             sock.settimeout(self.send_timeout)
+            if matched is not None and (not self.answer(conn, matched) or conn.eof
+                                        or not self.alive):
+                self.close(conn)
+                return
             while buf.ready and not conn.gone:
                 if not self.answer(conn) or conn.eof or not self.alive:
                     self.close(conn)
@@ -289,35 +308,51 @@ class ThreadWorker(Worker):
         conn.busy = False
         self.rearm(conn)
 
-    def answer(self, conn: Conn) -> bool:
-        """One exchange; True when the connection may carry another request."""
-        head, body = conn.buffer.ready.popleft()
+    def answer(self, conn: Conn, matched: Matched | None = None) -> bool:
+        """One exchange (the next buffered request, or the one the quick lane
+        matched); True when the connection may carry another request."""
         sock = conn.sock
-        if body.__class__ is ExpectBody:
-            body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                conn.buffer, self._recv_with(sock, self.timeouts.body), sock.sendall)
+        body: Body = NO_BODY
+        if matched is None:
+            head, body = conn.buffer.ready.popleft()
+            if body.__class__ is ExpectBody:
+                body.fetch = fetch_blocking(  # type: ignore[union-attr]
+                    conn.buffer, self._recv_with(sock, self.timeouts.body), sock.sendall)
         job = self.watch.add(conn)
         job.begin()
         conn.sent = False
-        ex = self.cycle.exchange(head, body, conn.info)
         keep = False
+        ex: Any = None
         try:
-            for out in ex:
-                if job.timed_out:
-                    break
-                conn.sent = True
-                if out.__class__ is bytes:
-                    sock.sendall(out)  # type: ignore[arg-type]
-                else:
-                    send_file(sock, out)  # type: ignore[arg-type]
+            if matched is None:
+                ex = self.cycle.exchange(head, body, conn.info)
             else:
-                keep = ex.keep_alive
+                assert self.lane is not None and conn.qc is not None
+                ex = self.lane.run(matched, conn.qc, body)
+                if ex.__class__ is bytes:  # answered whole
+                    data, ex = ex, None
+                    if not job.timed_out:
+                        conn.sent = True
+                        sock.sendall(data)
+                        keep = conn.qc.keep_alive
+            if ex is not None:
+                for out in ex:
+                    if job.timed_out:
+                        break
+                    conn.sent = True
+                    if out.__class__ is bytes:
+                        sock.sendall(out)
+                    else:
+                        send_file(sock, out)
+                else:
+                    keep = ex.keep_alive
         except OSError as e:
             self.log.debug("Client went away while sending the response: %s", e)
         finally:
             self.watch.discard(job)
             try:
-                ex.close()
+                if ex is not None:
+                    ex.close()
             finally:
                 body.release()
         self.request_done()
