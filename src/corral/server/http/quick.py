@@ -57,6 +57,7 @@ _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "OPTIONS", "
 _V11 = (1, 1)
 TABLE_MAX = 512  # distinct header sections remembered per scheme
 BLOCK_MAX = 4096  # longer header sections are not remembered
+BASES_MAX = 8  # merged environs kept per connection
 _monotonic = time.monotonic
 
 
@@ -80,7 +81,7 @@ Matched = tuple[str, str, Learnt]  # method, request target, what its headers me
 class QuickConn:
     """The lane's view of one connection; made by :meth:`QuickLane.connection`."""
 
-    __slots__ = ("info", "environ", "table", "keep_alive")
+    __slots__ = ("info", "environ", "table", "keep_alive", "bases")
 
     def __init__(self, info: ConnInfo, environ: dict[str, Any],
                  table: dict[bytes, Learnt]) -> None:
@@ -88,6 +89,15 @@ class QuickConn:
         self.environ = environ
         self.table = table
         self.keep_alive = False  # of the last answer given
+        # the connection's environ merged with a header section's keys, for the
+        # few sections a connection repeats
+        self.bases: dict[Learnt, dict[str, Any]] = {}
+
+    def base_for(self, learnt: Learnt) -> dict[str, Any]:
+        if len(self.bases) >= BASES_MAX:
+            self.bases.clear()
+        base = self.bases[learnt] = {**self.environ, **learnt.keys}
+        return base
 
 
 class QuickLane:
@@ -160,8 +170,10 @@ class QuickLane:
         if "#" in target:
             target = target.split("#", 1)[0]
         path, _, query = target.partition("?")
-        env = qc.environ.copy()
-        env.update(learnt.keys)
+        base = qc.bases.get(learnt)
+        if base is None:
+            base = qc.base_for(learnt)
+        env = base.copy()
         env["REQUEST_METHOD"] = method
         env["RAW_URI"] = uri
         env["QUERY_STRING"] = query
