@@ -12,6 +12,12 @@ workers and then loops forever:
 * a worker exiting with status 3 (boot error) or 4 (app load error) stops the
   master with that status instead of respawning forever.
 
+Workers switch to ``--group``/``--user`` as soon as they are forked; the master
+keeps its own identity, so that it can still remove the pid file and unix socket
+files and signal every worker.  With ``--daemon`` the command line detaches the
+process first (:func:`corral.server.cli.daemonize`) and the arbiter reports the
+outcome of :meth:`Arbiter.start` back through ``ready_fd``.
+
 Signals: TERM graceful stop, INT/QUIT fast stop, HUP reload (new settings, new
 workers with freshly imported app code, old workers retired gracefully once the
 new ones booted), TTIN/TTOU one worker more/fewer, USR1 reopen log files, WINCH
@@ -34,6 +40,7 @@ from corral.server.sockets import (
     ListenerError,
     close_listeners,
     create_listeners,
+    switched_owner,
 )
 from corral.server.workers import WorkerClassError, load_worker_class
 from corral.server.workers.base import (
@@ -144,6 +151,9 @@ class Arbiter:
         self.aborted: dict[int, float] = {}  # pid -> SIGKILL deadline after SIGABRT
         self.reexec_pid = 0  # a new master started by USR2
         self.argv = list(sys.argv[1:])
+        # --daemon: where the detached master reports how its start went to the
+        # command that launched it (see corral.server.cli.daemonize)
+        self.ready_fd: int | None = None
 
     # -- properties used by hooks ---------------------------------------------------
     @property
@@ -197,13 +207,42 @@ class Arbiter:
         for listener in self.listeners:
             self.log.info("Listening at: %s (%s)", listener.url, self.pid)
         self.log.info("Using worker: %s", self.settings.worker_class)
+        self.hand_over_logs(self.settings)
         set_process_title(process_title("master", self.settings))
         call_hook(self.settings, self.log, "when_ready", self)
+        self.report_start(0)
 
     def apply_environment(self, settings: Any) -> None:
         """``-e KEY=VALUE`` in the master (inherited by workers); the command line
         applies ``--chdir``/``--pythonpath`` before the arbiter exists."""
         os.environ.update(settings.env)
+
+    def report_start(self, status: int, reason: str = "") -> None:
+        """Under --daemon, tell the launching command that the start succeeded
+        (0) or failed (``status`` and ``reason``); once only."""
+        fd, self.ready_fd = self.ready_fd, None
+        if fd is None:
+            return
+        try:
+            os.write(fd, f"{status} {reason}".encode("utf-8", "replace"))
+        except OSError:
+            pass  # the launching command is gone: nobody to tell
+        finally:
+            os.close(fd)
+
+    def hand_over_logs(self, settings: Any) -> None:
+        """Give the log files to ``--user``/``--group``, so that workers running as
+        that account can reopen them (USR1 after a log rotation)."""
+        uid, gid = switched_owner(settings)
+        if (uid, gid) == (-1, -1):
+            return
+        for path in (settings.errorlog, settings.accesslog):
+            if path and path != "-":
+                try:
+                    os.chown(path, uid, gid)
+                except OSError as e:
+                    self.log.warning("Cannot give %s to the workers' user and group: %s",
+                                     path, e.strerror or e)
 
     def load_worker_class(self) -> None:
         try:
@@ -511,6 +550,7 @@ class Arbiter:
             setup(fresh)  # new log settings; reopens the files
         else:
             self.log.reopen_files()
+        self.hand_over_logs(fresh)
         try:
             self.load_worker_class()
         except HaltServer as h:
@@ -632,6 +672,7 @@ class Arbiter:
         close_listeners(self.listeners, unlink=not self.reexec_pid)
         if self.pidfile is not None:
             self.pidfile.unlink()
+        self.report_start(status or 1, reason or "the server stopped while starting")
         _flush_std()
         sys.exit(status)
 

@@ -1,7 +1,9 @@
 """The ``corral`` command (also ``python -m corral``).
 
 Exit statuses: 0 fine, 2 bad command line or setting, 3 worker boot error (from
-the arbiter), 4 the application could not be loaded.
+the arbiter), 4 the application could not be loaded.  With ``--daemon`` the
+command returns once the detached master listens (0), or with the status of a
+start that failed.
 """
 
 from __future__ import annotations
@@ -45,6 +47,56 @@ def prepare_process(settings: Settings) -> None:
         sys.path.insert(0, path)
 
 
+def daemonize() -> int:
+    """``--daemon``: detach from the terminal (fork, new session, fork again) with
+    stdin, stdout and stderr on ``/dev/null``; the working directory stays the one
+    ``--chdir`` chose.  Returns, in the detached process only, the write end of a
+    pipe for :meth:`Arbiter.report_start`; the launching process waits for that
+    report and exits with its status."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    launcher = os.getpid()
+    read_fd, write_fd = os.pipe()
+    middle = os.fork()
+    if middle:
+        os.close(write_fd)
+        os.waitpid(middle, 0)
+        sys.exit(await_start(read_fd))
+    os.close(read_fd)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    os.umask(0o022)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    if os.environ.get("LISTEN_PID") == str(launcher):  # systemd socket activation
+        os.environ["LISTEN_PID"] = str(os.getpid())
+    return write_fd
+
+
+def await_start(read_fd: int) -> int:
+    """In the launching process: read the detached master's report (``STATUS
+    REASON``) and return the status, printing the reason of a failed start."""
+    chunks = []
+    try:
+        while chunk := os.read(read_fd, 4096):
+            chunks.append(chunk)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        os.close(read_fd)
+    status_text, _, reason = b"".join(chunks).decode("utf-8", "replace").partition(" ")
+    try:
+        status = int(status_text)
+    except ValueError:
+        status, reason = 1, "the server stopped while starting"
+    if status:
+        print(f"corral: error: {reason or 'the server could not start'}", file=sys.stderr)
+    return status
+
+
 def check_app(settings: Settings) -> None:
     """``--check-config``: load the worker class and the application in this
     process; exit 0, 2 (the worker class) or 4 (the application)."""
@@ -82,5 +134,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if settings.check_config:
         check_app(settings)
     from corral.server.arbiter import Arbiter
+    from corral.server.sockets import INHERIT_ENV
 
-    Arbiter(settings).run()
+    # a master re-executed by USR2 is already detached: it must not fork away again
+    ready_fd = daemonize() if settings.daemon and INHERIT_ENV not in os.environ else None
+    arbiter = Arbiter(settings)
+    arbiter.ready_fd = ready_fd
+    arbiter.run()

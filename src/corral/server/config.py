@@ -22,8 +22,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import grp
 import importlib
 import os
+import pwd
 import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -120,6 +122,34 @@ def _octal(value: Any) -> int:
     if not 0 <= result <= 0o777:
         raise ValueError(f"must be between 0 and 0o777, got {value!r}")
     return result
+
+
+def _account(kind: str, lookup: Callable[[str], int], current: Callable[[], int]) -> Validator:
+    """A user or group given by name or numeric id, resolved to the id.  ``None``
+    means the identity this process runs with (nothing to switch)."""
+
+    def validate(value: Any) -> int:
+        if value is None:
+            return current()
+        if isinstance(value, bool):
+            raise ValueError(f"invalid {kind}: {value!r}")
+        if isinstance(value, int):
+            if value < 0:
+                raise ValueError(f"invalid {kind} id: {value}")
+            return value
+        text = _str(value).strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            return lookup(text)
+        except KeyError:
+            raise ValueError(f"no such {kind}: {text!r}") from None
+
+    return validate
+
+
+_user = _account("user", lambda name: pwd.getpwnam(name).pw_uid, os.geteuid)
+_group = _account("group", lambda name: grp.getgrnam(name).gr_gid, os.getegid)
 
 
 def _opt_str(value: Any) -> str | None:
@@ -261,6 +291,21 @@ SETTINGS: list[Setting] = [
        "application.", _MECH, metavar="DIR", doc_default="current directory"),
     _s("pythonpath", _opt_str, None, "--pythonpath", "Comma-separated directories to add "
        "to the Python path.", _MECH, metavar="STRING"),
+    _s("user", _user, None, "-u --user", "Run the worker processes as this user (a name or "
+       "a numeric id); the master keeps its own identity. Unix socket files and log files "
+       "are given to this user and `--group`.", _MECH, metavar="USER", doc_default="current user"),
+    _s("group", _group, None, "-g --group", "Run the worker processes with this group (a name "
+       "or a numeric id); without it they keep the master's group, even with `--user`. When "
+       "the identity changes, the workers keep no supplementary groups unless "
+       "`--initgroups` is given.", _MECH, metavar="GROUP", doc_default="current group"),
+    _s("initgroups", _bool, False, "--initgroups", "Give the worker processes every "
+       "supplementary group the `--user` account belongs to, plus `--group`.", _MECH,
+       action="store_true"),
+    _s("daemon", _bool, False, "-D --daemon", "Detach the master from the terminal and run "
+       "it in the background (`--pid` then records the background process). The command "
+       "returns once the server listens; its standard streams go to `/dev/null`, so set "
+       "`--error-logfile` (and `--capture-output`) to keep its output.", _MECH,
+       action="store_true"),
     _s("raw_env", _env_list, [], "-e --env", "Set an environment variable (`KEY=VALUE`) in "
        "the server process. Repeatable.", _MECH, action="append", metavar="ENV"),
     _s("pidfile", _opt_str, None, "-p --pid", "Write the master's PID to this file.", _MECH,
@@ -493,6 +538,16 @@ class Settings:
     @property
     def is_ssl(self) -> bool:
         return bool(self._values["certfile"])
+
+    @property
+    def uid(self) -> int:
+        """Gunicorn's name for the resolved ``user`` id."""
+        return int(self._values["user"])
+
+    @property
+    def gid(self) -> int:
+        """Gunicorn's name for the resolved ``group`` id."""
+        return int(self._values["group"])
 
     @property
     def env(self) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Bind addresses understood by :func:`create_listeners`:
 
 * ``HOST:PORT``, ``[IPV6]:PORT``, ``HOST`` alone (port 8000);
-* ``unix:/path`` (a stale socket file is replaced; a live server on it is an error);
+* ``unix:/path`` (a stale socket file is replaced; a live server on it is an error;
+  the file is given to ``--user``/``--group`` and its mode follows ``--umask``);
 * ``fd://N`` (an already-listening socket inherited from the parent process);
 * systemd socket activation: when ``LISTEN_PID`` is this process and
   ``LISTEN_FDS`` is set, the descriptors 3 .. 3+N-1 are used instead of ``bind``;
@@ -154,11 +155,31 @@ def _bind_unix(path: str, settings: Any) -> socket.socket:
         sock.bind(path)
         umask = int(getattr(settings, "umask", 0) or 0)
         os.chmod(path, 0o777 & ~umask)
+        _hand_over(path, settings)
         sock.listen(settings.backlog)
     except OSError as e:
         sock.close()
         raise ListenerError(f"cannot listen at unix:{path}: {e.strerror or e}") from None
     return sock
+
+
+def _hand_over(path: str, settings: Any) -> None:
+    """Give the socket file to the workers' ``--user``/``--group`` (when they run as
+    someone else), so that it can be managed like the rest of their files."""
+    uid, gid = switched_owner(settings)
+    if (uid, gid) != (-1, -1):
+        os.chown(path, uid, gid)
+
+
+def switched_owner(settings: Any) -> tuple[int, int]:
+    """The ``--user`` and ``--group`` ids the workers switch to, each -1 where it is
+    this process's own (for :func:`os.chown`: that part stays as it is)."""
+    uid = getattr(settings, "user", None)
+    gid = getattr(settings, "group", None)
+    return (
+        -1 if uid is None or int(uid) == os.geteuid() else int(uid),
+        -1 if gid is None or int(gid) == os.getegid() else int(gid),
+    )
 
 
 def _from_fd(fd: int) -> socket.socket:

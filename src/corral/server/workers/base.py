@@ -4,7 +4,8 @@ Contract with the arbiter and with the concrete worker classes:
 
     worker = WorkerClass(age, ppid, listeners, app_loader, settings, log)
     # in the child after fork:
-    worker.init_process()   # never returns: installs signals, starts the heartbeat,
+    worker.init_process()   # never returns: switches to --group/--user, installs
+                            # signals, starts the heartbeat,
                             # loads the app (exit 4 on failure, 3 on other boot errors),
                             # builds self.cycle = RequestCycle(self.wsgi, settings, log, self)
                             # and calls self.run(); exits 0 after a graceful stop.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import pwd
 import random
 import signal
 import struct
@@ -54,6 +56,34 @@ def call_hook(settings: Any, log: Any, name: str, *args: Any) -> None:
         hook(*args)
     except Exception:
         log.exception("Exception in %s hook", name)
+
+
+def switch_identity(uid: int, gid: int, initgroups: bool = False) -> None:
+    """Become ``gid`` then ``uid`` (``--group``/``--user``); raises OSError when not
+    allowed.  When the identity changes, the supplementary groups are replaced:
+    by every group of the user's account with ``initgroups``, else by none, so
+    that a worker forked from a root master keeps none of root's groups."""
+    same = uid == os.getuid() == os.geteuid() and gid == os.getgid() == os.getegid()
+    if same and not initgroups:
+        return
+    groups: list[int] = []
+    if initgroups:
+        try:
+            name = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            name = None  # a bare id: no account, so no groups to add
+        groups = os.getgrouplist(name, gid) if name else [gid]
+    if set(groups) != set(os.getgroups()):
+        try:
+            os.setgroups(groups)
+        except PermissionError:
+            if not same:
+                raise
+            # --initgroups alone, without the privilege to set groups: keep them
+    if gid != os.getgid() or gid != os.getegid():
+        os.setgid(gid)
+    if uid != os.getuid() or uid != os.geteuid():
+        os.setuid(uid)
 
 
 def set_process_title(title: str) -> None:
@@ -163,6 +193,7 @@ class Worker:
     def init_process(self) -> None:
         """Run in the child after fork; never returns (raises SystemExit)."""
         self.pid = os.getpid()
+        self.drop_privileges()
         random.seed()
         set_process_title(process_title("worker", self.settings))
         self.init_signals()
@@ -173,6 +204,21 @@ class Worker:
         self.tmp.mark_booted()
         self.tmp.notify()
         self.run_until_stopped()
+
+    def drop_privileges(self) -> None:
+        """Switch to ``--group``/``--user`` before anything of the application runs
+        here (exit 3 when that is not allowed)."""
+        s = self.settings
+        uid = getattr(s, "user", None)
+        gid = getattr(s, "group", None)
+        uid = os.geteuid() if uid is None else int(uid)
+        gid = os.getegid() if gid is None else int(gid)
+        try:
+            switch_identity(uid, gid, bool(getattr(s, "initgroups", False)))
+        except OSError as e:
+            self.log.error("Cannot run the worker as uid %s, gid %s: %s",
+                           uid, gid, e.strerror or e)
+            sys.exit(EXIT_BOOT_ERROR)
 
     def load_wsgi(self) -> None:
         """Load the app and build the request cycle; exit 4/3 on failure."""

@@ -51,6 +51,12 @@ class GeventWorker(Worker):
             self.log.error("the gevent worker needs gevent: pip install 'corral[gevent]'")
             sys.exit(EXIT_BOOT_ERROR)
         monkey.patch_all()
+        import gevent
+        import gevent.pool
+
+        # the hub (and what it imports) before --user/--group may take away read
+        # access to the interpreter's files
+        gevent.get_hub()
         super().init_process()
 
     def run(self) -> None:
