@@ -31,7 +31,7 @@ from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits, RequestHead
 from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
-from corral.server.http.quick import QuickConn
+from corral.server.http.quick import Matched, QuickConn
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
@@ -105,7 +105,7 @@ class HttpProtocol(asyncio.Protocol):
         self.partial = True  # a request is arriving (a fresh connection counts)
         self.threaded = mgr.pool is not None
         self.make_exchange = mgr.cycle.exchange
-        self.lane = mgr.lane  # None in thread mode: the app never runs on the loop there
+        self.lane = mgr.lane
         self.qc: QuickConn | None = None
         self.sent = False  # thread mode: some bytes of the response went out
 
@@ -191,17 +191,18 @@ class HttpProtocol(asyncio.Protocol):
             qc = self.qc
             if qc is None:
                 qc = self.qc = self.lane.connection(self.conn)
-            res = self.lane.answer(data, qc, NO_BODY)
-            if res is not None:
-                self.partial = False
-                if res.__class__ is bytes:
-                    self.transport.write(res)
+            if not self.threaded:
+                res = self.lane.answer(data, qc, NO_BODY)
+                if res is not None:
+                    self._answered(res, qc)
+                    return
+            else:  # matched here, answered whole by a pool thread
+                matched = self.lane.match(data, qc)
+                if matched is not None:
+                    self.partial = False
                     self.last = _now()
-                    if not self._count(qc.keep_alive):
-                        self.close()
-                elif self._answer(res, NO_BODY):  # type: ignore[arg-type]
-                    self.serve()
-                return
+                    self._submit(None, NO_BODY, matched)
+                    return
         self.last = now = _now()
         try:
             buf.feed(data)
@@ -222,6 +223,17 @@ class HttpProtocol(asyncio.Protocol):
             if buf.continue_wanted:
                 buf.continue_wanted = False
                 self.transport.write(CONTINUE)
+
+    def _answered(self, res: bytes | Exchange, qc: QuickConn) -> None:
+        """Write what the quick lane answered inline (or drive its exchange)."""
+        self.partial = False
+        if res.__class__ is bytes:
+            self.transport.write(res)
+            self.last = _now()
+            if not self._count(qc.keep_alive):
+                self.close()
+        elif self._answer(res, NO_BODY):  # type: ignore[arg-type]
+            self.serve()
 
     def _special(self, data: bytes) -> bytes:
         """Bytes before HTTP: kept for a TLS layer about to start, or a PROXY header."""
@@ -403,7 +415,8 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.close()
 
     # -- thread mode ---------------------------------------------------------------
-    def _submit(self, head: RequestHead, body: Body) -> None:
+    def _submit(self, head: RequestHead | None, body: Body,
+                matched: Matched | None = None) -> None:
         mgr = self.mgr
         assert mgr.pool is not None and mgr.watch is not None
         if self.writable is None:
@@ -414,20 +427,31 @@ class HttpProtocol(asyncio.Protocol):
         self.sent = False
         self.body = body
         job = self.job = mgr.watch.add(self)
-        mgr.pool.submit(self._run_in_thread, job, head, body)
+        mgr.pool.submit(self._run_in_thread, job, head, body, matched)
 
-    def _run_in_thread(self, job: Job, head: RequestHead, body: Body) -> None:
-        """In a pool thread: run the exchange, posting output batches to the loop."""
+    def _run_in_thread(self, job: Job, head: RequestHead | None, body: Body,
+                       matched: Matched | None) -> None:
+        """In a pool thread: run the exchange (or the quick lane's answer),
+        posting output batches to the loop."""
         job.begin()
         loop = self.mgr.loop
-        ex = self.mgr.cycle.exchange(head, body, self.conn)
+        if matched is not None:
+            assert self.lane is not None and self.qc is not None
+            res = self.lane.run(matched, self.qc, body)
+            if res.__class__ is bytes:
+                loop.call_soon_threadsafe(self._thread_done, job, [res], self.qc.keep_alive)
+                return
+            ex: Exchange = res  # type: ignore[assignment]
+        else:
+            assert head is not None
+            ex = self.mgr.cycle.exchange(head, body, self.conn)
         batch: list[bytes] = []
         size = 0
         try:
             for data in ex:
                 if self.closing or job.timed_out:
                     break
-                pieces = [data] if data.__class__ is bytes else file_pieces(data)
+                pieces = [data] if data.__class__ is bytes else file_pieces(data)  # type: ignore[arg-type]
                 for piece in pieces:
                     batch.append(piece)
                     size += len(piece)
@@ -533,7 +557,7 @@ class ConnectionManager:
         self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
         threads = int(s.threads or 1)
         self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
-        self.lane = self.cycle.quick_lane(self.limits) if threads == 1 else None
+        self.lane = self.cycle.quick_lane(self.limits)
         self.watch = Watch(worker) if threads > 1 else None
         self.conns: set[HttpProtocol] = set()
         self.waiting: deque[HttpProtocol] = deque()  # accepted beyond the cap
