@@ -93,6 +93,11 @@ class AppContext:
         finally:
             ctx = _cv_app.get()
             _cv_app.reset(self._cv_tokens.pop())
+        self._popped(ctx)
+
+    def _popped(self, ctx: Any) -> None:
+        """After the context variable was reset: check it was this context, tell
+        the ``appcontext_popped`` receivers."""
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
         if signals.appcontext_popped.receivers:
@@ -111,10 +116,7 @@ class AppContext:
         finally:
             ctx = _cv_app.get()
             _cv_app.reset(self._cv_tokens.pop())
-        if ctx is not self:
-            raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
-        if signals.appcontext_popped.receivers:
-            signals.appcontext_popped.send(app, _async_wrapper=app.ensure_sync)
+        self._popped(ctx)
 
     def __enter__(self) -> AppContext:
         self.push()

@@ -124,20 +124,26 @@ class Exchange:
     fast = True  # answer a list or tuple of bytes in one piece (False: stream it)
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
+        self._setup(cycle, head, body, conn, Response(), None, None,
+                    _monotonic() if cycle.access_enabled else 0.0)
+        self._gen = self._run()
+
+    def _setup(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo,
+               response: Response, environ: dict[str, Any] | None, iterable: Any,
+               t0: float) -> None:
         self.cycle = cycle
         self.head = head
         self.body = body
         self.conn = conn
-        self.response = Response()
-        self.environ: dict[str, Any] | None = None
+        self.response = response
+        self.environ = environ
         self.keep_alive = False
         self.sent = 0
         self.status = 0
-        self._iterable: Any = None
+        self._iterable = iterable
         self._iter_closed = False
         self._closed = False
-        self._t0 = _monotonic() if cycle.access_enabled else 0.0
-        self._gen = self._run()
+        self._t0 = t0
 
     # -- public --------------------------------------------------------------
     def __iter__(self) -> Generator[Output, None, None]:
@@ -177,19 +183,7 @@ class Exchange:
         (None if it raised), ``exc`` what it raised, if anything; ``resp`` and
         ``writes`` are what its ``start_response`` fills."""
         self = cls.__new__(cls)
-        self.cycle = cycle
-        self.head = head
-        self.body = body
-        self.conn = conn
-        self.response = resp
-        self.environ = environ
-        self.keep_alive = False
-        self.sent = 0
-        self.status = 0
-        self._iterable = result
-        self._iter_closed = False
-        self._closed = False
-        self._t0 = t0
+        self._setup(cycle, head, body, conn, resp, environ, result, t0)
         self._gen = self._after(result, writes) if exc is None else self._raised(exc)
         return self
 

@@ -70,11 +70,30 @@ class ErrorStream:
         self._stream().flush()
 
 
-def path_info(path: str) -> str:
-    """Percent-decode the path, then decode as latin-1 (PEP 3333)."""
-    if "%" not in path:
-        return path
-    return unquote_to_bytes(path).decode("latin-1")
+def path_info(path: str, script_name: str = "") -> str:
+    """``PATH_INFO`` for a percent-encoded path: decoded, then read as latin-1
+    (PEP 3333), with ``script_name`` taken off its front when it is there."""
+    if "%" in path:
+        path = unquote_to_bytes(path).decode("latin-1")
+    if script_name and (path == script_name or path.startswith(script_name + "/")):
+        path = path[len(script_name) :]
+    return path
+
+
+def merge_headers(headers: list[tuple[str, str]], env: dict[str, Any]) -> None:
+    """Add request header fields to ``env`` as ``HTTP_*``/``CONTENT_*`` keys:
+    repeated fields joined with commas, names containing ``_`` dropped."""
+    get_key = _HEADER_KEYS.get
+    for name, value in headers:
+        key = get_key(name, "")
+        if key == "":
+            key = header_key(name)
+        if key is None:
+            continue
+        if key in env:
+            env[key] = f"{env[key]},{value}"
+        else:
+            env[key] = value
 
 
 class EnvironBuilder:
@@ -117,24 +136,8 @@ class EnvironBuilder:
         env["QUERY_STRING"] = head.query
         env["SERVER_PROTOCOL"] = "HTTP/1.1" if head.version == (1, 1) else "HTTP/1.0"
         env["wsgi.input"] = body
-        get_key = _HEADER_KEYS.get
-        for name, value in head.headers:
-            key = get_key(name, "")
-            if key == "":
-                key = header_key(name)
-            if key is None:
-                continue
-            if key in env:
-                env[key] = f"{env[key]},{value}"
-            else:
-                env[key] = value
-        path = head.path
-        if "%" in path:
-            path = unquote_to_bytes(path).decode("latin-1")
-        script = self.script_name
-        if script and (path == script or path.startswith(script + "/")):
-            path = path[len(script) :]
-        env["PATH_INFO"] = path
+        merge_headers(head.headers, env)
+        env["PATH_INFO"] = path_info(head.path, self.script_name)
         self._addresses(env, conn)
         return env
 

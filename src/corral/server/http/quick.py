@@ -31,9 +31,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes
 
-from corral.server.http.environ import header_key
+from corral.server.http.environ import merge_headers, path_info
 from corral.server.http.errors import RequestTimeout
 from corral.server.http.head import Limits, RequestHead
 from corral.server.http.response import (
@@ -178,12 +177,7 @@ class QuickLane:
         env["RAW_URI"] = uri
         env["QUERY_STRING"] = query
         env["wsgi.input"] = body
-        if "%" in path:
-            path = unquote_to_bytes(path).decode("latin-1")
-        script = self.script_name
-        if script and (path == script or path.startswith(script + "/")):
-            path = path[len(script) :]
-        env["PATH_INFO"] = path
+        env["PATH_INFO"] = path_info(path, self.script_name)
         resp = Response()
         writes: list[bytes] = []
 
@@ -211,7 +205,7 @@ class QuickLane:
             exc: BaseException | None = None
         except (Exception, RequestTimeout) as e:
             exc = e
-        head = RequestHead(method, uri, target.partition("?")[0], query, _V11,
+        head = RequestHead(method, uri, path, query, _V11,
                            list(learnt.headers), learnt.content_length, False,
                            learnt.keep_alive, False, False)
         return self._handover(self.cycle, head, body, qc.info, env, resp, writes, result, exc,
@@ -245,10 +239,7 @@ class QuickLane:
         if (head is not None and not head.content_length and not head.chunked
                 and not head.expect_continue and not head.upgrade):
             keys: dict[str, str] = {}
-            for name, value in head.headers:
-                key = header_key(name)
-                if key is not None:
-                    keys[key] = f"{keys[key]},{value}" if key in keys else value
+            merge_headers(head.headers, keys)
             host = keys.get("HTTP_HOST")
             if host and not any(k in keys for k in self._forwarding):
                 keys["SERVER_NAME"], keys["SERVER_PORT"] = self.environ.host_keys(

@@ -111,7 +111,7 @@ class Response:
     """What ``start_response`` was told, validated; builds the header bytes."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
-                 "_head", "_line", "headers_sent", "_own")
+                 "_line", "headers_sent", "_own")
 
     def __init__(self) -> None:
         self.status = 0
@@ -119,8 +119,7 @@ class Response:
         self.headers: list[tuple[str, str]] = []
         self.content_length: int | None = None
         self.must_close = False
-        self._head = b""  # the header lines, encoded
-        self._line = b""  # status line and header lines, encoded (b"": not yet)
+        self._line = b""  # status line and header lines, encoded (set by start())
         self.headers_sent = False
         self._own = 0  # bit 1: the app set Date, bit 2: the app set Server
 
@@ -202,9 +201,8 @@ class Response:
         self.content_length = clen
         self.must_close = must_close
         self._own = own
-        self._head = head
         self._line = line
-        if line and exact and len(_PREPARED) < _PREPARED_MAX:
+        if exact and len(_PREPARED) < _PREPARED_MAX:
             key = (status, *headers)
             _PREPARED[key] = (code, line, clen, must_close, own)
 
@@ -219,8 +217,6 @@ class Response:
         else:
             conn = b""
         line = self._line
-        if not line:  # raises for a status line beyond latin-1
-            line = self.status_line.encode("latin-1") + b"\r\n" + self._head
         own = self._own
         return b"".join((
             b"HTTP/1.1 " if version == (1, 1) else b"HTTP/1.0 ", line,
