@@ -94,6 +94,43 @@ def test_pipelining(server: Server) -> None:
     assert (status, body, rest) == (200, b"bbbbb", b"")
 
 
+def test_pipelining_in_separate_packets_keeps_order(server: Server) -> None:
+    # Each request in its own send, without waiting: a server may read several of
+    # them in one pass and answer the bodiless ones by a faster route than the
+    # ones with a body; the answers must still come back in request order.
+    if server.name == "sync":
+        pytest.skip("the sync worker answers one request per connection")
+    rounds = 40
+    with server.proc.connect() as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(rounds):
+            s.sendall(b"GET /big?size=%d HTTP/1.1\r\n" % (i % 7 + 1) + HOST + b"\r\n")
+            s.sendall(b"POST /echo HTTP/1.1\r\n" + HOST + b"Content-Length: 3\r\n\r\n%03d" % i)
+        s.sendall(b"GET /big?size=9 HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
+        s.settimeout(20)
+        data = recv_all(s)
+    bodies = []
+    while data:
+        status, headers, body, data = parse_response(data)
+        assert status == 200
+        bodies.append(body)
+        if headers.get("connection") == "close":
+            break
+    expected = [x for i in range(rounds) for x in (b"b" * (i % 7 + 1), b"%03d" % i)]
+    expected.append(b"b" * 9)
+    assert bodies == expected and data == b""
+
+
+def test_request_then_half_close_is_answered(server: Server) -> None:
+    for _ in range(20):
+        with server.proc.connect() as s:
+            s.sendall(b"GET /big?size=4 HTTP/1.1\r\n" + HOST + b"\r\n")
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(10)
+            status, _, body, rest = parse_response(recv_all(s))
+        assert (status, body, rest) == (200, b"bbbb", b"")
+
+
 def test_chunked_upload(server: Server) -> None:
     pieces = [b"line one\n", b"line ", b"two\nthree"]
     with server.proc.connect() as s:

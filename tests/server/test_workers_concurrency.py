@@ -36,6 +36,10 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         return (b"x" * MIB for _ in range(int(query or "1")))
     if path == "/sleep":
         time.sleep(float(query or "1"))
+    if path == "/big":
+        body = b"b" * int(query)
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
     body = b"ok"
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
     return [body]
@@ -91,6 +95,35 @@ def test_slow_reader_does_not_grow_memory(srv: ServerProcess) -> None:
         grown = rss_mib(pid) - before
         assert s.recv(65536).startswith(b"HTTP/1.1 200")
     assert grown < 32, f"worker grew by {grown:.1f} MiB for a client that does not read"
+    assert get(srv) == 200
+
+
+def test_client_sending_requests_but_never_reading_is_held_back(srv: ServerProcess) -> None:
+    # Small requests for large answers, pipelined one per send and never read:
+    # the worker must stop taking requests once the answers cannot drain, not
+    # buffer them all (1,500 answers of 60 KB would be 90 MB).
+    pid = wait_worker(srv)
+    before = rss_mib(pid)
+    request = b"GET /big?60000 HTTP/1.1\r\nHost: t\r\nX-Pad: " + b"p" * 900 + b"\r\n\r\n"
+    sent = 0
+    with srv.connect() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        deadline = time.monotonic() + 4
+        while sent < 1500 and time.monotonic() < deadline:
+            try:
+                s.send(request)
+                sent += 1
+            except BlockingIOError:
+                time.sleep(0.02)
+        time.sleep(0.5)
+        grown = rss_mib(pid) - before
+        s.setblocking(True)
+        s.settimeout(10)
+        status, _, body = read_response(s)
+        assert status == 200 and len(body) == 60000
+    assert grown < 32, f"worker grew by {grown:.1f} MiB for {sent} requests never read"
     assert get(srv) == 200
 
 
