@@ -34,7 +34,14 @@ from corral.server.http.cycle import ConnInfo, Exchange, RequestCycle
 from corral.server.http.errors import ParseError, RequestTimeout
 from corral.server.http.head import Limits
 from corral.server.http.parser import END, RequestHead, RequestParser
-from corral.server.http.quick import BLOCK_MAX, TABLE_MAX, QuickConn, QuickLane
+from corral.server.http.quick import (
+    BLOCK_MAX,
+    SEEN_BYTES,
+    SEEN_MAX,
+    TABLE_MAX,
+    QuickConn,
+    QuickLane,
+)
 from corral.server.logging import Logger
 from corral.server.workers._buffered import NO_BODY
 from tests.server.corpus import load_manifest
@@ -655,6 +662,33 @@ def test_the_table_is_bounded() -> None:
     rig.app.take()
     assert largest == TABLE_MAX
     assert check(rig, request("/", "X-N: 3")) is not None
+
+
+def test_whole_requests_are_remembered_within_bounds() -> None:
+    rig = make_rig()
+    qc = rig.lane.connection(conn())
+    first = request("/seen?n=0")
+    for i in range(SEEN_MAX + 40):
+        raw = request(f"/seen?n={i}")
+        assert rig.lane.answer(raw, qc, NO_BODY) is not None
+        assert len(qc.seen) <= SEEN_MAX
+        assert raw in qc.seen
+    rig.app.take()
+    # after the table was cleared, a request seen before is matched afresh, alike
+    assert check(rig, first) is not None
+    long_one = request("/", "X-Long: " + "v" * SEEN_BYTES)
+    assert check(rig, long_one) is not None
+    assert long_one not in rig.lane.connection(conn()).seen
+
+
+def test_remembered_requests_are_per_scheme() -> None:
+    rig = make_rig()
+    raw = request("/", host="example.com")
+    for scheme, port in (("http", "80"), ("https", "443"), ("http", "80")):
+        got = check(rig, raw, conn(scheme))
+        assert got is not None
+        assert got.events[0]["SERVER_PORT"] == port
+        assert got.events[0]["wsgi.url_scheme"] == scheme
 
 
 @pytest.mark.parametrize("extra", [-1, 0, 1, 500])

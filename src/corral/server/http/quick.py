@@ -5,7 +5,10 @@ repeat the header section of the request before them (same client, same
 cookies, same ``Host``); most applications answer them with a list holding
 one bytes object.  For those the lane does the whole exchange in one call:
 
-* the request line is matched against the narrow grammar of
+* a request byte for byte the same as one already matched on this worker
+  (a client polling one URL, a keep-alive client repeating itself) is looked
+  up whole in a second bounded table: what matching it gave last time;
+* otherwise the request line is matched against the narrow grammar of
   :func:`corral.server.http.strict.fast_head`; the header section is looked up
   in a per-worker table mapping its exact bytes to what was learnt from it the
   first time (validated by ``fast_head`` and ``check_head``, its ``HTTP_*``
@@ -57,6 +60,8 @@ _V11 = (1, 1)
 TABLE_MAX = 512  # distinct header sections remembered per scheme
 BLOCK_MAX = 4096  # longer header sections are not remembered
 BASES_MAX = 8  # merged environs kept per connection
+SEEN_MAX = 256  # whole requests remembered per scheme
+SEEN_BYTES = 2048  # longer requests are not remembered
 _monotonic = time.monotonic
 
 
@@ -74,19 +79,21 @@ class Learnt:
 
 
 DECLINED = Learnt({}, [], False, None)  # a header section the lane leaves alone
-Matched = tuple[str, str, Learnt]  # method, request target, what its headers mean
+# method, request target (RAW_URI), path, query, PATH_INFO, what the headers mean
+Matched = tuple[str, str, str, str, str, Learnt]
 
 
 class QuickConn:
     """The lane's view of one connection; made by :meth:`QuickLane.connection`."""
 
-    __slots__ = ("info", "environ", "table", "keep_alive", "bases")
+    __slots__ = ("info", "environ", "table", "seen", "keep_alive", "bases")
 
     def __init__(self, info: ConnInfo, environ: dict[str, Any],
-                 table: dict[bytes, Learnt]) -> None:
+                 table: dict[bytes, Learnt], seen: dict[bytes, Matched]) -> None:
         self.info = info
         self.environ = environ
         self.table = table
+        self.seen = seen
         self.keep_alive = False  # of the last answer given
         # the connection's environ merged with a header section's keys, for the
         # few sections a connection repeats
@@ -110,6 +117,7 @@ class QuickLane:
         self.script_name = cycle.environ.script_name
         self.access = cycle.access_enabled
         self.tables: dict[str, dict[bytes, Learnt]] = {}
+        self.seen: dict[str, dict[bytes, Matched]] = {}
         self._forwarding = cycle.environ.forwarding_keys()
         from corral.server.http.cycle import Exchange  # cycle.py imports this module
 
@@ -118,7 +126,8 @@ class QuickLane:
     def connection(self, info: ConnInfo) -> QuickConn:
         """Per-connection state; build it once the peer address is final."""
         table = self.tables.setdefault(info.url_scheme, {})
-        return QuickConn(info, self.environ.connection_environ(info), table)
+        seen = self.seen.setdefault(info.url_scheme, {})
+        return QuickConn(info, self.environ.connection_environ(info), table, seen)
 
     def answer(self, data: bytes, qc: QuickConn, body: Any) -> bytes | Exchange | None:
         """Answer ``data`` if it is exactly one ordinary request.
@@ -130,13 +139,16 @@ class QuickLane:
         matched = self.match(data, qc)
         if matched is None:
             return None
-        method, target, learnt = matched
-        return self._run(method, target, learnt, qc, body)
+        return self._run(matched, qc, body)
 
     def match(self, data: bytes, qc: QuickConn) -> Matched | None:
         """The first half of :meth:`answer`, without running anything: what the
         lane needs to answer ``data``, or None.  Call it from one thread at a
         time (it may learn a new header section)."""
+        seen = qc.seen
+        matched = seen.get(data)
+        if matched is not None:
+            return matched
         end = data.find(b"\r\n\r\n")
         if end + 4 != len(data):
             return None
@@ -153,22 +165,25 @@ class QuickLane:
         if learnt is DECLINED:
             return None
         raw_method, raw_target = m.groups()
-        target = raw_target.decode("latin-1")
-        if limits.request_line and len(target) + 14 > limits.request_line:
+        uri = raw_target.decode("latin-1")
+        if limits.request_line and len(uri) + 14 > limits.request_line:
             return None
-        return _METHODS[raw_method], target, learnt
+        path, _, query = uri.split("#", 1)[0].partition("?")
+        matched = (_METHODS[raw_method], uri, path, query, path_info(path, self.script_name),
+                   learnt)
+        if len(data) <= SEEN_BYTES:
+            if len(seen) >= SEEN_MAX:
+                seen.clear()
+            seen[data] = matched
+        return matched
 
     def run(self, matched: Matched, qc: QuickConn, body: Any) -> bytes | Exchange:
         """The second half of :meth:`answer`: run the application (any thread)."""
-        return self._run(*matched, qc, body)
+        return self._run(matched, qc, body)
 
-    def _run(self, method: str, target: str, learnt: Learnt, qc: QuickConn,
-             body: Any) -> bytes | Exchange:
+    def _run(self, matched: Matched, qc: QuickConn, body: Any) -> bytes | Exchange:
         t0 = _monotonic() if self.access else 0.0
-        uri = target
-        if "#" in target:
-            target = target.split("#", 1)[0]
-        path, _, query = target.partition("?")
+        method, uri, path, query, pinfo, learnt = matched
         base = qc.bases.get(learnt)
         if base is None:
             base = qc.base_for(learnt)
@@ -177,7 +192,7 @@ class QuickLane:
         env["RAW_URI"] = uri
         env["QUERY_STRING"] = query
         env["wsgi.input"] = body
-        env["PATH_INFO"] = path_info(path, self.script_name)
+        env["PATH_INFO"] = pinfo
         resp = Response()
         writes: list[bytes] = []
 
