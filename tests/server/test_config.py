@@ -229,11 +229,11 @@ def test_reload_rereads_the_config_file(tmp_path: Path) -> None:
     conf.write_text("workers = 2\n")
     s = resolve(tmp_path, "--timeout", "5")
     conf.write_text("workers = 4\n")
-    fresh = s.reload()
+    fresh = s.reread()
     assert (s.workers, fresh.workers, fresh.timeout) == (2, 4, 5)
     conf.write_text("workers = 'x'\n")
     with pytest.raises(ConfigError):
-        s.reload()
+        s.reread()
 
 
 def test_settings_overrides_and_assignment() -> None:
@@ -247,7 +247,7 @@ def test_settings_overrides_and_assignment() -> None:
         Settings(no_such_setting=1)
     with pytest.raises(AttributeError):
         _ = s.no_such_setting
-    assert s.reload().workers == 3
+    assert s.reread().workers == 3
 
 
 def test_print_config_sorted(tmp_path: Path) -> None:

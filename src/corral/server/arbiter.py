@@ -130,9 +130,9 @@ class Arbiter:
     def __init__(self, settings: Any, log: Any = None) -> None:
         self.settings = settings
         if log is None:
-            from corral.server.logging import Logger
+            from corral.server.logconfig import make_logger
 
-            log = Logger(settings)
+            log = make_logger(settings)
         self.log = log
         self.pid = os.getpid()
         self.workers: dict[int, Any] = {}  # pid -> Worker
@@ -401,6 +401,11 @@ class Arbiter:
             by_age = sorted(current, key=lambda pid: self.workers[pid].age)
             for pid in by_age[:-missing]:
                 self.retire(pid)
+        count = len(self.current_workers())
+        if count != getattr(self, "_reported_workers", None):
+            self._reported_workers = count
+            self.log.debug("%s workers", count, extra={
+                "metric": "gunicorn.workers", "value": count, "mtype": "gauge"})
 
     def retire(self, pid: int) -> None:
         """Ask a worker to stop gracefully; SIGKILL it after graceful_timeout."""
@@ -538,7 +543,7 @@ class Arbiter:
         """HUP: new settings, new workers (fresh app import), then the old workers
         are retired gracefully once every new one has booted."""
         try:
-            fresh = self.settings.reload()
+            fresh = self.settings.reread()
         except Exception as e:
             self.log.error("Reload failed, keeping the current configuration: %s", e)
             return

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from corral.server.config import USAGE, ConfigError, Settings, UsageError, print_config
-from corral.server.loader import AppLoadError, load_app
+from corral.server.loader import AppLoadError, apply_paste, check_paste, load_app
 
 EXIT_USAGE = 2
 EXIT_APP_LOAD = 4
@@ -47,10 +47,12 @@ def prepare_process(settings: Settings) -> None:
         sys.path.insert(0, path)
 
 
-def daemonize() -> int:
+def daemonize(inherit_stdio: bool = False) -> int:
     """``--daemon``: detach from the terminal (fork, new session, fork again) with
     stdin, stdout and stderr on ``/dev/null``; the working directory stays the one
-    ``--chdir`` chose.  Returns, in the detached process only, the write end of a
+    ``--chdir`` chose.  With ``inherit_stdio`` (``-R``) stdout and stderr stay the
+    inherited ones unless they are a terminal (which the detached process leaves),
+    and stdin goes to ``/dev/null`` all the same, as in Gunicorn.  Returns, in the detached process only, the write end of a
     pipe for :meth:`Arbiter.report_start`; the launching process waits for that
     report and exits with its status."""
     for stream in (sys.stdout, sys.stderr):
@@ -69,11 +71,19 @@ def daemonize() -> int:
     os.umask(0o022)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
-        os.dup2(null, fd)
+        if fd == 0 or not inherit_stdio or _is_terminal(fd):
+            os.dup2(null, fd)
     os.close(null)
     if os.environ.get("LISTEN_PID") == str(launcher):  # systemd socket activation
         os.environ["LISTEN_PID"] = str(os.getpid())
     return write_fd
+
+
+def _is_terminal(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
 
 
 def await_start(read_fd: int) -> int:
@@ -113,6 +123,22 @@ def check_app(settings: Settings) -> None:
     sys.exit(0)
 
 
+def check_dev_settings(settings: Settings) -> None:
+    """``--paste`` (exit 4 without PasteDeploy or the file) and
+    ``--reload-engine inotify`` (exit 2 where inotify does not work)."""
+    if settings.paste:
+        apply_paste(settings)
+        try:
+            check_paste(settings.app_uri)
+        except AppLoadError as e:
+            fail(str(e), EXIT_APP_LOAD)
+    if settings.as_dict()["reload"] and settings.reload_engine == "inotify":
+        from corral.server.reloader import inotify_available
+
+        if not inotify_available():
+            fail("--reload-engine inotify: inotify does not work on this system")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse settings, then run the arbiter (which exits the process)."""
     try:
@@ -128,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         except BrokenPipeError:  # e.g. piped into head
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
+    check_dev_settings(settings)
     if not settings.app_uri:
         fail("the following arguments are required: APP_URI", usage=True)
     prepare_process(settings)
@@ -137,7 +164,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     from corral.server.sockets import INHERIT_ENV
 
     # a master re-executed by USR2 is already detached: it must not fork away again
-    ready_fd = daemonize() if settings.daemon and INHERIT_ENV not in os.environ else None
-    arbiter = Arbiter(settings)
+    detach = settings.daemon and INHERIT_ENV not in os.environ
+    ready_fd = daemonize(settings.enable_stdio_inheritance) if detach else None
+    try:
+        arbiter = Arbiter(settings)
+    except ConfigError as e:  # the logger: --logger-class, log config, syslog, statsd
+        if ready_fd is not None:
+            os.write(ready_fd, f"{EXIT_USAGE} {e}".encode("utf-8", "replace"))
+            os.close(ready_fd)
+        fail(str(e))
     arbiter.ready_fd = ready_fd
     arbiter.run()

@@ -15,7 +15,7 @@ Usage::
 
     settings = Settings.from_argv(sys.argv[1:])   # raises ConfigError on a bad value
     settings.workers, settings.bind, settings.post_fork(arbiter, worker)
-    fresh = settings.reload()                     # re-reads argv/env/config file
+    fresh = settings.reread()                     # re-reads argv/env/config file
     Settings(workers=2, timeout=5)                # defaults + overrides (for tests)
 """
 
@@ -27,6 +27,7 @@ import importlib
 import os
 import pwd
 import shlex
+import ssl
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -156,6 +157,45 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else _str(value)
 
 
+def _opt_bool(value: Any) -> bool | None:
+    return None if value is None else _bool(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a dict, got {value!r}")
+    return value
+
+
+def _ssl_version(value: Any) -> str:
+    """Gunicorn's ``ssl_version``: only the values meaning "whatever OpenSSL
+    negotiates" are accepted, as a name or as the ``ssl`` module's number."""
+    names = {"TLS": "TLS_SERVER", "TLS_SERVER": "TLS_SERVER", "SSLV23": "TLS_SERVER"}
+    numbers = {int(ssl.PROTOCOL_TLS_SERVER): "TLS_SERVER", 2: "TLS_SERVER"}
+    if isinstance(value, int) and not isinstance(value, bool) and value in numbers:
+        return numbers[value]
+    text = str(value).strip().upper().removeprefix("PROTOCOL_")
+    if text.isdigit() and int(text) in numbers:
+        return numbers[int(text)]
+    if text in names:
+        return names[text]
+    raise ValueError(f"{value!r} is not supported: corral negotiates the TLS version with "
+                     "OpenSSL's defaults (TLS_SERVER); restrict it with --ciphers or the "
+                     "OpenSSL configuration")
+
+
+def _opt_dir(value: Any) -> str | None:
+    """An existing, writable directory (or None)."""
+    if value is None:
+        return None
+    path = _str(value)
+    if not os.path.isdir(path):
+        raise ValueError(f"no such directory: {path!r}")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ValueError(f"directory not writable: {path!r}")
+    return path
+
+
 def _choice(*choices: str) -> Validator:
     def validate(value: Any) -> str:
         text = _str(value).strip().lower()
@@ -216,7 +256,7 @@ class Setting:
     help: str
     section: str
     flags: tuple[str, ...] = ()
-    action: str = "store"  # "store", "append" or "store_true"
+    action: str = "store"  # "store", "append", "store_true" or "store_false"
     metavar: str | None = None
     env: str | None = None
     doc_default: str | None = None  # for the reference when the default is not fixed
@@ -321,6 +361,28 @@ SETTINGS: list[Setting] = [
        action="store_true"),
     _s("print_config", _bool, False, "--print-config", "Print the resolved settings and "
        "exit.", _MECH, action="store_true"),
+    _s("reload", _bool, False, "--reload", "Restart the workers when a loaded Python module "
+       "(or a `--reload-extra-file`) changes. For development.", _MECH, action="store_true"),
+    _s("reload_engine", _choice("auto", "poll", "inotify"), "auto", "--reload-engine",
+       "How `--reload` notices changes: `poll` (file modification times once a second), "
+       "`inotify` (Linux) or `auto` (inotify where it works).", _MECH, metavar="STRING"),
+    _s("reload_extra_files", _str_list, [], "--reload-extra-file", "A file to watch with "
+       "`--reload` besides the loaded modules (templates, configuration). Repeatable.",
+       _MECH, action="append", metavar="FILE"),
+    _s("spew", _bool, False, "--spew", "Print every line of Python the workers execute "
+       "(a debugging aid, very slow).", _MECH, action="store_true"),
+    _s("sendfile", _opt_bool, None, "--no-sendfile", "Do not use `sendfile()` for "
+       "`wsgi.file_wrapper` responses (the file is read and written instead).", _MECH,
+       action="store_false", env="SENDFILE", doc_default="sendfile used"),
+    _s("enable_stdio_inheritance", _bool, False, "-R --enable-stdio-inheritance", "With "
+       "`--daemon`, keep the standard streams the command was started with instead of "
+       "sending them to `/dev/null`.", _MECH, action="store_true"),
+    _s("tmp_upload_dir", _opt_dir, None, "--tmp-upload-dir", "Directory for the temporary "
+       "files that hold large request bodies (default: the system temporary directory).",
+       _MECH, metavar="DIR"),
+    _s("paste", _opt_str, None, "--paste --paster", "Load the application from a "
+       "PasteDeploy configuration file (needs the `PasteDeploy` package).", _MECH,
+       metavar="STRING"),
     _s("accesslog", _opt_str, None, "--access-logfile", "Access log file (`-` for stdout). "
        "No access log when unset.", _LOG, metavar="FILE"),
     _s("access_log_format", _str, DEFAULT_ACCESS_LOG_FORMAT, "--access-logformat",
@@ -332,6 +394,32 @@ SETTINGS: list[Setting] = [
        "--log-level", "Error log level.", _LOG, metavar="LEVEL"),
     _s("capture_output", _bool, False, "--capture-output", "Redirect the stdout and stderr "
        "of the server processes into the error log file.", _LOG, action="store_true"),
+    _s("logger_class", _str, "corral.server.logging.Logger", "--logger-class", "The logger "
+       "class (`module.Class`); `simple` is the default one.", _LOG, metavar="STRING"),
+    _s("logconfig", _opt_str, None, "--log-config", "A `logging.config.fileConfig` file "
+       "applied after the default logging setup.", _LOG, metavar="FILE"),
+    _s("logconfig_dict", _dict, {}, "", "A `logging.config.dictConfig` dict applied after "
+       "the default logging setup. Config file only.", _LOG),
+    _s("logconfig_json", _opt_str, None, "--log-config-json", "A JSON file holding a "
+       "`logging.config.dictConfig` dict.", _LOG, metavar="FILE"),
+    _s("syslog", _bool, False, "--log-syslog", "Send the error log (and, unless "
+       "`--disable-redirect-access-to-syslog`, the access log) to syslog.", _LOG,
+       action="store_true"),
+    _s("syslog_addr", _str, "udp://localhost:514", "--log-syslog-to", "Syslog address: "
+       "`unix:///dev/log`, `udp://HOST:PORT` or `tcp://HOST:PORT`.", _LOG, metavar="ADDRESS"),
+    _s("syslog_prefix", _opt_str, None, "--log-syslog-prefix", "Program name in syslog "
+       "lines (default: `corral.<proc name>`).", _LOG, metavar="STRING"),
+    _s("syslog_facility", _str, "user", "--log-syslog-facility", "Syslog facility name.",
+       _LOG, metavar="STRING"),
+    _s("disable_redirect_access_to_syslog", _bool, False,
+       "--disable-redirect-access-to-syslog", "Keep access log lines out of syslog.", _LOG,
+       action="store_true"),
+    _s("statsd_host", _opt_str, None, "--statsd-host", "Send metrics to this StatsD server "
+       "(`HOST:PORT` over UDP, or `unix:///path`).", _LOG, metavar="ADDRESS"),
+    _s("statsd_prefix", _str, "", "--statsd-prefix", "Prefix of every StatsD metric name "
+       "(a `.` is added).", _LOG, metavar="STRING"),
+    _s("dogstatsd_tags", _str, "", "--dogstatsd-tags", "Comma-separated `key:value` tags "
+       "added to every metric (DogStatsD format).", _LOG, metavar="TAGS"),
     _s("limit_request_line", _int(0), 4094, "--limit-request-line", "Maximum size of the "
        "request line in bytes (0 = unlimited).", _SEC, metavar="INT"),
     _s("limit_request_fields", _int(0), 100, "--limit-request-fields", "Maximum number of "
@@ -341,12 +429,38 @@ SETTINGS: list[Setting] = [
        "header field in bytes.", _SEC, metavar="INT"),
     _s("limit_request_body", _int(0), 0, "--limit-request-body", "Maximum size of a request "
        "body in bytes (0 = unlimited).", _SEC, metavar="INT"),
+    _s("header_map", _choice("drop", "refuse", "dangerous"), "drop", "--header-map",
+       "Header fields whose names contain `_`: `drop` them (they could pass for the `-` "
+       "spelling in environ), `refuse` the request (400), or keep them (`dangerous`).",
+       _SEC, metavar="STRING"),
+    _s("permit_obsolete_folding", _bool, False, "--permit-obsolete-folding", "Accept header "
+       "values continued on the next line (obsolete line folding) instead of answering 400; "
+       "the lines are joined with a space.", _SEC, action="store_true"),
+    _s("strip_header_spaces", _bool, False, "--strip-header-spaces", "Accept whitespace "
+       "between a header name and its colon (and remove it) instead of answering 400. "
+       "Dangerous behind proxies that read such fields differently.", _SEC,
+       action="store_true"),
+    _s("permit_unconventional_http_method", _bool, False,
+       "--permit-unconventional-http-method", "Accept method names longer than 64 "
+       "characters (any token up to the request-line limit) instead of answering 400; "
+       "methods in lower or mixed case are accepted either way.", _SEC,
+       action="store_true"),
+    _s("permit_unconventional_http_version", _bool, False,
+       "--permit-unconventional-http-version", "Accept HTTP versions other than 1.0 and 1.1 "
+       "(as 1.1) instead of answering 505.", _SEC, action="store_true"),
+    _s("casefold_http_method", _bool, False, "--casefold-http-method", "Upper-case the "
+       "method before the app sees it.", _SEC,
+       action="store_true"),
     _s("forwarded_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--forwarded-allow-ips",
        "Comma-separated addresses trusted to set `X-Forwarded-*` headers (`*` = all).",
        _PROXY, metavar="STRING", env="FORWARDED_ALLOW_IPS"),
     _s("secure_scheme_headers", _str_dict, {"X-FORWARDED-PROTOCOL": "ssl",
        "X-FORWARDED-PROTO": "https", "X-FORWARDED-SSL": "on"}, "", "Headers (and values) "
        "from trusted proxies that mark a request as HTTPS. Config file only.", _PROXY),
+    _s("forwarder_headers", _comma_list, ["SCRIPT_NAME", "PATH_INFO"], "--forwarder-headers",
+       "Request header fields (as environ keys, e.g. `SCRIPT_NAME`) that trusted "
+       "`--forwarded-allow-ips` peers may set in environ directly.", _PROXY,
+       metavar="STRING"),
     _s("proxy_protocol", _bool, False, "--proxy-protocol", "Accept the PROXY protocol "
        "header from trusted proxies.", _PROXY, action="store_true"),
     _s("proxy_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--proxy-allow-from",
@@ -361,6 +475,12 @@ SETTINGS: list[Setting] = [
        "1 optional, 2 required.", _SSL, metavar="INT"),
     _s("ciphers", _opt_str, None, "--ciphers", "OpenSSL cipher list.", _SSL,
        metavar="STRING"),
+    _s("ssl_version", _ssl_version, "TLS_SERVER", "--ssl-version", "Accepted for Gunicorn "
+       "compatibility; the TLS versions come from OpenSSL's defaults (`TLS_SERVER`). Any "
+       "other value is refused.", _SSL, metavar="STRING"),
+    _s("suppress_ragged_eofs", _bool, True, "--suppress-ragged-eofs", "Treat a TLS "
+       "connection closed without a close_notify as a normal end of stream.", _SSL,
+       action="store_true"),
     _s("do_handshake_on_connect", _bool, False, "--do-handshake-on-connect", "Do the TLS "
        "handshake when the connection is accepted rather than on first read.", _SSL,
        action="store_true"),
@@ -399,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(s.name, nargs="?", metavar=s.metavar, help=help_text)
         elif s.flags:
             kw: dict[str, Any] = {"dest": s.name, "action": s.action, "help": help_text}
-            if s.action != "store_true":
+            if s.action not in ("store_true", "store_false"):
                 kw["metavar"] = s.metavar
             groups[s.section].add_argument(*s.flags, **kw)
     return parser
@@ -513,7 +633,7 @@ class Settings:
         object.__setattr__(self, "_origin", (args, env, cwd))
         return self
 
-    def reload(self) -> Settings:
+    def reread(self) -> Settings:
         """A fresh Settings built again from the same argv, environment and config file
         (re-read from disk).  Raises :class:`ConfigError` if it became invalid."""
         if self._origin is None:

@@ -9,6 +9,11 @@ Accepted specs::
     module:factory('arg', k=1)  -> ... with literal arguments (parsed with ``ast``,
                                    never evaluated as code)
 
+``--paste FILE`` loads the application from a PasteDeploy configuration file
+instead: :func:`apply_paste` turns the setting into the spec
+``config:/absolute/FILE`` (``#name`` picks an app section other than ``main``),
+which :func:`load_app` hands to ``paste.deploy.loadapp``.
+
 Every failure raises :class:`AppLoadError` whose message is one line:
 ``Failed to load app 'SPEC': REASON``.
 """
@@ -17,11 +22,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_ATTR = "application"
+PASTE_PREFIX = "config:"
 
 
 class AppLoadError(Exception):
@@ -100,8 +107,60 @@ def _import(spec: str, module: str) -> Any:
         raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}")
 
 
+def paste_spec(path: str, cwd: str | None = None) -> str:
+    """The app spec for ``--paste PATH`` (relative to ``cwd``)."""
+    return PASTE_PREFIX + os.path.abspath(os.path.join(cwd or os.getcwd(), path))
+
+
+def is_paste_spec(spec: str) -> bool:
+    # "config:/..." is never a module spec, while "config:app" is one
+    return spec.startswith(PASTE_PREFIX + "/")
+
+
+def apply_paste(settings: Any) -> None:
+    """With ``--paste``, point ``settings.app_uri`` at the PasteDeploy file (which
+    wins over a positional app spec, as in Gunicorn).  A relative path is taken
+    from the directory the command was started in."""
+    path = getattr(settings, "paste", None)
+    if not path:
+        return
+    origin = getattr(settings, "_origin", None)
+    spec = paste_spec(path, origin[2] if origin else None)
+    if getattr(settings, "app_uri", None) != spec:
+        settings.app_uri = spec
+
+
+def check_paste(spec: str) -> None:
+    """Raise :class:`AppLoadError` when PasteDeploy or the file is missing."""
+    try:
+        import paste.deploy  # noqa: F401
+    except ImportError:
+        raise AppLoadError(spec, "PasteDeploy is not installed (pip install PasteDeploy)")
+    path = spec[len(PASTE_PREFIX):].split("#", 1)[0]
+    if not os.path.isfile(path):
+        raise AppLoadError(spec, f"no such PasteDeploy configuration file: {path}")
+
+
+def load_paste_app(spec: str) -> Callable[..., Any]:
+    """``paste.deploy.loadapp`` on a ``config:/path.ini[#name]`` spec."""
+    check_paste(spec)
+    from paste.deploy import loadapp
+
+    try:
+        app = loadapp(spec, relative_to=os.getcwd())
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise AppLoadError(spec, _one_line(e))
+    if not callable(app):
+        raise AppLoadError(spec, f"PasteDeploy returned a {type(app).__name__}, not a callable")
+    return app  # type: ignore[no-any-return]
+
+
 def load_app(spec: str) -> Callable[..., Any]:
     """Import the module named by ``spec`` and return the WSGI callable."""
+    if is_paste_spec(spec):
+        return load_paste_app(spec)
     parsed = parse_spec(spec)
     obj = _import(spec, parsed.module)
     where = parsed.module

@@ -17,6 +17,11 @@ flushed line per request, not through :mod:`logging`) formats ``--access-logform
     {variable}e WSGI environ variable
 
 The format is compiled once: only the atoms it names are computed per request.
+
+A log config (``--log-config``, ``--log-config-json``, ``logconfig_dict``) and
+``--log-syslog`` are applied on top of this setup (:mod:`corral.server.logconfig`);
+with either, access lines also go through the ``corral.access`` logger, as a record
+whose message is the format and whose argument is the dict of atoms (as Gunicorn's).
 """
 
 from __future__ import annotations
@@ -31,6 +36,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import IO, Any
+
+from corral.server.logconfig import (
+    ACCESS_LOGGER,
+    ERROR_LOGGER,
+    LogConfigError,
+    SyslogHandler,
+    apply_log_config,
+    syslog_handler,
+)
 
 ERROR_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
 ERROR_DATEFMT = "[%Y-%m-%d %H:%M:%S %z]"
@@ -153,6 +167,11 @@ class AccessFormat:
 
     def render(self, environ: Environ, status: str, headers: Headers, sent: int,
                elapsed: float) -> str:
+        return self.fmt % self.atoms(environ, status, headers, sent, elapsed)
+
+    def atoms(self, environ: Environ, status: str, headers: Headers, sent: int,
+              elapsed: float) -> dict[str, Any]:
+        """The values of the atoms the format names (unknown ones read as ``-``)."""
         atoms: dict[str, Any] = _Missing()
         for key, get in self.getters:
             value = get(environ, status, headers, sent, elapsed)
@@ -163,7 +182,7 @@ class AccessFormat:
             atoms["t"] = self.now()
         if self.uses_pid:
             atoms["p"] = f"<{os.getpid()}>"
-        return self.fmt % atoms
+        return atoms
 
 
 class _Missing(dict):  # type: ignore[type-arg]
@@ -232,26 +251,41 @@ def _error_handler(target: str) -> logging.Handler:
 class Logger:
     """The server's error and access logs, configured from settings.
 
-    The newest Logger of a process owns the ``corral.error`` logger: creating one
-    removes the handlers an earlier one installed, so lines are never doubled.
+    The newest Logger of a process owns the ``corral.error`` and ``corral.access``
+    loggers: creating one removes the handlers an earlier one installed, so lines are
+    never doubled.
+
+    ``access_enabled`` tells the request cycle whether to time requests and call
+    :meth:`access`; subclasses that measure requests (see
+    :class:`corral.server.statsd.Statsd`) set it even when no access line is written.
     """
 
     def __init__(self, settings: Any) -> None:
-        self.error_log = logging.getLogger("corral.error")
+        self.error_log = logging.getLogger(ERROR_LOGGER)
+        self.access_log = logging.getLogger(ACCESS_LOGGER)
         self.access_writer: _LineWriter | None = None
         self.access_enabled = False
+        self._access_lines = False  # access() renders a line
+        self._access_records = False  # ... and logs it through ``corral.access``
         self._handler: logging.Handler | None = None
+        self._syslog: list[tuple[logging.Logger, logging.Handler]] = []
+        self._configured = False  # a log config file or dict was applied
+        self._set_up_once = False
         self._capture_fd: int | None = None
         self.setup(settings)
 
     def setup(self, settings: Any) -> None:
-        """(Re)configure from ``settings``; also used after a reload."""
+        """(Re)configure from ``settings``; also used after a reload.
+
+        A bad log config raises :class:`LogConfigError` the first time; on a later
+        call (a reload) it is logged and the default setup is kept."""
         self.close()
-        for stale in list(self.error_log.handlers):
-            if isinstance(stale, (_ErrorStreamHandler, _ErrorFileHandler)):
-                self.error_log.removeHandler(stale)
-                if isinstance(stale, _ErrorFileHandler):
-                    stale.close()
+        for log in (self.error_log, self.access_log):
+            for stale in list(log.handlers):
+                if isinstance(stale, (_ErrorStreamHandler, _ErrorFileHandler, SyslogHandler)):
+                    log.removeHandler(stale)
+                    if not isinstance(stale, _ErrorStreamHandler):
+                        stale.close()
         self.settings = settings
         self.access_format = AccessFormat(settings.access_log_format)
         handler = _error_handler(settings.errorlog)
@@ -260,10 +294,54 @@ class Logger:
         self.error_log.propagate = False
         self.error_log.addHandler(handler)
         self._handler = handler
-        self.access_enabled = settings.accesslog is not None
-        if self.access_enabled:
-            self.access_writer = _LineWriter(settings.accesslog)
+        self.access_log.setLevel(logging.INFO)
+        self.access_log.propagate = False
+        first, self._set_up_once = not self._set_up_once, True
+        try:
+            self._apply_extras(settings)
+        except LogConfigError as e:
+            if first:
+                self.close()
+                raise
+            self.error_log.error("Cannot apply the logging settings, keeping the "
+                                 "defaults: %s", e)
+        self.access_enabled = self._access_lines
         self._capture()
+
+    def _apply_extras(self, settings: Any) -> None:
+        """Log config, syslog, then the access log file (unless the log config took
+        over the access logger)."""
+        configured = apply_log_config(settings)
+        self._configured = configured is not None
+        if configured is not None:
+            self._keep_own_handler()
+        takes_access = configured is not None and ACCESS_LOGGER in configured
+        if getattr(settings, "syslog", False):
+            self._add_syslog(self.error_log, syslog_handler(settings, "error"))
+            if not getattr(settings, "disable_redirect_access_to_syslog", False):
+                self._add_syslog(self.access_log, syslog_handler(settings, "access"))
+                takes_access = True
+        self._access_records = configured is not None or takes_access
+        if settings.accesslog is not None and not (
+                configured is not None and ACCESS_LOGGER in configured):
+            self.access_writer = _LineWriter(settings.accesslog)
+        self._access_lines = self._access_records or self.access_writer is not None
+
+    def _keep_own_handler(self) -> None:
+        """After a log config: drop the default handler if the config replaced it, or
+        reopen it if the config closed it while leaving it in place."""
+        handler = self._handler
+        if handler is None:
+            return
+        if handler not in self.error_log.handlers:
+            self._handler = None
+            handler.close()
+        elif isinstance(handler, logging.FileHandler) and handler.stream is None:
+            handler.stream = handler._open()
+
+    def _add_syslog(self, log: logging.Logger, handler: logging.Handler) -> None:
+        log.addHandler(handler)
+        self._syslog.append((log, handler))
 
     def _capture(self) -> None:
         """``capture_output``: point fds 1 and 2 at the error log file."""
@@ -304,7 +382,7 @@ class Logger:
     def error_stream(self) -> IO[str]:
         """The error log's current text stream (e.g. for ``wsgi.errors``); fetch it
         per use, since :meth:`reopen_files` replaces it."""
-        if isinstance(self._handler, logging.StreamHandler):
+        if isinstance(self._handler, logging.StreamHandler) and self._handler.stream:
             return self._handler.stream  # type: ignore[no-any-return]
         return sys.stderr
 
@@ -312,28 +390,37 @@ class Logger:
     def access(self, environ: Environ, status: str, headers: Headers, sent: int,
                elapsed: float) -> None:
         """Write one access log line; a no-op unless an access log is configured."""
-        if not self.access_enabled:
+        if not self._access_lines:
             return
+        fmt = self.access_format
         try:
-            line = self.access_format.render(environ, status, headers, sent, elapsed)
+            atoms = fmt.atoms(environ, status, headers, sent, elapsed)
+            line = fmt.fmt % atoms
         except Exception:
             self.error_log.exception("Failed to format the access log line")
             return
         if self.access_writer is not None:
             self.access_writer.write(line)
+        if self._access_records:
+            if atoms:
+                self.access_log.info(fmt.fmt, atoms)
+            else:
+                self.access_log.info(line.replace("%", "%%"))
 
     # -- files ---------------------------------------------------------------
     def reopen_files(self) -> None:
-        """Reopen log files (SIGUSR1, after log rotation)."""
-        handler = self._handler
-        if isinstance(handler, logging.FileHandler):
-            handler.acquire()
-            try:
-                if handler.stream:
-                    handler.stream.close()
-                handler.stream = handler._open()
-            finally:
-                handler.release()
+        """Reopen log files (SIGUSR1, after log rotation); with a log config, the
+        file handlers of every logger too."""
+        handlers: list[logging.Handler] = [] if self._handler is None else [self._handler]
+        if self._configured:
+            loggers = [logging.getLogger()] + [
+                log for log in logging.Logger.manager.loggerDict.values()
+                if isinstance(log, logging.Logger)]
+            for log in loggers:
+                handlers.extend(h for h in log.handlers if h not in handlers)
+        for handler in handlers:
+            if isinstance(handler, logging.FileHandler):
+                _reopen(handler)
         if self.access_writer is not None:
             self.access_writer.reopen()
         self._capture()
@@ -341,17 +428,30 @@ class Logger:
     def close(self) -> None:
         """Remove and close this logger's handlers and files."""
         handler, self._handler = self._handler, None
-        if handler is not None:
-            self.error_log.removeHandler(handler)
+        owned = [(self.error_log, handler)] if handler is not None else []
+        owned += self._syslog
+        self._syslog = []
+        for log, h in owned:
+            log.removeHandler(h)
             try:
-                handler.flush()
-                handler.close()
+                h.flush()
+                h.close()
             except (ValueError, OSError):  # the stream was closed under us
                 pass
         if self.access_writer is not None:
             self.access_writer.close()
             self.access_writer = None
-        self.access_enabled = False
+        self.access_enabled = self._access_lines = self._access_records = False
         if self._capture_fd is not None:
             os.close(self._capture_fd)
             self._capture_fd = None
+
+
+def _reopen(handler: logging.FileHandler) -> None:
+    handler.acquire()
+    try:
+        if handler.stream:
+            handler.stream.close()
+        handler.stream = handler._open()
+    finally:
+        handler.release()

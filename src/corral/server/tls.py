@@ -3,7 +3,10 @@ never takes a worker down.
 
 Settings read (Gunicorn's names): ``certfile``, ``keyfile``, ``ca_certs``,
 ``cert_reqs`` (0 none, 1 optional, 2 required client certificate), ``ciphers``,
-``do_handshake_on_connect``.
+``do_handshake_on_connect``, ``suppress_ragged_eofs`` (true: a peer that closes
+the connection without a TLS close_notify is read as a plain end of stream;
+false: reading then fails with :class:`ssl.SSLEOFError`).  The context carries
+that choice (:func:`suppresses_ragged_eofs`) for the code wrapping its sockets.
 
 Blocking workers call, on each accepted connection of a TLS listener::
 
@@ -32,6 +35,15 @@ class TLSConfigError(ValueError):
     """The TLS settings cannot make a context (one-line message)."""
 
 
+_RAGGED = "corral_suppress_ragged_eofs"  # attribute of the contexts made here
+
+
+def suppresses_ragged_eofs(ctx: ssl.SSLContext) -> bool:
+    """The ``suppress_ragged_eofs`` setting the context was made with (True for
+    contexts made elsewhere, as in :meth:`ssl.SSLContext.wrap_socket`)."""
+    return bool(getattr(ctx, _RAGGED, True))
+
+
 def make_ssl_context(settings: Any) -> ssl.SSLContext | None:
     """A server-side context from the TLS settings, or None when no certfile is set.
 
@@ -41,6 +53,7 @@ def make_ssl_context(settings: Any) -> ssl.SSLContext | None:
     if not certfile:
         return None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    setattr(ctx, _RAGGED, bool(getattr(settings, "suppress_ragged_eofs", True)))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     keyfile = getattr(settings, "keyfile", None) or None
@@ -94,7 +107,8 @@ def accept_tls(
         if first[0] != TLS_RECORD_HANDSHAKE:
             _refuse_plain(sock, first, log)
             return None
-        tls = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        tls = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False,
+                              suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
     except (OSError, ValueError) as exc:
         _close(sock, log, exc)
         return None

@@ -78,6 +78,15 @@ class BufferedBody(_Readable):
         self._file.close()
 
 
+_spool_dir: str | None = None  # --tmp-upload-dir (None: the system temporary directory)
+
+
+def set_spool_dir(path: str | None) -> None:
+    """Where request bodies over the spool size go (once per worker process)."""
+    global _spool_dir
+    _spool_dir = path
+
+
 class BodyWriter:
     """Collects body pieces, spooling to a temporary file above ``spool_size``."""
 
@@ -98,7 +107,7 @@ class BodyWriter:
             return
         self._chunks.append(data)
         if self._spool_size and self._size > self._spool_size:
-            self._file = tempfile.TemporaryFile()
+            self._file = tempfile.TemporaryFile(dir=_spool_dir)
             self._file.writelines(self._chunks)
             self._chunks = []
 

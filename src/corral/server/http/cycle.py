@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corral.server import hooks as default_hooks
+from corral.server.http.body import set_spool_dir
 from corral.server.http.environ import EnvironBuilder
 from corral.server.http.errors import (
     STATUS_REASONS,
@@ -100,6 +101,8 @@ class RequestCycle:
         self.pre_request = _hook(settings, "pre_request")
         self.post_request = _hook(settings, "post_request")
         self.access_enabled = bool(getattr(log, "access_enabled", True))
+        self.sendfile = getattr(settings, "sendfile", None) is not False  # --no-sendfile
+        set_spool_dir(getattr(settings, "tmp_upload_dir", None))
 
     def exchange(self, head: RequestHead, body: Any, conn: ConnInfo) -> Exchange:
         return Exchange(self, head, body, conn)
@@ -258,7 +261,7 @@ class Exchange:
             return
         try:
             if type(result) is FileWrapper and resp.started and not writes:
-                rng = result.sendfile_range()
+                rng = result.sendfile_range() if self.cycle.sendfile else None
                 if rng is not None:
                     yield from self._send_file(result, *rng)
                     return
@@ -404,7 +407,7 @@ class Exchange:
             self.keep_alive = False
             self._close_iterable()
             return
-        self.cycle.log.error("Error handling request %s", self.head.raw_uri, exc_info=exc)
+        self.cycle.log.exception("Error handling request %s", self.head.raw_uri, exc_info=exc)
         yield from self._fail(500, "application error")
 
     def _fail(self, status: int, reason: str) -> Generator[Output, None, None]:

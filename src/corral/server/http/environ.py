@@ -3,6 +3,19 @@
 :class:`EnvironBuilder` is made once per worker from the settings; it keeps the
 per-process constant keys in a template dict and caches header-name conversions,
 so :meth:`EnvironBuilder.build` does only per-request work.
+
+Header fields whose names contain ``_`` are dropped, as Gunicorn does by default:
+``X_Forwarded_For`` would otherwise pass for ``X-Forwarded-For``.  Gunicorn's
+settings change that for the rare request carrying one:
+
+* ``forwarder_headers``: from a peer trusted by ``forwarded_allow_ips``, a field
+  named as listed (``SCRIPT_NAME: /app``) is kept as ``HTTP_SCRIPT_NAME`` and sets
+  that environ key itself; ``SCRIPT_NAME`` is taken off the front of
+  ``PATH_INFO`` as ``--root-path`` is, and a ``PATH_INFO`` field replaces it.
+  ``*`` keeps every such field of a trusted peer (as ``HTTP_*`` only);
+* ``header_map``: ``drop`` (default) the others, ``refuse`` the request (400) or
+  keep them (``dangerous``): as in Gunicorn, ``X_Foo`` and ``X-Foo`` then share
+  ``HTTP_X_FOO``, their values joined with commas in the order they came.
 """
 
 from __future__ import annotations
@@ -12,6 +25,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
+from corral.server.http.errors import ParseError
+from corral.server.http.head import UNDERSCORE_DROPPED, forwarder_names, underscore_policy
 from corral.server.http.response import FileWrapper
 
 if TYPE_CHECKING:
@@ -80,20 +95,24 @@ def path_info(path: str, script_name: str = "") -> str:
     return path
 
 
-def merge_headers(headers: list[tuple[str, str]], env: dict[str, Any]) -> None:
+def merge_headers(headers: list[tuple[str, str]], env: dict[str, Any]) -> bool:
     """Add request header fields to ``env`` as ``HTTP_*``/``CONTENT_*`` keys:
-    repeated fields joined with commas, names containing ``_`` dropped."""
+    repeated fields joined with commas, names containing ``_`` dropped (True
+    when there was one)."""
     get_key = _HEADER_KEYS.get
+    dropped = False
     for name, value in headers:
         key = get_key(name, "")
         if key == "":
             key = header_key(name)
         if key is None:
+            dropped = True
             continue
         if key in env:
             env[key] = f"{env[key]},{value}"
         else:
             env[key] = value
+    return dropped
 
 
 class EnvironBuilder:
@@ -113,6 +132,9 @@ class EnvironBuilder:
         self.secure_headers = [
             ("HTTP_" + k.upper().replace("-", "_"), v.lower()) for k, v in secure.items()
         ]
+        self.header_map = str(getattr(settings, "header_map", "drop") or "drop")
+        self.forwarders = forwarder_names(settings)
+        self.underscores = underscore_policy(self.header_map, self.forwarders)
         self.log = log
         self.template: dict[str, Any] = {
             "wsgi.version": (1, 0),
@@ -136,10 +158,57 @@ class EnvironBuilder:
         env["QUERY_STRING"] = head.query
         env["SERVER_PROTOCOL"] = "HTTP/1.1" if head.version == (1, 1) else "HTTP/1.0"
         env["wsgi.input"] = body
-        merge_headers(head.headers, env)
+        if merge_headers(head.headers, env) and self.underscores != UNDERSCORE_DROPPED:
+            return self._with_underscores(head, env, conn)
         env["PATH_INFO"] = path_info(head.path, self.script_name)
         self._addresses(env, conn)
         return env
+
+    def _with_underscores(self, head: RequestHead, env: dict[str, Any],
+                          conn: ConnInfo) -> dict[str, Any]:
+        """The end of :meth:`build` for a head with ``_`` field names (see the
+        module docstring); raises ParseError(400) for ``header_map = refuse``."""
+        trusted = self.trusts(conn)
+        kept: set[str] = set()
+        direct: dict[str, str] = {}
+        for name, value in head.headers:
+            if "_" not in name:
+                continue
+            upper = name.upper()
+            if trusted and upper in self.forwarders:
+                direct[upper] = value
+            elif not (trusted and "*" in self.forwarders):
+                if self.header_map == "refuse":
+                    raise ParseError(400, "header field name with underscore")
+                if self.header_map != "dangerous":
+                    continue
+            kept.add(name)
+        if kept:
+            for name, _ in head.headers:
+                key = header_key(name)
+                if key is not None:
+                    env.pop(key, None)
+            for name, value in head.headers:
+                key = header_key(name)
+                if key is None:
+                    if name not in kept:
+                        continue
+                    key = "HTTP_" + name.upper().replace("-", "_")
+                env[key] = f"{env[key]},{value}" if key in env else value
+        script_name = self.script_name
+        if "SCRIPT_NAME" in direct:
+            script_name = env["SCRIPT_NAME"] = direct.pop("SCRIPT_NAME").rstrip("/")
+        env["PATH_INFO"] = path_info(head.path, script_name)
+        self._addresses(env, conn)
+        env.update(direct)
+        return env
+
+    def trusts(self, conn: ConnInfo) -> bool:
+        """Whether the peer may set forwarding headers (``forwarded_allow_ips``)."""
+        peer = conn.peer
+        if isinstance(peer, tuple):
+            return self.trust_all or str(peer[0]) in self.trusted
+        return True
 
     def connection_environ(self, conn: ConnInfo) -> dict[str, Any]:
         """The keys every HTTP/1.1 request on ``conn`` shares when no forwarding

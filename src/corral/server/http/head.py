@@ -5,25 +5,76 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# What header fields whose names contain ``_`` need (``Limits.underscore``):
+UNDERSCORE_DROPPED = 0  # every one is dropped from environ
+UNDERSCORE_SOME = 1  # a trusted peer may pass those named in ``Limits.forwarders``
+UNDERSCORE_ANY = 2  # any one may be kept or refused (--header-map, ``*`` forwarders)
+UNDERSCORE_REFUSE = 3  # as ANY, and those no forwarder may send are refused at once
+
+_DEFAULT_FORWARDERS = frozenset({"SCRIPT_NAME", "PATH_INFO"})
+
+
+def forwarder_names(settings: Any) -> frozenset[str]:
+    """``forwarder_headers`` as upper-case names (``*`` stays as it is)."""
+    names = getattr(settings, "forwarder_headers", _DEFAULT_FORWARDERS)
+    if names is None:
+        return frozenset()
+    if isinstance(names, str):
+        names = names.split(",")
+    return frozenset(n.strip().upper() for n in names if n.strip())
+
+
+def underscore_policy(header_map: str, forwarders: frozenset[str]) -> int:
+    """One of the ``UNDERSCORE_*`` values for these settings."""
+    if header_map == "refuse":
+        return UNDERSCORE_REFUSE
+    if header_map != "drop" or "*" in forwarders:
+        return UNDERSCORE_ANY
+    if any("_" in name for name in forwarders):
+        return UNDERSCORE_SOME
+    return UNDERSCORE_DROPPED
+
 
 @dataclass(slots=True)
 class Limits:
-    """Size limits applied while parsing (0 means unlimited)."""
+    """Size limits applied while parsing (0 means unlimited), and the parsing
+    leniencies Gunicorn users may ask for (all off by default)."""
 
     request_line: int = 4094
     fields: int = 100
     field_size: int = 8190
     body: int = 0
+    fold: bool = False  # --permit-obsolete-folding
+    strip_spaces: bool = False  # --strip-header-spaces
+    any_method: bool = False  # --permit-unconventional-http-method
+    any_version: bool = False  # --permit-unconventional-http-version
+    casefold: bool = False  # --casefold-http-method
+    underscore: int = UNDERSCORE_SOME
+    forwarders: frozenset[str] = _DEFAULT_FORWARDERS
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
-        """Limits from the ``limit_request_*`` settings."""
+        """Limits from the ``limit_request_*`` and the leniency settings."""
+        forwarders = forwarder_names(settings)
+        header_map = str(getattr(settings, "header_map", "drop") or "drop")
         return cls(
             int(getattr(settings, "limit_request_line", 4094) or 0),
             int(getattr(settings, "limit_request_fields", 100) or 0),
             int(getattr(settings, "limit_request_field_size", 8190) or 0),
             int(getattr(settings, "limit_request_body", 0) or 0),
+            bool(getattr(settings, "permit_obsolete_folding", False)),
+            bool(getattr(settings, "strip_header_spaces", False)),
+            bool(getattr(settings, "permit_unconventional_http_method", False)),
+            bool(getattr(settings, "permit_unconventional_http_version", False)),
+            bool(getattr(settings, "casefold_http_method", False)),
+            underscore_policy(header_map, forwarders),
+            forwarders,
         )
+
+    @property
+    def rewrites_heads(self) -> bool:
+        """Whether header sections are rewritten before llhttp reads them."""
+        return self.fold or self.strip_spaces
 
     def head_budget(self) -> int:
         """Bytes a request head may occupy before it is refused (0 = unlimited)."""

@@ -25,9 +25,16 @@ one ``feed`` skip llhttp: :func:`corral.server.http.strict.fast_head` takes them
 with one regular expression over a grammar narrower than llhttp's, and leaves
 everything else, including every request to refuse, to llhttp.  Both routes give
 the same events (``tests/server/test_hotpath_equivalence.py`` compares them).
+
+With ``--permit-obsolete-folding`` or ``--strip-header-spaces`` the parser is a
+:class:`LenientParser`: it holds each request head back until it is complete and
+hands :func:`corral.server.http.strict.rewrite_head`'s version of it to the
+machinery above, so only header sections are rewritten, never bodies.
 """
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 import httptools
 
@@ -65,10 +72,15 @@ class RequestParser:
         "_start",
     )
 
+    def __new__(cls, limits: Limits | None = None) -> RequestParser:
+        if cls is RequestParser and limits is not None and limits.rewrites_heads:
+            cls = LenientParser
+        return object.__new__(cls)
+
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self._budget = self.limits.head_budget()
-        self._hp = httptools.HttpRequestParser(self)
+        self._hp = self._llhttp()
         self._events: list[RequestHead | bytes | _End] = []
         self._state = _IDLE
         self._url = b""
@@ -238,18 +250,27 @@ class RequestParser:
             self._closed = True
         self._head = None
 
-    def _fail(self, status: int, reason: str) -> None:
+    def _fail(self, status: int, reason: str) -> NoReturn:
         self._error = ParseError(status, reason)
         raise self._error
 
+    def _llhttp(self) -> httptools.HttpRequestParser:
+        hp = httptools.HttpRequestParser(self)
+        if self.limits.any_version:
+            # any HTTP/digit.digit, taken as 1.1 by strict.build_head, so the
+            # connection's fate is this parser's to decide (llhttp would close
+            # after an "HTTP/2.0" request as after HTTP/1.0)
+            hp.set_dangerous_leniencies(lenient_version=True, lenient_keep_alive=True)
+        return hp
+
     def _after_upgrade(self, rest: bytes) -> None:
         """llhttp stops after an upgrade request; HTTP/1.1 goes on for WSGI."""
-        self._hp = httptools.HttpRequestParser(self)
+        self._hp = self._llhttp()
         if self._raw_left:
             rest = self._take_raw(rest)
         if rest and not self._closed:
             events = self._events
-            more = self.feed(rest)
+            more = RequestParser.feed(self, rest)
             events.extend(more)
             self._events = events
 
@@ -261,19 +282,29 @@ class RequestParser:
         starts a piece of input: a pipelined one right after another is refused.)
         """
         buf = self._method_buf + data
-        m = strict.METHOD_SP.match(buf)
+        limits = self.limits
+        if limits.any_method:  # no length cap but the request line's
+            m = strict.METHOD_SP_ANY.match(buf)
+            cap = limits.request_line or max(self._budget, 65536)
+        else:
+            m = strict.METHOD_SP.match(buf)
+            cap = strict.MAX_METHOD
         if m is None:
-            if len(buf) <= strict.MAX_METHOD and strict.METHOD_PREFIX.fullmatch(buf):
+            if len(buf) <= cap and strict.METHOD_PREFIX.fullmatch(buf):
                 self._method_buf = buf  # wait for the rest of the method
                 self._state = _HEAD
                 return []
-            self._error = ParseError(400, "invalid method")
-            raise self._error
+            if limits.any_method and len(buf) > cap:
+                self._fail(414, "request line too long")
+            self._fail(400, "invalid method")
+        if limits.any_method and limits.request_line and m.end(1) > limits.request_line:
+            self._fail(414, "request line too long")
         self._method_buf = b""
-        self._method = m.group(1).decode("ascii")
-        self._hp = httptools.HttpRequestParser(self)
+        method = m.group(1).decode("ascii")
+        self._method = method.upper() if limits.casefold else method
+        self._hp = self._llhttp()
         self._state = _IDLE
-        return self.feed(b"GET" + buf[m.end(1) :])
+        return RequestParser.feed(self, b"GET" + buf[m.end(1) :])
 
     def _take_raw(self, data: bytes) -> bytes:
         n = min(self._raw_left, len(data))
@@ -284,3 +315,74 @@ class RequestParser:
         if not self._raw_left:
             self._finish()
         return rest
+
+
+class LenientParser(RequestParser):
+    """A :class:`RequestParser` that rewrites each request head before parsing it
+    (obsolete line folding, whitespace before a colon; see
+    :func:`corral.server.http.strict.rewrite_head`).
+
+    A head is held back until its blank line arrives; then the rewritten head
+    alone goes to :meth:`RequestParser.feed`, and the body after it goes in
+    pieces that end where the message may end (its Content-Length, or a blank
+    line for a chunked body), so the next pipelined head is rewritten too."""
+
+    __slots__ = ("_pending", "_clen_left", "_tail")
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__(limits)
+        self._pending = b""  # an incomplete head
+        self._clen_left = 0  # Content-Length body bytes still to come
+        self._tail = b""  # the last bytes of a chunked body fed so far
+
+    def feed(self, data: bytes) -> list[RequestHead | bytes | _End]:
+        if self._error is not None:
+            raise self._error
+        if self._closed or not data:
+            return []
+        events: list[RequestHead | bytes | _End] = []
+        while data and not self._closed:
+            if self._state == _BODY or self._raw_left or self._method_buf:
+                cut = self._body_cut(data)
+                piece, data = data[:cut], data[cut:]
+                events.extend(RequestParser.feed(self, piece))
+                continue
+            pending = (self._pending + data).lstrip(b"\r\n")
+            end = pending.find(b"\r\n\r\n") + 4
+            if end < 4:
+                if self._budget and len(pending) > self._budget:
+                    self._pending = b""  # too large: refused as usual
+                    self._state = _IDLE
+                    return events + RequestParser.feed(self, pending)
+                self._pending = pending
+                self._state = _HEAD if pending else _IDLE
+                return events
+            self._pending = b""
+            self._state = _IDLE
+            limits = self.limits
+            head = strict.rewrite_head(pending[:end], limits.fold, limits.strip_spaces)
+            events.extend(RequestParser.feed(self, head))
+            data = pending[end:]
+            current = self._head
+            if self._state == _BODY and current is not None and not current.chunked:
+                self._clen_left = current.content_length or 0
+            self._tail = b""
+        return events
+
+    def _body_cut(self, data: bytes) -> int:
+        """How much of ``data`` may go to llhttp without passing the message end."""
+        if self._raw_left:
+            return min(self._raw_left, len(data))
+        if self._method_buf:
+            return len(data)
+        if self._clen_left:
+            n = min(self._clen_left, len(data))
+            self._clen_left -= n
+            return n
+        tail = self._tail
+        at = (tail + data).find(b"\r\n\r\n")
+        if at < 0:
+            self._tail = (tail + data)[-3:]
+            return len(data)
+        self._tail = b""
+        return at + 4 - len(tail)

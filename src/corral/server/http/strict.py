@@ -18,6 +18,13 @@ than what llhttp accepts (known methods, origin-form targets, CRLF line ends,
 token names, values without control characters), then the same semantic checks
 run.  Anything it does not take, including every head that would be refused, is
 left to llhttp, so errors always come from one place.
+
+The leniencies Gunicorn users may ask for live in :class:`Limits`:
+:func:`rewrite_head` undoes obsolete line folding and whitespace before a
+field's colon (llhttp then reads the result), other HTTP/1.x and 2+ versions
+are taken as HTTP/1.1, and heads carrying ``_`` field names that the environ
+builder may keep or refuse (``--header-map``, ``--forwarder-headers``) are left
+to the general path.
 """
 
 from __future__ import annotations
@@ -27,13 +34,14 @@ import sys
 from typing import Any
 
 from corral.server.http.errors import ParseError
-from corral.server.http.head import Limits, RequestHead
+from corral.server.http.head import UNDERSCORE_ANY, UNDERSCORE_REFUSE, Limits, RequestHead
 
 _VERSIONS = {"1.1": (1, 1), "1.0": (1, 0)}
 _V11 = (1, 1)
 _V10 = (1, 0)
 MAX_METHOD = 64
 METHOD_SP = re.compile(rb"(?:\r\n)*([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}) ")
+METHOD_SP_ANY = re.compile(rb"(?:\r\n)*([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ")  # no length cap
 METHOD_PREFIX = re.compile(rb"(?:\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
 _BAD_TARGET = re.compile(rb"[^\x21-\x7e]")
 _ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)([^#]*)")
@@ -46,8 +54,9 @@ _FORBIDDEN_TRAILERS = frozenset(
 
 # Header names that need a look while building the head, keyed by lower-case name.
 # ``_PROXY_CONN`` has no meaning here, but llhttp treats it like Connection, so a
-# head carrying it is left to llhttp (see :func:`fast_head`).
-_HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _PROXY_CONN, _OTHER = range(9)
+# head carrying it is left to llhttp (see :func:`fast_head`).  ``_UNDER`` is any
+# other name containing ``_``.
+_HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _PROXY_CONN, _UNDER, _OTHER = range(10)
 _SPECIAL = {
     "host": _HOST,
     "content-type": _CTYPE,
@@ -87,6 +96,8 @@ def _name(raw: bytes) -> str:
 def _kind(name: str) -> int:
     """What a header name means to :func:`check_head` (cached)."""
     kind = _SPECIAL.get(name.lower(), _OTHER)
+    if kind == _OTHER and "_" in name:
+        kind = _UNDER
     if len(_KIND) < _CACHE_MAX:
         _KIND[name] = kind
     return kind
@@ -152,7 +163,9 @@ def build_head(
     check_fields(raw_headers, limits, head_size)
     version = _VERSIONS.get(hp.get_http_version())
     if version is None:
-        raise ParseError(505, "HTTP version not supported")
+        if not limits.any_version:
+            raise ParseError(505, "HTTP version not supported")
+        version = _V11  # --permit-unconventional-http-version
     if method is None:
         method = _method(hp)
     path, query = split_target(method, url)
@@ -173,7 +186,8 @@ def check_head(
 ) -> tuple[RequestHead, bool]:
     """The semantic checks of a head; also says whether llhttp would see the
     connection the same way (no Transfer-Encoding, Upgrade or Proxy-Connection,
-    at most one plain ``Connection: close|keep-alive``)."""
+    at most one plain ``Connection: close|keep-alive``) and whether no field name
+    with ``_`` needs the environ builder's look at the peer."""
     hosts = ctypes = conns = 0
     clen: int | None = None
     te: list[str] | None = None
@@ -203,6 +217,12 @@ def check_head(
             expect = value.lower()
         elif kind == _UPGRADE:
             upgrade = True
+        elif kind == _UNDER:
+            if limits.underscore:  # kept or refused for some peers: not for shortcuts
+                forwarder = name.upper() in limits.forwarders or "*" in limits.forwarders
+                if limits.underscore == UNDERSCORE_REFUSE and not forwarder:
+                    raise ParseError(400, "header field name with underscore")
+                odd = odd or limits.underscore >= UNDERSCORE_ANY or forwarder
         else:
             odd = True  # Proxy-Connection
     if hosts > 1 or (hosts == 0 and version == _V11):
@@ -263,6 +283,31 @@ def fast_head(data: bytes, start: int, end: int, limits: Limits) -> RequestHead 
     except ParseError:
         return None
     return head if plain else None
+
+
+def rewrite_head(head: bytes, fold: bool, strip: bool) -> bytes:
+    """A complete head (request line to blank line) with obsolete line folding
+    undone (``fold``: a line starting with SP/HTAB continues the field before it;
+    the pieces are joined with one space) and whitespace between field names and
+    their colon removed (``strip``).  Everything else is left for llhttp to judge."""
+    lines = head.split(b"\r\n")
+    out: list[bytes] = []
+    start = 0
+    while start < len(lines) and not lines[start]:  # CRLFs before the request line
+        out.append(lines[start])
+        start += 1
+    out.append(lines[start] if start < len(lines) else b"")
+    first_field = len(out)
+    for line in lines[start + 1 :]:
+        if fold and line[:1] in (b" ", b"\t") and len(out) > first_field and out[-1]:
+            out[-1] = out[-1].rstrip(b" \t") + b" " + line.strip(b" \t")
+            continue
+        if strip:
+            colon = line.find(b":")
+            if colon > 0 and line[colon - 1 : colon] in (b" ", b"\t"):
+                line = line[:colon].rstrip(b" \t") + line[colon:]
+        out.append(line)
+    return b"\r\n".join(out)
 
 
 def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits,

@@ -25,6 +25,7 @@ main thread), USR1 -> reopen log files, CHLD -> default.
 
 from __future__ import annotations
 
+import linecache
 import mmap
 import os
 import pwd
@@ -32,6 +33,7 @@ import random
 import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -98,6 +100,39 @@ def set_process_title(title: str) -> None:
 def process_title(role: str, settings: Any) -> str:
     name = getattr(settings, "proc_name", None) or getattr(settings, "app_uri", "") or "corral"
     return f"corral: {role} [{name}]"
+
+
+def reload_enabled(settings: Any) -> bool:
+    """The ``reload`` setting.  On :class:`~corral.server.config.Settings` that
+    name is taken by the method re-reading the settings: the value is read from
+    ``as_dict()`` there."""
+    value = getattr(settings, "reload", False)
+    if callable(value):
+        as_dict = getattr(settings, "as_dict", None)
+        value = as_dict().get("reload", False) if as_dict is not None else False
+    return bool(value)
+
+
+def spew() -> None:
+    """--spew: print every line of Python this process executes from now on
+    (``module:line: source``), in every thread started from now on too."""
+    sys.settrace(_spew_trace)
+    threading.settrace(_spew_trace)
+
+
+def _spew_trace(frame: FrameType, event: str, arg: Any) -> Any:
+    if event == "line":
+        lineno = frame.f_lineno
+        filename = frame.f_code.co_filename
+        name = frame.f_globals.get("__name__", "[unknown]")
+        line = linecache.getline(filename, lineno, frame.f_globals).rstrip()
+        if not line:
+            line = f"Unknown code named [{frame.f_code.co_name}].  VM instruction #{frame.f_lasti}"
+        try:
+            print(f"{name}:{lineno}: {line}", flush=False)
+        except (OSError, ValueError):
+            pass
+    return _spew_trace
 
 
 class Heartbeat:
@@ -171,6 +206,9 @@ class Worker:
         self.max_requests = self._pick_max_requests(settings)
         self.wsgi: Any = None
         self.cycle: Any = None
+        self.reloader: Any = None
+        self.reload = False  # --reload, read once the settings are final (in the child)
+        self.reload_error_files: set[str] = set()
         self.tmp = Heartbeat()
 
     @staticmethod
@@ -198,7 +236,13 @@ class Worker:
         set_process_title(process_title("worker", self.settings))
         self.init_signals()
         self.tmp.notify()
+        boot_time = time.time()
+        self.reload = reload_enabled(self.settings)
+        if getattr(self.settings, "spew", False):
+            spew()
         self.load_wsgi()
+        if self.reload:
+            self.start_reloader(boot_time)
         call_hook(self.settings, self.log, "post_worker_init", self)
         self.booted = True
         self.tmp.mark_booted()
@@ -222,23 +266,63 @@ class Worker:
 
     def load_wsgi(self) -> None:
         """Load the app and build the request cycle; exit 4/3 on failure."""
-        from corral.server.loader import AppLoadError
+        from corral.server.loader import AppLoadError, apply_paste
 
+        apply_paste(self.settings)  # a HUP re-reads the settings: --paste again
         try:
             self.wsgi = self.app_loader()
-        except AppLoadError as e:
-            self.log.error("%s", e)
-            sys.exit(EXIT_APP_LOAD_ERROR)
         except SystemExit:
             raise
-        except BaseException:
-            self.log.exception("Exception in worker process while loading the application")
-            sys.exit(EXIT_BOOT_ERROR)
+        except BaseException as e:
+            if self.reload:
+                self.wsgi = self.survive_load_error(e)
+            elif isinstance(e, AppLoadError):
+                self.log.error("%s", e)
+                sys.exit(EXIT_APP_LOAD_ERROR)
+            else:
+                self.log.exception("Exception in worker process while loading the application")
+                sys.exit(EXIT_BOOT_ERROR)
         try:
             self.cycle = self.make_cycle()
         except Exception:
             self.log.exception("Exception in worker process while booting")
             sys.exit(EXIT_BOOT_ERROR)
+
+    def survive_load_error(self, e: BaseException) -> Any:
+        """Under --reload, an application that cannot be loaded (a syntax error
+        being edited, say) does not stop the server: the worker logs the error,
+        answers 500 with it, and watches the files involved, so that the next
+        change brings a fresh worker with the fixed code."""
+        from corral.server.loader import AppLoadError
+        from corral.server.reloader import describe_error, error_files, failed_app
+
+        if isinstance(e, AppLoadError):
+            self.log.error("%s", e)
+        else:
+            self.log.exception("Exception in worker process while loading the application")
+        self.reload_error_files = error_files(e)
+        self.log.info("Waiting for a change of the application's files to load it again")
+        return failed_app(describe_error(e))
+
+    def start_reloader(self, boot_time: float) -> None:
+        """--reload: watch the loaded modules (and --reload-extra-file files) and
+        stop this worker when one changes."""
+        from corral.server.reloader import make_watcher
+
+        s = self.settings
+        extra = [*(getattr(s, "reload_extra_files", None) or []), *self.reload_error_files]
+        self.reloader = make_watcher(
+            str(getattr(s, "reload_engine", "auto")), extra, self.reload_changed,
+            log=self.log, boot_time=boot_time,
+        )
+        self.reloader.begin()
+
+    def reload_changed(self, path: str) -> None:
+        """Called by the watcher (in its thread): stop gracefully; the arbiter
+        forks a fresh worker that imports the new code."""
+        self.log.info("Worker reloading: %s modified", path)
+        self.alive = False
+        call_hook(self.settings, self.log, "worker_int", self)
 
     def make_cycle(self) -> Any:
         from corral.server.http.cycle import RequestCycle

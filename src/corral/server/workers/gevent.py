@@ -28,6 +28,7 @@ from corral.server.http.errors import ParseError, RequestTimeout
 from corral.server.http.parser import Limits
 from corral.server.http.proxy import accept_proxy
 from corral.server.sockets import Listener
+from corral.server.tls import suppresses_ragged_eofs
 from corral.server.workers._buffered import (
     ExpectBody,
     RequestBuffer,
@@ -179,7 +180,9 @@ class GeventWorker(Worker):
             # the context was made before patching: wrap with gevent's SSLSocket
             from gevent.ssl import SSLSocket
 
-            sock = SSLSocket(sock=sock, server_side=True, _context=listener.ssl_context)
+            ctx = listener.ssl_context
+            sock = SSLSocket(sock=sock, server_side=True, _context=ctx,
+                             suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
         return sock
 
     def serve(self, sock: socket.socket, info: ConnInfo) -> None:
