@@ -254,3 +254,18 @@ def test_stdio_inheritance_with_daemon(tmp_path: Path) -> None:
     finally:
         os.kill(pid, signal.SIGTERM)
         wait_until(lambda: not alive(pid), 15, "the daemon to stop")
+
+
+@pytest.mark.parametrize("spec", ["no_such_module:app", "live_app:missing"])
+def test_an_app_that_never_loaded_is_still_one_line_and_exit_4(tmp_path: Path,
+                                                              spec: str) -> None:
+    write_app(tmp_path, 'b"x"')
+    out = subprocess.run(
+        [sys.executable, "-m", "corral", spec, "--reload", "-b", "127.0.0.1:0",
+         "--chdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=30, cwd=str(tmp_path),
+        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"},
+    )
+    assert out.returncode == 4
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and spec in lines[0], out.stderr

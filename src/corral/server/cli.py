@@ -139,6 +139,33 @@ def check_dev_settings(settings: Settings) -> None:
             fail("--reload-engine inotify: inotify does not work on this system")
 
 
+def check_first_load(settings: Settings) -> None:
+    """With ``--reload``, a worker whose app stops importing after an edit keeps
+    serving the error until the file is fixed; an app spec that never loaded is
+    still a one-line error and exit 4.  The app is tried in a short-lived child, so
+    this process imports nothing of it (the workers must import it fresh)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: load, report, leave without cleanup
+        os.close(read_fd)
+        status = 0
+        try:
+            load_app(settings.app_uri)
+        except AppLoadError as e:
+            os.write(write_fd, str(e).encode("utf-8", "replace"))
+            status = EXIT_APP_LOAD
+        except BaseException as e:  # anything else: the workers will say it in full
+            os.write(write_fd, f"{settings.app_uri}: {type(e).__name__}: {e}".encode())
+            status = EXIT_APP_LOAD
+        os._exit(status)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as f:
+        message = f.read().decode("utf-8", "replace")
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        fail(message or f"{settings.app_uri}: the application did not load", EXIT_APP_LOAD)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse settings, then run the arbiter (which exits the process)."""
     try:
@@ -160,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     prepare_process(settings)
     if settings.check_config:
         check_app(settings)
+    if settings.reload and not settings.preload_app:
+        check_first_load(settings)
     from corral.server.arbiter import Arbiter
     from corral.server.sockets import INHERIT_ENV
 

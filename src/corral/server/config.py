@@ -362,7 +362,9 @@ SETTINGS: list[Setting] = [
     _s("print_config", _bool, False, "--print-config", "Print the resolved settings and "
        "exit.", _MECH, action="store_true"),
     _s("reload", _bool, False, "--reload", "Restart the workers when a loaded Python module "
-       "(or a `--reload-extra-file`) changes. For development.", _MECH, action="store_true"),
+       "(or a `--reload-extra-file`) changes. An edit that breaks the import leaves the "
+       "workers answering 500 with the error until the file is fixed. For development.",
+       _MECH, action="store_true"),
     _s("reload_engine", _choice("auto", "poll", "inotify"), "auto", "--reload-engine",
        "How `--reload` notices changes: `poll` (file modification times once a second), "
        "`inotify` (Linux) or `auto` (inotify where it works).", _MECH, metavar="STRING"),
