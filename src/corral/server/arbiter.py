@@ -154,6 +154,7 @@ class Arbiter:
         # --daemon: where the detached master reports how its start went to the
         # command that launched it (see corral.server.cli.daemonize)
         self.ready_fd: int | None = None
+        self._reported_workers = -1  # the worker count last sent as a metric
 
     # -- properties used by hooks ---------------------------------------------------
     @property
@@ -402,7 +403,7 @@ class Arbiter:
             for pid in by_age[:-missing]:
                 self.retire(pid)
         count = len(self.current_workers())
-        if count != getattr(self, "_reported_workers", None):
+        if count != self._reported_workers:
             self._reported_workers = count
             self.log.debug("%s workers", count, extra={
                 "metric": "gunicorn.workers", "value": count, "mtype": "gauge"})

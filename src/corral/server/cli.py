@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from corral.server.config import USAGE, ConfigError, Settings, UsageError, print_config
-from corral.server.loader import AppLoadError, apply_paste, check_paste, load_app
+from corral.server.loader import AppLoadError, check_paste, load_app
 
 EXIT_USAGE = 2
 EXIT_APP_LOAD = 4
@@ -52,9 +52,9 @@ def daemonize(inherit_stdio: bool = False) -> int:
     stdin, stdout and stderr on ``/dev/null``; the working directory stays the one
     ``--chdir`` chose.  With ``inherit_stdio`` (``-R``) stdout and stderr stay the
     inherited ones unless they are a terminal (which the detached process leaves),
-    and stdin goes to ``/dev/null`` all the same, as in Gunicorn.  Returns, in the detached process only, the write end of a
-    pipe for :meth:`Arbiter.report_start`; the launching process waits for that
-    report and exits with its status."""
+    and stdin goes to ``/dev/null`` all the same, as in Gunicorn.  Returns, in the
+    detached process only, the write end of a pipe for :meth:`Arbiter.report_start`;
+    the launching process waits for that report and exits with its status."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     launcher = os.getpid()
@@ -127,12 +127,11 @@ def check_dev_settings(settings: Settings) -> None:
     """``--paste`` (exit 4 without PasteDeploy or the file) and
     ``--reload-engine inotify`` (exit 2 where inotify does not work)."""
     if settings.paste:
-        apply_paste(settings)
         try:
             check_paste(settings.app_uri)
         except AppLoadError as e:
             fail(str(e), EXIT_APP_LOAD)
-    if settings.as_dict()["reload"] and settings.reload_engine == "inotify":
+    if settings.reload and settings.reload_engine == "inotify":
         from corral.server.reloader import inotify_available
 
         if not inotify_available():

@@ -604,6 +604,7 @@ class Settings:
             if name not in BY_NAME:
                 raise TypeError(f"unknown setting {name!r}")
             values[name] = value
+        _resolve_paste(values, cwd)
         object.__setattr__(self, "_values", _validate_all(values, {}))
         object.__setattr__(self, "_origin", None)
 
@@ -630,6 +631,7 @@ class Settings:
                     values[s.name] = layer[s.name]
                     sources[s.name] = where
                     break
+        _resolve_paste(values, cwd)
         self = cls.__new__(cls)
         object.__setattr__(self, "_values", _validate_all(values, sources))
         object.__setattr__(self, "_origin", (args, env, cwd))
@@ -695,6 +697,16 @@ def _validate_one(setting: Setting, value: Any, where: str) -> Any:
         else:
             label = f"{setting.label}{where}"
         raise ConfigError(f"{label}: {e}")
+
+
+def _resolve_paste(values: dict[str, Any], cwd: str) -> None:
+    """``--paste FILE`` stands for the app spec ``config:/absolute/FILE`` (it wins
+    over a positional spec, as in Gunicorn); a relative FILE is taken from ``cwd``."""
+    path = values.get("paste")
+    if path and isinstance(path, str):
+        from corral.server.loader import paste_spec
+
+        values["app_uri"] = paste_spec(path, cwd)
 
 
 def _validate_all(values: dict[str, Any], sources: dict[str, str]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ Accepted specs::
                                    never evaluated as code)
 
 ``--paste FILE`` loads the application from a PasteDeploy configuration file
-instead: :func:`apply_paste` turns the setting into the spec
+instead: the settings turn it into the spec
 ``config:/absolute/FILE`` (``#name`` picks an app section other than ``main``),
 which :func:`load_app` hands to ``paste.deploy.loadapp``.
 
@@ -115,19 +115,6 @@ def paste_spec(path: str, cwd: str | None = None) -> str:
 def is_paste_spec(spec: str) -> bool:
     # "config:/..." is never a module spec, while "config:app" is one
     return spec.startswith(PASTE_PREFIX + "/")
-
-
-def apply_paste(settings: Any) -> None:
-    """With ``--paste``, point ``settings.app_uri`` at the PasteDeploy file (which
-    wins over a positional app spec, as in Gunicorn).  A relative path is taken
-    from the directory the command was started in."""
-    path = getattr(settings, "paste", None)
-    if not path:
-        return
-    origin = getattr(settings, "_origin", None)
-    spec = paste_spec(path, origin[2] if origin else None)
-    if getattr(settings, "app_uri", None) != spec:
-        settings.app_uri = spec
 
 
 def check_paste(spec: str) -> None:

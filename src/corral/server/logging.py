@@ -315,15 +315,15 @@ class Logger:
         self._configured = configured is not None
         if configured is not None:
             self._keep_own_handler()
-        takes_access = configured is not None and ACCESS_LOGGER in configured
+        config_takes_access = configured is not None and ACCESS_LOGGER in configured
+        takes_access = config_takes_access
         if getattr(settings, "syslog", False):
             self._add_syslog(self.error_log, syslog_handler(settings, "error"))
             if not getattr(settings, "disable_redirect_access_to_syslog", False):
                 self._add_syslog(self.access_log, syslog_handler(settings, "access"))
                 takes_access = True
         self._access_records = configured is not None or takes_access
-        if settings.accesslog is not None and not (
-                configured is not None and ACCESS_LOGGER in configured):
+        if settings.accesslog is not None and not config_takes_access:
             self.access_writer = _LineWriter(settings.accesslog)
         self._access_lines = self._access_records or self.access_writer is not None
 

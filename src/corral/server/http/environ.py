@@ -243,14 +243,11 @@ class EnvironBuilder:
         peer = conn.peer
         scheme = conn.url_scheme
         if isinstance(peer, tuple):
-            remote = str(peer[0])
-            env["REMOTE_ADDR"] = remote
+            env["REMOTE_ADDR"] = str(peer[0])
             env["REMOTE_PORT"] = str(peer[1])
-            trusted = self.trust_all or remote in self.trusted
         else:
             env["REMOTE_ADDR"] = peer or ""
-            trusted = True
-        if trusted:
+        if self.trusts(conn):
             for key, value in self.secure_headers:
                 if key in env and env[key].strip().lower() == value:
                     scheme = "https"

@@ -102,17 +102,6 @@ def process_title(role: str, settings: Any) -> str:
     return f"corral: {role} [{name}]"
 
 
-def reload_enabled(settings: Any) -> bool:
-    """The ``reload`` setting.  On :class:`~corral.server.config.Settings` that
-    name is taken by the method re-reading the settings: the value is read from
-    ``as_dict()`` there."""
-    value = getattr(settings, "reload", False)
-    if callable(value):
-        as_dict = getattr(settings, "as_dict", None)
-        value = as_dict().get("reload", False) if as_dict is not None else False
-    return bool(value)
-
-
 def spew() -> None:
     """--spew: print every line of Python this process executes from now on
     (``module:line: source``), in every thread started from now on too."""
@@ -237,7 +226,7 @@ class Worker:
         self.init_signals()
         self.tmp.notify()
         boot_time = time.time()
-        self.reload = reload_enabled(self.settings)
+        self.reload = bool(getattr(self.settings, "reload", False))
         if getattr(self.settings, "spew", False):
             spew()
         self.load_wsgi()
@@ -266,9 +255,8 @@ class Worker:
 
     def load_wsgi(self) -> None:
         """Load the app and build the request cycle; exit 4/3 on failure."""
-        from corral.server.loader import AppLoadError, apply_paste
+        from corral.server.loader import AppLoadError
 
-        apply_paste(self.settings)  # a HUP re-reads the settings: --paste again
         try:
             self.wsgi = self.app_loader()
         except SystemExit:
