@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,8 @@ def corral(
     *args: str, cwd: Path | str = APPS, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items()
-                if k not in ("CORRAL_CMD_ARGS", "WEB_CONCURRENCY", "PYTHONPATH")}
+                if k not in ("CORRAL_CMD_ARGS", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY",
+                             "PORT", "PYTHONPATH")}
     full_env["PYTHONPATH"] = str(ROOT / "src")
     full_env.update(env or {})
     return subprocess.run(
@@ -82,21 +84,30 @@ def test_bad_config_file_value(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("spec", "reason"),
+    ("spec", "reason", "raised_in"),
     [
-        ("cfg_nowhere:app", "No module named 'cfg_nowhere'"),
-        ("cfg_inner_import:app", "No module named 'cfg_no_such_dependency'"),
-        ("cfg_app:not_callable", "not a callable application"),
-        ("cfg_app:failing_factory()", "RuntimeError: database unreachable"),
-        ("cfg_app:create_app(open('x'))", "arguments must be literals"),
+        ("cfg_nowhere:app", "No module named 'cfg_nowhere'", None),
+        ("cfg_inner_import:app", "No module named 'cfg_no_such_dependency'",
+         "cfg_inner_import.py"),
+        ("cfg_app:not_callable", "not a callable application", None),
+        ("cfg_app:failing_factory()", "RuntimeError: database unreachable", "cfg_app.py"),
+        ("cfg_app:create_app(open('x'))", "arguments must be literals", None),
     ],
 )
-def test_bad_app_spec_exits_4_with_one_line(spec: str, reason: str) -> None:
+def test_bad_app_spec_exits_4_with_one_line(spec: str, reason: str,
+                                             raised_in: str | None) -> None:
+    """A one-line summary; when the application's own code raised, its traceback
+    follows (as in Gunicorn), naming the file and line."""
     result = corral(spec, "--check-config")
     assert result.returncode == 4
-    assert result.stderr.startswith(f"corral: error: Failed to load app {spec!r}: ")
-    assert reason in result.stderr
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    first, _, rest = result.stderr.partition("\n")
+    assert first.startswith(f"corral: error: Failed to load app {spec!r}: ")
+    assert reason in first
+    if raised_in is None:
+        assert rest == ""
+    else:
+        assert rest.startswith("Traceback (most recent call last):")
+        assert re.search(rf'File ".*{re.escape(raised_in)}", line \d+', rest), rest
 
 
 def test_check_config_ok() -> None:
@@ -142,7 +153,7 @@ def test_print_config_precedence(tmp_path: Path) -> None:
     assert lines == sorted(lines)
     values = settings_of(result)
     assert values["backlog"] == "77"
-    assert values["workers"] == "3"
+    assert values["workers"] == "2"  # the config file over $WEB_CONCURRENCY (a default)
     assert values["timeout"] == "12"
     assert values["keepalive"] == "7"
     assert values["limit_request_field_size"] == "123"

@@ -163,7 +163,8 @@ def test_precedence(tmp_path: Path) -> None:
     s = resolve(tmp_path, "--keep-alive", "7", env=env)
     assert s.backlog == 77  # config file over default
     assert s.bind == ["0.0.0.0:1"]  # a string in the file means one address
-    assert s.workers == 3  # environment over config file
+    assert s.workers == 2  # config file over $WEB_CONCURRENCY (a default, as in Gunicorn)
+    assert resolve(tmp_path / "absent", env=env).workers == 3
     assert s.timeout == 12  # CORRAL_CMD_ARGS over config file
     assert s.keepalive == 7  # command line over everything
     assert resolve(tmp_path, "-w", "5", env=env).workers == 5

@@ -257,6 +257,7 @@ class Arbiter:
         try:
             self.app = load_app(self.settings.app_uri)
         except AppLoadError as e:
+            self.log.error("%s", e, exc_info=e.__cause__)  # the app's traceback
             raise HaltServer(str(e), EXIT_APP_LOAD_ERROR) from None
 
     def app_loader(self) -> Any:

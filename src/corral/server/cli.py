@@ -28,6 +28,22 @@ def fail(message: str, status: int = EXIT_USAGE, usage: bool = False) -> NoRetur
     sys.exit(status)
 
 
+def fail_app(error: AppLoadError) -> NoReturn:
+    """Exit 4 with the one-line summary, then (as Gunicorn does) the traceback of
+    what the application's code raised, so the failing file and line show."""
+    print(f"corral: error: {error}", file=sys.stderr)
+    details = error.traceback()
+    if details:
+        print(details, file=sys.stderr, end="")
+    sys.exit(EXIT_APP_LOAD)
+
+
+def warn(settings: Settings) -> None:
+    """Print the configuration's warnings (when no server log exists yet)."""
+    for message in settings.warnings:
+        print(f"corral: warning: {message}", file=sys.stderr)
+
+
 def prepare_process(settings: Settings) -> None:
     """Apply ``--env``, ``--chdir`` and ``--pythonpath`` to this process, so the
     application imports from where the user expects."""
@@ -119,7 +135,7 @@ def check_app(settings: Settings) -> None:
     try:
         load_app(settings.app_uri)
     except AppLoadError as e:
-        fail(str(e), EXIT_APP_LOAD)
+        fail_app(e)
     sys.exit(0)
 
 
@@ -151,7 +167,8 @@ def check_first_load(settings: Settings) -> None:
         try:
             load_app(settings.app_uri)
         except AppLoadError as e:
-            os.write(write_fd, str(e).encode("utf-8", "replace"))
+            report = f"{e}\n{e.traceback()}".rstrip("\n")
+            os.write(write_fd, report.encode("utf-8", "replace"))
             status = EXIT_APP_LOAD
         except BaseException as e:  # anything else: the workers will say it in full
             os.write(write_fd, f"{settings.app_uri}: {type(e).__name__}: {e}".encode())
@@ -173,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(str(e), usage=True)
     except ConfigError as e:
         fail(str(e))
+    if settings.print_config or settings.check_config:
+        warn(settings)
     if settings.print_config:
         try:
             print_config(settings)
@@ -202,4 +221,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             os.close(ready_fd)
         fail(str(e))
     arbiter.ready_fd = ready_fd
+    arbiter.log.info("Configuration read from %s", settings.config_read or "the command line "
+                     "and environment only (no ./corral.conf.py or ./gunicorn.conf.py)")
+    for message in settings.warnings:
+        arbiter.log.warning("%s", message)
     arbiter.run()

@@ -5,11 +5,13 @@ default, command-line flags, environment variable, help text, section).  From th
 table come the argparse parser, the config-file reader, ``--print-config`` and the
 Markdown reference in README.md (``python -m corral.server.config --markdown``).
 
-Names and flag spellings are Gunicorn's.  Precedence, highest first: command line,
-``CORRAL_CMD_ARGS`` (extra arguments parsed like the command line), per-setting
-environment variables (``WEB_CONCURRENCY`` for ``workers``), the config file
-(a Python file whose module globals are setting names; hooks are functions there),
-then the defaults.
+Names, flag spellings and precedence are Gunicorn's.  Highest first: the command
+line, ``CORRAL_CMD_ARGS`` then ``GUNICORN_CMD_ARGS`` (extra arguments parsed like the
+command line), the config file (a Python file whose module globals are setting
+names; hooks are functions there), then the defaults, some of which come from the
+environment (``$PORT`` for ``bind``, ``WEB_CONCURRENCY`` for ``workers``).  The
+config file is ``-c FILE`` if given, else ``./corral.conf.py`` or
+``./gunicorn.conf.py``, the first that exists.
 
 Usage::
 
@@ -22,26 +24,47 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import grp
 import importlib
 import os
-import pwd
 import shlex
-import ssl
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from corral import __version__
-from corral.server import hooks
+from corral.server import dropin, hooks
+from corral.server.validators import (  # noqa: F401  (the table's vocabulary)
+    Validator,
+    _account,
+    _bool,
+    _choice,
+    _comma_list,
+    _dict,
+    _env_list,
+    _float,
+    _group,
+    _hook,
+    _int,
+    _octal,
+    _opt_bool,
+    _opt_dir,
+    _opt_str,
+    _proxy_protocol,
+    _ssl_version,
+    _str,
+    _str_dict,
+    _str_list,
+    _user,
+    _worker_class,
+)
 
 DEFAULT_CONFIG = "./corral.conf.py"
+DEFAULT_CONFIGS = ("corral.conf.py", "gunicorn.conf.py")  # looked for in this order
 DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 CMD_ARGS_ENV = "CORRAL_CMD_ARGS"
+CMD_ARGS_ENVS = (CMD_ARGS_ENV, "GUNICORN_CMD_ARGS")  # highest precedence first
 USAGE = "corral [OPTIONS] APP_URI"
-
-Validator = Callable[[Any], Any]
 
 
 class ConfigError(Exception):
@@ -50,200 +73,6 @@ class ConfigError(Exception):
 
 class UsageError(ConfigError):
     """The command line itself could not be parsed (unknown option, ...)."""
-
-
-# -- validators: take a raw value (a str from the CLI/env or any Python value from a
-# config file), return the normalised value or raise ValueError with a short reason.
-# They are idempotent: validating a validated value returns it unchanged.
-
-
-def _int(minimum: int = 0) -> Validator:
-    def validate(value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError(f"invalid int value: {value!r}")
-        if isinstance(value, int):
-            n = value
-        else:
-            try:
-                n = int(str(value).strip())
-            except ValueError:
-                raise ValueError(f"invalid int value: {value!r}")
-        if n < minimum:
-            raise ValueError(f"must be >= {minimum}, got {n}")
-        return n
-
-    return validate
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"invalid float value: {value!r}")
-    try:
-        n = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
-    except ValueError:
-        raise ValueError(f"invalid float value: {value!r}")
-    if n < 0:
-        raise ValueError(f"must be >= 0, got {n}")
-    return n
-
-
-_TRUE = {"true", "1", "yes", "on", "y"}
-_FALSE = {"false", "0", "no", "off", "n", ""}
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"invalid boolean value: {value!r}")
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
-    return value
-
-
-def _octal(value: Any) -> int:
-    """An int, or a string read as octal (``022``, ``0o22``) like a shell umask."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid octal value: {value!r}")
-    if isinstance(value, int):
-        result = value
-    else:
-        text = str(value).strip().lower().removeprefix("0o")
-        try:
-            result = int(text, 8)
-        except ValueError:
-            raise ValueError(f"invalid octal value: {value!r}") from None
-    if not 0 <= result <= 0o777:
-        raise ValueError(f"must be between 0 and 0o777, got {value!r}")
-    return result
-
-
-def _account(kind: str, lookup: Callable[[str], int], current: Callable[[], int]) -> Validator:
-    """A user or group given by name or numeric id, resolved to the id.  ``None``
-    means the identity this process runs with (nothing to switch)."""
-
-    def validate(value: Any) -> int:
-        if value is None:
-            return current()
-        if isinstance(value, bool):
-            raise ValueError(f"invalid {kind}: {value!r}")
-        if isinstance(value, int):
-            if value < 0:
-                raise ValueError(f"invalid {kind} id: {value}")
-            return value
-        text = _str(value).strip()
-        if text.isdigit():
-            return int(text)
-        try:
-            return lookup(text)
-        except KeyError:
-            raise ValueError(f"no such {kind}: {text!r}") from None
-
-    return validate
-
-
-_user = _account("user", lambda name: pwd.getpwnam(name).pw_uid, os.geteuid)
-_group = _account("group", lambda name: grp.getgrnam(name).gr_gid, os.getegid)
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else _str(value)
-
-
-def _opt_bool(value: Any) -> bool | None:
-    return None if value is None else _bool(value)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a dict, got {value!r}")
-    return value
-
-
-def _ssl_version(value: Any) -> str:
-    """Gunicorn's ``ssl_version``: only the values meaning "whatever OpenSSL
-    negotiates" are accepted, as a name or as the ``ssl`` module's number."""
-    names = {"TLS": "TLS_SERVER", "TLS_SERVER": "TLS_SERVER", "SSLV23": "TLS_SERVER"}
-    numbers = {int(ssl.PROTOCOL_TLS_SERVER): "TLS_SERVER", 2: "TLS_SERVER"}
-    if isinstance(value, int) and not isinstance(value, bool) and value in numbers:
-        return numbers[value]
-    text = str(value).strip().upper().removeprefix("PROTOCOL_")
-    if text.isdigit() and int(text) in numbers:
-        return numbers[int(text)]
-    if text in names:
-        return names[text]
-    raise ValueError(f"{value!r} is not supported: corral negotiates the TLS version with "
-                     "OpenSSL's defaults (TLS_SERVER); restrict it with --ciphers or the "
-                     "OpenSSL configuration")
-
-
-def _opt_dir(value: Any) -> str | None:
-    """An existing, writable directory (or None)."""
-    if value is None:
-        return None
-    path = _str(value)
-    if not os.path.isdir(path):
-        raise ValueError(f"no such directory: {path!r}")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError(f"directory not writable: {path!r}")
-    return path
-
-
-def _choice(*choices: str) -> Validator:
-    def validate(value: Any) -> str:
-        text = _str(value).strip().lower()
-        if text not in choices:
-            options = ", ".join(repr(c) for c in choices)
-            raise ValueError(f"invalid choice: {value!r} (choose from {options})")
-        return text
-
-    return validate
-
-
-def _str_list(value: Any) -> list[str]:
-    """A string or a list of strings (repeatable flags, e.g. --bind)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise ValueError(f"expected a string or a list of strings, got {value!r}")
-
-
-def _comma_list(value: Any) -> list[str]:
-    """Comma-separated string, or a list of strings."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [v.strip() for v in _str_list(value)]
-
-
-def _env_list(value: Any) -> list[str]:
-    items = _str_list(value)
-    for item in items:
-        if "=" not in item or item.startswith("="):
-            raise ValueError(f"expected KEY=VALUE, got {item!r}")
-    return items
-
-
-def _str_dict(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise ValueError(f"expected a dict of strings, got {value!r}")
-    return {k.upper(): v for k, v in value.items()}
-
-
-def _hook(name: str) -> Validator:
-    def validate(value: Any) -> Any:
-        return hooks.check_hook(name, value)
-
-    return validate
 
 
 @dataclass(frozen=True)
@@ -261,6 +90,8 @@ class Setting:
     env: str | None = None
     doc_default: str | None = None  # for the reference when the default is not fixed
     positional: bool = False
+    nargs: str | None = None  # "?": the flag's value is optional (``const`` without one)
+    const: Any = None
 
     @property
     def label(self) -> str:
@@ -268,8 +99,15 @@ class Setting:
         longs = [f for f in self.flags if f.startswith("--")]
         return longs[0] if longs else self.name
 
-    def default_value(self, cwd: str) -> Any:
-        return cwd if self.name == "chdir" else self.default
+    def default_value(self, cwd: str, environ: Mapping[str, str] | None = None) -> Any:
+        """The default, or the value of the setting's environment variable when set
+        (``$PORT`` gives ``bind`` the default ``0.0.0.0:$PORT``), as in Gunicorn."""
+        if self.name == "chdir":
+            return cwd
+        if environ is not None and self.env and self.env in environ:
+            value = environ[self.env]
+            return [f"0.0.0.0:{value}"] if self.name == "bind" else value
+        return self.default
 
 
 def _s(name: str, validate: Validator, default: Any, flags: str, help: str, section: str,
@@ -291,7 +129,8 @@ SETTINGS: list[Setting] = [
        "if it exists.", _MECH, metavar="CONFIG"),
     _s("bind", _str_list, ["127.0.0.1:8000"], "-b --bind", "Address to listen on: "
        "`HOST:PORT`, `[::1]:PORT`, `unix:/path` or `fd://N`. Repeat to listen on several.",
-       _SOCK, action="append", metavar="ADDRESS"),
+       _SOCK, action="append", metavar="ADDRESS", env="PORT",
+       doc_default="`0.0.0.0:$PORT` if `$PORT` is set, else `127.0.0.1:8000`"),
     _s("backlog", _int(1), 2048, "--backlog", "Maximum number of pending connections.",
        _SOCK, metavar="INT"),
     _s("umask", _octal, 0, "-m --umask", "Bit mask for the mode of unix socket files "
@@ -300,8 +139,10 @@ SETTINGS: list[Setting] = [
        "sockets.", _SOCK, action="store_true"),
     _s("workers", _int(1), 1, "-w --workers", "Number of worker processes.", _WORK,
        metavar="INT", env="WEB_CONCURRENCY", doc_default="`$WEB_CONCURRENCY` or 1"),
-    _s("worker_class", _str, "asyncio", "-k --worker-class", "Worker class: `asyncio`, "
-       "`sync`, `gthread`, `gevent`, or a `module:Class` path.", _WORK, metavar="STRING"),
+    _s("worker_class", _worker_class, "asyncio", "-k --worker-class", "Worker class: "
+       "`asyncio`, `sync`, `gthread`, `gevent` (also by Gunicorn's names, e.g. "
+       "`gunicorn.workers.gthread.ThreadWorker`), or a `module:Class` path. `sync` with "
+       "`--threads` above 1 means `gthread`, as in Gunicorn.", _WORK, metavar="STRING"),
     _s("threads", _int(1), 1, "--threads", "Threads per worker that run the application "
        "(`asyncio`, `gthread`).", _WORK, metavar="INT"),
     _s("worker_connections", _int(1), 1000, "--worker-connections", "Maximum number of "
@@ -463,8 +304,10 @@ SETTINGS: list[Setting] = [
        "Request header fields (as environ keys, e.g. `SCRIPT_NAME`) that trusted "
        "`--forwarded-allow-ips` peers may set in environ directly.", _PROXY,
        metavar="STRING"),
-    _s("proxy_protocol", _bool, False, "--proxy-protocol", "Accept the PROXY protocol "
-       "header from trusted proxies.", _PROXY, action="store_true"),
+    _s("proxy_protocol", _proxy_protocol, False, "--proxy-protocol", "Accept the PROXY "
+       "protocol header (v1 or v2) from trusted proxies. Gunicorn's values `auto`, `v1`, "
+       "`v2` mean on, `off` off; the flag alone means on.", _PROXY, metavar="MODE",
+       nargs="?", const="auto"),
     _s("proxy_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--proxy-allow-from",
        "Comma-separated addresses allowed to send the PROXY protocol header (`*` = all).",
        _PROXY, metavar="STRING"),
@@ -502,34 +345,105 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # never returns
         raise UsageError(message)
 
+    def _get_option_tuples(self, option_string: str) -> Any:
+        """Abbreviations resolve as in Gunicorn: matches of one option count once,
+        and a prefix matching one of Gunicorn's flags and only corral's others
+        goes to Gunicorn's."""
+        matches = super()._get_option_tuples(option_string)
+        seen: dict[int, Any] = {}
+        for match in matches:
+            seen.setdefault(id(match[0]), match)
+        unique = list(seen.values())
+        if len(unique) > 1:
+            gunicorn = [m for m in unique if m[1] in dropin.GUNICORN_FLAGS]
+            if len(gunicorn) == 1:
+                return gunicorn
+        return unique
+
+
+class _Refuse(argparse.Action):
+    """A Gunicorn flag for a feature corral does not have: refused in one line
+    (unless its value asks for nothing), once the whole command line is read."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        name = self.dest[len(_ABSENT_DEST):]
+        if self.nargs == 0:
+            values = True
+        if not dropin.is_harmless(name, values):
+            reason = dropin.absent_reason(name) or "not supported"
+            raise ConfigError(f"{option_string}: {reason}")
+
+
+_ABSENT_DEST = "_absent_"
+
+
+def _help_with_default(s: Setting) -> str:
+    if s.doc_default:
+        default = s.doc_default.replace("`", "")
+    elif s.action in ("store_true", "store_false") and isinstance(s.default, bool):
+        default = str(s.default)
+    else:
+        default = format_value(s.default)
+    return f"{s.help.replace('`', '')} [{default}]".replace("%", "%%")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser, made from the table.  Values are kept as given (strings):
-    the table's validators convert them after the layers are merged."""
+    the table's validators convert them after the layers are merged.  Long flags
+    may be abbreviated (as in Gunicorn); ``--help`` shows each default."""
     parser = _Parser(
         prog="corral",
         usage=USAGE,
-        description="corral: a pre-fork WSGI HTTP/1.1 server.",
+        description="corral: a pre-fork WSGI HTTP/1.1 server. Settings may also come from "
+        "$CORRAL_CMD_ARGS or $GUNICORN_CMD_ARGS and from ./corral.conf.py or "
+        "./gunicorn.conf.py (or -c FILE).",
         argument_default=argparse.SUPPRESS,
-        allow_abbrev=False,
+        allow_abbrev=True,
     )
-    parser.add_argument("--version", action="version", version=f"corral {__version__}")
+    parser.add_argument("-v", "--version", action="version", version=f"corral {__version__}")
     groups = {name: parser.add_argument_group(name.lower()) for name in SECTION_ORDER}
     for s in SETTINGS:
-        help_text = s.help.replace("%", "%%")
         if s.positional:
-            parser.add_argument(s.name, nargs="?", metavar=s.metavar, help=help_text)
+            parser.add_argument(s.name, nargs="?", metavar=s.metavar,
+                                help=s.help.replace("`", "").replace("%", "%%"))
         elif s.flags:
-            kw: dict[str, Any] = {"dest": s.name, "action": s.action, "help": help_text}
+            kw: dict[str, Any] = {"dest": s.name, "action": s.action,
+                                  "help": _help_with_default(s)}
             if s.action not in ("store_true", "store_false"):
                 kw["metavar"] = s.metavar
-            groups[s.section].add_argument(*s.flags, **kw)
+            if s.nargs is not None:
+                kw.update(nargs=s.nargs, const=s.const)
+            groups.get(s.section, parser).add_argument(*s.flags, **kw)
+    for absent in dropin.ABSENT_SETTINGS:
+        if absent.flags:
+            nargs = 0 if absent.action == "store_true" else None
+            parser.add_argument(*absent.flags, dest=_ABSENT_DEST + absent.name,
+                                action=_Refuse, nargs=nargs, help=argparse.SUPPRESS)
+    for flag, name in dropin.IGNORED_FLAGS.items():
+        parser.add_argument(flag, dest=_ABSENT_DEST + name, help=argparse.SUPPRESS)
     return parser
 
 
-def read_config_file(path: str) -> dict[str, Any]:
+def find_config_file(explicit: str | None, cwd: str) -> str | None:
+    """The config file to read: ``explicit`` (``-c``) resolved against ``cwd``,
+    else the first of ``./corral.conf.py`` and ``./gunicorn.conf.py`` that exists."""
+    if explicit is not None:
+        if explicit.startswith("python:"):
+            return explicit
+        return os.path.normpath(os.path.join(cwd, explicit.removeprefix("file:")))
+    for name in DEFAULT_CONFIGS:
+        path = os.path.join(cwd, name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def read_config_file(path: str, warnings: list[str] | None = None) -> dict[str, Any]:
     """Execute a config file (or import ``python:module``) and return the settings it
-    defines.  Names that are not settings (imports, helpers, ``_private``) are ignored."""
+    defines.  A global that is not a setting is ignored, with a warning naming the
+    closest setting when one is close (appended to ``warnings``); one naming a
+    Gunicorn feature corral does not have is refused (:class:`ConfigError`)."""
     if path.startswith("python:"):
         try:
             namespace = vars(importlib.import_module(path[len("python:"):]))
@@ -549,41 +463,51 @@ def read_config_file(path: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in namespace.items():
         name = FILE_ALIASES.get(key, key)
-        if name in BY_NAME and name not in ("config", "check_config", "print_config"):
+        if name in ("config", "check_config", "print_config") or key.startswith("__"):
+            continue
+        if name in BY_NAME:
             found[name] = value
+            continue
+        reason = dropin.absent_reason(name)
+        if reason is not None and not dropin.is_harmless(name, value):
+            raise ConfigError(f"{name} (config file {path}): {reason}")
+        if reason is None and name not in dropin.IGNORED and warnings is not None:
+            message = dropin.unknown_name_warning(name, value, BY_NAME)
+            if message:
+                warnings.append(f"config file {path}: {message}")
     return found
 
 
 _ENV_SOURCE = " (environment)"
 
 
+def _parse_cmd_args(parser: argparse.ArgumentParser, environ: Mapping[str, str],
+                    var: str) -> dict[str, Any]:
+    text = environ.get(var, "")
+    try:
+        return vars(parser.parse_args(shlex.split(text))) if text.strip() else {}
+    except (UsageError, ValueError) as e:  # ValueError: unbalanced quotes
+        raise ConfigError(f"${var}: {e}")
+
+
 def _parse_layers(
-    argv: Sequence[str], environ: Mapping[str, str], cwd: str
-) -> list[tuple[str, dict[str, Any]]]:
-    """The value layers, highest precedence first, each (source description, values)."""
+    argv: Sequence[str], environ: Mapping[str, str], cwd: str, warnings: list[str]
+) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
+    """The value layers, highest precedence first, each (source description,
+    values), and the config file read (None if none was)."""
     parser = build_parser()
     cli = vars(parser.parse_args(list(argv)))
-    cmd_args = environ.get(CMD_ARGS_ENV, "")
-    try:
-        env_cli = vars(parser.parse_args(shlex.split(cmd_args))) if cmd_args.strip() else {}
-    except (UsageError, ValueError) as e:  # ValueError: unbalanced quotes
-        raise ConfigError(f"${CMD_ARGS_ENV}: {e}")
-    env_vars = {s.name: environ[s.env] for s in SETTINGS if s.env and s.env in environ}
-    path = cli.get("config") or env_cli.get("config") or DEFAULT_CONFIG
-    explicit = "config" in cli or "config" in env_cli
-    file_values: dict[str, Any] = {}
-    if path.startswith("python:"):
-        file_values = read_config_file(path)
-    else:
-        path = os.path.normpath(os.path.join(cwd, path))
-        if explicit or os.path.exists(path):
-            file_values = read_config_file(path)
-    return [
-        ("", cli),
-        (f" (in ${CMD_ARGS_ENV})", env_cli),
-        (_ENV_SOURCE, env_vars),
-        (f" (config file {path})", file_values),
-    ]
+    env_layers = [(var, _parse_cmd_args(parser, environ, var)) for var in CMD_ARGS_ENVS]
+    explicit = cli.get("config")
+    for _, layer in env_layers:
+        if explicit is None:
+            explicit = layer.get("config")
+    path = find_config_file(explicit, cwd)
+    file_values = read_config_file(path, warnings) if path else {}
+    layers = [("", cli)]
+    layers += [(f" (in ${var})", layer) for var, layer in env_layers]
+    layers.append((f" (config file {path})", file_values))
+    return layers, path
 
 
 class Settings:
@@ -596,6 +520,8 @@ class Settings:
 
     _values: dict[str, Any]
     _origin: tuple[list[str], dict[str, str], str] | None
+    _config_read: str | None
+    _warnings: list[str]
 
     def __init__(self, **overrides: Any) -> None:
         cwd = os.getcwd()
@@ -607,6 +533,8 @@ class Settings:
         _resolve_paste(values, cwd)
         object.__setattr__(self, "_values", _validate_all(values, {}))
         object.__setattr__(self, "_origin", None)
+        object.__setattr__(self, "_config_read", None)
+        object.__setattr__(self, "_warnings", [])
 
     @classmethod
     def from_argv(
@@ -621,20 +549,30 @@ class Settings:
         args = list(sys.argv[1:] if argv is None else argv)
         env = dict(os.environ if environ is None else environ)
         cwd = cwd or os.getcwd()
-        layers = _parse_layers(args, env, cwd)
+        warnings: list[str] = []
+        layers, config_read = _parse_layers(args, env, cwd, warnings)
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         for s in SETTINGS:
-            values[s.name] = s.default_value(cwd)
+            values[s.name] = s.default_value(cwd, env)
+            if s.env and s.env in env:
+                sources[s.name] = _ENV_SOURCE
             for where, layer in layers:
                 if s.name in layer:
                     values[s.name] = layer[s.name]
                     sources[s.name] = where
                     break
         _resolve_paste(values, cwd)
+        validated = _validate_all(values, sources)
+        if validated["worker_class"] == "sync" and validated["threads"] > 1:
+            validated["worker_class"] = "gthread"
+            warnings.append(f"the sync worker runs one request at a time: with --threads "
+                            f"{validated['threads']}, gthread is used (as in Gunicorn)")
         self = cls.__new__(cls)
-        object.__setattr__(self, "_values", _validate_all(values, sources))
+        object.__setattr__(self, "_values", validated)
         object.__setattr__(self, "_origin", (args, env, cwd))
+        object.__setattr__(self, "_config_read", config_read)
+        object.__setattr__(self, "_warnings", warnings)
         return self
 
     def reread(self) -> Settings:
@@ -658,6 +596,17 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
+
+    @property
+    def config_read(self) -> str | None:
+        """The config file that was read (a path or ``python:module``), if any."""
+        return self._config_read
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings about the configuration (config-file names that are not
+        settings), one line each, for the log."""
+        return list(self._warnings)
 
     @property
     def is_ssl(self) -> bool:
@@ -739,9 +688,11 @@ def markdown_reference() -> str:
     for s in SETTINGS:
         sections.setdefault(s.section, []).append(s)
     lines = [
-        "Precedence, highest first: command line, `$CORRAL_CMD_ARGS`, environment "
-        "variables, config file (`-c`), defaults. In a config file, use the setting name "
-        "as a global (`workers = 4`); hooks are functions with that name.",
+        "Precedence, highest first (Gunicorn's): command line, `$CORRAL_CMD_ARGS`, "
+        "`$GUNICORN_CMD_ARGS`, config file (`-c FILE`, else `./corral.conf.py` or "
+        "`./gunicorn.conf.py`), defaults (some taken from environment variables, "
+        "listed with the setting). In a config file, use the setting name as a global "
+        "(`workers = 4`); hooks are functions with that name.",
     ]
     for section, rows in sections.items():
         lines += ["", f"### {section}", ""]

@@ -15,7 +15,10 @@ instead: the settings turn it into the spec
 which :func:`load_app` hands to ``paste.deploy.loadapp``.
 
 Every failure raises :class:`AppLoadError` whose message is one line:
-``Failed to load app 'SPEC': REASON``.
+``Failed to load app 'SPEC': REASON``.  When the application's own code raised (an
+import deep inside it, a factory), the original exception is the error's
+``__cause__``, and :meth:`AppLoadError.traceback` gives its traceback, so that the
+failing file and line can be shown after the one-line summary.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import ast
 import importlib
 import os
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +42,14 @@ class AppLoadError(Exception):
         self.spec = spec
         self.reason = reason
         super().__init__(f"Failed to load app {spec!r}: {reason}")
+
+    def traceback(self) -> str:
+        """The traceback of the exception the application's code raised ("" when
+        the failure is the spec itself: a missing module or attribute)."""
+        cause = self.__cause__
+        if cause is None:
+            return ""
+        return "".join(traceback.format_exception(type(cause), cause, cause.__traceback__))
 
 
 @dataclass
@@ -99,12 +111,12 @@ def _import(spec: str, module: str) -> Any:
     except ModuleNotFoundError as e:
         # distinguish "the module is not there" from an import failing inside it
         if e.name is not None and (module == e.name or module.startswith(e.name + ".")):
-            raise AppLoadError(spec, f"No module named {e.name!r}")
-        raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}")
+            raise AppLoadError(spec, f"No module named {e.name!r}") from None
+        raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}") from e
     except BaseException as e:  # SyntaxError, SystemExit in module code, ...
         if isinstance(e, KeyboardInterrupt):
             raise
-        raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}")
+        raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}") from e
 
 
 def paste_spec(path: str, cwd: str | None = None) -> str:
@@ -138,7 +150,7 @@ def load_paste_app(spec: str) -> Callable[..., Any]:
     except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
-        raise AppLoadError(spec, _one_line(e))
+        raise AppLoadError(spec, _one_line(e)) from e
     if not callable(app):
         raise AppLoadError(spec, f"PasteDeploy returned a {type(app).__name__}, not a callable")
     return app  # type: ignore[no-any-return]
@@ -165,7 +177,7 @@ def load_app(spec: str) -> Callable[..., Any]:
         except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise
-            raise AppLoadError(spec, f"factory {where!r} raised {_one_line(e)}")
+            raise AppLoadError(spec, f"factory {where!r} raised {_one_line(e)}") from e
         if obj is None:
             raise AppLoadError(spec, f"factory {where!r} returned None")
     if not callable(obj):

@@ -264,8 +264,8 @@ class Worker:
         except BaseException as e:
             if self.reload:
                 self.wsgi = self.survive_load_error(e)
-            elif isinstance(e, AppLoadError):
-                self.log.error("%s", e)
+            elif isinstance(e, AppLoadError):  # the summary, then the app's traceback
+                self.log.error("%s", e, exc_info=e.__cause__)
                 sys.exit(EXIT_APP_LOAD_ERROR)
             else:
                 self.log.exception("Exception in worker process while loading the application")
@@ -285,7 +285,7 @@ class Worker:
         from corral.server.reloader import describe_error, error_files, failed_app
 
         if isinstance(e, AppLoadError):
-            self.log.error("%s", e)
+            self.log.error("%s", e, exc_info=e.__cause__)
         else:
             self.log.exception("Exception in worker process while loading the application")
         self.reload_error_files = error_files(e)
