@@ -54,8 +54,9 @@ class ServerProcess:
             [str(APPS), str(ROOT), str(ROOT / "src"), full_env.get("PYTHONPATH", "")]
         )
         full_env["PYTHONUNBUFFERED"] = "1"
-        full_env.pop("WEB_CONCURRENCY", None)
-        full_env.pop("CORRAL_CMD_ARGS", None)
+        for name in ("WEB_CONCURRENCY", "CORRAL_CMD_ARGS", "GUNICORN_CMD_ARGS", "PORT",
+                     "NOTIFY_SOCKET"):
+            full_env.pop(name, None)
         if env:
             full_env.update(env)
         self.env = full_env

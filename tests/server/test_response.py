@@ -297,11 +297,12 @@ def test_hooks_and_access_log(tmp_path: Path) -> None:
     harness = Harness(
         tmp_path,
         pre_request=lambda worker, req: seen.append(f"pre {req.method} {req.path}"),
-        post_request=lambda worker, req, env, resp: seen.append(f"post {resp.status}"),
+        post_request=lambda worker, req, env, resp: seen.append(
+            f"post {resp.status_code} {resp.status}"),
     )
     try:
         harness.run(simple([b"x"]), get("/hooked?a=1", b"User-Agent: t/1\r\n"))
-        assert seen == ["pre GET /hooked", "post 200"]
+        assert seen == ["pre GET /hooked", "post 200 200 OK"]
         line = harness.acclog.read_text()
         assert '"GET /hooked?a=1 HTTP/1.1" 200 1' in line and '"t/1"' in line
     finally:

@@ -34,6 +34,8 @@ import sys
 import time
 from typing import Any, NoReturn
 
+from corral.server import systemd
+from corral.server.hooks import ServerAttributes
 from corral.server.sockets import (
     INHERIT_ENV,
     Listener,
@@ -124,7 +126,7 @@ def signal_name(sig: int) -> str:
         return str(sig)
 
 
-class Arbiter:
+class Arbiter(ServerAttributes):
     """The master process.  All state lives on the instance."""
 
     def __init__(self, settings: Any, log: Any = None) -> None:
@@ -172,6 +174,7 @@ class Arbiter:
         try:
             self.start()
             self.manage_workers()
+            systemd.ready(self.status_text(), self.log)
             self.main_loop()
         except _Stop as s:
             self.stop(graceful=s.graceful)
@@ -212,6 +215,11 @@ class Arbiter:
         set_process_title(process_title("master", self.settings))
         call_hook(self.settings, self.log, "when_ready", self)
         self.report_start(0)
+
+    def status_text(self) -> str:
+        """One line for systemd's ``STATUS=`` (``systemctl status``)."""
+        urls = ", ".join(listener.url for listener in self.listeners)
+        return f"Listening at {urls} with {self.num_workers} {self.settings.worker_class} workers"
 
     def apply_environment(self, settings: Any) -> None:
         """``-e KEY=VALUE`` in the master (inherited by workers); the command line
@@ -544,10 +552,12 @@ class Arbiter:
     def reload(self) -> None:
         """HUP: new settings, new workers (fresh app import), then the old workers
         are retired gracefully once every new one has booted."""
+        systemd.reloading(self.log)
         try:
             fresh = self.settings.reread()
         except Exception as e:
             self.log.error("Reload failed, keeping the current configuration: %s", e)
+            systemd.ready(self.status_text(), self.log)
             return
         old_bind = list(self.settings.bind)
         self.settings = fresh
@@ -575,6 +585,7 @@ class Arbiter:
         self.outgoing_deadline = time.monotonic() + BOOT_WAIT_LIMIT
         set_process_title(process_title("master", fresh))
         self.manage_workers()
+        systemd.ready(self.status_text(), self.log)
 
     def rebind(self) -> None:
         try:
@@ -642,6 +653,8 @@ class Arbiter:
     def stop(self, graceful: bool = True) -> None:
         """Stop every worker: TERM (graceful) or QUIT (fast), then KILL at the
         deadline.  A fast-stop signal during a graceful stop escalates it."""
+        if not self.stopping:
+            systemd.stopping(self.log)
         self.stopping = True
         close_listeners(self.listeners, unlink=not self.reexec_pid)
         self.listeners = []

@@ -7,10 +7,18 @@ A config file overrides any of them by defining a function of the same name::
 
 ``HOOK_ARITY`` maps every hook name to the number of positional arguments it is
 called with; the settings table uses it to validate hooks from config files.
+``post_request`` may also take two or three (as in Gunicorn).
+
+The objects handed to hooks carry the attributes Gunicorn's documentation and
+examples use: ``server`` is the arbiter (``log``, ``cfg``, ``pid``, ``WORKERS``,
+``LISTENERS``, ``num_workers``, ``timeout``, ``kill_worker()`` ...), ``worker`` the
+worker (``pid``, ``ppid``, ``age``, ``nr``, ``log``, ``cfg``, ``alive``, ``tmp``,
+``sockets`` ...), ``req`` a :class:`HookRequest` and ``resp`` a :class:`HookResponse`.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -90,6 +98,86 @@ HOOK_ARITY: dict[str, int] = {
 }
 
 
+class ServerAttributes:
+    """Gunicorn's names for the arbiter's state, as hooks written for it use them
+    (mixed into :class:`corral.server.arbiter.Arbiter`)."""
+
+    workers: dict[int, Any]
+    listeners: list[Any]
+    settings: Any
+
+    @property
+    def WORKERS(self) -> dict[int, Any]:
+        return self.workers
+
+    @property
+    def LISTENERS(self) -> list[Any]:
+        return self.listeners
+
+    @property
+    def timeout(self) -> int:
+        return int(self.settings.timeout)
+
+    @property
+    def address(self) -> list[str]:
+        return list(self.settings.bind)
+
+
+class WorkerAttributes:
+    """Gunicorn's names for a worker's state (mixed into the worker base class)."""
+
+    listeners: list[Any]
+
+    @property
+    def sockets(self) -> list[Any]:
+        return self.listeners
+
+
+class HookRequest:
+    """The ``req`` of ``pre_request``/``post_request``, with Gunicorn's request
+    attributes: ``method``, ``uri`` (the target as sent), ``path``, ``query``,
+    ``fragment``, ``version`` (a tuple), ``headers`` (a list of ``(NAME, value)``
+    with upper-case names, as Gunicorn gives them), ``trailers``, ``scheme``,
+    ``remote_addr``/``peer_addr``, ``body``.  Hooks may set attributes on it (a
+    start time in ``pre_request`` read back in ``post_request``)."""
+
+    def __init__(self, head: Any, conn: Any, body: Any = None) -> None:
+        self.method: str = head.method
+        self.uri: str = head.raw_uri
+        self.path: str = head.path
+        self.query: str = head.query
+        self.fragment: str = head.raw_uri.partition("#")[2]
+        self.version: tuple[int, int] = head.version
+        self.headers: list[tuple[str, str]] = [(n.upper(), v) for n, v in head.headers]
+        self.trailers: list[tuple[str, str]] = []
+        self.scheme: str = conn.url_scheme
+        self.remote_addr: Any = conn.peer
+        self.peer_addr: Any = conn.peer
+        self.body: Any = body
+        self.proxy_protocol_info: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<HookRequest {self.method} {self.uri}>"
+
+
+class HookResponse:
+    """The ``resp`` of ``post_request``, with Gunicorn's response attributes:
+    ``status`` (``"200 OK"``), ``status_code``, ``headers``, ``sent`` (body bytes
+    written), ``headers_sent``, ``response_length`` (the Content-Length, if any)."""
+
+    def __init__(self, exchange: Any) -> None:
+        response = exchange.response
+        self.status: str = response.status_line
+        self.status_code: int = response.status or exchange.status
+        self.headers: list[tuple[str, str]] = list(response.headers)
+        self.sent: int = exchange.sent
+        self.headers_sent: bool = response.headers_sent
+        self.response_length: int | None = response.content_length
+
+    def __repr__(self) -> str:
+        return f"<HookResponse {self.status}>"
+
+
 def hook_params(name: str) -> list[str]:
     """Parameter names of a hook, as documented."""
     return list(inspect.signature(DEFAULT_HOOKS[name]).parameters)
@@ -108,5 +196,22 @@ def check_hook(name: str, value: object) -> Callable[..., Any]:
     try:
         sig.bind(*([None] * arity))
     except TypeError:
+        if name == "post_request":  # Gunicorn also calls one taking 2 or 3 arguments
+            for fewer in (3, 2):
+                try:
+                    sig.bind(*([None] * fewer))
+                except TypeError:
+                    continue
+                return _first_args(value, fewer)
         raise ValueError(f"hook must accept {arity} positional argument(s), got {sig}")
     return value
+
+
+def _first_args(fn: Callable[..., Any], count: int) -> Callable[..., Any]:
+    """``fn`` called with the first ``count`` of the arguments it is given."""
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        return fn(*args[:count])
+
+    return call

@@ -122,7 +122,8 @@ class Exchange:
     """One request/response: iterate for wire output, then :meth:`close`."""
 
     __slots__ = ("cycle", "head", "body", "conn", "response", "environ", "keep_alive",
-                 "sent", "status", "_iterable", "_iter_closed", "_closed", "_gen", "_t0")
+                 "sent", "status", "_iterable", "_iter_closed", "_closed", "_gen", "_t0",
+                 "_hook_req")
 
     fast = True  # answer a list or tuple of bytes in one piece (False: stream it)
 
@@ -147,10 +148,17 @@ class Exchange:
         self._iter_closed = False
         self._closed = False
         self._t0 = t0
+        self._hook_req: default_hooks.HookRequest | None = None
 
     # -- public --------------------------------------------------------------
     def __iter__(self) -> Generator[Output, None, None]:
         return self._gen
+
+    def hook_request(self) -> default_hooks.HookRequest:
+        """The ``req`` of the pre_request/post_request hooks (one per exchange)."""
+        if self._hook_req is None:
+            self._hook_req = default_hooks.HookRequest(self.head, self.conn, self.body)
+        return self._hook_req
 
     @property
     def headers_sent(self) -> bool:
@@ -204,7 +212,7 @@ class Exchange:
         try:
             environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
             if cycle.pre_request is not None:
-                cycle.pre_request(cycle.worker, self.head)
+                cycle.pre_request(cycle.worker, self.hook_request())
             result: Any = cycle.app(environ, start_response)
             self._iterable = result
             if not hasattr(result, "__iter__"):
@@ -438,7 +446,8 @@ class Exchange:
         assert environ is not None
         if cycle.post_request is not None:
             try:
-                cycle.post_request(cycle.worker, self.head, environ, self)
+                cycle.post_request(cycle.worker, self.hook_request(), environ,
+                                   default_hooks.HookResponse(self))
             except Exception:
                 cycle.log.exception("Error in post_request hook")
         if cycle.access_enabled:

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from corral.server.hooks import WorkerAttributes
 from corral.server.sockets import Listener
 
 EXIT_OK = 0
@@ -165,7 +166,7 @@ class Heartbeat:
             self._map = None
 
 
-class Worker:
+class Worker(WorkerAttributes):
     """Base class of every worker class; subclasses implement :meth:`run`."""
 
     # Signals the worker handles or ignores (the arbiter's handlers are replaced).

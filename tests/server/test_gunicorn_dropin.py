@@ -1,0 +1,502 @@
+"""A Gunicorn deployment keeps working when the command name becomes ``corral``:
+config files found where Gunicorn finds them, its environment variables, its
+command lines, its worker class names, its hook objects, systemd's readiness
+protocol; and what corral cannot do is refused in one line.  Every test drives the
+real ``corral`` command in a temporary working directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import APPS, ROOT, ServerProcess
+
+APP = """\
+import os
+
+
+def application(environ, start_response):
+    body = f"pid={os.getpid()} path={environ['PATH_INFO']}".encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CORRAL_CMD_ARGS", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "PORT",
+                        "NOTIFY_SOCKET", "PYTHONPATH")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), str(APPS)])
+    env.update(extra or {})
+    return env
+
+
+def corral(*args: str, cwd: Path, env: dict[str, str] | None = None,
+           timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "corral", *args], cwd=cwd,
+                          env=clean_env(env), capture_output=True, text=True, timeout=timeout)
+
+
+def settings_of(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    assert result.returncode == 0, result.stderr
+    return dict(line.split(" = ", 1) for line in result.stdout.splitlines())
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "app.py").write_text(APP)
+    return tmp_path
+
+
+def server(site: Path, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
+    extra = dict(env or {})
+    return ServerProcess(list(args), cwd=site, env=extra)
+
+
+def get(srv: ServerProcess, path: str = "/") -> bytes:
+    return srv.request(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+
+
+def booted_workers(srv: ServerProcess, count: int) -> list[int]:
+    srv.wait_for(r"(?s)" + r".*".join([r"Booting worker with pid: \d+"] * count), timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pids = srv.worker_pids()
+        if len(pids) == count:
+            return pids
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} workers, have {srv.worker_pids()}")
+
+
+# -- configuration found and read as Gunicorn finds it ---------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_gunicorn_conf_py_is_read_and_named_in_the_log(site: Path) -> None:
+    (site / "gunicorn.conf.py").write_text("workers = 3\nbind = '127.0.0.1:0'\n")
+    with server(site, "app:application") as srv:
+        assert len(booted_workers(srv, 3)) == 3
+        assert f"Configuration read from {site / 'gunicorn.conf.py'}" in srv.output()
+        assert b"200 OK" in get(srv)
+
+
+def test_corral_conf_py_comes_before_gunicorn_conf_py(site: Path) -> None:
+    (site / "gunicorn.conf.py").write_text("workers = 3\n")
+    (site / "corral.conf.py").write_text("workers = 5\n")
+    assert settings_of(corral("app:application", "--print-config", cwd=site))["workers"] == "5"
+    (site / "corral.conf.py").unlink()
+    assert settings_of(corral("app:application", "--print-config", cwd=site))["workers"] == "3"
+    # -c wins over both default files; file: as in Gunicorn
+    (site / "other.py").write_text("workers = 4\n")
+    values = settings_of(corral("app:application", "--print-config", "-c", "file:other.py",
+                                cwd=site))
+    assert values["workers"] == "4"
+
+
+def test_precedence_is_gunicorns(site: Path) -> None:
+    """Command line > $CORRAL_CMD_ARGS > $GUNICORN_CMD_ARGS > config file > defaults
+    (taken from $WEB_CONCURRENCY and $PORT when set)."""
+    (site / "gunicorn.conf.py").write_text(
+        "workers = 2\ntimeout = 11\nkeepalive = 9\nbacklog = 77\ngraceful_timeout = 5\n")
+    env = {"WEB_CONCURRENCY": "6", "PORT": "5123",
+           "GUNICORN_CMD_ARGS": "--timeout 12 --keep-alive 8 --graceful-timeout 6",
+           "CORRAL_CMD_ARGS": "--keep-alive 7 --graceful-timeout 4"}
+    values = settings_of(corral("app:application", "--print-config", "--graceful-timeout", "3",
+                                cwd=site, env=env))
+    assert values["workers"] == "2"  # config file over $WEB_CONCURRENCY
+    assert values["bind"] == "['0.0.0.0:5123']"  # $PORT: the default bind
+    assert values["backlog"] == "77"
+    assert values["timeout"] == "12"  # $GUNICORN_CMD_ARGS over the config file
+    assert values["keepalive"] == "7"  # $CORRAL_CMD_ARGS over $GUNICORN_CMD_ARGS
+    assert values["graceful_timeout"] == "3"  # the command line over everything
+    (site / "gunicorn.conf.py").unlink()
+    assert settings_of(corral("app:application", "--print-config", cwd=site,
+                              env=env))["workers"] == "6"
+    # GUNICORN_CMD_ARGS may name the config file, as in Gunicorn
+    (site / "prod.py").write_text("workers = 4\n")
+    values = settings_of(corral("app:application", "--print-config", cwd=site,
+                                env={"GUNICORN_CMD_ARGS": "-c prod.py"}))
+    assert values["workers"] == "4"
+
+
+@pytest.mark.timeout(90)
+def test_gunicorn_cmd_args_in_a_real_server(site: Path) -> None:
+    with server(site, "app:application", "-b", "127.0.0.1:0",
+                env={"GUNICORN_CMD_ARGS": "--workers 2 -k sync"}) as srv:
+        assert len(booted_workers(srv, 2)) == 2
+        assert "Using worker: sync" in srv.output()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.timeout(90)
+def test_port_environment_variable_binds_all_interfaces(site: Path) -> None:
+    port = _free_port()
+    with server(site, "app:application", env={"PORT": str(port)}) as srv:
+        assert f"Listening at: http://0.0.0.0:{port}" in srv.output()
+        assert b"200 OK" in get(srv)
+
+
+@pytest.mark.timeout(90)
+def test_web_concurrency_gives_the_default_worker_count(site: Path) -> None:
+    with server(site, "app:application", "-b", "127.0.0.1:0",
+                env={"WEB_CONCURRENCY": "2"}) as srv:
+        assert len(booted_workers(srv, 2)) == 2
+
+
+@pytest.mark.timeout(60)
+def test_config_file_typo_is_warned_with_the_closest_name(site: Path) -> None:
+    (site / "gunicorn.conf.py").write_text(
+        "import multiprocessing\nwokers = 4\nBASE_DIR = '/srv'\n"
+        "def helper():\n    return 1\nbind = '127.0.0.1:0'\n")
+    with server(site, "app:application") as srv:
+        srv.wait_for(r"Booting worker")
+        out = srv.output()
+    assert re.search(r"WARNING\] config file .*gunicorn\.conf\.py: 'wokers' is not a setting "
+                     r"and is ignored; did you mean 'workers'\?", out), out
+    # imports, helper functions and constants are not reported
+    assert "multiprocessing" not in out and "helper" not in out and "BASE_DIR" not in out
+    checked = corral("app:application", "--check-config", cwd=site)
+    assert checked.returncode == 0
+    assert "corral: warning: config file" in checked.stderr and "'workers'" in checked.stderr
+
+
+@pytest.mark.parametrize(("text", "flag_args", "reason"), [
+    ("http_protocols = ['h2', 'h1']\n", ["--http-protocols", "h2"], "HTTP/2 is not supported"),
+    ("dirty_apps = ['tasks:App']\n", ["--dirty-app", "tasks:App"], "dirty arbiters"),
+    ("control_socket = '/run/g.ctl'\n", ["--control-socket", "/run/g.ctl"],
+     "control socket"),
+    ("protocol = 'uwsgi'\n", ["--protocol", "uwsgi"], "uwsgi wire protocol"),
+])
+def test_refused_family_is_one_line_in_a_file_as_on_the_command_line(
+        site: Path, text: str, flag_args: list[str], reason: str) -> None:
+    cli = corral("app:application", *flag_args, cwd=site)
+    assert cli.returncode == 2
+    assert cli.stderr.splitlines()[-1].startswith(f"corral: error: {flag_args[0]}: ")
+    assert reason in cli.stderr
+    (site / "gunicorn.conf.py").write_text(text)
+    from_file = corral("app:application", cwd=site)
+    assert from_file.returncode == 2
+    assert from_file.stderr.count("\n") == 1 and reason in from_file.stderr
+    assert "gunicorn.conf.py" in from_file.stderr
+
+
+def test_settings_that_ask_for_nothing_missing_are_accepted(site: Path) -> None:
+    (site / "gunicorn.conf.py").write_text(
+        "http_protocols = ['h1']\ncontrol_socket_disable = True\nhttp_parser = 'auto'\n")
+    result = corral("app:application", "--check-config", "--http-protocols", "h1", cwd=site)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+# -- command lines ---------------------------------------------------------------------
+
+
+def test_short_version_flag(site: Path) -> None:
+    result = corral("-v", cwd=site)
+    assert result.returncode == 0 and result.stdout.startswith("corral ")
+
+
+@pytest.mark.parametrize(("args", "name", "value"), [
+    (["--error-log", "err.log"], "errorlog", "'err.log'"),
+    (["--graceful", "7"], "graceful_timeout", "7"),
+    (["--access-logfi", "-"], "accesslog", "'-'"),
+    (["--worker-conn", "50"], "worker_connections", "50"),
+    (["--limit-request-field_size", "100"], "limit_request_field_size", "100"),
+    (["-m", "0o22"], "umask", "18"),
+    (["-m", "18"], "umask", "18"),  # Gunicorn reads a umask without a leading 0 as decimal
+    (["--proxy-protocol"], "proxy_protocol", "True"),
+    (["--proxy-protocol", "v2"], "proxy_protocol", "True"),
+    (["-w", "3", "-t", "5"], "workers", "3"),
+])
+def test_gunicorn_command_lines(site: Path, args: list[str], name: str, value: str) -> None:
+    values = settings_of(corral(*args, "--print-config", "app:application", cwd=site))
+    assert values[name] == value
+
+
+def test_help_shows_defaults(site: Path) -> None:
+    out = corral("--help", cwd=site).stdout
+    text = " ".join(out.split())
+    assert "Maximum number of pending connections. [2048]" in text
+    assert "[$WEB_CONCURRENCY or 1]" in text
+    assert "[0.0.0.0:$PORT if $PORT is set, else 127.0.0.1:8000]" in text
+    assert "-v, --version" in out
+
+
+# -- worker classes ----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize(("name", "ours"), [
+    ("sync", "sync"),
+    ("gthread", "gthread"),
+    ("gunicorn.workers.sync.SyncWorker", "sync"),
+    ("gunicorn.workers.gthread.ThreadWorker", "gthread"),
+    ("gunicorn.workers.ggevent.GeventWorker", "gevent"),
+    ("egg:gunicorn#gthread", "gthread"),
+    ("gevent_pywsgi", "gevent"),
+])
+def test_worker_classes_by_gunicorns_names(site: Path, name: str, ours: str) -> None:
+    with server(site, "app:application", "-b", "127.0.0.1:0", "-k", name) as srv:
+        srv.wait_for(r"Booting worker")
+        assert f"Using worker: {ours}" in srv.output()
+        assert b"200 OK" in get(srv)
+
+
+def test_sync_with_threads_is_gthread_as_in_gunicorn(site: Path) -> None:
+    values = settings_of(corral("app:application", "--print-config", "-k", "sync",
+                                "--threads", "4", cwd=site))
+    assert values["worker_class"] == "'gthread'"
+
+
+GUNICORN_API_WORKER = """\
+from gunicorn.workers.base import Worker
+
+
+class MyWorker(Worker):
+    def run(self):
+        pass
+"""
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("uvicorn.workers.UvicornWorker", "runs ASGI applications"),
+    ("uvicorn_worker.UvicornWorker", "runs ASGI applications"),
+    ("asgi", "runs ASGI applications"),
+    ("gunicorn.workers.gasgi.ASGIWorker", "runs ASGI applications"),
+    ("aiohttp.GunicornWebWorker", "runs aiohttp applications"),
+    ("eventlet", "eventlet is deprecated"),
+    ("gunicorn.workers.geventlet.EventletWorker", "eventlet is deprecated"),
+    ("tornado", "a Tornado WSGI application runs under"),
+    ("egg:gunicorn#tornado", "a Tornado WSGI application runs under"),
+    ("myworker.MyWorker", "written against Gunicorn's worker API"),
+])
+def test_worker_classes_corral_cannot_run_are_refused(site: Path, name: str, says: str) -> None:
+    (site / "myworker.py").write_text(GUNICORN_API_WORKER)
+    result = corral("app:application", "-b", "127.0.0.1:0", "-k", name, cwd=site)
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert says in last and "Traceback" not in result.stderr
+    assert re.search(r"use|serve|run", last)
+
+
+# -- boot failures -------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("preload", [False, True])
+def test_import_failure_deep_inside_shows_the_traceback(site: Path, preload: bool) -> None:
+    (site / "broken.py").write_text("import helpers.db\n")
+    (site / "helpers").mkdir()
+    (site / "helpers" / "__init__.py").write_text("")
+    (site / "helpers" / "db.py").write_text("URL = None\n\nraise RuntimeError('no DATABASE_URL')\n")
+    args = ["broken:app", "-b", "127.0.0.1:0"] + (["--preload"] if preload else [])
+    result = corral(*args, cwd=site)
+    assert result.returncode == 4
+    summary = ("Failed to load app 'broken:app': error while importing 'broken': "
+               "RuntimeError: no DATABASE_URL")
+    assert summary in result.stderr
+    tail = result.stderr[result.stderr.index(summary):]
+    assert "Traceback (most recent call last):" in tail
+    assert re.search(r'File ".*helpers/db\.py", line 3, in <module>', tail), tail
+
+
+# -- hook objects --------------------------------------------------------------------------
+
+HOOKS_CONF = """\
+import json
+import os
+
+bind = "127.0.0.1:0"
+workers = 1
+OUT = os.environ["HOOK_OUT"]
+
+
+def record(name, **values):
+    with open(OUT, "a") as f:
+        f.write(json.dumps({"hook": name, **values}, default=repr) + "\\n")
+
+
+def when_ready(server):
+    server.log.info("Server is ready. Spawning workers")
+    record("when_ready", pid=server.pid, cfg_workers=server.cfg.workers,
+           num_workers=server.num_workers, workers=len(server.WORKERS),
+           listeners=len(server.LISTENERS), timeout=server.timeout,
+           proc_name=server.proc_name)
+
+
+def pre_fork(server, worker):
+    record("pre_fork", age=worker.age, workers=len(server.WORKERS))
+
+
+def post_fork(server, worker):
+    server.log.info("Worker spawned (pid: %s)", worker.pid)
+    record("post_fork", pid=worker.pid, real=os.getpid(), age=worker.age,
+           alive=worker.alive, tmp=callable(worker.tmp.notify), ppid=worker.ppid,
+           sockets=len(worker.sockets), log=callable(worker.log.info),
+           cfg_timeout=worker.cfg.timeout)
+
+
+def post_worker_init(worker):
+    worker.log.info("worker %s initialised", worker.pid)
+    record("post_worker_init", pid=worker.pid, nr=worker.nr, booted=callable(worker.tmp.last_update))
+
+
+def pre_request(worker, req):
+    req.started = 1234
+    worker.log.debug("%s %s", req.method, req.path)
+    record("pre_request", method=req.method, path=req.path, uri=req.uri, query=req.query,
+           version=list(req.version), headers=req.headers, remote_addr=req.remote_addr,
+           scheme=req.scheme, nr=worker.nr)
+
+
+def post_request(worker, req, environ, resp):
+    record("post_request", started=req.started, status=resp.status,
+           status_code=resp.status_code, headers=resp.headers, sent=resp.sent,
+           path_info=environ["PATH_INFO"], nr=worker.nr)
+
+
+def nworkers_changed(server, new_value, old_value):
+    record("nworkers_changed", new=new_value, old=old_value)
+
+
+def child_exit(server, worker):
+    record("child_exit", pid=worker.pid)
+
+
+def worker_exit(server, worker):
+    record("worker_exit", pid=worker.pid, alive=worker.alive)
+
+
+def on_exit(server):
+    record("on_exit", pid=server.pid)
+"""
+
+
+def read_records(path: Path) -> dict[str, list[dict[str, object]]]:
+    out: dict[str, list[dict[str, object]]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            out.setdefault(record["hook"], []).append(record)
+    return out
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("worker", ["sync", "gthread", "asyncio"])
+def test_hook_objects_carry_gunicorns_attributes(site: Path, worker: str) -> None:
+    (site / "gunicorn.conf.py").write_text(HOOKS_CONF)
+    out = site / "hooks.jsonl"
+    with server(site, "app:application", "-k", worker, env={"HOOK_OUT": str(out)}) as srv:
+        srv.wait_for(r"initialised")
+        with srv.connect() as s:
+            s.sendall(b"GET /a%20b?x=1&y=2 HTTP/1.1\r\nHost: h\r\nX-Trace: t1\r\n"
+                      b"Connection: close\r\n\r\n")
+            reply = s.recv(65536)
+        assert b"200 OK" in reply
+        deadline = time.monotonic() + 10
+        while "post_request" not in read_records(out) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        master = srv.pid
+        srv.signal(signal.SIGTTIN)
+        deadline = time.monotonic() + 10
+        while "nworkers_changed" not in read_records(out) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        srv.wait_for(r"Worker spawned \(pid: \d+\)")
+        srv.wait_for(r"Server is ready\. Spawning workers")
+    seen = read_records(out)
+    assert seen["on_exit"][0]["pid"] == master
+    assert seen["worker_exit"] and {r["pid"] for r in seen["worker_exit"]} <= {r["pid"] for r in seen["post_fork"]}
+    ready = seen["when_ready"][0]
+    assert ready["pid"] == master and ready["cfg_workers"] == 1 and ready["listeners"] == 1
+    assert ready["timeout"] == 30 and ready["num_workers"] == 1
+    fork = seen["post_fork"][0]
+    assert fork["pid"] == fork["real"] and fork["ppid"] == master and fork["alive"] is True
+    assert fork["tmp"] is True and fork["sockets"] == 1 and fork["log"] is True
+    assert fork["age"] == seen["pre_fork"][0]["age"] and fork["cfg_timeout"] == 30
+    pre = seen["pre_request"][0]
+    assert (pre["method"], pre["path"], pre["uri"], pre["query"]) == (
+        "GET", "/a%20b", "/a%20b?x=1&y=2", "x=1&y=2")
+    assert pre["version"] == [1, 1] and pre["scheme"] == "http"
+    assert ["X-TRACE", "t1"] in pre["headers"] and ["HOST", "h"] in pre["headers"]
+    assert pre["remote_addr"][0] == "127.0.0.1"
+    post = seen["post_request"][0]
+    assert post["started"] == 1234  # the same req object in both hooks
+    assert (post["status"], post["status_code"], post["path_info"]) == ("200 OK", 200, "/a b")
+    assert ["Content-Type", "text/plain"] in post["headers"]
+    assert post["sent"] == len(reply.split(b"\r\n\r\n", 1)[1])
+    assert seen["nworkers_changed"][0]["new"] == 2
+    assert post["nr"] == pre["nr"] == 0  # counted once the request is done
+
+
+def test_post_request_with_three_or_two_parameters(site: Path) -> None:
+    (site / "gunicorn.conf.py").write_text(
+        "def post_request(worker, req, environ):\n    pass\n")
+    assert corral("app:application", "--check-config", cwd=site).returncode == 0
+    (site / "gunicorn.conf.py").write_text("def post_request(worker, req):\n    pass\n")
+    assert corral("app:application", "--check-config", cwd=site).returncode == 0
+
+
+# -- systemd readiness ---------------------------------------------------------------------
+
+
+@pytest.fixture(params=["path", "abstract"])
+def notify_socket(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
+        tuple[socket.socket, str]]:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if request.param == "path":
+        path = str(tmp_path / "notify.sock")
+        sock.bind(path)
+        name = path
+    else:
+        name = f"@corral-test-{os.getpid()}-{time.monotonic_ns()}"
+        sock.bind("\0" + name[1:])
+    sock.settimeout(30)
+    try:
+        yield sock, name
+    finally:
+        sock.close()
+
+
+def receive_until(sock: socket.socket, needle: str, got: list[str]) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        message = sock.recv(4096).decode()
+        got.append(message)
+        if needle in message.split("\n"):
+            return message
+    raise AssertionError(f"{needle} not received: {got}")
+
+
+@pytest.mark.timeout(90)
+def test_sd_notify_ready_reloading_stopping(site: Path,
+                                            notify_socket: tuple[socket.socket, str]) -> None:
+    sock, name = notify_socket
+    got: list[str] = []
+    srv = server(site, "app:application", "-b", "127.0.0.1:0", "-w", "2",
+                 env={"NOTIFY_SOCKET": name})
+    with srv:
+        ready = receive_until(sock, "READY=1", got)
+        assert re.search(r"STATUS=Listening at http://127\.0\.0\.1:\d+ with 2 asyncio workers",
+                         ready), ready
+        srv.signal(signal.SIGHUP)
+        reloading = receive_until(sock, "RELOADING=1", got)
+        assert re.search(r"MONOTONIC_USEC=\d+", reloading)
+        receive_until(sock, "READY=1", got)
+        srv.signal(signal.SIGTERM)
+        receive_until(sock, "STOPPING=1", got)
+        assert srv.wait(30) == 0
