@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -319,6 +320,7 @@ def test_import_failure_deep_inside_shows_the_traceback(site: Path, preload: boo
 
 HOOKS_CONF = """\
 import json
+import shutil
 import os
 
 bind = "127.0.0.1:0"
@@ -500,3 +502,159 @@ def test_sd_notify_ready_reloading_stopping(site: Path,
         srv.signal(signal.SIGTERM)
         receive_until(sock, "STOPPING=1", got)
         assert srv.wait(30) == 0
+
+
+# -- deploy/: the shipped files work together -----------------------------------------------
+
+DEPLOY = ROOT / "deploy"
+
+
+def _unit_value(text: str, key: str) -> str:
+    m = re.search(rf"^{key}=(.*)$", text, re.M)
+    assert m, key
+    return m.group(1).strip()
+
+
+def test_deploy_files_agree_on_the_socket() -> None:
+    socket_unit = (DEPLOY / "corral.socket").read_text()
+    service = (DEPLOY / "corral.service").read_text()
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    path = _unit_value(socket_unit, "ListenStream")
+    assert path.startswith("/"), "nginx reaches corral through the unix socket"
+    upstreams = re.findall(r"^\s*server unix:(\S+)", nginx, re.M)
+    assert upstreams == [path]
+    assert _unit_value(service, "Type") == "notify"
+    assert "corral.socket" in _unit_value(service, "Requires")
+    exec_start = _unit_value(service, "ExecStart")
+    assert "--bind" not in exec_start and " -b " not in exec_start  # from corral.socket
+    assert "--daemon" not in exec_start
+
+
+@pytest.mark.timeout(60)
+def test_systemd_units_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    corral_bin = Path(sys.executable).with_name("corral")
+    assert corral_bin.exists()
+    for name in ("corral.socket", "corral.service"):
+        text = (DEPLOY / name).read_text()
+        # the unit names a virtualenv that exists on the target machine: use ours
+        text = text.replace("/srv/myapp/.venv/bin/corral", str(corral_bin))
+        (tmp_path / name).write_text(text)
+    result = subprocess.run([analyze, "verify", "--man=no", "corral.socket", "corral.service"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=50)
+    if result.returncode != 0 and "Failed to" in result.stderr and "bus" in result.stderr:
+        pytest.skip(f"systemd-analyze cannot run here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
+
+
+class Nginx:
+    """nginx in the foreground (``daemon off``) with a prefix under ``root``."""
+
+    def __init__(self, root: Path, server_block: str) -> None:
+        self.root = root
+        for sub in ("logs", "temp"):
+            (root / sub).mkdir(exist_ok=True)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (root / "nginx.conf").write_text(
+            f"{user}daemon off;\nworker_processes 1;\npid {root}/nginx.pid;\n"
+            f"error_log {root}/logs/error.log info;\nevents {{ worker_connections 256; }}\n"
+            f"http {{\n access_log {root}/logs/access.log;\n"
+            f" client_body_temp_path {root}/temp/body;\n proxy_temp_path {root}/temp/proxy;\n"
+            f" fastcgi_temp_path {root}/temp/fcgi;\n uwsgi_temp_path {root}/temp/uwsgi;\n"
+            f" scgi_temp_path {root}/temp/scgi;\n include {root}/site.conf;\n}}\n")
+        (root / "site.conf").write_text(server_block)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, port: int) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen(
+            [binary, "-p", str(self.root), "-c", str(self.root / "nginx.conf")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not listen")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGQUIT)
+            self.proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+
+def _http_get(port: int, path: str = "/") -> tuple[int, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+                  .encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    return status, data.split(b"\r\n\r\n", 1)[1]
+
+
+@pytest.mark.timeout(120)
+def test_nginx_in_front_of_two_instances_as_shipped(site: Path) -> None:
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (CI installs it: .ci/run)")
+    socket_path = _unit_value((DEPLOY / "corral.socket").read_text(), "ListenStream")
+    sockets = [site / "one.sock", site / "two.sock"]
+    block = (DEPLOY / "nginx.conf").read_text()
+    # the shipped file, with the socket of corral.socket moved under tmp, its commented
+    # second instance enabled, and a free port instead of 80
+    block = block.replace(f"server unix:{socket_path} ", f"server unix:{sockets[0]} ")
+    block = re.sub(r"# server unix:\S+", f"server unix:{sockets[1]}", block)
+    port = _free_port()
+    block = block.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    assert f"unix:{sockets[0]}" in block and f"unix:{sockets[1]}" in block
+    # (the TCP listener only tells the test harness that the instance is up)
+    instances = [server(site, "app:application", "-b", f"unix:{path}", "-b", "127.0.0.1:0",
+                        "-w", "1")
+                 for path in sockets]
+    (site / "nginx").mkdir()
+    nginx = Nginx(site / "nginx", block)
+    try:
+        for inst in instances:
+            inst.start()
+            inst.wait_for(r"Booting worker")
+        nginx.start(port)
+        served: dict[int, int] = {}
+        for i in range(20):
+            status, body = _http_get(port, f"/r{i}")
+            assert status == 200, body
+            pid = int(re.match(rb"pid=(\d+)", body).group(1))  # type: ignore[union-attr]
+            served[pid] = served.get(pid, 0) + 1
+        workers = [set(inst.worker_pids()) for inst in instances]
+        per_instance = [sum(n for pid, n in served.items() if pid in w) for w in workers]
+        assert all(n >= 5 for n in per_instance), per_instance  # round robin
+        # lose one instance outright (SIGKILL: no goodbye); no request fails
+        os.killpg(instances[0].pid, signal.SIGKILL)
+        instances[0].wait(10)
+        for i in range(30):
+            status, body = _http_get(port, f"/after{i}")
+            assert status == 200, (i, body)
+            assert int(re.match(rb"pid=(\d+)", body).group(1)) in workers[1]  # type: ignore[union-attr]
+    finally:
+        nginx.stop()
+        for inst in instances:
+            inst.stop()
