@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -658,3 +659,24 @@ def test_nginx_in_front_of_two_instances_as_shipped(site: Path) -> None:
         nginx.stop()
         for inst in instances:
             inst.stop()
+
+
+# -- --user cannot read the application ------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_worker_user_who_cannot_read_the_app_is_told_in_one_line() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("switching the workers' user needs root")
+    # a private home directory: mode 0700, owned by root, in a directory anyone may enter
+    private = Path(tempfile.mkdtemp(prefix="corral-private-"))
+    try:
+        (private / "app.py").write_text(APP)
+        result = corral("app:application", "-b", "127.0.0.1:0", "-u", "nobody", cwd=private)
+    finally:
+        shutil.rmtree(private)
+    assert result.returncode == 4
+    lines = [line for line in result.stderr.splitlines() if "[ERROR]" in line]
+    assert lines and "Traceback" not in result.stderr, result.stderr
+    assert re.search(rf"Failed to load app 'app:application': user 'nobody' cannot read "
+                     rf"{re.escape(str(private))} \(mode 0700, owner root\)", lines[0]), lines

@@ -11,11 +11,14 @@ import grp
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,8 +68,23 @@ def corral(*args: str, cwd: Path | str = APPS) -> subprocess.CompletedProcess[st
     )
 
 
-def serve(*args: str) -> ServerProcess:
-    return ServerProcess(["arb_app:app", "-b", "127.0.0.1:0", *args])
+@pytest.fixture(scope="module")
+def open_apps() -> Iterator[Path]:
+    """A copy of the test app in a directory every user can read.  The workers
+    switch to an account (``nobody``) that may not be able to read the checkout
+    (a clone under ``/root`` or in a private home directory)."""
+    path = Path(tempfile.mkdtemp(prefix="corral-apps-"))
+    try:
+        path.chmod(0o755)
+        shutil.copy(APPS / "arb_app.py", path / "arb_app.py")
+        (path / "arb_app.py").chmod(0o644)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def serve(apps: Path, *args: str) -> ServerProcess:
+    return ServerProcess(["arb_app:app", "-b", "127.0.0.1:0", *args], cwd=apps)
 
 
 def served_by(srv: ServerProcess, pids: list[int]) -> None:
@@ -116,10 +134,10 @@ def test_unknown_user_or_group_exits_2(flag: str, line: str) -> None:
 
 
 @pytest.mark.parametrize("worker", ["sync", "gthread", "asyncio", "gevent"])
-def test_workers_switch_while_the_master_stays(worker: str) -> None:
+def test_workers_switch_while_the_master_stays(worker: str, open_apps: Path) -> None:
     need_root()
     master_ids = identity(os.getpid())
-    with serve("-k", worker, "-w", "2", "-u", "nobody", "-g", NOGROUP) as srv:
+    with serve(open_apps, "-k", worker, "-w", "2", "-u", "nobody", "-g", NOGROUP) as srv:
         pids = wait_workers(srv, 2)
         for pid in pids:  # a worker switches early in its boot, but after the fork
             deadline = time.monotonic() + 10
@@ -131,10 +149,10 @@ def test_workers_switch_while_the_master_stays(worker: str) -> None:
 
 
 @pytest.mark.parametrize("preload", [False, True], ids=["fork-then-load", "preload"])
-def test_numeric_ids(preload: bool) -> None:
+def test_numeric_ids(preload: bool, open_apps: Path) -> None:
     need_root()
     args = ["-k", "sync", "-u", str(NOBODY.pw_uid), "-g", str(NOBODY.pw_gid)]
-    with serve(*args, *(["--preload"] if preload else [])) as srv:
+    with serve(open_apps, *args, *(["--preload"] if preload else [])) as srv:
         [pid] = wait_workers(srv, 1)
         status, body = get(srv)
         assert status == 200
@@ -153,26 +171,27 @@ def account_with_groups() -> pwd.struct_passwd:
     return NOBODY
 
 
-def test_initgroups_sets_the_supplementary_groups() -> None:
+def test_initgroups_sets_the_supplementary_groups(open_apps: Path) -> None:
     need_root()
     account = account_with_groups()
     expected = set(os.getgrouplist(account.pw_name, account.pw_gid))
     args = ["-k", "sync", "-u", account.pw_name, "-g", str(account.pw_gid), "--initgroups"]
-    with serve(*args) as srv:
+    with serve(open_apps, *args) as srv:
         [pid] = wait_workers(srv, 1)
         served_by(srv, [pid])
         assert_runs_as(pid, account.pw_uid, account.pw_gid, expected)
         assert account.pw_gid in expected
 
 
-def test_unix_socket_and_log_file_belong_to_the_worker_user(tmp_path: Path) -> None:
+def test_unix_socket_and_log_file_belong_to_the_worker_user(tmp_path: Path,
+                                                            open_apps: Path) -> None:
     need_root()
     path = tmp_path / "corral.sock"
     access_log = tmp_path / "access.log"
     srv = ServerProcess(
         ["arb_app:app", "-b", f"unix:{path}", "-k", "sync", "-u", "nobody", "-g", NOGROUP,
          "--access-logfile", str(access_log)],
-        listen_re=UNIX_LISTEN_RE,
+        listen_re=UNIX_LISTEN_RE, cwd=open_apps,
     )
     with srv:
         [pid] = wait_workers(srv, 1)

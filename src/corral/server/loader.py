@@ -26,6 +26,9 @@ from __future__ import annotations
 import ast
 import importlib
 import os
+import pwd
+import stat
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,14 +108,68 @@ def parse_spec(spec: str) -> AppSpec:
         raise AppLoadError(spec, f"invalid attribute expression {expr.strip()!r}: {reason}")
 
 
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _blocked_at(path: str) -> str | None:
+    """The first directory on the way to ``path`` this process may not enter or
+    list (None when it can read ``path``)."""
+    current = "/"
+    for part in [p for p in os.path.abspath(path).split("/") if p]:
+        current = os.path.join(current, part)
+        if not os.path.isdir(current) and os.path.exists(current):
+            return None
+        if os.path.isdir(current) and not os.access(current, os.R_OK | os.X_OK):
+            return current
+    return None
+
+
+def unreadable_path_reason(paths: list[str] | None = None) -> str | None:
+    """When this process (typically a worker switched to ``--user``) cannot read a
+    directory the application is imported from (the working directory, an entry of
+    ``sys.path`` such as ``--pythonpath``): one line naming the user and the path."""
+    candidates = [os.getcwd() if p == "" else p for p in (sys.path if paths is None else paths)]
+    python_home = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    for path in candidates:
+        if not os.path.isabs(path) or "site-packages" in path or path.endswith(".zip"):
+            continue
+        if any(os.path.realpath(path).startswith(home + os.sep) for home in python_home):
+            continue  # Python's own library, not the application's
+        blocked = _blocked_at(path)
+        if blocked is None:
+            continue
+        try:
+            info = os.stat(blocked)
+            mode = f"mode {stat.S_IMODE(info.st_mode):04o}, owner {_user_name(info.st_uid)}"
+        except OSError:
+            mode = "not accessible"
+        user = _user_name(os.geteuid())
+        where = f"{path} ({mode})" if blocked == path else f"{path} ({blocked}: {mode})"
+        return (f"user {user!r} cannot read {where}: make the application's directory "
+                f"readable to {user!r} (e.g. install it outside a private home directory) "
+                "or run the workers as a user who can read it")
+    return None
+
+
 def _import(spec: str, module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as e:
         # distinguish "the module is not there" from an import failing inside it
         if e.name is not None and (module == e.name or module.startswith(e.name + ".")):
+            unreadable = unreadable_path_reason()
+            if unreadable is not None:  # hidden by permissions rather than absent
+                raise AppLoadError(spec, unreadable) from None
             raise AppLoadError(spec, f"No module named {e.name!r}") from None
         raise AppLoadError(spec, f"error while importing {module!r}: {_one_line(e)}") from e
+    except PermissionError as e:
+        unreadable = unreadable_path_reason()
+        reason = unreadable or f"error while importing {module!r}: {_one_line(e)}"
+        raise AppLoadError(spec, reason) from e
     except BaseException as e:  # SyntaxError, SystemExit in module code, ...
         if isinstance(e, KeyboardInterrupt):
             raise
