@@ -165,12 +165,14 @@ def test_web_concurrency_gives_the_default_worker_count(site: Path) -> None:
 def test_config_file_typo_is_warned_with_the_closest_name(site: Path) -> None:
     (site / "gunicorn.conf.py").write_text(
         "import multiprocessing\nwokers = 4\nBASE_DIR = '/srv'\n"
-        "def helper():\n    return 1\nbind = '127.0.0.1:0'\n")
+        "def helper():\n    return 1\nbind = '127.0.0.1:0'\n"
+        "def post_frok(server, worker):\n    pass\n")
     with server(site, "app:application") as srv:
         srv.wait_for(r"Booting worker")
         out = srv.output()
     assert re.search(r"WARNING\] config file .*gunicorn\.conf\.py: 'wokers' is not a setting "
                      r"and is ignored; did you mean 'workers'\?", out), out
+    assert "'post_frok' is not a setting and is ignored; did you mean 'post_fork'?" in out
     # imports, helper functions and constants are not reported
     assert "multiprocessing" not in out and "helper" not in out and "BASE_DIR" not in out
     checked = corral("app:application", "--check-config", cwd=site)

@@ -200,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     check_dev_settings(settings)
+    if settings.daemon and os.environ.get("NOTIFY_SOCKET"):
+        print("corral: warning: --daemon under systemd's Type=notify: the detached master "
+              "is not the process systemd started; drop --daemon", file=sys.stderr)
     if not settings.app_uri:
         fail("the following arguments are required: APP_URI", usage=True)
     prepare_process(settings)

@@ -137,10 +137,8 @@ def is_harmless(name: str, value: Any) -> bool:
 
 
 def _is_helper(value: Any) -> bool:
-    """Config-file globals that are plainly not settings: modules, classes,
-    functions and objects imported from elsewhere."""
-    if isinstance(value, (types.ModuleType, type)):
-        return True
+    """Config-file globals that are plainly not settings: functions and other
+    callables (a misspelt hook is caught by its closeness to a hook's name)."""
     return inspect.isroutine(value) or callable(value)
 
 
@@ -148,8 +146,8 @@ def unknown_name_warning(name: str, value: Any, known: Collection[str]) -> str |
     """A warning for a config-file global ``name`` that is not a setting, or None
     when it is plainly a helper (``_private``, an import, a function with no
     setting name close to it, an upper-case constant)."""
-    if name.startswith("_"):
-        return None
+    if name.startswith("_") or isinstance(value, (types.ModuleType, type)):
+        return None  # imports and classes are never misspelt settings
     close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.75)
     if close:
         return f"{name!r} is not a setting and is ignored; did you mean {close[0]!r}?"

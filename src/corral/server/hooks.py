@@ -98,25 +98,35 @@ HOOK_ARITY: dict[str, int] = {
 }
 
 
+class _Alias:
+    """An attribute that is another one under Gunicorn's name (read and write)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else getattr(obj, self.target)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(obj, self.target, value)
+
+
 class ServerAttributes:
     """Gunicorn's names for the arbiter's state, as hooks written for it use them
     (mixed into :class:`corral.server.arbiter.Arbiter`)."""
 
-    workers: dict[int, Any]
-    listeners: list[Any]
     settings: Any
-
-    @property
-    def WORKERS(self) -> dict[int, Any]:
-        return self.workers
-
-    @property
-    def LISTENERS(self) -> list[Any]:
-        return self.listeners
+    WORKERS = _Alias("workers")
+    LISTENERS = _Alias("listeners")
 
     @property
     def timeout(self) -> int:
-        return int(self.settings.timeout)
+        """The worker timeout in seconds (``--timeout``)."""
+        return int(self.__dict__.get("_timeout", self.settings.timeout))
+
+    @timeout.setter
+    def timeout(self, value: int) -> None:
+        self.__dict__["_timeout"] = value
 
     @property
     def address(self) -> list[str]:
@@ -126,11 +136,7 @@ class ServerAttributes:
 class WorkerAttributes:
     """Gunicorn's names for a worker's state (mixed into the worker base class)."""
 
-    listeners: list[Any]
-
-    @property
-    def sockets(self) -> list[Any]:
-        return self.listeners
+    sockets = _Alias("listeners")
 
 
 class HookRequest:
