@@ -319,6 +319,15 @@ def test_import_failure_deep_inside_shows_the_traceback(site: Path, preload: boo
     assert re.search(r'File ".*helpers/db\.py", line 3, in <module>', tail), tail
 
 
+def test_config_file_that_raises_shows_its_traceback(site: Path) -> None:
+    (site / "gunicorn.conf.py").write_text("import os\n\nworkers = int(os.environ['NO_SUCH'])\n")
+    result = corral("app:application", cwd=site)
+    assert result.returncode == 2
+    first, _, rest = result.stderr.partition("\n")
+    assert first.startswith("corral: error: config file ") and "KeyError: 'NO_SUCH'" in first
+    assert re.search(r'File ".*gunicorn\.conf\.py", line 3, in <module>', rest), rest
+
+
 # -- hook objects --------------------------------------------------------------------------
 
 HOOKS_CONF = """\

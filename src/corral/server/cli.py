@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -26,6 +27,16 @@ def fail(message: str, status: int = EXIT_USAGE, usage: bool = False) -> NoRetur
         print(f"usage: {USAGE}", file=sys.stderr)
     print(f"corral: error: {message}", file=sys.stderr)
     sys.exit(status)
+
+
+def fail_config(error: ConfigError) -> NoReturn:
+    """Exit 2 with the one-line reason; when a config file's code raised, its
+    traceback follows (as in Gunicorn), naming the file and line."""
+    print(f"corral: error: {error}", file=sys.stderr)
+    cause = error.__cause__
+    if cause is not None:
+        print("".join(traceback.format_exception(cause)), file=sys.stderr, end="")
+    sys.exit(EXIT_USAGE)
 
 
 def fail_app(error: AppLoadError) -> NoReturn:
@@ -189,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except UsageError as e:
         fail(str(e), usage=True)
     except ConfigError as e:
-        fail(str(e))
+        fail_config(e)
     if settings.print_config or settings.check_config:
         warn(settings)
     if settings.print_config:

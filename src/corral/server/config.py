@@ -68,7 +68,8 @@ USAGE = "corral [OPTIONS] APP_URI"
 
 
 class ConfigError(Exception):
-    """A bad setting value or config file; the message is one line naming it."""
+    """A bad setting value or config file; the message is one line naming it.  When
+    the config file's own code raised, that exception is the ``__cause__``."""
 
 
 class UsageError(ConfigError):
@@ -448,7 +449,7 @@ def read_config_file(path: str, warnings: list[str] | None = None) -> dict[str, 
         try:
             namespace = vars(importlib.import_module(path[len("python:"):]))
         except Exception as e:
-            raise ConfigError(f"config module {path!r}: {type(e).__name__}: {e}")
+            raise ConfigError(f"config module {path!r}: {type(e).__name__}: {e}") from e
     else:
         try:
             with open(path, "rb") as f:
@@ -459,7 +460,7 @@ def read_config_file(path: str, warnings: list[str] | None = None) -> dict[str, 
         try:
             exec(compile(source, path, "exec"), namespace)
         except Exception as e:
-            raise ConfigError(f"config file {path!r}: {type(e).__name__}: {e}")
+            raise ConfigError(f"config file {path!r}: {type(e).__name__}: {e}") from e
     found: dict[str, Any] = {}
     for key, value in namespace.items():
         name = FILE_ALIASES.get(key, key)
