@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -583,7 +584,8 @@ class Nginx:
     def start(self, port: int) -> None:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen(
-            [binary, "-p", str(self.root), "-c", str(self.root / "nginx.conf")],
+            [binary, "-p", str(self.root), "-c", str(self.root / "nginx.conf"),
+             "-e", str(self.root / "logs" / "error.log")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         deadline = time.monotonic() + 20
@@ -659,10 +661,23 @@ def test_nginx_in_front_of_two_instances_as_shipped(site: Path) -> None:
         workers = [set(inst.worker_pids()) for inst in instances]
         per_instance = [sum(n for pid, n in served.items() if pid in w) for w in workers]
         assert all(n >= 5 for n in per_instance), per_instance  # round robin
-        # lose one instance outright (SIGKILL: no goodbye); no request fails
+        # lose one instance outright (SIGKILL: no goodbye) while requests keep coming
+        statuses: list[int] = []
+
+        def client() -> None:
+            for i in range(60):
+                statuses.append(_http_get(port, f"/during{i}")[0])
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while len(statuses) < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
         os.killpg(instances[0].pid, signal.SIGKILL)
         instances[0].wait(10)
-        for i in range(30):
+        thread.join(60)
+        assert not thread.is_alive() and statuses == [200] * 60, statuses
+        for i in range(10):
             status, body = _http_get(port, f"/after{i}")
             assert status == 200, (i, body)
             assert int(re.match(rb"pid=(\d+)", body).group(1)) in workers[1]  # type: ignore[union-attr]
