@@ -351,7 +351,7 @@ def when_ready(server):
     record("when_ready", pid=server.pid, cfg_workers=server.cfg.workers,
            num_workers=server.num_workers, workers=len(server.WORKERS),
            listeners=len(server.LISTENERS), timeout=server.timeout,
-           proc_name=server.proc_name)
+           proc_name=server.proc_name, kind=server.cfg.worker_class_str)
 
 
 def pre_fork(server, worker):
@@ -438,7 +438,7 @@ def test_hook_objects_carry_gunicorns_attributes(site: Path, worker: str) -> Non
     assert seen["worker_exit"] and {r["pid"] for r in seen["worker_exit"]} <= {r["pid"] for r in seen["post_fork"]}
     ready = seen["when_ready"][0]
     assert ready["pid"] == master and ready["cfg_workers"] == 1 and ready["listeners"] == 1
-    assert ready["timeout"] == 30 and ready["num_workers"] == 1
+    assert ready["timeout"] == 30 and ready["num_workers"] == 1 and ready["kind"] == worker
     fork = seen["post_fork"][0]
     assert fork["pid"] == fork["real"] and fork["ppid"] == master and fork["alive"] is True
     assert fork["tmp"] is True and fork["sockets"] == 1 and fork["log"] is True

@@ -487,8 +487,8 @@ def _parse_cmd_args(parser: argparse.ArgumentParser, environ: Mapping[str, str],
     text = environ.get(var, "")
     try:
         return vars(parser.parse_args(shlex.split(text))) if text.strip() else {}
-    except (UsageError, ValueError) as e:  # ValueError: unbalanced quotes
-        raise ConfigError(f"${var}: {e}")
+    except (ConfigError, ValueError) as e:  # ValueError: unbalanced quotes
+        raise ConfigError(f"${var}: {e}") from None
 
 
 def _parse_layers(
@@ -608,6 +608,11 @@ class Settings:
         """Warnings about the configuration (config-file names that are not
         settings), one line each, for the log."""
         return list(self._warnings)
+
+    @property
+    def worker_class_str(self) -> str:
+        """Gunicorn's name for the worker class as a string (``gthread`` ...)."""
+        return str(self._values["worker_class"])
 
     @property
     def is_ssl(self) -> bool:
