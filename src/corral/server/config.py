@@ -134,8 +134,9 @@ SETTINGS: list[Setting] = [
        doc_default="`0.0.0.0:$PORT` if `$PORT` is set, else `127.0.0.1:8000`"),
     _s("backlog", _int(1), 2048, "--backlog", "Maximum number of pending connections.",
        _SOCK, metavar="INT"),
-    _s("umask", _octal, 0, "-m --umask", "Bit mask for the mode of unix socket files "
-       "(octal, e.g. `022`).", _SOCK, metavar="INT"),
+    _s("umask", _octal, 0, "-m --umask", "Bit mask for the mode of unix socket files: "
+       "octal with a leading zero (`022`, `0o22`), else decimal (`18`) or hex, as in "
+       "Gunicorn.", _SOCK, metavar="INT"),
     _s("reuse_port", _bool, False, "--reuse-port", "Set `SO_REUSEPORT` on listening "
        "sockets.", _SOCK, action="store_true"),
     _s("workers", _int(1), 1, "-w --workers", "Number of worker processes.", _WORK,
