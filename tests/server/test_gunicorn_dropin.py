@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -412,7 +413,7 @@ def read_records(path: Path) -> dict[str, list[dict[str, object]]]:
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize("worker", ["sync", "gthread", "asyncio"])
+@pytest.mark.parametrize("worker", ["sync", "gthread", "asyncio", "gevent"])
 def test_hook_objects_carry_gunicorns_attributes(site: Path, worker: str) -> None:
     (site / "gunicorn.conf.py").write_text(HOOKS_CONF)
     out = site / "hooks.jsonl"
@@ -464,6 +465,51 @@ def test_post_request_with_three_or_two_parameters(site: Path) -> None:
     assert corral("app:application", "--check-config", cwd=site).returncode == 0
     (site / "gunicorn.conf.py").write_text("def post_request(worker, req):\n    pass\n")
     assert corral("app:application", "--check-config", cwd=site).returncode == 0
+
+
+SSL_CONTEXT_CONF = """\
+import os
+import ssl
+
+bind = "127.0.0.1:0"
+certfile = os.environ["CERT"]
+keyfile = os.environ["KEY"]
+
+
+def ssl_context(conf, default_ssl_context_factory):
+    context = default_ssl_context_factory()
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    conf_seen = conf.certfile == certfile
+    with open(os.environ["HOOK_OUT"], "w") as f:
+        f.write(f"called {conf_seen}")
+    return context
+"""
+
+
+@pytest.mark.timeout(60)
+def test_ssl_context_hook_adjusts_the_tls_context(site: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(str(site / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(site / "key.pem"))
+    (site / "gunicorn.conf.py").write_text(SSL_CONTEXT_CONF)
+    out = site / "hook.txt"
+    env = {"CERT": str(site / "cert.pem"), "KEY": str(site / "key.pem"), "HOOK_OUT": str(out)}
+    with server(site, "app:application", env=env) as srv:
+        srv.wait_for(r"Booting worker")
+        assert out.read_text() == "called True"
+        modern = ssl.create_default_context()
+        ca.configure_trust(modern)
+        with socket.create_connection((srv.host, srv.port), timeout=10) as raw, \
+                modern.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.version() == "TLSv1.3"
+        old = ssl.create_default_context()
+        ca.configure_trust(old)
+        old.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection((srv.host, srv.port), timeout=10) as raw, \
+                pytest.raises(ssl.SSLError):
+            old.wrap_socket(raw, server_hostname="127.0.0.1")
 
 
 # -- systemd readiness ---------------------------------------------------------------------

@@ -73,8 +73,6 @@ ABSENT_SETTINGS: list[Absent] = [
        "is not reported by corral", (False,), "store_true"),
     _a("raw_paste_global_conf", "--paste-global", "PasteDeploy global_conf values are not "
        "supported (set them in the .ini file)", ([], ()), "append"),
-    _a("ssl_context", "", "the ssl_context hook is not supported (corral builds the context "
-       "from certfile, keyfile, ca_certs, cert_reqs and ciphers)"),
 ]
 # Gunicorn settings that choose between Gunicorn's own implementations or are
 # internal: corral has one of each, so any value is accepted and ignored.

@@ -84,12 +84,18 @@ def on_exit(server: Any) -> None:
     """Called just before the master exits."""
 
 
+def ssl_context(config: Any, default_ssl_context_factory: Callable[[], Any]) -> Any:
+    """Return the `ssl.SSLContext` for TLS listeners; `default_ssl_context_factory()`
+    builds the one the TLS settings describe, for the hook to adjust (SNI, versions)."""
+    return default_ssl_context_factory()
+
+
 DEFAULT_HOOKS: dict[str, Callable[..., Any]] = {
     fn.__name__: fn
     for fn in (
         on_starting, on_reload, when_ready, pre_fork, post_fork, post_worker_init,
         worker_int, worker_abort, pre_exec, pre_request, post_request, child_exit,
-        worker_exit, nworkers_changed, on_exit,
+        worker_exit, nworkers_changed, on_exit, ssl_context,
     )
 }
 

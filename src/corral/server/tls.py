@@ -45,13 +45,33 @@ def suppresses_ragged_eofs(ctx: ssl.SSLContext) -> bool:
 
 
 def make_ssl_context(settings: Any) -> ssl.SSLContext | None:
-    """A server-side context from the TLS settings, or None when no certfile is set.
+    """A server-side context from the TLS settings, or None when no certfile is set;
+    an ``ssl_context`` hook (Gunicorn's) may replace or adjust it.
 
     Raises :class:`TLSConfigError` naming the setting at fault.
     """
-    certfile = getattr(settings, "certfile", None)
-    if not certfile:
+    if not getattr(settings, "certfile", None):
         return None
+    hook = getattr(settings, "ssl_context", None)
+    if hook is None:
+        return _settings_context(settings)
+    try:
+        ctx = hook(settings, lambda: _settings_context(settings))
+    except TLSConfigError:
+        raise
+    except Exception as exc:
+        raise TLSConfigError(f"ssl_context hook: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(ctx, ssl.SSLContext):
+        raise TLSConfigError(f"ssl_context hook: returned {type(ctx).__name__}, "
+                             "not an ssl.SSLContext")
+    if not hasattr(ctx, _RAGGED):
+        setattr(ctx, _RAGGED, bool(getattr(settings, "suppress_ragged_eofs", True)))
+    return ctx
+
+
+def _settings_context(settings: Any) -> ssl.SSLContext:
+    """The context the TLS settings describe."""
+    certfile = settings.certfile
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     setattr(ctx, _RAGGED, bool(getattr(settings, "suppress_ragged_eofs", True)))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
