@@ -100,7 +100,9 @@ def test_corral_conf_py_comes_before_gunicorn_conf_py(site: Path) -> None:
     (site / "corral.conf.py").write_text("workers = 5\n")
     assert settings_of(corral("app:application", "--print-config", cwd=site))["workers"] == "5"
     (site / "corral.conf.py").unlink()
-    assert settings_of(corral("app:application", "--print-config", cwd=site))["workers"] == "3"
+    values = settings_of(corral("app:application", "--print-config", cwd=site))
+    assert values["workers"] == "3"
+    assert values["config"] == repr(str(site / "gunicorn.conf.py"))
     # -c wins over both default files; file: as in Gunicorn
     (site / "other.py").write_text("workers = 4\n")
     values = settings_of(corral("app:application", "--print-config", "-c", "file:other.py",

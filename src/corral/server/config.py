@@ -564,6 +564,8 @@ class Settings:
                     values[s.name] = layer[s.name]
                     sources[s.name] = where
                     break
+        if config_read:
+            values["config"] = config_read  # --print-config names the file read
         _resolve_paste(values, cwd)
         validated = _validate_all(values, sources)
         if validated["worker_class"] == "sync" and validated["threads"] > 1:

@@ -9,8 +9,8 @@ waits for ``READY=1`` before it counts the service as started.  The master sends
   then ``READY=1`` again;
 * ``STOPPING=1`` when it begins to stop.
 
-Without ``NOTIFY_SOCKET`` every call is a no-op.  A failure to send is logged once
-and never stops the server.
+Without ``NOTIFY_SOCKET`` every call is a no-op.  A failure to send is logged as a
+warning and never stops the server.
 """
 
 from __future__ import annotations
