@@ -78,9 +78,9 @@ ABSENT_SETTINGS: list[Absent] = [
 # internal: corral has one of each, so any value is accepted and ignored.
 IGNORED = frozenset({"http_parser", "default_proc_name"})
 IGNORED_FLAGS = {"--http-parser": "http_parser"}
-# Gunicorn hooks of absent features (dirty arbiters): refused when defined.
-ABSENT_PREFIXES = {"on_dirty_": _DIRTY, "dirty_": _DIRTY, "http2_": _HTTP2,
-                   "asgi_": _ASGI, "websocket_": _ASGI}
+# Gunicorn's hooks of the dirty arbiters: refused when a config file defines them.
+ABSENT_HOOKS = {"on_dirty_starting": _DIRTY, "dirty_post_fork": _DIRTY,
+                "dirty_worker_init": _DIRTY, "dirty_worker_exit": _DIRTY}
 ABSENT_BY_NAME = {a.name: a for a in ABSENT_SETTINGS}
 
 # Every flag of Gunicorn 27 (checked against the installed Gunicorn by the tests).
@@ -113,10 +113,7 @@ def absent_reason(name: str) -> str | None:
     """Why a Gunicorn setting (or hook) named ``name`` is refused, or None."""
     if name in ABSENT_BY_NAME:
         return ABSENT_BY_NAME[name].reason
-    for prefix, reason in ABSENT_PREFIXES.items():
-        if name.startswith(prefix):
-            return reason
-    return None
+    return ABSENT_HOOKS.get(name)
 
 
 def is_harmless(name: str, value: Any) -> bool:
