@@ -174,3 +174,56 @@ def test_corral_web_runs_without_werkzeug() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_secret_key_set_on_a_subclass_signs_the_session() -> None:
+    class MyApp(App):
+        secret_key = "from the class"
+
+    app = MyApp(__name__)
+
+    @app.route("/set")
+    def set_() -> Any:
+        session["a"] = 1
+        return "ok"
+
+    @app.route("/get")
+    def get() -> Any:
+        return str(session.get("a"))
+
+    c = app.test_client()
+    assert c.get("/set").status_code == 200
+    assert c.get("/get").data == b"1"
+
+
+def test_url_for_takes_self_as_a_value(app: App) -> None:
+    from corral.web import url_for
+
+    @app.route("/<self>")
+    def index(self: str) -> Any:
+        return self
+
+    with app.test_request_context():
+        assert url_for("index", self="me") == "/me"
+        assert app.url_for("index", self="you") == "/you"
+
+
+def test_subdomain_matching_answers_404_outside_server_name() -> None:
+    app = App(__name__, subdomain_matching=True)
+    app.config["SERVER_NAME"] = "example.test:3000"
+
+    @app.route("/")
+    def index() -> Any:
+        return "", 204
+
+    c = app.test_client()
+    assert c.get("/", "http://example.test:3000/").status_code == 204
+    assert c.get("/", "http://www.example.test:3000/").status_code == 404
+    with pytest.warns(UserWarning, match="doesn't match configured server name"):
+        assert c.get("/", "http://127.0.0.1:3000/").status_code == 404
+
+
+def test_werkzeug_rule_factories_are_accepted(app: App) -> None:
+    app.url_map.add(wr.Submount("/foo", [wr.Rule("/bar", endpoint="bar")]))
+    app.view_functions["bar"] = lambda: "bar"
+    assert app.test_client().get("/foo/bar").data == b"bar"

@@ -32,6 +32,7 @@ from .exceptions import (
     InternalServerError,
 )
 from .globals import _cv_app, _cv_request, request
+from .helpers import get_debug_flag
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, RequestRedirect, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
@@ -54,12 +55,6 @@ def _td_seconds(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
-
-
-def get_debug_flag() -> bool:
-    """Debug mode from the ``CORRAL_DEBUG`` or ``FLASK_DEBUG`` environment variable."""
-    val = os.environ.get("CORRAL_DEBUG") or os.environ.get("FLASK_DEBUG")
-    return bool(val and val.lower() not in {"0", "false", "no"})
 
 
 _APP_ONLY: tuple[str | None, ...] = (None,)
@@ -530,7 +525,18 @@ class App(Scaffold, TemplateMixin):
         return None
 
     def raise_routing_exception(self, request: Request) -> None:
-        raise request.routing_exception  # type: ignore[misc]
+        exc: Any = request.routing_exception
+        if (
+            self.debug
+            and isinstance(exc, _REQUEST_REDIRECTS)
+            and exc.code not in (307, 308)
+            and request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
+            # a browser would re-send this request without its form data: say so
+            from .debughelpers import FormDataRoutingRedirect
+
+            raise FormDataRoutingRedirect(request)
+        raise exc
 
     def dispatch_request(self) -> Any:
         req = _cv_request.get().request
@@ -691,6 +697,7 @@ class App(Scaffold, TemplateMixin):
 
     def url_for(
         self,
+        /,
         endpoint: str,
         *,
         _anchor: str | None = None,

@@ -19,11 +19,13 @@ class DebugFilesKeyError(KeyError, AssertionError):
         sent = request.form.getlist(key)
         msg = (
             f"request.files has no {key!r}: the request's mimetype is {request.mimetype!r},"
-            " not 'multipart/form-data', so no file contents were sent."
+            " not 'multipart/form-data', which means that no file contents were transmitted."
             ' Give the form enctype="multipart/form-data".'
         )
         if sent:
-            msg += "\n\nThe browser sent these file names instead: " + ", ".join(map(repr, sent))
+            msg += "\n\nThe browser sent file names instead. This was submitted: " + ", ".join(
+                map(repr, sent)
+            )
         self.msg = msg
 
     def __str__(self) -> str:
@@ -36,7 +38,10 @@ class FormDataRoutingRedirect(AssertionError):
     def __init__(self, request: Request) -> None:
         exc: Any = request.routing_exception
         new_url = getattr(exc, "new_url", "")
-        msg = f"A request to {request.url!r} was redirected by routing to {new_url!r}."
+        msg = (
+            f"A request was sent to {request.url!r}, but routing redirected it to the"
+            f" canonical URL {new_url!r}."
+        )
         if f"{request.base_url}/" == new_url.partition("?")[0]:
             msg += (
                 " The rule ends with a slash, so the URL without one redirects to it."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import typing as t
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
@@ -155,6 +156,21 @@ class _Index:
         return node
 
 
+_FOREIGN_RULE_ATTRS = (
+    "defaults", "subdomain", "methods", "build_only", "endpoint", "strict_slashes",
+    "merge_slashes", "redirect_to", "alias", "host", "websocket",
+)  # fmt: skip
+
+
+def _adopt_rule(rule: t.Any) -> Rule:
+    """A corral.web Rule made from another library's rule object (a Werkzeug
+    ``Rule``, as yielded by ``Submount``/``EndpointPrefix`` rule factories)."""
+    kwargs = {name: getattr(rule, name) for name in _FOREIGN_RULE_ATTRS if hasattr(rule, name)}
+    if kwargs.get("methods") is not None:
+        kwargs["methods"] = sorted(kwargs["methods"])
+    return Rule(rule.rule, **kwargs)
+
+
 class Map:
     """A collection of rules plus the settings they share."""
 
@@ -193,6 +209,8 @@ class Map:
 
     def add(self, rulefactory: t.Any) -> None:
         for rule in rulefactory.get_rules(self):
+            if not isinstance(rule, Rule):
+                rule = _adopt_rule(rule)
             rule.bind(self)
             rule._order = len(self._rules)
             if rule.subdomain or rule.host:
@@ -327,6 +345,11 @@ class Map:
             current = wsgi_server_name.split(".")
             real = server_name.split(".")
             if current[-len(real) :] != real:
+                warnings.warn(
+                    f"Current server name {wsgi_server_name!r} doesn't match configured"
+                    f" server name {server_name!r}",
+                    stacklevel=2,
+                )
                 subdomain = "<invalid>"
             else:
                 subdomain = ".".join(filter(None, current[: -len(real)]))
@@ -418,6 +441,9 @@ class MapAdapter:
 
         Raises ``RequestPath`` when the best candidate is the slash form of the path.
         """
+        subdomain = self.subdomain
+        if subdomain and not self.map._check_domain and subdomain != self.map.default_subdomain:
+            return None  # every rule is on the default subdomain; this host is not
         index = self.map._index or self.map._index_ready
         static = index.static.get(path)
         if static is not None:

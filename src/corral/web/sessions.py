@@ -164,7 +164,8 @@ class SecureCookieSessionInterface(SessionInterface):
     session_class: ClassVar[type[SecureCookieSession]] = SecureCookieSession
 
     def get_signing_serializer(self, app: Any) -> URLSafeTimedSerializer | None:
-        secret = app.config.get("SECRET_KEY")
+        # the attribute, not the config key: a subclass may set ``secret_key`` itself
+        secret = getattr(app, "secret_key", None)
         if not secret:
             return None
         # itsdangerous signs with the last key and accepts any of them.
