@@ -529,7 +529,7 @@ class App(Scaffold, TemplateMixin):
         if (
             self.debug
             and isinstance(exc, _REQUEST_REDIRECTS)
-            and exc.code not in (307, 308)
+            and getattr(exc, "code", None) not in (307, 308)
             and request.method not in ("GET", "HEAD", "OPTIONS")
         ):
             # a browser would re-send this request without its form data: say so
