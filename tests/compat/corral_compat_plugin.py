@@ -26,8 +26,7 @@ corral.web.install_as_flask()
 for _info in pkgutil.iter_modules(corral.web.__path__):
     importlib.import_module(f"corral.web.{_info.name}")
 for _name in (*corral.web.flask_alias.PACKAGES, *corral.web.flask_alias.MODULES):
-    if _name != "flask.__main__":
-        importlib.import_module(_name)
+    importlib.import_module(_name)
 
 # suites written for older pytest: ``_pytest.monkeypatch.notset`` became ``NOTSET``
 _monkeypatch = importlib.import_module("_pytest.monkeypatch")

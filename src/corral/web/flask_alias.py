@@ -49,7 +49,6 @@ MODULES: dict[str, str] = {
     "flask.sansio.app": "corral.web.app",
     "flask.sansio.blueprints": "corral.web.blueprints",
     "flask.sansio.scaffold": "corral.web.scaffold",
-    "flask.__main__": "corral.web.cli",
 }
 
 # flask package name -> corral.web module its attributes come from
