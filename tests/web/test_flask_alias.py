@@ -103,3 +103,26 @@ def test_an_unmodified_flask_app_runs() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_warnings_carry_flasks_module_names_under_the_alias() -> None:
+    proc = _run(
+        """
+        import warnings
+        import corral.web; corral.web.install_as_flask()
+        import flask
+        app = flask.Flask(__name__, subdomain_matching=True)
+        app.config["SERVER_NAME"] = "example.test"
+
+        @app.route("/")
+        def index():
+            return "x"
+
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", "Current server name", UserWarning, "flask.app")
+        assert app.test_client().get("/", "http://other.test/").status_code == 404
+        print("ok")
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

@@ -227,3 +227,36 @@ def test_werkzeug_rule_factories_are_accepted(app: App) -> None:
     app.url_map.add(wr.Submount("/foo", [wr.Rule("/bar", endpoint="bar")]))
     app.view_functions["bar"] = lambda: "bar"
     assert app.test_client().get("/foo/bar").data == b"bar"
+
+
+def test_a_host_that_is_not_a_domain_name_is_a_400(app: App) -> None:
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/nothing", "HTTP_HOST": "\x8a",
+           "wsgi.url_scheme": "http", "SERVER_NAME": "x", "SERVER_PORT": "80"}  # fmt: skip
+    with app.request_context(env):
+        assert app.full_dispatch_request().status_code == 400
+
+
+def test_template_loading_is_explained_per_loader(app: App, tmp_path: Any) -> None:
+    import logging
+
+    from jinja2 import TemplateNotFound
+
+    from corral.web import Blueprint, render_template
+
+    bp = Blueprint("admin", __name__, template_folder=str(tmp_path))
+    app.register_blueprint(bp)
+    app.config["EXPLAIN_TEMPLATE_LOADING"] = True
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    app.logger.addHandler(Collect())
+    app.logger.setLevel(logging.INFO)
+    with app.test_request_context(), pytest.raises(TemplateNotFound):
+        render_template("missing.html")
+    text = "\n".join(records)
+    assert f"1: trying loader of application {app.import_name!r}" in text
+    assert f"2: trying loader of blueprint 'admin' ({__name__})" in text
+    assert "Error: the template could not be found." in text

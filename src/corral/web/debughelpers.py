@@ -71,3 +71,45 @@ def attach_enctype_error_multidict(request: Request) -> None:
     FilesExplained.__name__ = base.__name__
     FilesExplained.__module__ = base.__module__
     files.__class__ = FilesExplained
+
+
+def explain_template_loading_attempts(
+    app: Any, template: str, attempts: list[tuple[Any, Any, tuple[Any, ...] | None]]
+) -> None:
+    """Log, on ``app.logger``, which loaders were asked for ``template`` and what each
+    answered. ``attempts`` holds ``(loader, owner, source triple or None)`` per loader,
+    the owner being the app or a blueprint."""
+    from .globals import _cv_request
+
+    lines = [f"Locating template {template!r}:"]
+    found = 0
+    for idx, (loader, owner, triple) in enumerate(attempts, 1):
+        if owner is app:
+            where = f"application {owner.import_name!r}"
+        else:
+            where = f"blueprint {owner.name!r} ({owner.import_name})"
+        lines.append(f"{idx:5}: trying loader of {where}")
+        lines.append(f"       class: {type(loader).__module__}.{type(loader).__name__}")
+        searchpath = getattr(loader, "searchpath", None)
+        if searchpath:
+            lines.append("       searchpath:")
+            lines.extend(f"         - {path}" for path in searchpath)
+        if triple is None:
+            lines.append("       -> no match")
+        else:
+            found += 1
+            lines.append(f"       -> found ({triple[1] or '<string>'!r})")
+    if found == 0:
+        lines.append("Error: the template could not be found.")
+    elif found > 1:
+        lines.append("Warning: multiple loaders returned a match for the template.")
+    ctx = _cv_request.get(None)
+    blueprint = None if ctx is None else ctx.request.blueprint
+    if blueprint is not None and found != 1:
+        lines.append(
+            "  The template was looked up from an endpoint that belongs to the blueprint"
+            f" {blueprint!r}."
+        )
+        lines.append("  Maybe you did not place a template in the right folder?")
+        lines.append("  See https://flask.palletsprojects.com/blueprints/#templates")
+    app.logger.info("\n".join(lines))

@@ -20,6 +20,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import types
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -162,3 +163,32 @@ def install_as_flask() -> None:
 def flask_installed_as_alias() -> bool:
     """Whether :func:`install_as_flask` is in effect."""
     return any(isinstance(f, FlaskAliasFinder) for f in sys.meta_path)
+
+
+def public_module_name(name: str) -> str:
+    """``name`` as code sees it: ``flask.app`` for ``corral.web.app`` under the alias."""
+    if not flask_installed_as_alias():
+        return name
+    for flask_name, corral_name in MODULES.items():
+        if corral_name == name and not flask_name.startswith("flask.sansio."):
+            return flask_name
+    return "flask" if name == "corral.web" else name
+
+
+def warn(message: str, category: type[Warning] = UserWarning, stacklevel: int = 1) -> None:
+    """``warnings.warn`` whose module is the public name of the warning's frame, so a
+    filter keyed on Flask's module names (``"flask.app"``) applies under the alias."""
+    frame = sys._getframe(stacklevel)
+    module = frame.f_globals.get("__name__", "")
+    if not flask_installed_as_alias() or not module.startswith("corral.web"):
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+        return
+    registry = frame.f_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(
+        message,
+        category,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=public_module_name(module),
+        registry=registry,
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import threading
 import typing as t
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
@@ -29,7 +28,7 @@ from .converters import (
 )
 from .converters import URL_SAFE as _URL_SAFE
 from .datastructures import ImmutableDict, MultiDict
-from .exceptions import HTTPException, MethodNotAllowed, NotFound
+from .exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
 from .http import iter_multi_items
 from .rules import (
     _QUERY_SAFE,
@@ -316,10 +315,11 @@ class Map:
             script_name = "/"
         if path_info is None:
             path_info = "/"
+        host, port_sep, port = server_name.partition(":")  # the port is not part of IDNA
         try:
-            server_name = server_name.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
+            server_name = f"{host.encode('idna').decode('ascii')}{port_sep}{port}"
+        except UnicodeError as e:
+            raise BadHost() from e
         return MapAdapter(
             self, server_name, script_name, subdomain, url_scheme, path_info,
             default_method, query_args,
@@ -345,7 +345,9 @@ class Map:
             current = wsgi_server_name.split(".")
             real = server_name.split(".")
             if current[-len(real) :] != real:
-                warnings.warn(
+                from .flask_alias import warn
+
+                warn(
                     f"Current server name {wsgi_server_name!r} doesn't match configured"
                     f" server name {server_name!r}",
                     stacklevel=2,
