@@ -20,6 +20,9 @@ import corral.web
 import corral.web.flask_alias
 
 corral.web.install_as_flask()
+_flask = importlib.import_module("flask")
+if _flask.Flask is not corral.web.App:  # the real Flask must never answer these suites
+    raise RuntimeError(f"flask resolved to {_flask!r}, not corral.web")
 
 # Load every module up front: some suites drop the modules a test imported from
 # sys.modules afterwards, which would otherwise make second copies of corral.web's.

@@ -97,8 +97,9 @@ def run_tests(
     report = CACHE / f"{suite.name}-report.jsonl"
     report.unlink(missing_ok=True)
     env = dict(os.environ)
+    own = [str(source / p) for p in suite.pythonpath]
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(HERE), env.get("PYTHONPATH", "")) if p
+        p for p in (str(HERE), *own, env.get("PYTHONPATH", "")) if p
     )
     env["CORRAL_COMPAT_REPORT"] = str(report)
     cmd = [

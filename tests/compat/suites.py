@@ -26,6 +26,9 @@ class Suite:
     expected_failures: Path = field(default=HERE)
     #: extra pytest arguments
     pytest_args: tuple[str, ...] = ()
+    #: directories of the unpacked sdist put on ``sys.path`` (an extension's own
+    #: package, e.g. ``("src",)``); the ``flask`` alias still wins over any Flask there
+    pythonpath: tuple[str, ...] = ()
 
 
 SUITES: dict[str, Suite] = {
