@@ -260,3 +260,19 @@ def test_template_loading_is_explained_per_loader(app: App, tmp_path: Any) -> No
     assert f"1: trying loader of application {app.import_name!r}" in text
     assert f"2: trying loader of blueprint 'admin' ({__name__})" in text
     assert "Error: the template could not be found." in text
+
+
+def test_routing_redirect_code_follows_werkzeugs(app: App, monkeypatch: Any) -> None:
+    @app.route("/user/", methods=["GET", "POST"])
+    def user() -> Any:
+        return "u"
+
+    c = app.test_client()
+    assert c.post("/user").status_code == 308
+    monkeypatch.setattr(wr.RequestRedirect, "code", 301)
+    assert c.get("/user").status_code == 301
+    app.debug = True
+    from corral.web.debughelpers import FormDataRoutingRedirect
+
+    with pytest.raises(FormDataRoutingRedirect, match="canonical URL 'http://localhost/user/'"):
+        c.post("/user", data={"a": "1"})

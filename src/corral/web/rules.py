@@ -27,10 +27,19 @@ class RoutingException(Exception, metaclass=werkzeug_interop.WerkzeugKin):
     ``werkzeug.routing`` exception of the same name when Werkzeug is installed)."""
 
 
+class _RedirectCode:
+    """``RequestRedirect.code``: 308, or Werkzeug's ``RequestRedirect.code`` when
+    Werkzeug is installed, so that setting either one changes routing redirects."""
+
+    def __get__(self, obj: t.Any, owner: t.Any = None) -> int:
+        kin = werkzeug_interop.namesake(__name__, "RequestRedirect")
+        return 308 if kin is None else kin.code  # type: ignore[attr-defined,no-any-return]
+
+
 class RequestRedirect(HTTPException, RoutingException):
     """Raised when the matched URL should redirect (strict slashes, redirect_to)."""
 
-    code = 308
+    code = _RedirectCode()  # type: ignore[assignment]
 
     def __init__(self, new_url: str) -> None:
         super().__init__(new_url)
