@@ -796,3 +796,8 @@ class App(Scaffold, TemplateMixin):
         arbiter = Arbiter(settings)
         arbiter.app = self
         arbiter.run()
+
+
+#: The name Flask's code imports from ``flask.app`` (served by this module under the
+#: ``flask`` alias).
+Flask = App
