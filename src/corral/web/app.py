@@ -526,16 +526,10 @@ class App(Scaffold, TemplateMixin):
 
     def raise_routing_exception(self, request: Request) -> None:
         exc: Any = request.routing_exception
-        if (
-            self.debug
-            and isinstance(exc, _REQUEST_REDIRECTS)
-            and getattr(exc, "code", None) not in (307, 308)
-            and request.method not in ("GET", "HEAD", "OPTIONS")
-        ):
-            # a browser would re-send this request without its form data: say so
-            from .debughelpers import FormDataRoutingRedirect
+        if self.debug and isinstance(exc, _REQUEST_REDIRECTS):
+            from .debughelpers import check_routing_redirect
 
-            raise FormDataRoutingRedirect(request)
+            check_routing_redirect(request)  # a redirect that drops form data is an error
         raise exc
 
     def dispatch_request(self) -> Any:
@@ -798,6 +792,4 @@ class App(Scaffold, TemplateMixin):
         arbiter.run()
 
 
-#: The name Flask's code imports from ``flask.app`` (served by this module under the
-#: ``flask`` alias).
-Flask = App
+Flask = App  #: the name Flask's code imports from ``flask.app``

@@ -53,6 +53,16 @@ class FormDataRoutingRedirect(AssertionError):
         super().__init__(msg)
 
 
+def check_routing_redirect(request: Request) -> None:
+    """Raise :class:`FormDataRoutingRedirect` when routing's redirect of ``request``
+    would make a browser drop its method and body (a 301/302 for a POST, say)."""
+    exc: Any = request.routing_exception
+    if getattr(exc, "code", None) not in (307, 308) and request.method not in (
+        "GET", "HEAD", "OPTIONS",
+    ):
+        raise FormDataRoutingRedirect(request)
+
+
 def attach_enctype_error_multidict(request: Request) -> None:
     """Make ``request.files[key]`` raise :class:`DebugFilesKeyError` when ``key`` came
     in as a form field (a form posted without the multipart enctype)."""
