@@ -208,12 +208,12 @@ class Arbiter:
             self.listeners = create_listeners(self.settings, self.log)
         except ListenerError as e:
             raise HaltServer(str(e), 1) from None
-        for listener in self.listeners:
-            self.log.info("Listening at: %s (%s)", listener.url, self.pid)
         try:
             self.metrics = serve_metrics(self.settings, self.listeners, self.log)
         except MetricsError as e:
             raise HaltServer(str(e), 1) from None
+        for listener in self.listeners:
+            self.log.info("Listening at: %s (%s)", listener.url, self.pid)
         self.log.info("Using worker: %s", self.settings.worker_class)
         self.hand_over_logs(self.settings)
         set_process_title(process_title("master", self.settings))
