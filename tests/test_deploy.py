@@ -155,7 +155,7 @@ def test_image_command_serves(tmp_path: Path) -> None:
         assert r.raw.read() == css  # from the server, with sendfile
         raw = requests.get(base + "/", headers={"Accept-Encoding": "gzip"}, timeout=5,
                            stream=True)
-        assert raw.headers.get("vary") == "Accept-Encoding"
+        assert "Accept-Encoding" in raw.headers["vary"]
         if len(home) >= 1024:  # the --compress-min-size default
             assert raw.headers["content-encoding"] == "gzip"
             assert gzip.decompress(raw.raw.read()) == home
