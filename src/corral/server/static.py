@@ -18,7 +18,10 @@ For a file under a prefix:
   accepts that encoding, with ``Content-Encoding``; ``Vary: Accept-Encoding``
   whenever such a sibling exists;
 * the body goes out as ``wsgi.file_wrapper``, so the worker sends it with
-  ``sendfile`` (unless ``--no-sendfile``).
+  ``sendfile`` (unless ``--no-sendfile``) where its class does; a body of up to
+  :data:`SMALL_FILE` bytes is read in one call and sent with the headers;
+* where a path leads (links resolved, siblings found, type guessed) is remembered
+  for two seconds per worker; the file is ``stat``-ed for every request.
 
 Nothing outside DIR can be reached: ``..`` segments (also percent-encoded ones,
 which arrive decoded in ``PATH_INFO``) and backslashes answer 400, a NUL byte 400,
@@ -31,18 +34,24 @@ from __future__ import annotations
 import mimetypes
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from typing import IO, Any
 
 from corral.server.compress import accepted_encodings
 
+_monotonic = time.monotonic
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 StartResponse = Callable[..., Any]
 
 # precompressed siblings, best first: (encoding, file suffix)
 SIBLINGS = (("br", ".br"), ("gzip", ".gz"))
 BLOCK = 65536
+SMALL_FILE = 32768  # bodies up to this size are read and sent in one piece
+CACHE_SECONDS = 2.0  # how long a resolved path is trusted
+CACHE_MAX = 4096  # resolved paths remembered per worker
 
 
 class StaticMapError(ValueError):
@@ -112,13 +121,56 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     return first, min(last, size - 1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """Where a request path leads: the file, its type, its precompressed siblings."""
+
+    path: str
+    content_type: str
+    siblings: tuple[tuple[str, str], ...]  # (encoding, path), best first
+
+
+BAD_PATH = "bad path"
+Resolved = _Found | str | None  # None: not found (or outside DIR)
+
+
+def resolve(root: str, rel: str) -> Resolved:
+    """The file under ``root`` for the rest of a path after its prefix (see the
+    module docs for what is refused)."""
+    try:  # PATH_INFO carries the path's bytes as latin-1 (PEP 3333)
+        rel = rel.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return BAD_PATH
+    parts = rel.split("/")
+    if "\x00" in rel or "\\" in rel or ".." in parts:
+        return BAD_PATH
+    full = os.path.realpath(os.path.join(root, *[p for p in parts if p not in ("", ".")]))
+    if os.path.commonpath([root, full]) != root or not os.path.isfile(full):
+        return None
+    siblings = []
+    for encoding, suffix in SIBLINGS:
+        sibling = os.path.realpath(full + suffix)
+        if os.path.commonpath([root, sibling]) == root and os.path.isfile(sibling):
+            siblings.append((encoding, sibling))
+    ctype, _ = mimetypes.guess_type(full, strict=False)
+    ctype = ctype or "application/octet-stream"
+    if ctype.startswith("text/") or ctype in ("application/javascript", "image/svg+xml"):
+        ctype += "; charset=utf-8"
+    return _Found(full, ctype, tuple(siblings))
+
+
 class StaticFiles:
-    """WSGI wrapper serving ``mounts`` (see the module docs) in front of ``app``."""
+    """WSGI wrapper serving ``mounts`` (see the module docs) in front of ``app``.
+
+    Where a request path leads (symbolic links resolved, siblings looked for) is
+    remembered for :data:`CACHE_SECONDS`; the file itself is looked at (``stat``)
+    for every request, so its validators are always current."""
 
     def __init__(self, app: WSGIApp, mounts: list[tuple[str, str]], max_age: int = 0) -> None:
         self.app = app
         self.mounts = mounts
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "no-cache"
+        self._cache: dict[tuple[str, str], tuple[float, Resolved]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
@@ -136,61 +188,54 @@ class StaticFiles:
         if method not in ("GET", "HEAD"):
             return _plain(start_response, "405 Method Not Allowed", "method not allowed",
                           [("Allow", "GET, HEAD")])
-        try:  # PATH_INFO carries the path's bytes as latin-1 (PEP 3333)
-            rel = rel.encode("latin-1").decode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:
+        key = (root, rel)
+        now = _monotonic()
+        hit = self._cache.get(key)
+        if hit is None or now - hit[0] > CACHE_SECONDS:
+            if len(self._cache) >= CACHE_MAX:
+                self._cache.clear()
+            hit = self._cache[key] = (now, resolve(root, rel))
+        found = hit[1]
+        if found is BAD_PATH:
             return _plain(start_response, "400 Bad Request", "bad path")
-        parts = rel.split("/")
-        if "\x00" in rel or "\\" in rel or ".." in parts:
-            return _plain(start_response, "400 Bad Request", "bad path")
-        full = os.path.realpath(os.path.join(root, *[p for p in parts if p not in ("", ".")]))
-        if os.path.commonpath([root, full]) != root:
-            return _not_found(start_response)
         try:
-            st = os.stat(full)
+            st = os.stat(found.path) if isinstance(found, _Found) else None
         except (OSError, ValueError):
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
             return _not_found(start_response)
-        if not stat.S_ISREG(st.st_mode):
-            return _not_found(start_response)
-        return self.send(environ, start_response, root, full, st, method == "HEAD")
+        assert isinstance(found, _Found)
+        return self.send(environ, start_response, found, st, method == "HEAD")
 
-    def pick_variant(self, environ: dict[str, Any], root: str, full: str,
-                     st: os.stat_result) -> tuple[str, os.stat_result, str | None, bool]:
-        """(file to send, its stat, Content-Encoding or None, whether a variant exists)."""
-        found: list[tuple[str, str, os.stat_result]] = []
-        for encoding, suffix in SIBLINGS:
-            sibling = full + suffix
-            try:
-                sst = os.stat(sibling)
-            except OSError:
-                continue
-            real = os.path.realpath(sibling)
-            if stat.S_ISREG(sst.st_mode) and os.path.commonpath([root, real]) == root:
-                found.append((encoding, sibling, sst))
-        if not found:
-            return full, st, None, False
+    @staticmethod
+    def pick_variant(environ: dict[str, Any], found: _Found, st: os.stat_result
+                     ) -> tuple[str, os.stat_result, str | None]:
+        """(file to send, its stat, Content-Encoding or None)."""
         accepted = accepted_encodings(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        for encoding, sibling, sst in found:
+        for encoding, sibling in found.siblings:
             if accepted.get(encoding, accepted.get("*", 0.0)) > 0:
-                return sibling, sst, encoding, True
-        return full, st, None, True
+                try:
+                    sst = os.stat(sibling)
+                except OSError:
+                    continue
+                if stat.S_ISREG(sst.st_mode):
+                    return sibling, sst, encoding
+        return found.path, st, None
 
-    def send(self, environ: dict[str, Any], start_response: StartResponse, root: str,
-             full: str, st: os.stat_result, head_only: bool) -> Iterable[bytes]:
-        path, vst, encoding, varies = self.pick_variant(environ, root, full, st)
+    def send(self, environ: dict[str, Any], start_response: StartResponse, found: _Found,
+             st: os.stat_result, head_only: bool) -> Iterable[bytes]:
+        path, vst, encoding = found.path, st, None
+        if found.siblings:
+            path, vst, encoding = self.pick_variant(environ, found, st)
         etag = _quote_etag(vst, f"-{encoding}" if encoding else "")
         headers = [("ETag", etag), ("Last-Modified", formatdate(vst.st_mtime, usegmt=True)),
                    ("Cache-Control", self.cache_control)]
-        if varies:
+        if found.siblings:
             headers.append(("Vary", "Accept-Encoding"))
         if self.not_modified(environ, etag, vst):
             start_response("304 Not Modified", headers)
             return []
-        ctype, _ = mimetypes.guess_type(full, strict=False)
-        ctype = ctype or "application/octet-stream"
-        if ctype.startswith("text/") or ctype in ("application/javascript", "image/svg+xml"):
-            ctype += "; charset=utf-8"
-        headers.insert(0, ("Content-Type", ctype))
+        headers.insert(0, ("Content-Type", found.content_type))
         if encoding:
             headers.append(("Content-Encoding", encoding))
         headers.append(("Accept-Ranges", "bytes"))
@@ -212,9 +257,16 @@ class StaticFiles:
             start_response(status, headers)
             return []
         try:
-            f = open(path, "rb")
+            f = open(path, "rb", buffering=0)
         except OSError:
             return _not_found(start_response)
+        if count <= SMALL_FILE:  # one read: cheaper than setting up sendfile
+            with f:
+                data = os.pread(f.fileno(), count, first)
+            if len(data) == count:
+                start_response(status, headers)
+                return [data]
+            f = open(path, "rb", buffering=0)  # changed under us: let framing cope
         if first:
             f.seek(first)
         start_response(status, headers)
