@@ -377,8 +377,9 @@ SETTINGS: list[Setting] = [
        "workers answering 500 with the error until the file is fixed. For development.",
        _MECH, action="store_true"),
     _s("reload_engine", _choice("auto", "poll", "inotify"), "auto", "--reload-engine",
-       "How `--reload` notices changes: `poll` (file modification times once a second), "
-       "`inotify` (Linux) or `auto` (inotify where it works).", _MECH, metavar="STRING"),
+       "How `--reload` notices changes (through `watchfiles`): `auto` or `inotify` use the "
+       "system's file notifications, `poll` looks at the files once a second.", _MECH,
+       metavar="STRING"),
     _s("reload_extra_files", _str_list, [], "--reload-extra-file", "A file to watch with "
        "`--reload` besides the loaded modules (templates, configuration). Repeatable.",
        _MECH, action="append", metavar="FILE"),
