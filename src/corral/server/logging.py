@@ -17,6 +17,11 @@ flushed line per request, not through :mod:`logging`) formats ``--access-logform
     {variable}e WSGI environ variable
 
 The format is compiled once: only the atoms it names are computed per request.
+String values are escaped (:func:`escape`): ``"`` and ``\\`` get a backslash, control
+characters become ``\\n``, ``\\r``, ``\\t`` or ``\\xHH``, so that no header can forge a
+line or a field.  ``--access-log-json`` writes one JSON object per request instead
+(:func:`json_access_line`).  With ``--metrics-bind``, :meth:`Logger.access` also counts
+the request (:mod:`corral.server.metrics`).
 
 A log config (``--log-config``, ``--log-config-json``, ``logconfig_dict``) and
 ``--log-syslog`` are applied on top of this setup (:mod:`corral.server.logconfig`);
