@@ -109,7 +109,7 @@ def test_in_flight_and_connections(metered: Metered) -> None:
     done = threading.Event()
 
     def slow() -> None:
-        requests.get(metered.base + "/sleep?s=3", timeout=20)
+        requests.get(metered.base + "/sleep?s=5", timeout=30)
         done.set()
 
     thread = threading.Thread(target=slow)

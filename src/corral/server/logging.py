@@ -134,8 +134,8 @@ _ATOMS: dict[str, Getter] = {
 
 
 # What an access line escapes (as Apache and nginx write their logs): quotes and
-# backslashes with a backslash, control characters (C0, DEL, C1) as \\n, \\t, \\r or
-# \\xHH, so that a header value cannot forge a line or a field.
+# backslashes with a backslash, control characters (C0, DEL, C1) as \n, \t, \r or
+# \xHH, so that a header value cannot forge a line or a field.
 _ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
 _ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
                  ord('"'): '\\"', ord("\\"): "\\\\"})
