@@ -246,3 +246,17 @@ def test_static_socket_closed_cleanly(static: Static) -> None:
         s.recv(1000)
     status, _, body, _ = static.raw("/static/small.txt")
     assert (status, body) == (200, SMALL)
+
+
+def test_static_map_from_a_config_file(tmp_path: Path) -> None:
+    from corral.server.config import Settings
+
+    conf = tmp_path / "corral.conf.py"
+    conf.write_text(f"static_map = ['/static={tmp_path}', '/media=/srv/media']\n"
+                    "static_max_age = 600\ncompress = True\n")
+    settings = Settings.from_argv(["-c", str(conf), "ops_app:app"])
+    assert settings.static_map == [f"/static={tmp_path}", "/media=/srv/media"]
+    assert settings.static_max_age == 600 and settings.compress
+    assert settings.compress_min_size == 1024
+    settings = Settings.from_argv(["-c", str(conf), "ops_app:app", "--static-map", "/x=y"])
+    assert settings.static_map == ["/x=y"]  # the command line wins, as for --bind
