@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import gzip
 import socket
+import sys
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
 
-from corral.server.compress import accepted_encodings, choose_encoding, compressible
+from corral.server.compress import Compress, accepted_encodings, choose_encoding, compressible
 from tests.apps.ops_app import text
+from tests.server.harness import Harness
+from tests.server.harness import get as harness_get
 from tests.support import WORKER_CLASSES, ServerProcess, parse_response
 
 brotli = pytest.importorskip("brotli")
@@ -174,3 +179,75 @@ def test_accept_encoding_parsing() -> None:
 ])
 def test_compressible(ctype: str, expected: bool) -> None:
     assert compressible(ctype) is expected
+
+
+def test_brotli_stream(server: Server) -> None:
+    status, h, body = server.raw("/stream?count=3&size=2000", b"Accept-Encoding: br\r\n")
+    assert h["content-encoding"] == "br" and h["transfer-encoding"] == "chunked"
+    assert brotli.decompress(body) == b"".join(b"[part %d]" % i + text(2000) for i in range(3))
+
+
+# -- through the request cycle, without sockets -------------------------------------------
+def _cycle(tmp_path: Path, app: object, extra: bytes = GZIP) -> tuple[int, dict[str, str],
+                                                                        bytes, str]:
+    h = Harness(tmp_path)
+    try:
+        out, _ = h.run(Compress(app, 100), harness_get("/", extra))  # type: ignore[arg-type]
+        status, headers, body, _ = parse_response(out)
+        return status, headers, body, h.errors()
+    finally:
+        h.close()
+
+
+def test_write_callable_is_compressed_with_the_body(tmp_path: Path) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(text(300))
+        return [text(400)]
+
+    status, h, body, _ = _cycle(tmp_path, app)
+    assert h["content-encoding"] == "gzip" and gzip.decompress(body) == text(300) + text(400)
+
+
+def test_error_replaced_with_exc_info(tmp_path: Path) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        try:
+            raise ValueError("late")
+        except ValueError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+        return [b"failed " * 50]
+
+    status, h, body, _ = _cycle(tmp_path, app)
+    assert status == 500 and gzip.decompress(body) == b"failed " * 50
+
+
+def test_iterable_closed(tmp_path: Path) -> None:
+    closed: list[bool] = []
+
+    class Body:
+        def __iter__(self) -> Iterator[bytes]:
+            yield b""
+            yield text(500)
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Body:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return Body()
+
+    status, h, body, errors = _cycle(tmp_path, app)
+    assert gzip.decompress(body) == text(500) and closed == [True]
+    status, h, body, errors = _cycle(tmp_path, app, b"")
+    assert body == text(500) and closed == [True, True]
+
+
+def test_generator_failing_before_start_response(tmp_path: Path) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        raise RuntimeError("broken")
+        yield b""
+
+    status, h, body, errors = _cycle(tmp_path, app)
+    assert status == 500 and "broken" in errors
