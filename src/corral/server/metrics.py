@@ -36,9 +36,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -201,18 +199,21 @@ class _ConnectionsCollector:
 
 
 # -- the endpoint ---------------------------------------------------------------------
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+def _make_server(host: str, port: int, app: WSGIApp) -> Any:
+    """A threaded WSGI server that logs nothing (imported only when needed)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
 
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+        allow_reuse_address = True
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
+    return make_server(host, port, app, Server, Quiet)
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -247,9 +248,8 @@ class MetricsServer:
             return exposition(environ, start_response)  # type: ignore[no-any-return]
 
         host, port = parse_bind(bind)
-        server_class = _Server6 if ":" in host else _Server
         try:
-            self.httpd = make_server(host, port, app, server_class, _Quiet)
+            self.httpd = _make_server(host, port, app)
         except OSError as e:
             raise MetricsError(f"--metrics-bind {bind}: {e.strerror or e}") from None
         self.metrics = metrics
