@@ -150,15 +150,15 @@ def test_image_command_serves(tmp_path: Path) -> None:
         assert r.status_code == 200
         home = r.content
         css = (srv / "app" / "corralblog" / "static" / "style.css").read_bytes()
-        r = requests.get(base + "/static/style.css", timeout=5, stream=True)
-        assert r.headers["cache-control"] == "public, max-age=3600"
-        assert r.raw.read() == css  # from the server, with sendfile
-        raw = requests.get(base + "/", headers={"Accept-Encoding": "gzip"}, timeout=5,
-                           stream=True)
-        assert "Accept-Encoding" in raw.headers["vary"]
-        if len(home) >= 1024:  # the --compress-min-size default
-            assert raw.headers["content-encoding"] == "gzip"
-            assert gzip.decompress(raw.raw.read()) == home
+        with requests.get(base + "/static/style.css", timeout=5, stream=True) as r:
+            assert r.headers["cache-control"] == "public, max-age=3600"
+            assert r.raw.read() == css  # from the server, with sendfile
+        with requests.get(base + "/", headers={"Accept-Encoding": "gzip"}, timeout=5,
+                          stream=True) as raw:
+            assert "Accept-Encoding" in raw.headers["vary"]
+            if len(home) >= 1024:  # the --compress-min-size default
+                assert raw.headers["content-encoding"] == "gzip"
+                assert gzip.decompress(raw.raw.read()) == home
         metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert "corral_requests_total" in metrics
     finally:
