@@ -21,7 +21,7 @@ from tests.support import ROOT, WORKER_CLASSES, ServerProcess, parse_response, r
 
 pytestmark = pytest.mark.timeout(60)
 
-CLASSES = ["sync", "gthread", "asyncio"]
+CLASSES = ["sync", "gthread", "asyncio", "gevent"]
 ENGINES = ["poll", "inotify"]
 REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 

@@ -164,7 +164,10 @@ class Watcher(threading.Thread):
             ignore_permission_denied=True)
         first = True
         try:
-            for changes in events:
+            while True:
+                changes = _blocking(next, events, None)
+                if changes is None:
+                    break
                 # the first time: everything, since what changed before the
                 # notifications were set up sent none
                 paths = self.known if first else sorted({path for _, path in changes})
@@ -187,6 +190,18 @@ class Watcher(threading.Thread):
         if fresh:
             self.known = self.known | fresh
         return self.scan(fresh | {p for p in self.known if p not in self.seen})
+
+
+def _blocking(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, a call that blocks in native code; in a gevent worker (threads
+    patched into greenlets) it runs in gevent's pool of real threads, so the other
+    greenlets keep running meanwhile."""
+    if "gevent" in sys.modules:
+        from gevent import get_hub, monkey
+
+        if monkey.is_module_patched("threading"):
+            return get_hub().threadpool.apply(fn, args)
+    return fn(*args)
 
 
 def inotify_available() -> bool:
