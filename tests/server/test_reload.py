@@ -15,15 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from corral.server.reloader import InotifyWatcher, PollWatcher, Watcher, inotify_available
+from corral.server.reloader import Watcher
 from tests.server.arb_helpers import alive, wait_until
 from tests.support import ROOT, WORKER_CLASSES, ServerProcess, parse_response, recv_all
 
 pytestmark = pytest.mark.timeout(60)
 
-CLASSES = ["sync", "gthread", "asyncio"]
-ENGINES = ["poll", pytest.param("inotify", marks=pytest.mark.skipif(
-    not inotify_available(), reason="inotify does not work here"))]
+CLASSES = ["sync", "gthread", "asyncio", "gevent"]
+ENGINES = ["poll", "inotify"]
 REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
 APP = '''\
@@ -160,7 +159,7 @@ def test_without_reload_edits_are_ignored(tmp_path: Path) -> None:
         assert "reloading" not in srv.output()
 
 
-def watch(watcher_class: type[Watcher], files: list[Path]) -> tuple[Watcher, list[str]]:
+def watch(polling: bool, files: list[Path]) -> tuple[Watcher, list[str]]:
     seen: list[str] = []
     done = threading.Event()
 
@@ -168,23 +167,19 @@ def watch(watcher_class: type[Watcher], files: list[Path]) -> tuple[Watcher, lis
         seen.append(path)
         done.set()
 
-    watcher = watcher_class([str(f) for f in files], changed, interval=0.2,
-                            boot_time=time.time())
+    watcher = Watcher([str(f) for f in files], changed, interval=0.2,
+                      boot_time=time.time(), polling=polling)
     watcher.begin()
     return watcher, seen
 
 
-@pytest.mark.parametrize("watcher_class", [
-    PollWatcher,
-    pytest.param(InotifyWatcher, marks=pytest.mark.skipif(
-        not inotify_available(), reason="inotify does not work here")),
-])
+@pytest.mark.parametrize("polling", [True, False], ids=["poll", "notify"])
 def test_watcher_ignores_removal_and_sees_return(tmp_path: Path,
-                                                 watcher_class: type[Watcher]) -> None:
+                                                 polling: bool) -> None:
     target = tmp_path / "watched.cfg"
     target.write_text("a = 1\n")
     time.sleep(0.05)
-    watcher, seen = watch(watcher_class, [target, tmp_path / "not_yet.cfg"])
+    watcher, seen = watch(polling, [target, tmp_path / "not_yet.cfg"])
     try:
         (tmp_path / "unrelated.txt").write_text("noise")
         target.unlink()
@@ -196,14 +191,10 @@ def test_watcher_ignores_removal_and_sees_return(tmp_path: Path,
         watcher.stop()
 
 
-@pytest.mark.parametrize("watcher_class", [
-    PollWatcher,
-    pytest.param(InotifyWatcher, marks=pytest.mark.skipif(
-        not inotify_available(), reason="inotify does not work here")),
-])
-def test_watcher_sees_a_file_appear(tmp_path: Path, watcher_class: type[Watcher]) -> None:
+@pytest.mark.parametrize("polling", [True, False], ids=["poll", "notify"])
+def test_watcher_sees_a_file_appear(tmp_path: Path, polling: bool) -> None:
     later = tmp_path / "later.cfg"
-    watcher, seen = watch(watcher_class, [later])
+    watcher, seen = watch(polling, [later])
     try:
         time.sleep(0.3)
         later.write_text("now\n")

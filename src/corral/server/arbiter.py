@@ -36,6 +36,8 @@ from typing import Any, NoReturn
 
 from corral.server import systemd
 from corral.server.hooks import ServerAttributes
+from corral.server.metrics import MetricsError
+from corral.server.metrics import serve as serve_metrics
 from corral.server.sockets import (
     INHERIT_ENV,
     Listener,
@@ -157,6 +159,7 @@ class Arbiter(ServerAttributes):
         # command that launched it (see corral.server.cli.daemonize)
         self.ready_fd: int | None = None
         self._reported_workers = -1  # the worker count last sent as a metric
+        self.metrics: Any = None  # corral.server.metrics.MetricsServer (--metrics-bind)
 
     # -- properties used by hooks ---------------------------------------------------
     @property
@@ -207,6 +210,10 @@ class Arbiter(ServerAttributes):
         try:
             self.listeners = create_listeners(self.settings, self.log)
         except ListenerError as e:
+            raise HaltServer(str(e), 1) from None
+        try:
+            self.metrics = serve_metrics(self.settings, self.listeners, self.log)
+        except MetricsError as e:
             raise HaltServer(str(e), 1) from None
         for listener in self.listeners:
             self.log.info("Listening at: %s (%s)", listener.url, self.pid)
@@ -414,6 +421,8 @@ class Arbiter(ServerAttributes):
         count = len(self.current_workers())
         if count != self._reported_workers:
             self._reported_workers = count
+            if self.metrics is not None:
+                self.metrics.metrics.worker_count(count)
             self.log.debug("%s workers", count, extra={
                 "metric": "gunicorn.workers", "value": count, "mtype": "gauge"})
 
@@ -505,6 +514,8 @@ class Arbiter(ServerAttributes):
             return
         code = os.waitstatus_to_exitcode(status)
         worker.tmp.close()
+        if self.metrics is not None:
+            self.metrics.metrics.worker_exited(pid, not expected, timed_out)
         call_hook(self.settings, self.log, "child_exit", self, worker)
         if code == EXIT_BOOT_ERROR:
             raise HaltServer("Worker failed to boot.", EXIT_BOOT_ERROR)
@@ -690,6 +701,8 @@ class Arbiter(ServerAttributes):
             self.log.error("Reason: %s", reason)
         call_hook(self.settings, self.log, "on_exit", self)
         close_listeners(self.listeners, unlink=not self.reexec_pid)
+        if self.metrics is not None:
+            self.metrics.close()
         if self.pidfile is not None:
             self.pidfile.unlink()
         self.report_start(status or 1, reason or "the server stopped while starting")

@@ -52,6 +52,7 @@ from corral.server.validators import (  # noqa: F401  (the table's vocabulary)
     _opt_str,
     _proxy_protocol,
     _ssl_version,
+    _static_map,
     _str,
     _str_dict,
     _str_list,
@@ -209,8 +210,9 @@ SETTINGS: list[Setting] = [
        "workers answering 500 with the error until the file is fixed. For development.",
        _MECH, action="store_true"),
     _s("reload_engine", _choice("auto", "poll", "inotify"), "auto", "--reload-engine",
-       "How `--reload` notices changes: `poll` (file modification times once a second), "
-       "`inotify` (Linux) or `auto` (inotify where it works).", _MECH, metavar="STRING"),
+       "How `--reload` notices changes (through `watchfiles`): `auto` or `inotify` use the "
+       "system's file notifications, `poll` looks at the files once a second.", _MECH,
+       metavar="STRING"),
     _s("reload_extra_files", _str_list, [], "--reload-extra-file", "A file to watch with "
        "`--reload` besides the loaded modules (templates, configuration). Repeatable.",
        _MECH, action="append", metavar="FILE"),
@@ -331,6 +333,27 @@ SETTINGS: list[Setting] = [
     _s("do_handshake_on_connect", _bool, False, "--do-handshake-on-connect", "Do the TLS "
        "handshake when the connection is accepted rather than on first read.", _SSL,
        action="store_true"),
+    # -- production without a front proxy: static files, compression, metrics, JSON logs
+    _s("static_map", _static_map, [], "--static-map", "Serve the files of DIR under "
+       "URL_PREFIX without calling the app (`/static=./public`; repeat for several): "
+       "sendfile, ETag/Last-Modified/304, ranges, precompressed `.br`/`.gz` siblings. "
+       "Relative DIRs are taken from the working directory (after `--chdir`).", _MECH,
+       action="append", metavar="URL_PREFIX=DIR"),
+    _s("static_max_age", _int(0), 0, "--static-max-age", "`Cache-Control: max-age` of "
+       "static files in seconds; 0 sends `no-cache` (clients revalidate with the "
+       "validators).", _MECH, metavar="INT"),
+    _s("compress", _bool, False, "--compress", "Compress responses of compressible types "
+       "(text, JSON, JavaScript, XML, SVG, ...) with gzip, or Brotli when the `brotli` "
+       "package is installed, for clients that accept it.", _MECH, action="store_true"),
+    _s("compress_min_size", _int(0), 1024, "--compress-min-size", "Smallest body, in "
+       "bytes, that `--compress` compresses (streamed bodies of unknown length are always "
+       "compressed).", _MECH, metavar="INT"),
+    _s("metrics_bind", _opt_str, None, "--metrics-bind", "Serve Prometheus metrics of "
+       "every worker at `http://HOST:PORT/metrics`, from the master process (needs "
+       "`prometheus_client`: `pip install 'corral[metrics]'`).", _LOG, metavar="HOST:PORT"),
+    _s("access_log_json", _bool, False, "--access-log-json", "Write the access log as one "
+       "JSON object per request (the default format's fields plus `duration_us`); to "
+       "stdout unless `--access-logfile` names a file.", _LOG, action="store_true"),
 ] + [
     _s(name, _hook(name), fn, "", (fn.__doc__ or "").strip(), _HOOK,
        doc_default=f"`{name}({', '.join(hooks.hook_params(name))})`")

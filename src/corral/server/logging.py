@@ -17,6 +17,11 @@ flushed line per request, not through :mod:`logging`) formats ``--access-logform
     {variable}e WSGI environ variable
 
 The format is compiled once: only the atoms it names are computed per request.
+String values are escaped (:func:`escape`): ``"`` and ``\\`` get a backslash, control
+characters become ``\\n``, ``\\r``, ``\\t`` or ``\\xHH``, so that no header can forge a
+line or a field.  ``--access-log-json`` writes one JSON object per request instead
+(:func:`json_access_line`).  With ``--metrics-bind``, :meth:`Logger.access` also counts
+the request (:mod:`corral.server.metrics`).
 
 A log config (``--log-config``, ``--log-config-json``, ``logconfig_dict``) and
 ``--log-syslog`` are applied on top of this setup (:mod:`corral.server.logconfig`);
@@ -28,6 +33,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
+import json
 import logging
 import os
 import re
@@ -126,6 +133,49 @@ _ATOMS: dict[str, Getter] = {
 }
 
 
+# What an access line escapes (as Apache and nginx write their logs): quotes and
+# backslashes with a backslash, control characters (C0, DEL, C1) as \n, \t, \r or
+# \xHH, so that a header value cannot forge a line or a field.
+_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
+                 ord('"'): '\\"', ord("\\"): "\\\\"})
+
+
+def escape(value: str) -> str:
+    """``value`` as an access line writes it (see :data:`_ESCAPES`)."""
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return value
+    return value.translate(_ESCAPES)
+
+
+def _status_code(status: str) -> int | None:
+    code = status.split(None, 1)[0] if status else ""
+    return int(code) if code.isdigit() else None
+
+
+def json_access_line(environ: Environ, status: str, sent: int, elapsed: float) -> str:
+    """``--access-log-json``: one JSON object with the default format's fields (absent
+    values as null), the time in ISO 8601 and the duration in microseconds."""
+    user = _basic_auth_user(environ)
+    return json.dumps({
+        "time": datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(
+            timespec="milliseconds"),
+        "remote_addr": environ.get("REMOTE_ADDR"),
+        "user": None if user == "-" else user,
+        "request": _request_line(environ, status, [], sent, elapsed),
+        "method": environ.get("REQUEST_METHOD"),
+        "path": environ.get("PATH_INFO"),
+        "query": environ.get("QUERY_STRING", ""),
+        "protocol": environ.get("SERVER_PROTOCOL"),
+        "status": _status_code(status),
+        "bytes": sent,
+        "referer": environ.get("HTTP_REFERER"),
+        "user_agent": environ.get("HTTP_USER_AGENT"),
+        "duration_us": int(elapsed * 1_000_000),
+        "pid": os.getpid(),
+    })
+
+
 class AccessFormat:
     """``--access-logformat`` compiled once: the atoms it names and their getters."""
 
@@ -175,8 +225,8 @@ class AccessFormat:
         atoms: dict[str, Any] = _Missing()
         for key, get in self.getters:
             value = get(environ, status, headers, sent, elapsed)
-            if isinstance(value, str) and '"' in value:
-                value = value.replace('"', '\\"')
+            if value.__class__ is str:
+                value = escape(value)
             atoms[key] = value
         if self.uses_time:
             atoms["t"] = self.now()
@@ -272,6 +322,8 @@ class Logger:
         self._configured = False  # a log config file or dict was applied
         self._set_up_once = False
         self._capture_fd: int | None = None
+        self.access_json = False  # --access-log-json
+        self.metrics: Any = None  # corral.server.metrics.Metrics with --metrics-bind
         self.setup(settings)
 
     def setup(self, settings: Any) -> None:
@@ -305,7 +357,7 @@ class Logger:
                 raise
             self.error_log.error("Cannot apply the logging settings, keeping the "
                                  "defaults: %s", e)
-        self.access_enabled = self._access_lines
+        self.access_enabled = self._access_lines or self.metrics is not None
         self._capture()
 
     def _apply_extras(self, settings: Any) -> None:
@@ -323,9 +375,20 @@ class Logger:
                 self._add_syslog(self.access_log, syslog_handler(settings, "access"))
                 takes_access = True
         self._access_records = configured is not None or takes_access
-        if settings.accesslog is not None and not config_takes_access:
-            self.access_writer = _LineWriter(settings.accesslog)
+        self.access_json = bool(getattr(settings, "access_log_json", False))
+        target = settings.accesslog
+        if target is None and self.access_json:
+            target = "-"  # --access-log-json alone: to stdout
+        if target is not None and not config_takes_access:
+            self.access_writer = _LineWriter(target)
         self._access_lines = self._access_records or self.access_writer is not None
+        if getattr(settings, "metrics_bind", None):
+            from corral.server.metrics import MetricsError, enable
+
+            try:
+                self.metrics = enable()
+            except MetricsError as e:
+                raise LogConfigError(str(e)) from None
 
     def _keep_own_handler(self) -> None:
         """After a log config: drop the default handler if the config replaced it, or
@@ -389,13 +452,20 @@ class Logger:
     # -- access log ----------------------------------------------------------
     def access(self, environ: Environ, status: str, headers: Headers, sent: int,
                elapsed: float) -> None:
-        """Write one access log line; a no-op unless an access log is configured."""
+        """Write one access log line (a no-op unless an access log is configured);
+        count the request in the metrics (--metrics-bind)."""
+        if self.metrics is not None:
+            self.metrics.observe(environ.get("REQUEST_METHOD", ""), status, elapsed)
         if not self._access_lines:
             return
         fmt = self.access_format
         try:
-            atoms = fmt.atoms(environ, status, headers, sent, elapsed)
-            line = fmt.fmt % atoms
+            if self.access_json:
+                line = json_access_line(environ, status, sent, elapsed)
+                atoms = None
+            else:
+                atoms = fmt.atoms(environ, status, headers, sent, elapsed)
+                line = fmt.fmt % atoms
         except Exception:
             self.error_log.exception("Failed to format the access log line")
             return

@@ -4,15 +4,15 @@ A :class:`Watcher` runs in a daemon thread of the worker.  It watches the file o
 every loaded module (``sys.modules`` entries with a real file, looked up again as
 the application imports more) plus ``--reload-extra-file`` files, and calls
 ``on_change(path)`` once, for the first file found changed; the worker then stops
-and the arbiter forks a fresh one, which imports the new code.
+and the arbiter forks a fresh one, which imports the new code.  The same watcher
+restarts ``corral-web run --reload``'s server process.
 
-Engines (``--reload-engine``):
-
-* ``poll``: compares each file's modification time, size and inode once a second;
-* ``inotify``: Linux inotify through ``ctypes`` on the C library (no third-party
-  package), watching the directories of the files, so that editors that save by
-  renaming a new file over the old one are noticed too;
-* ``auto``: inotify when the kernel offers it, else poll.
+The events come from ``watchfiles`` (the operating system's notifications: inotify
+on Linux, FSEvents, kqueue, ReadDirectoryChangesW), on the directories of the
+watched files, so that editors that save by renaming a new file over the old one
+are noticed too.  ``--reload-engine``: ``auto`` and ``inotify`` use the
+notifications, ``poll`` makes ``watchfiles`` poll the directories instead (for
+file systems that send none: network mounts, some containers' volumes).
 
 A file that disappears is not a change (an editor may be about to write it
 again); its reappearance with other contents is.  A file modified after the
@@ -27,12 +27,7 @@ module would be created), so that fixing the code brings the application back.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno
 import os
-import select
-import struct
 import sys
 import threading
 import time
@@ -41,19 +36,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 Signature = tuple[int, int, int]  # st_mtime_ns, st_size, st_ino
-
-IN_MODIFY = 0x00000002
-IN_ATTRIB = 0x00000004
-IN_CLOSE_WRITE = 0x00000008
-IN_MOVED_TO = 0x00000080
-IN_CREATE = 0x00000100
-IN_Q_OVERFLOW = 0x00004000
-IN_ONLYDIR = 0x01000000
-IN_NONBLOCK = os.O_NONBLOCK
-IN_CLOEXEC = os.O_CLOEXEC
-# a file written in place (closed after writing), renamed into place, or touched
-DIR_MASK = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR
-_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len (then len bytes of name)
+ENGINES = ("auto", "poll", "inotify")
 
 
 def module_files() -> set[str]:
@@ -78,9 +61,8 @@ def signature(path: str) -> Signature | None:
 
 
 class Watcher(threading.Thread):
-    """Base class of the engines: the set of files and the change test."""
-
-    engine = ""
+    """Watches the loaded modules and ``extra_files`` (see the module docs);
+    ``polling`` makes ``watchfiles`` poll instead of using notifications."""
 
     def __init__(
         self,
@@ -89,13 +71,17 @@ class Watcher(threading.Thread):
         *,
         interval: float = 1.0,
         boot_time: float | None = None,
+        polling: bool = False,
     ) -> None:
-        super().__init__(name=f"corral-reload-{self.engine}", daemon=True)
+        super().__init__(name="corral-reload", daemon=True)
         self.extra_files = {os.path.abspath(p) for p in extra_files}
         self.on_change = on_change
         self.interval = interval
+        self.polling = polling
+        self.engine = "poll" if polling else "notify"
         self.boot_ns = int((time.time() if boot_time is None else boot_time) * 1e9)
         self.seen: dict[str, Signature] = {}
+        self.known: set[str] = set()
         self.stopped = threading.Event()
         self.fired = False
 
@@ -108,15 +94,12 @@ class Watcher(threading.Thread):
     def begin(self) -> None:
         """Record every file now (in the caller's thread: the baseline exists
         before the worker serves), then watch in the background."""
-        changed = self.scan(self.files())
+        self.known = self.files()
+        changed = self.scan(self.known)
         if changed is not None:
             self.fire(changed)
             return
-        self.setup()
         self.start()
-
-    def setup(self) -> None:
-        """Engine-specific preparation, before the thread starts."""
 
     def stop(self) -> None:
         self.stopped.set()
@@ -146,146 +129,84 @@ class Watcher(threading.Thread):
         self.stopped.set()
         self.on_change(path)
 
-
-class PollWatcher(Watcher):
-    """Looks at every file's signature once per ``interval``."""
-
-    engine = "poll"
+    def folders(self) -> list[str]:
+        """The existing directories of the watched files."""
+        return sorted({d for d in (os.path.dirname(p) for p in self.known) if os.path.isdir(d)})
 
     def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            changed = self.scan(self.files())
+        import watchfiles
+
+        while not self.stopped.is_set():
+            folders = self.folders()
+            if not folders:
+                self.stopped.wait(self.interval)
+                changed = self.refresh()
+            else:
+                try:
+                    changed = self.watch(watchfiles, folders)
+                except OSError:  # no notifications to be had (watch limit, ...)
+                    if self.polling:
+                        raise
+                    self.polling, self.engine = True, "poll"
+                    continue
             if changed is not None:
                 self.fire(changed)
                 return
 
-
-class _Inotify:
-    """The inotify system calls through ctypes."""
-
-    def __init__(self) -> None:
-        name = ctypes.util.find_library("c") or "libc.so.6"
-        libc = ctypes.CDLL(name, use_errno=True)
+    def watch(self, watchfiles: Any, folders: list[str]) -> str | None:
+        """Wait for events in ``folders`` until a watched file changes (its path)
+        or a file in a directory not watched yet is loaded (None: watch again)."""
+        events = watchfiles.watch(
+            *folders, watch_filter=lambda change, path: path in self.known, debounce=50,
+            step=20, stop_event=self.stopped, rust_timeout=int(self.interval * 1000),
+            yield_on_timeout=True, recursive=False, force_polling=self.polling,
+            poll_delay_ms=int(self.interval * 1000), raise_interrupt=False,
+            ignore_permission_denied=True)
+        first = True
         try:
-            self._add = libc.inotify_add_watch
-            init = libc.inotify_init1
-        except AttributeError:
-            raise OSError(errno.ENOSYS, "inotify is not available in the C library")
-        self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        self._add.restype = ctypes.c_int
-        init.argtypes = [ctypes.c_int]
-        init.restype = ctypes.c_int
-        fd = int(init(IN_NONBLOCK | IN_CLOEXEC))
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"inotify_init1: {os.strerror(err)}")
-        self.fd = fd
+            while True:
+                changes = _blocking(next, events, None)
+                if changes is None:
+                    break
+                # the first time: everything, since what changed before the
+                # notifications were set up sent none
+                paths = self.known if first else sorted({path for _, path in changes})
+                first = False
+                changed = self.scan(paths)
+                if changed is not None:
+                    return changed
+                before = set(self.folders())
+                changed = self.refresh()
+                if changed is not None or not before.issuperset(self.folders()):
+                    return changed
+        finally:
+            events.close()
+        return None
 
-    def add_watch(self, path: str, mask: int) -> int:
-        wd = int(self._add(self.fd, os.fsencode(path), mask))
-        if wd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), path)
-        return wd
+    def refresh(self) -> str | None:
+        """Take in files that appeared since the last look (modules imported later,
+        directories created later)."""
+        fresh = self.files() - self.known
+        if fresh:
+            self.known = self.known | fresh
+        return self.scan(fresh | {p for p in self.known if p not in self.seen})
 
-    def read(self, timeout: float) -> list[tuple[int, int, str]]:
-        """Events as (watch descriptor, mask, name); [] after ``timeout`` seconds."""
-        ready = select.select([self.fd], [], [], timeout)[0]
-        if not ready:
-            return []
-        try:
-            data = os.read(self.fd, 65536)
-        except BlockingIOError:
-            return []
-        events = []
-        offset = 0
-        while offset + _EVENT.size <= len(data):
-            wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-            offset += _EVENT.size
-            raw = data[offset:offset + length].split(b"\0", 1)[0]
-            offset += length
-            events.append((wd, mask, os.fsdecode(raw)))
-        return events
 
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+def _blocking(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, a call that blocks in native code; in a gevent worker (threads
+    patched into greenlets) it runs in gevent's pool of real threads, so the other
+    greenlets keep running meanwhile."""
+    if "gevent" in sys.modules:
+        from gevent import get_hub, monkey
+
+        if monkey.is_module_patched("threading"):
+            return get_hub().threadpool.apply(fn, args)
+    return fn(*args)
 
 
 def inotify_available() -> bool:
-    try:
-        _Inotify().close()
-    except OSError:
-        return False
-    return True
-
-
-class InotifyWatcher(Watcher):
-    """Watches the directories of the files; a new module loaded later gets its
-    directory watched at the next ``interval``."""
-
-    engine = "inotify"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.inotify = _Inotify()  # raises OSError where inotify does not work
-        self.dirs: dict[str, int] = {}  # directory -> watch descriptor
-        self.names: dict[int, set[str]] = {}  # watch descriptor -> watched names
-        self.known: set[str] = set()
-
-    def setup(self) -> None:
-        self.watch(self.files())
-
-    def watch(self, paths: set[str]) -> None:
-        for path in paths - self.known:
-            self.known.add(path)
-            folder, name = os.path.split(path)
-            wd = self.dirs.get(folder)
-            if wd is None:
-                try:
-                    wd = self.inotify.add_watch(folder, DIR_MASK)
-                except OSError:
-                    continue  # a directory that is not there (yet): nothing to see
-                self.dirs[folder] = wd
-            self.names.setdefault(wd, set()).add(name)
-
-    def refresh(self) -> str | None:
-        """Take in files that appeared since the last look."""
-        paths = self.files()
-        fresh = paths - self.known
-        if not fresh:
-            return None
-        self.watch(fresh)
-        return self.scan(fresh)
-
-    def changed_in(self, events: list[tuple[int, int, str]]) -> str | None:
-        folders = {wd: folder for folder, wd in self.dirs.items()}
-        for wd, mask, name in events:
-            if mask & IN_Q_OVERFLOW:
-                return self.scan(self.known)  # events were lost: compare everything
-            if name not in self.names.get(wd, ()):
-                continue
-            path = os.path.join(folders[wd], name)
-            if mask & IN_ATTRIB and not mask & (IN_CLOSE_WRITE | IN_MOVED_TO):
-                # metadata only: a change if the signature moved (touch, not chmod)
-                if self.scan([path]) is None:
-                    continue
-            self.seen.pop(path, None)
-            return path
-        return None
-
-    def run(self) -> None:
-        try:
-            while not self.stopped.is_set():
-                changed = self.changed_in(self.inotify.read(self.interval))
-                if changed is None and not self.stopped.is_set():
-                    changed = self.refresh()
-                if changed is not None:
-                    self.fire(changed)
-                    return
-        finally:
-            self.inotify.close()
+    """Whether this system has inotify (what ``--reload-engine inotify`` asks for)."""
+    return sys.platform.startswith("linux") and os.path.isdir("/proc/sys/fs/inotify")
 
 
 def make_watcher(
@@ -295,15 +216,11 @@ def make_watcher(
     *,
     log: Any = None,
     boot_time: float | None = None,
+    interval: float = 1.0,
 ) -> Watcher:
     """A watcher for ``--reload-engine`` ``engine`` (auto, poll or inotify)."""
-    if engine in ("auto", "inotify"):
-        try:
-            return InotifyWatcher(extra_files, on_change, boot_time=boot_time)
-        except OSError as e:
-            if engine == "inotify" and log is not None:
-                log.warning("inotify does not work here (%s); polling for changes instead", e)
-    return PollWatcher(extra_files, on_change, boot_time=boot_time)
+    return Watcher(extra_files, on_change, boot_time=boot_time, interval=interval,
+                   polling=engine == "poll")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -214,6 +214,17 @@ def _str_dict(value: Any) -> dict[str, str]:
     return {k.upper(): v for k, v in value.items()}
 
 
+def _static_map(value: Any) -> list[str]:
+    """``URL_PREFIX=DIR`` entries (the directories are checked where they are used)."""
+    items = _str_list(value)
+    for item in items:
+        prefix, sep, directory = item.partition("=")
+        if not sep or not prefix.startswith("/") or not directory:
+            raise ValueError(f"expected URL_PREFIX=DIR with URL_PREFIX starting with /, "
+                             f"got {item!r}")
+    return items
+
+
 def _worker_class(value: Any) -> str:
     """A worker class name; Gunicorn's spellings become corral's names."""
     from corral.server.workers import WorkerClassError, canonical_worker_class

@@ -359,16 +359,6 @@ def _watched_files(roots: Iterable[str], extra: Iterable[str]) -> set[str]:
     return files
 
 
-def _mtimes(files: Iterable[str]) -> dict[str, float]:
-    rv: dict[str, float] = {}
-    for f in files:
-        try:
-            rv[f] = os.stat(f).st_mtime
-        except OSError:
-            rv[f] = -1.0
-    return rv
-
-
 def _stop_child(proc: Any, timeout: float = 10.0) -> None:
     import signal
     import subprocess
@@ -387,10 +377,13 @@ def run_with_reloader(
     argv: list[str], env: dict[str, str], roots: list[str], extra: list[str],
     interval: float = 1.0,
 ) -> None:
-    """Serve in a child process and restart it whenever a watched file changes."""
+    """Serve in a child process and restart it whenever a watched file changes
+    (watched by the server's reloader, the one ``corral --reload`` uses)."""
     import signal
     import subprocess
     import time
+
+    from corral.server.reloader import Watcher
 
     def _terminate(signum: int, frame: Any) -> None:
         raise SystemExit(0)
@@ -400,13 +393,16 @@ def run_with_reloader(
     proc: Any = None
     try:
         while True:
-            snapshot = _mtimes(_watched_files(roots, extra))
-            proc = subprocess.Popen(command, env=env)
             changed: list[str] = []
-            while not changed:
-                time.sleep(interval)
-                now = _mtimes(_watched_files(roots, extra))
-                changed = [f for f, m in now.items() if snapshot.get(f) != m]
+            watcher = Watcher(_watched_files(roots, extra), changed.append,
+                              interval=interval, boot_time=time.time())
+            watcher.begin()
+            proc = subprocess.Popen(command, env=env)
+            try:
+                while not changed:
+                    watcher.stopped.wait(interval)
+            finally:
+                watcher.stop()
             click.echo(f" * Detected change in {changed[0]!r}, reloading", err=True)
             _stop_child(proc)
     except KeyboardInterrupt:

@@ -272,7 +272,13 @@ class Worker(WorkerAttributes):
                 self.log.exception("Exception in worker process while loading the application")
                 sys.exit(EXIT_BOOT_ERROR)
         try:
+            from corral.server.middleware import LayerError, wrap_app
+
+            self.wsgi = wrap_app(self.wsgi, self.settings)  # --static-map, --compress, ...
             self.cycle = self.make_cycle()
+        except LayerError as e:  # a setting that cannot be applied here: one line
+            self.log.error("%s", e)
+            sys.exit(EXIT_BOOT_ERROR)
         except Exception:
             self.log.exception("Exception in worker process while booting")
             sys.exit(EXIT_BOOT_ERROR)
