@@ -770,11 +770,6 @@ class App(Scaffold, TemplateMixin):
             sn_host, _, sn_port = server_name.partition(":")
         host = host or sn_host or "127.0.0.1"
         port = int(port or sn_port or 5000)
-        from corral.server.arbiter import Arbiter
-        from corral.server.config import Settings
+        from .devserver import serve_app
 
-        options.setdefault("bind", [f"{host}:{port}"])
-        settings = Settings(**options)
-        arbiter = Arbiter(settings)
-        arbiter.app = self
-        arbiter.run()
+        serve_app(self, host, port, options)
