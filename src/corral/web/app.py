@@ -769,7 +769,7 @@ class App(Scaffold, TemplateMixin):
         if server_name:
             sn_host, _, sn_port = server_name.partition(":")
         host = host or sn_host or "127.0.0.1"
-        port = int(port or sn_port or 5000)
+        port = int(port) if port or port == 0 else int(sn_port or 5000)
         from .devserver import serve_app
 
         serve_app(self, host, port, options)

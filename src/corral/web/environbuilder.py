@@ -129,7 +129,7 @@ class EnvironBuilder:
         self.app = app
         if app is not None:
             self.request_class = app.request_class
-        parts = urlsplit(path)
+        parts = self.request_uri = urlsplit(path)
         if base_url is None:
             host, scheme, root = "localhost", url_scheme or "http", "/"
             if app is not None:

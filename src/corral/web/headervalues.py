@@ -339,7 +339,7 @@ class HeaderSet:
 def _cache_property(key: str, empty: t.Any, type: Callable[[str], t.Any] | None) -> t.Any:
     def getter(self: _CacheControl) -> t.Any:
         if key not in self._values:
-            return None
+            return False if type is bool else None
         value = self._values[key]
         if value is None:
             return empty

@@ -208,6 +208,23 @@ class Request:
         return f"{self.path}?{environ_text(self.environ, 'QUERY_STRING')}"
 
     @cached_property
+    def root_path(self) -> str:
+        """``SCRIPT_NAME`` as text, trailing slash kept."""
+        return environ_text(self.environ, "SCRIPT_NAME")
+
+    @cached_property
+    def server(self) -> tuple[str, int | None] | None:
+        """(``SERVER_NAME``, ``SERVER_PORT``) the request reached, if known."""
+        name = self.environ.get("SERVER_NAME")
+        if name is None:
+            return None
+        try:
+            port: int | None = int(self.environ.get("SERVER_PORT", ""))
+        except ValueError:
+            port = None
+        return name, port
+
+    @cached_property
     def script_root(self) -> str:
         return environ_text(self.environ, "SCRIPT_NAME").rstrip("/")
 

@@ -164,7 +164,7 @@ class SecureCookieSessionInterface(SessionInterface):
     session_class: ClassVar[type[SecureCookieSession]] = SecureCookieSession
 
     def get_signing_serializer(self, app: Any) -> URLSafeTimedSerializer | None:
-        secret = app.config.get("SECRET_KEY")
+        secret = app.secret_key  # a subclass may set it as a class attribute
         if not secret:
             return None
         # itsdangerous signs with the last key and accepts any of them.

@@ -131,6 +131,8 @@ class TestClient:
     """Drive an app in-process: ``client.get("/")``, ``client.post(..., data=...)``."""
 
     __test__ = False
+    #: follow a redirect to a subdomain of the request's host (other hosts never)
+    allow_subdomain_redirects = False
 
     def __init__(self, application: App, response_wrapper: type[Response] | None = None,
                  use_cookies: bool = True, **kwargs: Any) -> None:
@@ -282,6 +284,13 @@ class TestClient:
         keep_body = response.status_code in (307, 308)
         if not keep_body and method != "HEAD":
             method = "GET"
+        to_parts = target.hostname.split(".") if target.hostname else None
+        from_parts = environ["HTTP_HOST"].partition(":")[0].split(".")
+        if to_parts is not None and to_parts != from_parts:
+            if to_parts[-len(from_parts):] != from_parts:
+                raise RuntimeError("Following external redirects is not supported.")
+            if not self.allow_subdomain_redirects:
+                raise RuntimeError("Following subdomain redirects is not enabled.")
         key = (target.geturl(), method)
         seen = [(r.request.url, r.request.method) for r in history[:-1]]
         if key in seen or len(history) > 30:
