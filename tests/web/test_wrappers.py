@@ -386,13 +386,14 @@ def test_args_decoding_matches_werkzeug(query):
     assert list(ours.args.items(multi=True)) == list(theirs.args.items(multi=True))
 
 
-def test_module_imports_no_werkzeug_or_flask():
+def test_module_imports_no_flask():
+    # (Werkzeug's type modules are imported when installed: see test_werkzeug_interop)
     import subprocess
     import sys
 
     code = (
         "import sys, corral.web.routing, corral.web.wrappers, corral.web.formparser;"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('werkzeug', 'flask')];"
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'flask'];"
         "print(bad); raise SystemExit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0

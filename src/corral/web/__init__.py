@@ -12,6 +12,7 @@ from typing import Any
 # public name -> (module, attribute)
 _EXPORTS: dict[str, tuple[str, str]] = {
     "App": ("app", "App"),
+    "install_as_flask": ("flask_alias", "install_as_flask"),
     "Blueprint": ("blueprints", "Blueprint"),
     "request": ("globals", "request"),
     "session": ("globals", "session"),

@@ -16,13 +16,15 @@ from functools import cached_property, update_wrapper
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from . import pipeline, signals
+from . import pipeline, signals, werkzeug_interop
 from .adapters import bind_plain as _bind_plain
 from .apptemplates import TemplateMixin
 from .appwrappers import Request, Response, make_response_from_view
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .datastructures import Headers
 from .exceptions import (
+    HTTP_EXCEPTIONS,
     Aborter,
     BadRequest,
     BadRequestKeyError,
@@ -30,6 +32,7 @@ from .exceptions import (
     InternalServerError,
 )
 from .globals import _cv_app, _cv_request, request
+from .helpers import get_debug_flag
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, RequestRedirect, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
@@ -40,6 +43,11 @@ if TYPE_CHECKING:
     from .testing import CliRunner, TestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# each with its Werkzeug namesake, which an extension may raise
+_BAD_REQUESTS = werkzeug_interop.family(BadRequest)
+_BAD_REQUEST_KEY_ERRORS = werkzeug_interop.family(BadRequestKeyError)
+_REQUEST_REDIRECTS = werkzeug_interop.family(RequestRedirect)
 _sentinel: Any = object()
 
 
@@ -47,12 +55,6 @@ def _td_seconds(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
-
-
-def get_debug_flag() -> bool:
-    """Debug mode from the ``CORRAL_DEBUG`` or ``FLASK_DEBUG`` environment variable."""
-    val = os.environ.get("CORRAL_DEBUG") or os.environ.get("FLASK_DEBUG")
-    return bool(val and val.lower() not in {"0", "false", "no"})
 
 
 _APP_ONLY: tuple[str | None, ...] = (None,)
@@ -523,7 +525,12 @@ class App(Scaffold, TemplateMixin):
         return None
 
     def raise_routing_exception(self, request: Request) -> None:
-        raise request.routing_exception  # type: ignore[misc]
+        exc: Any = request.routing_exception
+        if self.debug and isinstance(exc, _REQUEST_REDIRECTS):
+            from .debughelpers import check_routing_redirect
+
+            check_routing_redirect(request)  # a redirect that drops form data is an error
+        raise exc
 
     def dispatch_request(self) -> Any:
         req = _cv_request.get().request
@@ -555,6 +562,9 @@ class App(Scaffold, TemplateMixin):
                 if name in arf:
                     for func in reversed(arf[name]):
                         response = ensure_sync(func)(response)
+        if (arf or ctx._after_request_functions) and not isinstance(response.headers, Headers):
+            # a hook swapped in another header mapping (a Werkzeug Headers or MultiDict)
+            response.headers = Headers(response.headers)
         # Not opened during the request: only a cookie that came in (or a custom
         # interface, which may do anything) can need saving.
         if pipeline.session_untouched(self, ctx):
@@ -599,7 +609,7 @@ class App(Scaffold, TemplateMixin):
 
     def _find_error_handler(self, e: BaseException, blueprints: list[str]) -> Callable[..., Any] | None:
         exc_class = type(e)
-        code = getattr(e, "code", None) if isinstance(e, HTTPException) else None
+        code = getattr(e, "code", None) if isinstance(e, HTTP_EXCEPTIONS) else None
         names = (*blueprints, None)
         spec = self.error_handler_spec
         for c in (code, None) if code is not None else (None,):
@@ -610,7 +620,8 @@ class App(Scaffold, TemplateMixin):
                 if not handler_map:
                     continue
                 for cls in exc_class.__mro__:
-                    handler = handler_map.get(cls)
+                    # a Werkzeug class also finds handlers of the corral.web class for it
+                    handler = handler_map.get(cls) or handler_map.get(werkzeug_interop.ours(cls))
                     if handler is not None:
                         return handler
         return None
@@ -619,14 +630,14 @@ class App(Scaffold, TemplateMixin):
         if self.config["TRAP_HTTP_EXCEPTIONS"]:
             return True
         trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
+        if trap_bad_request is None and self.debug and isinstance(e, _BAD_REQUEST_KEY_ERRORS):
             return True
         if trap_bad_request:
-            return isinstance(e, BadRequest)
+            return isinstance(e, _BAD_REQUESTS)
         return False
 
     def handle_http_exception(self, e: HTTPException) -> Any:
-        if e.code is None or isinstance(e, RequestRedirect):
+        if e.code is None or isinstance(e, _REQUEST_REDIRECTS):
             return e
         handler = self._find_error_handler(e, request.blueprints)
         if handler is None:
@@ -634,12 +645,12 @@ class App(Scaffold, TemplateMixin):
         return self.ensure_sync(handler)(e)
 
     def handle_user_exception(self, e: Exception) -> Any:
-        if isinstance(e, BadRequestKeyError) and (
+        if isinstance(e, _BAD_REQUEST_KEY_ERRORS) and (
             self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
         ):
             e.show_exception = True  # type: ignore[attr-defined]
-        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
-            return self.handle_http_exception(e)
+        if isinstance(e, HTTP_EXCEPTIONS) and not self.trap_http_exception(e):
+            return self.handle_http_exception(e)  # type: ignore[arg-type]
         handler = self._find_error_handler(e, request.blueprints)
         if handler is None:
             raise
@@ -680,6 +691,7 @@ class App(Scaffold, TemplateMixin):
 
     def url_for(
         self,
+        /,
         endpoint: str,
         *,
         _anchor: str | None = None,
@@ -773,3 +785,6 @@ class App(Scaffold, TemplateMixin):
         from .devserver import serve_app
 
         serve_app(self, host, port, options)
+
+
+Flask = App  #: the name Flask's code imports from ``flask.app``

@@ -55,7 +55,10 @@ class _AppCtxGlobals:
     def __repr__(self) -> str:
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return f"<corral.web.g of '{ctx.app.name}'>"
+            from .flask_alias import flask_installed_as_alias
+
+            owner = "flask" if flask_installed_as_alias() else "corral.web"
+            return f"<{owner}.g of '{ctx.app.name}'>"
         return object.__repr__(self)
 
 

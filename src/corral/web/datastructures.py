@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from . import werkzeug_interop
+
 K = t.TypeVar("K")
 V = t.TypeVar("V")
 
@@ -80,8 +82,13 @@ class ImmutableTypeConversionDict(ImmutableDictMixin, TypeConversionDict):  # ty
 _dict_get = dict.get
 
 
-class MultiDict(TypeConversionDict):
-    """A dict holding a list of values per key; ``d[key]`` returns the first value."""
+class MultiDict(TypeConversionDict, metaclass=werkzeug_interop.WerkzeugKin):
+    """A dict holding a list of values per key; ``d[key]`` returns the first value.
+
+    With Werkzeug installed, this class and its subclasses here also derive from
+    their Werkzeug namesakes (same storage: a dict of lists), so extensions'
+    ``isinstance`` checks pass.
+    """
 
     def __init__(self, mapping: t.Any = None) -> None:
         # (dict.__init__ without arguments does nothing, so it is not called)
@@ -429,8 +436,12 @@ def _with_params(value: t.Any, params: Mapping[str, t.Any]) -> str:
     return dump_options_header(value, {k.replace("_", "-"): v for k, v in params.items()})
 
 
-class Headers:
-    """An ordered, case-insensitive, multi-valued collection of HTTP headers."""
+class Headers(metaclass=werkzeug_interop.WerkzeugKin):
+    """An ordered, case-insensitive, multi-valued collection of HTTP headers.
+
+    Also a ``werkzeug.datastructures.Headers`` when Werkzeug is installed (the same
+    ``_list`` of pairs inside).
+    """
 
     def __init__(self, defaults: t.Any = None) -> None:
         self._list: list[tuple[str, str]] = []

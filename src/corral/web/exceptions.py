@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from markupsafe import Markup, escape
 
+from . import werkzeug_interop
 from .http import HTTP_STATUS_CODES
 
 if t.TYPE_CHECKING:
@@ -16,14 +17,18 @@ WSGIEnvironment = dict[str, t.Any]
 StartResponse = Callable[..., t.Any]
 
 
-class HTTPException(Exception):
-    """Base of every HTTP error; usable as a WSGI application."""
+class HTTPException(Exception, metaclass=werkzeug_interop.WerkzeugKin):
+    """Base of every HTTP error; usable as a WSGI application.
+
+    With Werkzeug installed each class here also derives from its Werkzeug namesake,
+    so ``except werkzeug.exceptions.NotFound`` catches ``abort(404)``.
+    """
 
     code: int | None = None
     description: str | None = None
 
     def __init__(self, description: str | None = None, response: Response | None = None) -> None:
-        super().__init__()
+        Exception.__init__(self)  # not super(): Werkzeug's __init__ would reset attributes
         if description is not None:
             self.description = description
         self.response = response
@@ -410,6 +415,12 @@ for _obj in list(globals().values()):
     ):
         default_exceptions[_obj.code] = _obj
 default_exceptions[400] = BadRequest
+
+#: Every HTTP exception class, corral.web's and (when installed) Werkzeug's: what the
+#: app catches and answers with the exception's own status.
+HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (HTTPException,)
+if werkzeug_interop.AVAILABLE:
+    HTTP_EXCEPTIONS = (werkzeug_interop.werkzeug.exceptions.HTTPException,)
 
 
 class Aborter:

@@ -8,11 +8,13 @@ import shutil
 import typing as t
 from collections.abc import Iterator
 
+from . import werkzeug_interop
 from .datastructures import Headers, MultiDict
 
 
-class FileStorage:
-    """An uploaded file: a stream plus the part's filename, name and headers."""
+class FileStorage(metaclass=werkzeug_interop.WerkzeugKin):
+    """An uploaded file: a stream plus the part's filename, name and headers (also a
+    ``werkzeug.datastructures.FileStorage`` when Werkzeug is installed)."""
 
     def __init__(
         self,

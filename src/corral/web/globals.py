@@ -9,6 +9,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator
 
+from . import werkzeug_interop
+
 if TYPE_CHECKING:
     from .app import App
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
@@ -32,16 +34,20 @@ _cv_app: ContextVar[AppContext] = ContextVar("corral.web.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("corral.web.request_ctx")
 
 
-class ContextProxy:
+class LocalProxy(metaclass=werkzeug_interop.WerkzeugKin):
     """Forward every operation to an attribute of the object in a ContextVar.
 
     An unbound proxy is falsy, has a descriptive ``repr`` and raises
     ``RuntimeError`` with a clear message on any other use.  Each proxy is an
     instance of its own small subclass (see :func:`_make_proxy`) whose
-    ``__getattribute__`` reads the context variable directly.
+    ``__getattribute__`` reads the context variable directly. With Werkzeug
+    installed it is also a ``werkzeug.local.LocalProxy``.
     """
 
     __slots__ = ()
+
+    def __init__(self) -> None:
+        """Nothing to store: the proxy's class knows its context variable."""
 
     def _get_current_object(self) -> Any:
         raise NotImplementedError
@@ -62,7 +68,7 @@ class ContextProxy:
         try:
             return repr(self._get_current_object())
         except RuntimeError:
-            return f"<{ContextProxy.__name__} unbound>"
+            return f"<{LocalProxy.__name__} unbound>"
 
     def __str__(self) -> str:
         return str(self._get_current_object())
@@ -104,6 +110,9 @@ class ContextProxy:
         return self._get_current_object()(*args, **kwargs)
 
 
+ContextProxy = LocalProxy  # the name it had first
+
+
 def _make_proxy(var: ContextVar[Any], attr: str | None, message: str) -> Any:
     """A proxy for ``var.get()`` (or its attribute ``attr``)."""
 
@@ -137,8 +146,8 @@ def _make_proxy(var: ContextVar[Any], attr: str | None, message: str) -> Any:
         setattr(obj if attr is None else getattr(obj, attr), name, value)
 
     cls = type(
-        ContextProxy.__name__,
-        (ContextProxy,),
+        LocalProxy.__name__,
+        (LocalProxy,),
         {
             "__slots__": (),
             "__getattribute__": __getattribute__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import update_wrapper
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -22,7 +23,9 @@ __all__ = [
     "after_this_request",
     "copy_current_request_context",
     "flash",
+    "get_debug_flag",
     "get_flashed_messages",
+    "get_load_dotenv",
     "get_root_path",
     "get_template_attribute",
     "make_response",
@@ -34,6 +37,21 @@ __all__ = [
 ]
 
 
+def get_debug_flag() -> bool:
+    """Debug mode from the ``CORRAL_DEBUG`` or ``FLASK_DEBUG`` environment variable."""
+    val = os.environ.get("CORRAL_DEBUG") or os.environ.get("FLASK_DEBUG")
+    return bool(val and val.lower() not in {"0", "false", "no"})
+
+
+def get_load_dotenv(default: bool = True) -> bool:
+    """Whether the CLI loads ``.env``/``.flaskenv``: ``default``, unless
+    ``FLASK_SKIP_DOTENV`` (or ``CORRAL_SKIP_DOTENV``) says to skip them."""
+    val = os.environ.get("CORRAL_SKIP_DOTENV") or os.environ.get("FLASK_SKIP_DOTENV")
+    if not val:
+        return default
+    return val.lower() in {"0", "false", "no"}
+
+
 def _app() -> App:
     ctx = _cv_app.get(None)
     if ctx is None:
@@ -43,6 +61,7 @@ def _app() -> App:
 
 def url_for(
     endpoint: str,
+    /,
     *,
     _anchor: str | None = None,
     _method: str | None = None,

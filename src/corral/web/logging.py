@@ -24,6 +24,10 @@ class _WSGIErrorsStream:
                 return stream  # type: ignore[no-any-return]
         return sys.stderr
 
+    def _get_current_object(self) -> IO[str]:
+        """The stream written to now (a proxy's name for it)."""
+        return self._target()
+
     def write(self, data: str) -> int:
         rv = self._target().write(data)
         return len(data) if rv is None else rv

@@ -28,7 +28,7 @@ from .converters import (
 )
 from .converters import URL_SAFE as _URL_SAFE
 from .datastructures import ImmutableDict, MultiDict
-from .exceptions import HTTPException, MethodNotAllowed, NotFound
+from .exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
 from .http import iter_multi_items
 from .rules import (
     _QUERY_SAFE,
@@ -155,6 +155,21 @@ class _Index:
         return node
 
 
+_FOREIGN_RULE_ATTRS = (
+    "defaults", "subdomain", "methods", "build_only", "endpoint", "strict_slashes",
+    "merge_slashes", "redirect_to", "alias", "host", "websocket",
+)  # fmt: skip
+
+
+def _adopt_rule(rule: t.Any) -> Rule:
+    """A corral.web Rule made from another library's rule object (a Werkzeug
+    ``Rule``, as yielded by ``Submount``/``EndpointPrefix`` rule factories)."""
+    kwargs = {name: getattr(rule, name) for name in _FOREIGN_RULE_ATTRS if hasattr(rule, name)}
+    if kwargs.get("methods") is not None:
+        kwargs["methods"] = sorted(kwargs["methods"])
+    return Rule(rule.rule, **kwargs)
+
+
 class Map:
     """A collection of rules plus the settings they share."""
 
@@ -193,6 +208,8 @@ class Map:
 
     def add(self, rulefactory: t.Any) -> None:
         for rule in rulefactory.get_rules(self):
+            if not isinstance(rule, Rule):
+                rule = _adopt_rule(rule)
             rule.bind(self)
             rule._order = len(self._rules)
             if rule.subdomain or rule.host:
@@ -298,10 +315,11 @@ class Map:
             script_name = "/"
         if path_info is None:
             path_info = "/"
+        host, port_sep, port = server_name.partition(":")  # the port is not part of IDNA
         try:
-            server_name = server_name.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
+            server_name = f"{host.encode('idna').decode('ascii')}{port_sep}{port}"
+        except UnicodeError as e:
+            raise BadHost() from e
         return MapAdapter(
             self, server_name, script_name, subdomain, url_scheme, path_info,
             default_method, query_args,
@@ -327,6 +345,13 @@ class Map:
             current = wsgi_server_name.split(".")
             real = server_name.split(".")
             if current[-len(real) :] != real:
+                from .flask_alias import warn
+
+                warn(
+                    f"Current server name {wsgi_server_name!r} doesn't match configured"
+                    f" server name {server_name!r}",
+                    stacklevel=2,
+                )
                 subdomain = "<invalid>"
             else:
                 subdomain = ".".join(filter(None, current[: -len(real)]))
@@ -418,6 +443,9 @@ class MapAdapter:
 
         Raises ``RequestPath`` when the best candidate is the slash form of the path.
         """
+        subdomain = self.subdomain
+        if subdomain and not self.map._check_domain and subdomain != self.map.default_subdomain:
+            return None  # every rule is on the default subdomain; this host is not
         index = self.map._index or self.map._index_ready
         static = index.static.get(path)
         if static is not None:

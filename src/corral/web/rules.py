@@ -7,6 +7,7 @@ import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
+from . import werkzeug_interop
 from .converters import URL_SAFE as _URL_SAFE
 from .converters import BaseConverter, ValidationError
 from .exceptions import HTTPException
@@ -21,14 +22,24 @@ _QUERY_SAFE = "!$'()*,/:;?@"
 # -- exceptions
 
 
-class RoutingException(Exception):
-    """Base of the exceptions the matcher raises for control flow."""
+class RoutingException(Exception, metaclass=werkzeug_interop.WerkzeugKin):
+    """Base of the exceptions the matcher raises for control flow (each also a
+    ``werkzeug.routing`` exception of the same name when Werkzeug is installed)."""
+
+
+class _RedirectCode:
+    """``RequestRedirect.code``: 308, or Werkzeug's ``RequestRedirect.code`` when
+    Werkzeug is installed, so that setting either one changes routing redirects."""
+
+    def __get__(self, obj: t.Any, owner: t.Any = None) -> int:
+        kin = werkzeug_interop.namesake(__name__, "RequestRedirect")
+        return 308 if kin is None else kin.code  # type: ignore[attr-defined,no-any-return]
 
 
 class RequestRedirect(HTTPException, RoutingException):
     """Raised when the matched URL should redirect (strict slashes, redirect_to)."""
 
-    code = 308
+    code = _RedirectCode()  # type: ignore[assignment]
 
     def __init__(self, new_url: str) -> None:
         super().__init__(new_url)
@@ -42,7 +53,7 @@ class RequestRedirect(HTTPException, RoutingException):
 
 class RequestPath(RoutingException):
     def __init__(self, path_info: str) -> None:
-        super().__init__()
+        Exception.__init__(self)
         self.path_info = path_info
 
 
@@ -56,7 +67,7 @@ class BuildError(RoutingException, LookupError):
         method: str | None,
         adapter: MapAdapter | None = None,
     ) -> None:
-        super().__init__(endpoint, values, method)
+        Exception.__init__(self, endpoint, values, method)
         self.endpoint = endpoint
         self.values = values
         self.method = method

@@ -56,7 +56,7 @@ def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
 
 
 def _exc_class_and_code(exc_class_or_code: type[BaseException] | int) -> tuple[type[BaseException], int | None]:
-    from .exceptions import HTTPException, default_exceptions
+    from .exceptions import HTTP_EXCEPTIONS, default_exceptions
 
     exc_class: Any
     if isinstance(exc_class_or_code, int):
@@ -79,8 +79,8 @@ def _exc_class_and_code(exc_class_or_code: type[BaseException] | int) -> tuple[t
             f"'{getattr(exc_class, '__name__', exc_class)}' is not a subclass of Exception."
             " Handlers can only be registered for Exception classes or HTTP error codes."
         )
-    if issubclass(exc_class, HTTPException):
-        return exc_class, exc_class.code
+    if issubclass(exc_class, HTTP_EXCEPTIONS):
+        return exc_class, getattr(exc_class, "code", None)
     return exc_class, None
 
 

@@ -17,6 +17,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from .datastructures import CallbackDict
 from .tag import TaggedJSONSerializer
 
+#: The serializer of the stock cookie session (tagged JSON: tuples, bytes, Markup,
+#: UUIDs and datetimes round-trip); Flask's module-level name for it.
+session_json_serializer = TaggedJSONSerializer()
+
 NO_SECRET_KEY_MESSAGE = (
     "The session is unavailable because no secret key was set. Set the"
     " secret_key on the application to something unique and secret."
@@ -160,11 +164,12 @@ class SecureCookieSessionInterface(SessionInterface):
     salt = "cookie-session"
     digest_method = staticmethod(hashlib.sha1)
     key_derivation = "hmac"
-    serializer = TaggedJSONSerializer()
+    serializer = session_json_serializer
     session_class: ClassVar[type[SecureCookieSession]] = SecureCookieSession
 
     def get_signing_serializer(self, app: Any) -> URLSafeTimedSerializer | None:
-        secret = app.secret_key  # a subclass may set it as a class attribute
+        # the attribute, not the config key: a subclass may set ``secret_key`` itself
+        secret = getattr(app, "secret_key", None)
         if not secret:
             return None
         # itsdangerous signs with the last key and accepts any of them.

@@ -92,21 +92,19 @@ class DispatchingJinjaLoader(BaseLoader):
     def _get_source_explained(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        lines = [f"Locating template {template!r}:"]
+        from .debughelpers import explain_template_loading_attempts
+
+        attempts: list[tuple[Any, Any, Any]] = []
         found: tuple[str, str | None, Callable[[], bool] | None] | None = None
-        for idx, (owner, loader) in enumerate(self._iter_loaders(), 1):
-            label = f"blueprint {owner.name!r}" if owner is not self.app else "application"
+        for owner, loader in self._iter_loaders():
             try:
                 rv = loader.get_source(environment, template)
             except TemplateNotFound:
-                lines.append(f"{idx:5}: trying loader of {label}: no match")
-                continue
-            lines.append(f"{idx:5}: trying loader of {label}: found ({rv[1]!r})")
+                rv = None
+            attempts.append((loader, owner, rv))
             if found is None:
                 found = rv
-        if found is None:
-            lines.append("Error: the template could not be found.")
-        self.app.logger.info("\n".join(lines))
+        explain_template_loading_attempts(self.app, template, attempts)
         if found is None:
             raise TemplateNotFound(template)
         return found
