@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean flask-suite
+.PHONY: run test lint typecheck pytest bench clean flask-suite ext-suites ext-baseline
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ test: $(STAMP)
 # ``flask`` alias; fails on a failure not in tests/compat/flask_suite/expected_failures.txt
 flask-suite: $(STAMP)
 	$(BIN)/python tests/compat/run.py flask
+
+# The own test suites of Flask-Login, Flask-WTF and Flask-SQLAlchemy (pinned sdists,
+# their test dependencies installed when missing) through the alias; each fails on a
+# failure not in tests/compat/extensions/<suite>.txt. ext-baseline: the same on real Flask.
+EXT_SUITES := flask-login flask-wtf flask-sqlalchemy
+ext-suites: $(STAMP)
+	@status=0; for s in $(EXT_SUITES); do $(BIN)/python tests/compat/run.py $$s || status=1; done; exit $$status
+
+ext-baseline: $(STAMP)
+	@for s in $(EXT_SUITES); do $(BIN)/python tests/compat/run.py --real $$s; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples fuzz

@@ -168,6 +168,6 @@ def test_response_stream_appends() -> None:
 
 def test_big_cookie_warns() -> None:
     r = Response()
-    with pytest.warns(UserWarning, match="'big'.*4093"):
+    with pytest.warns(UserWarning, match="'big' cookie is too large.*4093"):
         r.set_cookie("big", "v" * 5000)
     r.set_cookie("small", "v")  # no warning (warnings are errors here)

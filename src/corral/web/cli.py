@@ -20,9 +20,10 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from .app import App, get_debug_flag
+from .app import App
 from .devserver import is_running_from_reloader
 from .globals import _cv_app
+from .helpers import get_debug_flag, get_load_dotenv
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -202,10 +203,11 @@ class ScriptInfo:
         if app is None:
             raise NoAppException(
                 "Could not locate an application. Use the 'corral-web --app' option,"
-                " the 'CORRAL_APP' environment variable, or a 'wsgi.py' or 'app.py'"
-                " file in the current directory."
+                " the 'CORRAL_APP' (or 'FLASK_APP') environment variable, or a 'wsgi.py'"
+                " or 'app.py' file in the current directory."
             )
-        if self.set_debug_flag and any(os.environ.get(n) for n in DEBUG_ENV_VARS):
+        if self.set_debug_flag:
+            # as Flask: the environment (unset means off) decides, not the app's code
             app.debug = get_debug_flag()
         self._loaded_app = app
         return app
@@ -289,7 +291,8 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool | None) -
 
 def _env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     info = ctx.ensure_object(ScriptInfo)
-    load_dotenv(value, load_defaults=info.load_dotenv_defaults)
+    if value is not None or get_load_dotenv(info.load_dotenv_defaults):
+        load_dotenv(value, load_defaults=get_load_dotenv(info.load_dotenv_defaults))
     return value
 
 
@@ -370,15 +373,6 @@ version_option = click.Option(
 )
 
 
-def get_load_dotenv(default: bool = True) -> bool:
-    """False when ``CORRAL_SKIP_DOTENV`` or ``FLASK_SKIP_DOTENV`` is set to a true value."""
-    for name in ("CORRAL_SKIP_DOTENV", "FLASK_SKIP_DOTENV"):
-        value = os.environ.get(name)
-        if value:
-            return value.lower() in ("0", "false", "no")
-    return default
-
-
 def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
     """The ``Serving app`` / ``Debug mode`` lines, once (not again after a reload)."""
     if is_running_from_reloader():
@@ -387,6 +381,20 @@ def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
         click.echo(f" * Serving app '{app_import_path}'", err=True)
     if debug is not None:
         click.echo(f" * Debug mode: {'on' if debug else 'off'}", err=True)
+
+
+def _import_object(name: str) -> Any:
+    """``module``, ``module.attr`` or ``module:attr``: the object it names."""
+    name = name.replace(":", ".")
+    try:
+        __import__(name)
+        return sys.modules[name]
+    except ImportError:
+        module, _, attr = name.rpartition(".")
+        if not module:
+            raise
+    __import__(module)
+    return getattr(sys.modules[module], attr)
 
 
 class CertParamType(click.ParamType):
@@ -399,6 +407,12 @@ class CertParamType(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
+            import ssl
+        except ImportError:
+            raise click.BadParameter(
+                'Using "--cert" needs Python built with SSL support.', ctx, param
+            ) from None
+        try:
             return self.path_type(value, param, ctx)
         except click.BadParameter:
             text = click.STRING(value, param, ctx).lower()
@@ -410,11 +424,8 @@ class CertParamType(click.ParamType):
                         "An ad hoc certificate needs the cryptography package.", ctx, param
                     ) from None
                 return text
-            import ssl
-
-            module, _, attr = str(value).partition(":")
             try:
-                obj = getattr(__import__(module, fromlist=["_"]), attr) if attr else None
+                obj = _import_object(str(value))
             except (ImportError, AttributeError):
                 obj = None
             if isinstance(obj, ssl.SSLContext):
@@ -583,18 +594,23 @@ def shell_command() -> None:
     code.interact(banner=banner, local=namespace)
 
 
-def _route_rows(rules: list[Any], sort: str, ignored: set[str]) -> list[tuple[str, ...]]:
-    if sort in ("endpoint", "rule"):
-        rules = sorted(rules, key=lambda r: getattr(r, sort))
-    elif sort == "methods":
-        rules = sorted(rules, key=lambda r: sorted(set(r.methods or ()) - ignored))
-    elif sort == "domain":
-        rules = sorted(rules, key=lambda r: (r.subdomain or "", r.endpoint))
-    rows: list[tuple[str, ...]] = []
+def _route_rows(rules: list[Any], all_methods: bool, host_matching: bool) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the routes table; a Host or Subdomain column only when
+    some rule has one."""
+    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
+    has_domain = any(r.host if host_matching else r.subdomain for r in rules)
+    headers = ["Endpoint", "Methods"]
+    if has_domain:
+        headers.append("Host" if host_matching else "Subdomain")
+    headers.append("Rule")
+    rows = []
     for rule in rules:
-        methods = ", ".join(sorted(set(rule.methods or ()) - ignored))
-        rows.append((rule.endpoint, methods, rule.rule))
-    return rows
+        row = [rule.endpoint, ", ".join(sorted(set(rule.methods or ()) - ignored))]
+        if has_domain:
+            row.append((rule.host if host_matching else rule.subdomain) or "")
+        row.append(rule.rule)
+        rows.append(row)
+    return headers, rows
 
 
 @click.command("routes", short_help="Show the routes for the app.")
@@ -614,9 +630,10 @@ def routes_command(sort: str, all_methods: bool) -> None:
     if not rules:
         click.echo("No routes were registered.")
         return
-    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
-    rows = _route_rows(rules, sort, ignored)
-    headers = ("Endpoint", "Methods", "Rule")
+    headers, rows = _route_rows(rules, all_methods, bool(current_app.url_map.host_matching))
+    sorts = ["endpoint", "methods", *(["domain"] if len(headers) == 4 else []), "rule"]
+    if sort in sorts:  # "match" keeps the order rules are matched in
+        rows.sort(key=lambda row: row[sorts.index(sort)])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     click.echo(fmt.format(*headers).rstrip())

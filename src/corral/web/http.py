@@ -300,9 +300,9 @@ def dump_cookie(
     if max_size and len(header) > max_size:
         # browsers drop such cookies silently; say so where the app can see it
         warnings.warn(
-            f"Cookie {key!r} is {len(header)} bytes as a header ({len(value)} of them the"
-            f" value), over the {max_size}-byte limit (MAX_COOKIE_SIZE); browsers may"
-            " ignore it.",
+            f"The {key!r} cookie is too large: {len(header)} bytes as a header"
+            f" ({len(value)} of them the value) against a limit of {max_size}"
+            " (MAX_COOKIE_SIZE); browsers may ignore it.",
             stacklevel=3,
         )
     return header
