@@ -276,3 +276,14 @@ def test_routing_redirect_code_follows_werkzeugs(app: App, monkeypatch: Any) -> 
 
     with pytest.raises(FormDataRoutingRedirect, match="canonical URL 'http://localhost/user/'"):
         c.post("/user", data={"a": "1"})
+
+
+def test_werkzeug_abort_with_a_werkzeug_response(app: App) -> None:
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    @app.route("/")
+    def index() -> Any:
+        wx.abort(WerkzeugResponse("made by werkzeug", status=409, headers={"X-W": "1"}))
+
+    r = app.test_client().get("/")
+    assert (r.status_code, r.data, r.headers["X-W"]) == (409, b"made by werkzeug", "1")
