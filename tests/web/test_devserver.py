@@ -35,6 +35,15 @@ if __name__ == "__main__":
 """
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Servers started here must not inherit flags other tests left in os.environ
+    (a CLI test sets CORRAL_RUN_FROM_CLI, which makes app.run() return at once)."""
+    for name in ("CORRAL_RUN_FROM_CLI", "FLASK_RUN_FROM_CLI", "CORRAL_RUN_MAIN",
+                 "WERKZEUG_RUN_MAIN", "FLASK_DEBUG", "CORRAL_DEBUG", "CORRAL_DEBUGGER"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _fetch(url: str, context: ssl.SSLContext | None = None) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=10, context=context) as rv:
@@ -202,3 +211,15 @@ def test_cli_key_without_cert_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "k.pem").write_text("x")
     result = CliRunner().invoke(cli, ["run", "--key", str(tmp_path / "k.pem")])
     assert result.exit_code == 2 and '"--cert" must also be specified' in result.output
+
+
+@pytest.mark.timeout(60)
+def test_app_run_reads_dotenv_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("dotenv")
+    for name in ("FLASK_SKIP_DOTENV", "CORRAL_SKIP_DOTENV"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".flaskenv").write_text("FLASK_DEBUG=1\n")
+    script = _script(tmp_path, "envdebug", "use_reloader=False")
+    with ServerProcess([str(script)], cwd=tmp_path, command=[sys.executable]) as srv:
+        status, body = _fetch(f"http://127.0.0.1:{srv.port}/boom")
+        assert status == 500 and b"__debugger__" in body

@@ -245,6 +245,20 @@ def _script_command() -> list[str]:
     return [sys.executable, *sys.argv]
 
 
+def load_run_dotenv(app: Any, load: bool) -> None:
+    """``App.run(load_dotenv=True)``: read ``.env``/``.flaskenv`` (unless
+    ``FLASK_SKIP_DOTENV``) and let a debug variable set there decide debug mode."""
+    from .helpers import get_debug_flag, get_load_dotenv
+
+    if not get_load_dotenv(load):
+        return
+    from .cli import load_dotenv
+
+    load_dotenv()
+    if "FLASK_DEBUG" in os.environ or "CORRAL_DEBUG" in os.environ:
+        app.debug = get_debug_flag()
+
+
 def serve_app(app: Any, host: str, port: int, options: dict[str, Any]) -> None:
     """``App.run``: serve ``app`` with corral's arbiter (blocking)."""
     from corral.server.arbiter import Arbiter
