@@ -51,6 +51,10 @@ def test_from_values_and_application() -> None:
     req = Request.from_values("/p?a=1", method="POST", data={"f": "v"}, headers={"X": "y"})
     assert (req.path, req.args["a"], req.form["f"], req.headers["X"]) == ("/p", "1", "v", "y")
     assert Request.from_values(json={"k": 1}).get_json() == {"k": 1}
+    # positional arguments in Werkzeug's order: path, base_url, query_string, method
+    for cls in (Request, WRequest):
+        positional = cls.from_values("/p", "http://x.test/", {"a": "1"}, "PUT")
+        assert (positional.url, positional.method) == ("http://x.test/p?a=1", "PUT")
 
     @Request.application
     def app(request: Request) -> Response:

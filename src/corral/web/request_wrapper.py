@@ -123,6 +123,13 @@ def _split_blueprint_path(name: str) -> list[str]:
     return out
 
 
+_WERKZEUG_BUILDER_ARGS = (
+    "path", "base_url", "query_string", "method", "input_stream", "content_type",
+    "content_length", "errors_stream", "multithread", "multiprocess", "run_once", "headers",
+    "data", "environ_base", "environ_overrides", "mimetype", "json", "auth",
+)  # fmt: skip
+
+
 class Request:
     """A WSGI request. Constructing one stores the environ and nothing else."""
 
@@ -162,7 +169,8 @@ class Request:
         charset = kwargs.pop("charset", None)
         if charset is not None:
             kwargs.setdefault("content_type", f"text/plain; charset={charset}")
-        return cls(EnvironBuilder(None, *args, **kwargs).get_environ())
+        kwargs.update(zip(_WERKZEUG_BUILDER_ARGS, args))  # positional, in Werkzeug's order
+        return cls(EnvironBuilder(None, **kwargs).get_environ())
 
     @classmethod
     def application(cls, f: Callable[..., t.Any]) -> Callable[..., t.Any]:
