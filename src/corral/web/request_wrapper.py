@@ -169,7 +169,9 @@ class Request:
         charset = kwargs.pop("charset", None)
         if charset is not None:
             kwargs.setdefault("content_type", f"text/plain; charset={charset}")
-        kwargs.update(zip(_WERKZEUG_BUILDER_ARGS, args))  # positional, in Werkzeug's order
+        if len(args) > len(_WERKZEUG_BUILDER_ARGS):
+            raise TypeError(f"from_values() takes at most {len(_WERKZEUG_BUILDER_ARGS)} positional arguments")
+        kwargs.update(zip(_WERKZEUG_BUILDER_ARGS, args, strict=False))  # in Werkzeug's order
         return cls(EnvironBuilder(None, **kwargs).get_environ())
 
     @classmethod

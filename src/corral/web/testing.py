@@ -218,7 +218,8 @@ class TestClient:
         if first is not None and hasattr(first, "environ") and hasattr(first, "method"):
             return {**self.environ_base, **first.environ}
         base = {**self.environ_base, **(kwargs.pop("environ_base", None) or {})}
-        builder = EnvironBuilder(self.application, *args, environ_base=base, **kwargs)
+        kwargs["environ_base"] = base
+        builder = EnvironBuilder(self.application, *args, **kwargs)
         try:
             return builder.get_environ()
         finally:
