@@ -116,6 +116,7 @@ def test_app_run_accepts_werkzeug_options(tmp_path: Path) -> None:
     with ServerProcess([str(script)], cwd=tmp_path, command=[sys.executable]) as srv:
         assert _fetch(f"http://127.0.0.1:{srv.port}/") == (200, b"hello from run")
         assert _fetch(f"http://127.0.0.1:{srv.port}/boom")[0] == 500
+        assert "Serving app 'plain'" in srv.output() and "Debug mode: off" in srv.output()
 
 
 @pytest.mark.timeout(60)

@@ -72,7 +72,7 @@ def test_from_values_and_application() -> None:
 
 
 def test_form_data_parser_class_is_used() -> None:
-    from corral.web.formparser import FormDataParser
+    from corral.web.formdata import FormDataParser
 
     calls: list[str] = []
 

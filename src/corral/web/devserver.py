@@ -264,7 +264,10 @@ def serve_app(app: Any, host: str, port: int, options: dict[str, Any]) -> None:
     from corral.server.arbiter import Arbiter
     from corral.server.config import Settings
 
+    from .cli import show_server_banner
+
     settings_kw, dev = run_simple_settings(options, bool(app.debug))
+    show_server_banner(bool(app.debug), getattr(app, "name", None))
     if dev["reload"] and not is_running_from_reloader():
         roots = [os.getcwd(), getattr(app, "root_path", os.getcwd())]
         run_with_reloader(

@@ -21,7 +21,7 @@ from .datastructures import (
     RequestCacheControl,
 )
 from .exceptions import BadRequest, HTTPException, UnsupportedMediaType
-from .formparser import FormDataParser
+from .formdata import FormDataParser
 from .headervalues import HeaderSet, IfRange, parse_if_range, parse_set_header
 from .http import (
     parse_accept_header,
