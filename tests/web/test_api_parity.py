@@ -146,3 +146,41 @@ def test_app_methods_take_flasks_parameters(name: str) -> None:
     their_params, _ = _params(getattr(flask.Flask, name))
     our_params, our_kwargs = _params(getattr(App, name))
     assert our_kwargs or not (their_params - our_params)
+
+
+def _kind(cls: type, name: str) -> str:
+    """"method" for what is called, "data" for what is read, "class" for a nested type."""
+    attr = inspect.getattr_static(cls, name)
+    if isinstance(attr, (staticmethod, classmethod)):
+        return "method"
+    if isinstance(attr, type):
+        return "class"
+    if isinstance(attr, property) or hasattr(attr, "__get__") and not callable(attr):
+        return "data"
+    if inspect.isfunction(attr) or inspect.ismethoddescriptor(attr):
+        return "method"
+    return "method" if callable(attr) else "data"
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [
+        (flask.Request, corral.web.Request),
+        (flask.Response, corral.web.Response),
+        (flask.testing.FlaskClient, corral.web.testing.FlaskClient),
+        (flask.testing.EnvironBuilder, corral.web.testing.EnvironBuilder),
+        (flask.cli.ScriptInfo, corral.web.cli.ScriptInfo),
+        (flask.cli.FlaskGroup, corral.web.cli.FlaskGroup),
+    ],
+)
+def test_shared_names_are_the_same_kind(theirs: type, ours: type) -> None:
+    """A method on one side is a method on the other, a property a readable value."""
+    differing = []
+    for name in sorted(_public(theirs) & _public(ours)):
+        try:
+            pair = (_kind(theirs, name), _kind(ours, name))
+        except AttributeError:  # instance-only on one side
+            continue
+        if pair[0] != pair[1]:
+            differing.append(f"{name}: {pair[0]} vs {pair[1]}")
+    assert differing == []
