@@ -374,4 +374,3 @@ def parse_form_bytes(
     """Parse an in-memory body (convenient for tests and test clients)."""
     environ = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body))}
     return parse_form_data(environ, io.BytesIO(body), **kwargs)
-
