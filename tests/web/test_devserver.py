@@ -72,11 +72,12 @@ def test_run_simple_options_are_mapped_or_ignored(caplog: pytest.LogCaptureFixtu
         "threads": 1, "workers": 2, "certfile": "cert.pem", "keyfile": "key.pem", "keepalive": 5,
     }
     assert dev == {
-        "reload": False, "debugger": False, "evalex": True,
-        "extra_files": ["a.txt"], "exclude_patterns": ["*.tmp"],
+        "reload": False, "debugger": False, "evalex": True, "extra_files": ["a.txt"],
+        "exclude_patterns": ["*.tmp"], "reloader_interval": 1.0,
+        "static_files": {"/s": "static"},
     }  # fmt: skip
     ignored = " ".join(r.getMessage() for r in caplog.records)
-    for name in ("request_handler", "static_files", "passthrough_errors", "reloader_type"):
+    for name in ("request_handler", "passthrough_errors", "reloader_type"):
         assert name in ignored
 
 
@@ -110,11 +111,15 @@ def test_app_run_accepts_werkzeug_options(tmp_path: Path) -> None:
     options = (
         "use_reloader=False, use_debugger=False, threaded=True, processes=1,"
         " passthrough_errors=True, request_handler=None, reloader_type='stat',"
-        " reloader_interval=1, extra_files=[], exclude_patterns=[], static_files=None"
+        " reloader_interval=1, extra_files=[], exclude_patterns=[],"
+        " static_files={'/files': 'assets'}"
     )
     script = _script(tmp_path, "plain", options)
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "note.txt").write_text("static note")
     with ServerProcess([str(script)], cwd=tmp_path, command=[sys.executable]) as srv:
         assert _fetch(f"http://127.0.0.1:{srv.port}/") == (200, b"hello from run")
+        assert _fetch(f"http://127.0.0.1:{srv.port}/files/note.txt") == (200, b"static note")
         assert _fetch(f"http://127.0.0.1:{srv.port}/boom")[0] == 500
         assert "Serving app 'plain'" in srv.output() and "Debug mode: off" in srv.output()
 

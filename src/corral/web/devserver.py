@@ -3,7 +3,8 @@
 ``App.run(**options)`` takes Werkzeug's ``run_simple`` keywords and
 ``corral-web run`` takes ``flask run``'s flags; both end here. What corral's
 server has an equivalent for is mapped to its settings (``processes`` ->
-``workers``, ``ssl_context`` -> ``certfile``/``keyfile``, ...), the reloader
+``workers``, ``ssl_context`` -> ``certfile``/``keyfile``, ``static_files`` through
+Werkzeug's SharedDataMiddleware, ...), the reloader
 restarts the serving process on code changes, the debugger is Werkzeug's
 ``DebuggedApplication`` when Werkzeug is installed, and options that mean
 nothing here are accepted and noted in a debug log line.
@@ -34,8 +35,6 @@ DEBUGGER_ENV = "CORRAL_DEBUGGER"
 _IGNORED = {
     "request_handler": "requests are handled by corral's worker classes",
     "passthrough_errors": "app errors are logged by the worker and answered with a 500",
-    "reloader_interval": "the reloader polls once a second",
-    "static_files": "serve static files from the app (or a proxy)",
     "reloader_type": "the reloader compares modification times",
 }
 _WATCH_SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "instance"}
@@ -55,6 +54,17 @@ def debugged(app: Any, evalex: bool = True) -> Any:
         log.warning("The interactive debugger needs Werkzeug; serving without it.")
         return app
     return DebuggedApplication(app, evalex=evalex)
+
+
+def with_static_files(app: Any, static_files: dict[str, Any]) -> Any:
+    """``app`` behind Werkzeug's SharedDataMiddleware serving ``static_files``
+    (URL prefix -> directory), or ``app`` itself (with a warning) without Werkzeug."""
+    try:
+        from werkzeug.middleware.shared_data import SharedDataMiddleware
+    except ImportError:
+        log.warning("static_files needs Werkzeug; serving without them.")
+        return app
+    return SharedDataMiddleware(app, static_files)
 
 
 def adhoc_certificate(directory: str | None = None) -> tuple[str, str]:
@@ -119,7 +129,7 @@ def ssl_files(ssl_context: Any) -> tuple[str, str | None]:
 def run_simple_settings(options: dict[str, Any], debug: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split ``App.run`` keywords into corral server settings and the dev-server
     choices (``reload``, ``debugger``, ``evalex``, ``extra_files``,
-    ``exclude_patterns``). Werkzeug's names are mapped; corral's own setting
+    ``exclude_patterns``, ``reloader_interval``, ``static_files``). Werkzeug's names are mapped; corral's own setting
     names pass through unchanged."""
     settings = dict(options)
     dev: dict[str, Any] = {
@@ -128,6 +138,8 @@ def run_simple_settings(options: dict[str, Any], debug: bool) -> tuple[dict[str,
         "evalex": settings.pop("use_evalex", True),
         "extra_files": list(settings.pop("extra_files", None) or ()),
         "exclude_patterns": list(settings.pop("exclude_patterns", None) or ()),
+        "reloader_interval": float(settings.pop("reloader_interval", None) or 1.0),
+        "static_files": settings.pop("static_files", None),
     }
     settings.pop("load_dotenv", None)
     threaded = settings.pop("threaded", None)
@@ -271,11 +283,13 @@ def serve_app(app: Any, host: str, port: int, options: dict[str, Any]) -> None:
     if dev["reload"] and not is_running_from_reloader():
         roots = [os.getcwd(), getattr(app, "root_path", os.getcwd())]
         run_with_reloader(
-            _script_command(), dict(os.environ), roots, dev["extra_files"], dev["exclude_patterns"]
-        )
+            _script_command(), dict(os.environ), roots, dev["extra_files"],
+            dev["exclude_patterns"], dev["reloader_interval"],
+        )  # fmt: skip
         return
     settings_kw.setdefault("bind", [f"{host}:{port}"])
-    served = debugged(app, dev["evalex"]) if dev["debugger"] else app
+    served = with_static_files(app, dev["static_files"]) if dev["static_files"] else app
+    served = debugged(served, dev["evalex"]) if dev["debugger"] else served
     arbiter = Arbiter(Settings(**settings_kw))
     arbiter.app = served
     arbiter.run()
