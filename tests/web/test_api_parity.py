@@ -184,3 +184,10 @@ def test_shared_names_are_the_same_kind(theirs: type, ours: type) -> None:
         if pair[0] != pair[1]:
             differing.append(f"{name}: {pair[0]} vs {pair[1]}")
     assert differing == []
+
+
+def test_test_response_attributes() -> None:
+    fapp, app = flask.Flask(__name__), App(__name__)
+    fapp.add_url_rule("/", "i", lambda: "x")
+    app.add_url_rule("/", "i", lambda: "x")
+    assert _missing(fapp.test_client().get("/"), app.test_client().get("/")) == []
