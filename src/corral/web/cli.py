@@ -28,7 +28,6 @@ from .helpers import get_debug_flag, get_load_dotenv
 F = TypeVar("F", bound=Callable[..., Any])
 
 APP_ENV_VARS = ("CORRAL_APP", "FLASK_APP")
-DEBUG_ENV_VARS = ("CORRAL_DEBUG", "FLASK_DEBUG")
 DOTENV_FILES = (".env", ".flaskenv")
 DEFAULT_APP_FILES = ("wsgi.py", "app.py")
 
