@@ -229,3 +229,39 @@ def test_app_run_reads_dotenv_debug(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with ServerProcess([str(script)], cwd=tmp_path, command=[sys.executable]) as srv:
         status, body = _fetch(f"http://127.0.0.1:{srv.port}/boom")
         assert status == 500 and b"__debugger__" in body
+
+
+MANAGE = """
+from corral.web import App
+from corral.web.cli import FlaskGroup
+
+def create_app():
+    app = App("managed")
+    app.add_url_rule("/", "index", lambda: "managed {who}")
+    return app
+
+cli = FlaskGroup(create_app=create_app)
+
+if __name__ == "__main__":
+    cli()
+"""
+
+
+@pytest.mark.timeout(90)
+def test_cli_reload_with_a_factory_group(tmp_path: Path) -> None:
+    """A FlaskGroup(create_app=...) script reloads too: the command itself is re-run."""
+    script = tmp_path / "manage.py"
+    script.write_text(MANAGE.format(who="before"))
+    args = [str(script), "run", "--port", "0", "--reload"]
+    with ServerProcess(args, cwd=tmp_path, command=[sys.executable]) as srv:
+        assert _fetch(f"http://127.0.0.1:{srv.port}/") == (200, b"managed before")
+        time.sleep(1.1)
+        script.write_text(MANAGE.format(who="after"))
+        srv.wait_for(r"Detected change in .*manage\.py", timeout=20)
+        deadline = time.monotonic() + 30
+        ports: list[tuple[str, str]] = []
+        while time.monotonic() < deadline and len(ports) < 2:
+            ports = srv.listen_re.findall(srv.output())
+            time.sleep(0.1)
+        assert len(ports) >= 2, srv.output()
+        assert _fetch(f"http://127.0.0.1:{ports[-1][1]}/") == (200, b"managed after")

@@ -520,7 +520,7 @@ def run_command(
     """Serve the app with corral's server; arguments after the options (or after
     ``--``) go to the server, e.g. ``run -- -w 4 -k gthread``."""
     global _RUN_APP
-    from .devserver import DEBUGGER_ENV, run_with_reloader, ssl_files
+    from .devserver import DEBUGGER_ENV, run_with_reloader, script_command, ssl_files
 
     if debug is not None:
         _set_debug(click.get_current_context(), _debug_option, debug)
@@ -544,13 +544,11 @@ def run_command(
     os.environ[DEBUGGER_ENV] = "1" if debugger else "0"
     show_server_banner(bool(app.debug), info.resolved_import_path() or app.name)
     import_path = info.resolved_import_path()
-    if reload:
-        if info.create_app is not None or not import_path:
-            raise click.UsageError("--reload needs the app named with --app or CORRAL_APP.")
-        env = dict(os.environ, CORRAL_APP=import_path, CORRAL_DEBUG="1" if app.debug else "0")
-        env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p])
+    if reload and not is_running_from_reloader():
+        # this very command again in a child process, restarted on changes; the
+        # child sees it runs under the reloader and serves
         run_with_reloader(
-            [sys.executable, "-m", "corral", *argv], env, [os.getcwd(), app.root_path],
+            script_command(), dict(os.environ), [os.getcwd(), app.root_path],
             list(extra_files or ()), list(exclude_patterns or ()),
         )  # fmt: skip
         return

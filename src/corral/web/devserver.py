@@ -247,7 +247,7 @@ def run_with_reloader(
             _stop_child(proc)
 
 
-def _script_command() -> list[str]:
+def script_command() -> list[str]:
     """The command line that started this interpreter (``-m module`` kept)."""
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
@@ -283,7 +283,7 @@ def serve_app(app: Any, host: str, port: int, options: dict[str, Any]) -> None:
     if dev["reload"] and not is_running_from_reloader():
         roots = [os.getcwd(), getattr(app, "root_path", os.getcwd())]
         run_with_reloader(
-            _script_command(), dict(os.environ), roots, dev["extra_files"],
+            script_command(), dict(os.environ), roots, dev["extra_files"],
             dev["exclude_patterns"], dev["reloader_interval"],
         )  # fmt: skip
         return
