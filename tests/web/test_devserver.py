@@ -94,8 +94,10 @@ def test_ssl_context_forms(tmp_path: Path) -> None:
     certfile, keyfile = ssl_files("adhoc")
     assert Path(certfile).read_bytes().startswith(b"-----BEGIN CERTIFICATE")
     assert Path(keyfile).stat().st_mode & 0o077 == 0
-    with pytest.raises(ValueError, match="certfile"):
+    with pytest.raises(ValueError, match="SSLContext"):
         ssl_files(ssl.create_default_context())
+    settings, _dev = run_simple_settings({"ssl_context": ssl.create_default_context()}, False)
+    assert callable(settings["when_ready"]) and "certfile" not in settings
 
 
 def test_exclude_patterns_drop_watched_files(tmp_path: Path) -> None:
@@ -156,6 +158,30 @@ def test_app_run_reloader_restarts_the_script(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert len(ports) >= 2, srv.output()
         assert _fetch(f"http://127.0.0.1:{ports[-1][1]}/") == (200, b"hello from after")
+
+
+@pytest.mark.timeout(60)
+def test_app_run_with_an_ssl_context_object(tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "both.pem"))
+    script = tmp_path / "ctxtls.py"
+    script.write_text(textwrap.dedent("""
+        import ssl
+        from corral.web import App
+
+        app = App(__name__)
+        app.add_url_rule("/", "index", lambda: "hello over a context")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain("both.pem")
+        app.run(port=0, ssl_context=ctx)
+    """))
+    with ServerProcess([str(script)], cwd=tmp_path, command=[sys.executable]) as srv:
+        ctx = ssl.create_default_context()
+        ca.configure_trust(ctx)
+        assert _fetch(f"https://127.0.0.1:{srv.port}/", ctx) == (200, b"hello over a context")
+        assert "TLS with the SSLContext given to app.run()" in srv.output()
 
 
 CLI_APP = """

@@ -16,6 +16,7 @@ import fnmatch
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -112,8 +113,9 @@ def adhoc_certificate(directory: str | None = None) -> tuple[str, str]:
 
 def ssl_files(ssl_context: Any) -> tuple[str, str | None]:
     """``(certfile, keyfile)`` for run_simple's ``ssl_context``: a (cert, key) pair,
-    a certificate path, or ``"adhoc"``. An ``ssl.SSLContext`` object cannot be
-    handed to the server's listeners: a ValueError says what to pass instead."""
+    a certificate path, or ``"adhoc"``. For an ``ssl.SSLContext`` object there are
+    no files: a ValueError says so (``App.run`` hands such a context to the
+    listeners instead, see :func:`context_hook`)."""
     if isinstance(ssl_context, (tuple, list)):
         return str(ssl_context[0]), (str(ssl_context[1]) if ssl_context[1] else None)
     if isinstance(ssl_context, str):
@@ -124,6 +126,23 @@ def ssl_files(ssl_context: Any) -> tuple[str, str | None]:
         "corral's server loads TLS from files: pass ssl_context=(certfile, keyfile)"
         " or 'adhoc' (or use --certfile/--keyfile) instead of an SSLContext object."
     )
+
+
+def context_hook(context: ssl.SSLContext, then: Any = None) -> Any:
+    """A ``when_ready`` server hook that makes every listener speak TLS with
+    ``context`` (the listeners exist, the workers are not forked yet), then calls
+    ``then``, a ``when_ready`` hook given as well."""
+
+    def when_ready(server: Any) -> None:
+        for listener in server.listeners:
+            listener.ssl_context = context
+            if listener.url.startswith("http://"):
+                listener.url = "https://" + listener.url[len("http://"):]
+            server.log.info("TLS with the SSLContext given to app.run() on %s", listener.url)
+        if then is not None:
+            then(server)
+
+    return when_ready
 
 
 def run_simple_settings(options: dict[str, Any], debug: bool) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -149,7 +168,9 @@ def run_simple_settings(options: dict[str, Any], debug: bool) -> tuple[dict[str,
     if processes is not None and "workers" not in settings:
         settings["workers"] = int(processes)
     ssl_context = settings.pop("ssl_context", None)
-    if ssl_context is not None and "certfile" not in settings:
+    if isinstance(ssl_context, ssl.SSLContext):
+        settings["when_ready"] = context_hook(ssl_context, settings.get("when_ready"))
+    elif ssl_context is not None and "certfile" not in settings:
         settings["certfile"], keyfile = ssl_files(ssl_context)
         if keyfile:
             settings["keyfile"] = keyfile
