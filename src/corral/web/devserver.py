@@ -123,8 +123,8 @@ def ssl_files(ssl_context: Any) -> tuple[str, str | None]:
             return adhoc_certificate()
         return ssl_context, None
     raise ValueError(
-        "corral's server loads TLS from files: pass ssl_context=(certfile, keyfile)"
-        " or 'adhoc' (or use --certfile/--keyfile) instead of an SSLContext object."
+        "the command line serves TLS from files: give --cert and --key (or --cert adhoc);"
+        " an SSLContext object can be passed to app.run(ssl_context=...)"
     )
 
 
