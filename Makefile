@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench clean flask-suite
+.PHONY: run test lint typecheck pytest bench clean flask-suite ext-suites ext-baseline
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ test: $(DEV_STAMP)
 # ``flask`` alias; fails on a failure not in tests/compat/flask_suite/expected_failures.txt
 flask-suite: $(DEV_STAMP)
 	$(BIN)/python tests/compat/run.py flask
+
+# The own test suites of Flask-Login, Flask-WTF and Flask-SQLAlchemy (pinned sdists,
+# their test dependencies installed when missing) through the alias; each fails on a
+# failure not in tests/compat/extensions/<suite>.txt. ext-baseline: the same on real Flask.
+EXT_SUITES := flask-login flask-wtf flask-sqlalchemy
+ext-suites: $(DEV_STAMP)
+	@status=0; for s in $(EXT_SUITES); do $(BIN)/python tests/compat/run.py $$s || status=1; done; exit $$status
+
+ext-baseline: $(DEV_STAMP)
+	@for s in $(EXT_SUITES); do $(BIN)/python tests/compat/run.py --real $$s; done
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench examples fuzz

@@ -13,23 +13,28 @@ import pkgutil
 import sys
 from typing import Any
 
-if any(m == "flask" or m.startswith("flask.") for m in sys.modules):
+#: set by ``run.py --real``: the baseline run on the installed Flask, no alias
+REAL = os.environ.get("CORRAL_COMPAT_REAL") == "1"
+
+if REAL:
+    pass
+elif any(m == "flask" or m.startswith("flask.") for m in sys.modules):
     raise RuntimeError("the real flask was imported before the corral.web alias")
+else:
+    import corral.web
+    import corral.web.flask_alias
 
-import corral.web
-import corral.web.flask_alias
+    corral.web.install_as_flask()
+    _flask = importlib.import_module("flask")
+    if _flask.Flask is not corral.web.App:  # the real Flask must never answer these suites
+        raise RuntimeError(f"flask resolved to {_flask!r}, not corral.web")
 
-corral.web.install_as_flask()
-_flask = importlib.import_module("flask")
-if _flask.Flask is not corral.web.App:  # the real Flask must never answer these suites
-    raise RuntimeError(f"flask resolved to {_flask!r}, not corral.web")
-
-# Load every module up front: some suites drop the modules a test imported from
-# sys.modules afterwards, which would otherwise make second copies of corral.web's.
-for _info in pkgutil.iter_modules(corral.web.__path__):
-    importlib.import_module(f"corral.web.{_info.name}")
-for _name in (*corral.web.flask_alias.PACKAGES, *corral.web.flask_alias.MODULES):
-    importlib.import_module(_name)
+    # Load every module up front: some suites drop the modules a test imported from
+    # sys.modules afterwards, which would otherwise make second copies of corral.web's.
+    for _info in pkgutil.iter_modules(corral.web.__path__):
+        importlib.import_module(f"corral.web.{_info.name}")
+    for _name in (*corral.web.flask_alias.PACKAGES, *corral.web.flask_alias.MODULES):
+        importlib.import_module(_name)
 
 # suites written for older pytest: ``_pytest.monkeypatch.notset`` became ``NOTSET``
 _monkeypatch = importlib.import_module("_pytest.monkeypatch")

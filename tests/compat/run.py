@@ -2,6 +2,7 @@
 against the suite's list of expected ones.
 
     python tests/compat/run.py flask [-- extra pytest args]
+    python tests/compat/run.py --real flask-login    # the baseline on real Flask
 
 Downloads the suite's pinned sdist once into ``.cache/compat`` (outside the paths
 ``make test`` collects), installs its test dependencies when missing, runs its tests
@@ -12,7 +13,6 @@ on the list, or when a listed test passes (so the list stays true).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -44,9 +44,7 @@ def fetch(suite: Suite) -> Path:
          "--no-deps", "--dest", str(download), suite.sdist],
         check=True,
     )
-    archives = sorted(download.glob(f"{name}-{version}.tar.gz")) or sorted(
-        download.glob(f"{name.replace('-', '_')}-{version}.tar.gz")
-    )
+    archives = sorted(p for p in download.glob("*.tar.gz") if is_sdist_of(p.name, suite.sdist))
     if not archives:
         raise SystemExit(f"no sdist for {suite.sdist} in {download}")
     with tarfile.open(archives[0]) as tar:
@@ -57,13 +55,36 @@ def fetch(suite: Suite) -> Path:
     return target
 
 
+def is_sdist_of(filename: str, pin: str) -> bool:
+    """Whether ``filename`` is the sdist of ``name==version``; sdist names vary in
+    case and separator (``Flask-Login-0.6.3.tar.gz``, ``flask_wtf-1.2.2.tar.gz``)."""
+    name, _, version = pin.partition("==")
+    return filename.lower().replace("_", "-") == f"{name}-{version}.tar.gz".lower().replace("_", "-")
+
+
+def unmet(requirements: tuple[str, ...]) -> list[str]:
+    """The requirement strings not satisfied by what is installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    missing = []
+    for dep in requirements:
+        req = Requirement(dep)
+        try:
+            installed = version(req.name)
+        except PackageNotFoundError:
+            missing.append(dep)
+            continue
+        if req.specifier and not req.specifier.contains(installed, prereleases=True):
+            missing.append(dep)
+    return missing
+
+
 def ensure_deps(suite: Suite) -> None:
-    """Install the suite's test dependencies that are not importable yet."""
-    modules = {"python-dotenv": "dotenv"}
-    missing = [
-        dep for dep in suite.test_deps
-        if importlib.util.find_spec(modules.get(dep, dep).replace("-", "_")) is None
-    ]
+    """Install the suite's test dependencies (requirement strings) that are missing
+    or installed at a version outside the requirement."""
+    missing = unmet(suite.test_deps)
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
 
@@ -88,7 +109,7 @@ NOT_RUN = "not run:"
 
 
 def run_tests(
-    suite: Suite, source: Path, extra: list[str], expected: dict[str, str]
+    suite: Suite, source: Path, extra: list[str], expected: dict[str, str], real: bool = False
 ) -> dict[str, str]:
     """Run the suite's tests; ``{test id: outcome}``. Listed tests whose reason starts
     with ``not run:`` (they would start a real server in the test process) are
@@ -102,6 +123,9 @@ def run_tests(
         p for p in (str(HERE), *own, env.get("PYTHONPATH", "")) if p
     )
     env["CORRAL_COMPAT_REPORT"] = str(report)
+    if real:  # the baseline: the installed Flask answers, nothing is deselected
+        env["CORRAL_COMPAT_REAL"] = "1"
+        deselect = []
     cmd = [
         sys.executable, "-m", "pytest", "-p", "corral_compat_plugin", "-p", "no:cacheprovider",
         "--continue-on-collection-errors",
@@ -120,7 +144,9 @@ def run_tests(
     return outcomes
 
 
-def compare(suite: Suite, outcomes: dict[str, str], expected: dict[str, str]) -> int:
+def compare(
+    suite: Suite, outcomes: dict[str, str], expected: dict[str, str], target: str = "corral.web"
+) -> int:
     failing = {i for i, o in outcomes.items() if o in ("failed", "error")}
     passed = sum(o == "passed" for o in outcomes.values())
     skipped = sum(o == "skipped" for o in outcomes.values())
@@ -128,7 +154,7 @@ def compare(suite: Suite, outcomes: dict[str, str], expected: dict[str, str]) ->
     stale = sorted(i for i in expected if outcomes.get(i) == "passed")
     missing = sorted(i for i in expected if i not in outcomes)
     print(
-        f"\n{suite.name} suite ({suite.sdist}) on corral.web: {len(outcomes)} tests,"
+        f"\n{suite.name} suite ({suite.sdist}) on {target}: {len(outcomes)} tests,"
         f" {passed} passed, {len(failing)} failed, {skipped} skipped;"
         f" {len(expected)} on the expected-failures list"
     )
@@ -144,16 +170,23 @@ def compare(suite: Suite, outcomes: dict[str, str], expected: dict[str, str]) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", choices=sorted(SUITES))
+    parser.add_argument(
+        "--real", action="store_true",
+        help="the baseline: run the suite on the installed Flask (no alias), report only",
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
     suite = SUITES[args.suite]
     source = fetch(suite)
     ensure_deps(suite)
     expected = read_expected(suite.expected_failures)
-    outcomes = run_tests(suite, source, args.pytest_args, expected)
+    outcomes = run_tests(suite, source, args.pytest_args, expected, real=args.real)
     if not outcomes:
         print(f"{suite.name}: no test ran", file=sys.stderr)
         return 1
+    if args.real:
+        compare(suite, outcomes, {}, target="real Flask")
+        return 0
     if args.pytest_args:  # a partial run: report, do not judge the list
         compare(suite, outcomes, {})
         return 0

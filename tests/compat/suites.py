@@ -38,4 +38,30 @@ SUITES: dict[str, Suite] = {
         test_deps=("asgiref", "greenlet", "python-dotenv"),
         expected_failures=HERE / "flask_suite" / "expected_failures.txt",
     ),
+    # Extensions: their own tests, with their package from the sdist's src/.
+    "flask-login": Suite(
+        name="flask-login",
+        sdist="flask-login==0.6.3",
+        test_deps=("semantic-version", "asgiref", "blinker"),
+        expected_failures=HERE / "extensions" / "flask-login.txt",
+        pythonpath=("src",),
+    ),
+    "flask-wtf": Suite(
+        name="flask-wtf",
+        sdist="flask-wtf==1.2.2",
+        test_deps=("wtforms", "flask-babel", "flask-reuploaded", "email-validator"),
+        expected_failures=HERE / "extensions" / "flask-wtf.txt",
+        pythonpath=("src",),
+    ),
+    "flask-sqlalchemy": Suite(
+        name="flask-sqlalchemy",
+        # SQLAlchemy 2.1 breaks this release's dataclass models on real Flask too
+        sdist="flask-sqlalchemy==3.1.1",
+        test_deps=("sqlalchemy>=2.0.16,<2.1", "blinker"),
+        expected_failures=HERE / "extensions" / "flask-sqlalchemy.txt",
+        pythonpath=("src",),
+    ),
 }
+
+#: the extension suites, run by ``make ext-suites``
+EXTENSIONS = ("flask-login", "flask-wtf", "flask-sqlalchemy")

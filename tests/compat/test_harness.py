@@ -37,3 +37,24 @@ def test_verdict_fails_on_unlisted_failures_and_on_listed_passes(tmp_path: Path)
     assert run.compare(suite, outcomes, {"b": "r", "c": "r"}) == 0
     assert run.compare(suite, outcomes, {"b": "r"}) == 1  # c fails unlisted
     assert run.compare(suite, outcomes, {"a": "r", "b": "r", "c": "r"}) == 1  # a passes
+
+
+def test_sdist_names_match_whatever_their_case_and_separator() -> None:
+    assert run.is_sdist_of("Flask-Login-0.6.3.tar.gz", "flask-login==0.6.3")
+    assert run.is_sdist_of("flask_wtf-1.2.2.tar.gz", "flask-wtf==1.2.2")
+    assert not run.is_sdist_of("flask_wtf-1.2.1.tar.gz", "flask-wtf==1.2.2")
+
+
+def test_unmet_requirements_include_wrong_versions() -> None:
+    assert run.unmet(("pytest", "pytest>=1")) == []
+    assert run.unmet(("pytest<1", "surely-not-an-installed-package-x")) == [
+        "pytest<1", "surely-not-an-installed-package-x",
+    ]
+
+
+def test_every_extension_suite_has_its_package_on_the_path() -> None:
+    from tests.compat.suites import EXTENSIONS
+
+    for name in EXTENSIONS:
+        assert SUITES[name].pythonpath == ("src",)
+        assert SUITES[name].expected_failures.exists()

@@ -774,6 +774,9 @@ class App(Scaffold, TemplateMixin):
         """
         if os.environ.get("CORRAL_RUN_FROM_CLI") == "true":
             return
+        from .devserver import load_run_dotenv, serve_app
+
+        load_run_dotenv(self, load_dotenv)  # .env/.flaskenv, as `corral-web run` would
         if debug is not None:
             self.debug = bool(debug)
         server_name = self.config.get("SERVER_NAME")
@@ -781,15 +784,8 @@ class App(Scaffold, TemplateMixin):
         if server_name:
             sn_host, _, sn_port = server_name.partition(":")
         host = host or sn_host or "127.0.0.1"
-        port = int(port or sn_port or 5000)
-        from corral.server.arbiter import Arbiter
-        from corral.server.config import Settings
-
-        options.setdefault("bind", [f"{host}:{port}"])
-        settings = Settings(**options)
-        arbiter = Arbiter(settings)
-        arbiter.app = self
-        arbiter.run()
+        port = int(port) if port or port == 0 else int(sn_port or 5000)
+        serve_app(self, host, port, options)
 
 
 Flask = App  #: the name Flask's code imports from ``flask.app``

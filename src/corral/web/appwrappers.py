@@ -64,6 +64,22 @@ class Request(_BaseRequest):
     def max_form_parts(self, value: int | None) -> None:
         self.__dict__["_max_form_parts"] = value
 
+    def _load_form_data(self) -> None:
+        if "form" in self.__dict__:
+            return
+        super()._load_form_data()
+        # in debug mode, files[key] for a key that came as a form field says why
+        ctx = _cv_app.get(None)
+        if (
+            ctx is not None
+            and ctx.app.debug
+            and self.mimetype != "multipart/form-data"
+            and not self.files
+        ):
+            from .debughelpers import attach_enctype_error_multidict
+
+            attach_enctype_error_multidict(self)
+
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         try:
             return super().on_json_loading_failed(e)

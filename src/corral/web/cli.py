@@ -14,19 +14,20 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import update_wrapper
 from typing import Any, TypeVar, cast
 
 import click
 
-from .app import App, get_debug_flag
+from .app import App
+from .devserver import is_running_from_reloader
 from .globals import _cv_app
+from .helpers import get_debug_flag, get_load_dotenv
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 APP_ENV_VARS = ("CORRAL_APP", "FLASK_APP")
-DEBUG_ENV_VARS = ("CORRAL_DEBUG", "FLASK_DEBUG")
 DOTENV_FILES = (".env", ".flaskenv")
 DEFAULT_APP_FILES = ("wsgi.py", "app.py")
 
@@ -201,10 +202,11 @@ class ScriptInfo:
         if app is None:
             raise NoAppException(
                 "Could not locate an application. Use the 'corral-web --app' option,"
-                " the 'CORRAL_APP' environment variable, or a 'wsgi.py' or 'app.py'"
-                " file in the current directory."
+                " the 'CORRAL_APP' (or 'FLASK_APP') environment variable, or a 'wsgi.py'"
+                " or 'app.py' file in the current directory."
             )
-        if self.set_debug_flag and any(os.environ.get(n) for n in DEBUG_ENV_VARS):
+        if self.set_debug_flag:
+            # as Flask: the environment (unset means off) decides, not the app's code
             app.debug = get_debug_flag()
         self._loaded_app = app
         return app
@@ -288,7 +290,8 @@ def _set_debug(ctx: click.Context, param: click.Parameter, value: bool | None) -
 
 def _env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     info = ctx.ensure_object(ScriptInfo)
-    load_dotenv(value, load_defaults=info.load_dotenv_defaults)
+    if value is not None or get_load_dotenv(info.load_dotenv_defaults):
+        load_dotenv(value, load_defaults=get_load_dotenv(info.load_dotenv_defaults))
     return value
 
 
@@ -322,94 +325,142 @@ _env_file_option = click.Option(
 #: The app ``run`` serves in this process (set before the server forks workers).
 _RUN_APP: Any = None
 
-WATCH_SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "instance"}
-
-
 def run_target() -> Any:
     """The app the server started by ``corral-web run`` serves.
 
     Used as the server's app spec (``corral.web.cli:run_target()``): the app this
     process already loaded, or the one named by ``CORRAL_APP`` in a fresh one.
     """
-    if _RUN_APP is not None:
-        return _RUN_APP
-    return ScriptInfo().load_app()
+    app = _RUN_APP if _RUN_APP is not None else ScriptInfo().load_app()
+    from .devserver import DEBUGGER_ENV, debugged
+
+    if os.environ.get(DEBUGGER_ENV) == "1":
+        return debugged(app)
+    return app
 
 
-def _is_user_file(filename: str) -> bool:
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    real = os.path.realpath(filename)
-    return not any(real.startswith(p + os.sep) for p in prefixes) and "site-packages" not in real
+def get_version(ctx: click.Context, param: click.Parameter | None, value: Any) -> None:
+    """``--version``: Python's, corral's and (when installed) Werkzeug's versions,
+    and the Flask release whose API corral.web follows."""
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
 
-
-def _watched_files(roots: Iterable[str], extra: Iterable[str]) -> set[str]:
-    files: set[str] = set(extra)
-    for module in list(sys.modules.values()):
-        filename = getattr(module, "__file__", None)
-        if filename and _is_user_file(filename):
-            files.add(filename)
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [
-                d for d in dirnames
-                if not d.startswith(".") and d not in WATCH_SKIP_DIRS
-                and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))
-            ]
-            files.update(os.path.join(dirpath, f) for f in filenames if f.endswith(".py"))
-    return files
-
-
-def _stop_child(proc: Any, timeout: float = 10.0) -> None:
-    import signal
-    import subprocess
-
-    if proc.poll() is None:
-        # SIGINT: the arbiter's quick shutdown; a code reload need not drain requests.
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def run_with_reloader(
-    argv: list[str], env: dict[str, str], roots: list[str], extra: list[str],
-    interval: float = 1.0,
-) -> None:
-    """Serve in a child process and restart it whenever a watched file changes
-    (watched by the server's reloader, the one ``corral --reload`` uses)."""
-    import signal
-    import subprocess
-    import time
-
-    from corral.server.reloader import Watcher
-
-    def _terminate(signum: int, frame: Any) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, _terminate)
-    command = [sys.executable, "-m", "corral", *argv]
-    proc: Any = None
+    lines = [f"Python {platform.python_version()}", f"corral {version('corral')}"]
     try:
-        while True:
-            changed: list[str] = []
-            watcher = Watcher(_watched_files(roots, extra), changed.append,
-                              interval=interval, boot_time=time.time())
-            watcher.begin()
-            proc = subprocess.Popen(command, env=env)
-            try:
-                while not changed:
-                    watcher.stopped.wait(interval)
-            finally:
-                watcher.stop()
-            click.echo(f" * Detected change in {changed[0]!r}, reloading", err=True)
-            _stop_child(proc)
-    except KeyboardInterrupt:
+        from .flask_alias import FLASK_API_VERSION  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
         pass
-    finally:
-        if proc is not None:
-            _stop_child(proc)
+    else:
+        lines.append(f"Flask {FLASK_API_VERSION} (the API corral.web follows)")
+    try:
+        lines.append(f"Werkzeug {version('werkzeug')}")
+    except PackageNotFoundError:
+        pass
+    click.echo("\n".join(lines), color=ctx.color)
+    ctx.exit()
+
+
+version_option = click.Option(
+    ["--version"],
+    help="Show the versions of Python, corral and Werkzeug.",
+    expose_value=False,
+    callback=get_version,
+    is_flag=True,
+    is_eager=True,
+)
+
+
+def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
+    """The ``Serving app`` / ``Debug mode`` lines, once (not again after a reload)."""
+    if is_running_from_reloader():
+        return
+    if app_import_path is not None:
+        click.echo(f" * Serving app '{app_import_path}'", err=True)
+    if debug is not None:
+        click.echo(f" * Debug mode: {'on' if debug else 'off'}", err=True)
+
+
+def _import_object(name: str) -> Any:
+    """``module``, ``module.attr`` or ``module:attr``: the object it names."""
+    name = name.replace(":", ".")
+    try:
+        __import__(name)
+        return sys.modules[name]
+    except ImportError:
+        module, _, attr = name.rpartition(".")
+        if not module:
+            raise
+    __import__(module)
+    return getattr(sys.modules[module], attr)
+
+
+class CertParamType(click.ParamType):
+    """``--cert``: an existing file, ``adhoc``, or ``module:name`` of an SSLContext."""
+
+    name = "path"
+
+    def __init__(self) -> None:
+        self.path_type = click.Path(exists=True, dir_okay=False, resolve_path=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            import ssl
+        except ImportError:
+            raise click.BadParameter(
+                'Using "--cert" needs Python built with SSL support.', ctx, param
+            ) from None
+        try:
+            return self.path_type(value, param, ctx)
+        except click.BadParameter:
+            text = click.STRING(value, param, ctx).lower()
+            if text == "adhoc":
+                try:
+                    import cryptography  # noqa: F401
+                except ImportError:
+                    raise click.BadParameter(
+                        "An ad hoc certificate needs the cryptography package.", ctx, param
+                    ) from None
+                return text
+            try:
+                obj = _import_object(str(value))
+            except (ImportError, AttributeError):
+                obj = None
+            if isinstance(obj, ssl.SSLContext):
+                return obj
+            raise
+
+
+def _validate_key(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """``--key`` goes with a certificate file (and only with one)."""
+    import ssl
+
+    cert = ctx.params.get("cert")
+    is_adhoc = cert == "adhoc"
+    is_context = isinstance(cert, ssl.SSLContext)
+    if value is not None:
+        if is_adhoc:
+            raise click.BadParameter('When "--cert" is "adhoc", "--key" is not used.', ctx, param)
+        if is_context:
+            raise click.BadParameter(
+                'When "--cert" is an SSLContext object, "--key" is not used.', ctx, param
+            )
+        if not cert:
+            raise click.BadParameter('"--cert" must also be specified.', ctx, param)
+        ctx.params["cert"] = cert, value
+    elif cert and not (is_adhoc or is_context):
+        raise click.BadParameter('Required when using "--cert".', ctx, param)
+    return value
+
+
+class SeparatedPathType(click.Path):
+    """Paths separated by ``os.pathsep``, each checked as a click.Path."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        items = self.split_envvar_value(value)
+        convert = super().convert
+        return [convert(item, param, ctx) for item in items]
 
 
 @click.command(
@@ -420,13 +471,36 @@ def run_with_reloader(
 @click.option("--host", "-h", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", "-p", default=5000, show_default=True, type=int, help="Port to bind.")
 @click.option(
+    "--cert", type=CertParamType(), is_eager=True,
+    help="A certificate file to serve HTTPS with (or 'adhoc' for a throwaway one).",
+)
+@click.option(
+    "--key", type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    callback=_validate_key, expose_value=False, help="The key file of --cert.",
+)
+@click.option(
     "--reload/--no-reload", default=None,
     help="Restart the server when code changes (on by default in debug mode).",
 )
+@click.option(
+    "--debugger/--no-debugger", default=None,
+    help="Werkzeug's interactive debugger on errors (on by default in debug mode;"
+    " needs Werkzeug).",
+)
+@click.option(
+    "--with-threads/--without-threads", default=None,
+    help="Run the app on a pool of threads (--threads 4) or on one (--threads 1);"
+    " unset, the server's default.",
+)
 @click.option("--debug/--no-debug", default=None, help="Set debug mode.")
 @click.option(
-    "--extra-files", default=None, type=click.Path(),
+    "--extra-files", default=None, type=SeparatedPathType(),
     help=f"More files for the reloader to watch, separated by {os.path.pathsep!r}.",
+)
+@click.option(
+    "--exclude-patterns", default=None, type=SeparatedPathType(),
+    help="Files matching these fnmatch patterns do not trigger a reload; separated"
+    f" by {os.path.pathsep!r}.",
 )
 @click.argument("server_args", nargs=-1, type=click.UNPROCESSED)
 @pass_script_info
@@ -434,30 +508,49 @@ def run_command(
     info: ScriptInfo,
     host: str,
     port: int,
+    cert: Any,
     reload: bool | None,
+    debugger: bool | None,
+    with_threads: bool | None,
     debug: bool | None,
-    extra_files: str | None,
+    extra_files: list[str] | None,
+    exclude_patterns: list[str] | None,
     server_args: tuple[str, ...],
 ) -> None:
     """Serve the app with corral's server; arguments after the options (or after
     ``--``) go to the server, e.g. ``run -- -w 4 -k gthread``."""
     global _RUN_APP
+    from .devserver import DEBUGGER_ENV, run_with_reloader, script_command, ssl_files
+
     if debug is not None:
         _set_debug(click.get_current_context(), _debug_option, debug)
     app = info.load_app()
     if reload is None:
         reload = bool(app.debug)
-    argv = ["corral.web.cli:run_target()", "-b", f"{host}:{port}", *server_args]
-    click.echo(f" * Serving app '{app.name}'", err=True)
-    click.echo(f" * Debug mode: {'on' if app.debug else 'off'}", err=True)
+    if debugger is None:
+        debugger = bool(app.debug)
+    argv = ["corral.web.cli:run_target()", "-b", f"{host}:{port}"]
+    if cert is not None:
+        try:
+            certfile, keyfile = ssl_files(cert)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="'--cert'") from None
+        argv += ["--certfile", certfile] + (["--keyfile", keyfile] if keyfile else [])
+    if with_threads is not None:
+        argv += ["--threads", "4" if with_threads else "1"]
+    if debugger:
+        argv += ["-w", "1"]  # the debugger's frames live in one process
+    argv += server_args
+    os.environ[DEBUGGER_ENV] = "1" if debugger else "0"
+    show_server_banner(bool(app.debug), info.resolved_import_path() or app.name)
     import_path = info.resolved_import_path()
-    if reload:
-        if info.create_app is not None or not import_path:
-            raise click.UsageError("--reload needs the app named with --app or CORRAL_APP.")
-        env = dict(os.environ, CORRAL_APP=import_path, CORRAL_DEBUG="1" if app.debug else "0")
-        env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p])
-        extra = extra_files.split(os.path.pathsep) if extra_files else []
-        run_with_reloader(argv, env, [os.getcwd(), app.root_path], extra)
+    if reload and not is_running_from_reloader():
+        # this very command again in a child process, restarted on changes; the
+        # child sees it runs under the reloader and serves
+        run_with_reloader(
+            script_command(), dict(os.environ), [os.getcwd(), app.root_path],
+            list(extra_files or ()), list(exclude_patterns or ()),
+        )  # fmt: skip
         return
     if import_path:
         os.environ["CORRAL_APP"] = import_path
@@ -498,18 +591,23 @@ def shell_command() -> None:
     code.interact(banner=banner, local=namespace)
 
 
-def _route_rows(rules: list[Any], sort: str, ignored: set[str]) -> list[tuple[str, ...]]:
-    if sort in ("endpoint", "rule"):
-        rules = sorted(rules, key=lambda r: getattr(r, sort))
-    elif sort == "methods":
-        rules = sorted(rules, key=lambda r: sorted(set(r.methods or ()) - ignored))
-    elif sort == "domain":
-        rules = sorted(rules, key=lambda r: (r.subdomain or "", r.endpoint))
-    rows: list[tuple[str, ...]] = []
+def _route_rows(rules: list[Any], all_methods: bool, host_matching: bool) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the routes table; a Host or Subdomain column only when
+    some rule has one."""
+    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
+    has_domain = any(r.host if host_matching else r.subdomain for r in rules)
+    headers = ["Endpoint", "Methods"]
+    if has_domain:
+        headers.append("Host" if host_matching else "Subdomain")
+    headers.append("Rule")
+    rows = []
     for rule in rules:
-        methods = ", ".join(sorted(set(rule.methods or ()) - ignored))
-        rows.append((rule.endpoint, methods, rule.rule))
-    return rows
+        row = [rule.endpoint, ", ".join(sorted(set(rule.methods or ()) - ignored))]
+        if has_domain:
+            row.append((rule.host if host_matching else rule.subdomain) or "")
+        row.append(rule.rule)
+        rows.append(row)
+    return headers, rows
 
 
 @click.command("routes", short_help="Show the routes for the app.")
@@ -529,9 +627,10 @@ def routes_command(sort: str, all_methods: bool) -> None:
     if not rules:
         click.echo("No routes were registered.")
         return
-    ignored = set() if all_methods else {"HEAD", "OPTIONS"}
-    rows = _route_rows(rules, sort, ignored)
-    headers = ("Endpoint", "Methods", "Rule")
+    headers, rows = _route_rows(rules, all_methods, bool(current_app.url_map.host_matching))
+    sorts = ["endpoint", "methods", *(["domain"] if len(headers) == 4 else []), "rule"]
+    if sort in sorts:  # "match" keeps the order rules are matched in
+        rows.sort(key=lambda row: row[sorts.index(sort)])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     click.echo(fmt.format(*headers).rstrip())
@@ -547,16 +646,19 @@ class CorralGroup(AppGroup):
         self,
         add_default_commands: bool = True,
         create_app: Callable[..., Any] | None = None,
+        add_version_option: bool = True,
         load_dotenv: bool = True,
         set_debug_flag: bool = True,
         **extra: Any,
     ) -> None:
         params = list(extra.pop("params", None) or ())
         params.extend((_env_file_option, _app_option, _debug_option))
+        if add_version_option:
+            params.append(version_option)
+        if "context_settings" not in extra:
+            extra["context_settings"] = {}
+        extra["context_settings"].setdefault("auto_envvar_prefix", "FLASK")
         super().__init__(params=params, **extra)
-        click.version_option(
-            package_name="corral", prog_name="corral-web", message="%(prog)s %(version)s"
-        )(self)
         self.create_app = create_app
         self.load_dotenv = load_dotenv
         self.set_debug_flag = set_debug_flag
@@ -615,6 +717,10 @@ class CorralGroup(AppGroup):
             # Still read .env files so that `--help` lists the app's commands.
             _env_file(ctx, _env_file_option, None)
         return super().parse_args(ctx, args)
+
+
+#: Flask's name for the top-level group.
+FlaskGroup = CorralGroup
 
 
 cli = CorralGroup(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -338,7 +339,7 @@ class HeaderSet:
 def _cache_property(key: str, empty: t.Any, type: Callable[[str], t.Any] | None) -> t.Any:
     def getter(self: _CacheControl) -> t.Any:
         if key not in self._values:
-            return None
+            return False if type is bool else None
         value = self._values[key]
         if value is None:
             return empty
@@ -418,3 +419,303 @@ class ResponseCacheControl(_CacheControl):
 
 class RequestCacheControl(_CacheControl):
     pass
+
+
+class IfRange:
+    """The ``If-Range`` header: an entity tag or a date (or neither)."""
+
+    def __init__(self, etag: str | None = None, date: t.Any = None) -> None:
+        self.etag = etag
+        self.date = date
+
+    def to_header(self) -> str:
+        if self.date is not None:
+            from .http import http_date
+
+            return http_date(self.date)
+        if self.etag is not None:
+            from .http import quote_etag
+
+            return quote_etag(self.etag)
+        return ""
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {str(self)!r}>"
+
+
+def parse_if_range(value: str | None) -> IfRange:
+    """An ``If-Range`` value as a date when it reads as one, else as an etag."""
+    if not value:
+        return IfRange()
+    from .http import parse_date, unquote_etag
+
+    when = parse_date(value)
+    if when is not None:
+        return IfRange(date=when)
+    return IfRange(unquote_etag(value)[0])
+
+
+def parse_set_header(
+    value: str | None, on_update: Callable[[HeaderSet], None] | None = None
+) -> HeaderSet:
+    """A comma-separated header as a :class:`HeaderSet` (quoted items unquoted)."""
+    if not value:
+        return HeaderSet(None, on_update)
+    from .http import parse_list_header
+
+    return HeaderSet(parse_list_header(value), on_update)
+
+
+def _csp_property(key: str) -> t.Any:
+    def getter(self: ContentSecurityPolicy) -> str | None:
+        return self.get(key)
+
+    def setter(self: ContentSecurityPolicy, value: str | None) -> None:
+        if value is None:
+            self.pop(key, None)
+        else:
+            self[key] = value
+
+    def deleter(self: ContentSecurityPolicy) -> None:
+        self.pop(key, None)
+
+    return property(getter, setter, deleter)
+
+
+class ContentSecurityPolicy(dict):  # type: ignore[type-arg]
+    """``Content-Security-Policy`` directives (``{"default-src": "'self'"}``);
+    changes are written back through ``on_update``."""
+
+    def __init__(
+        self,
+        values: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        on_update: Callable[[ContentSecurityPolicy], None] | None = None,
+    ) -> None:
+        super().__init__(values or ())
+        self.on_update = on_update
+        self.provided = values is not None
+
+    @classmethod
+    def from_header(
+        cls, value: str | None, on_update: Callable[[ContentSecurityPolicy], None] | None = None
+    ) -> ContentSecurityPolicy:
+        if not value:
+            return cls(None, on_update)
+        items = []
+        for policy in value.split(";"):
+            policy = policy.strip()
+            if policy:
+                key, _, rest = policy.partition(" ")
+                items.append((key.strip(), rest.strip()))
+        return cls(items, on_update)
+
+    def _changed(self) -> None:
+        if self.on_update is not None:
+            self.on_update(self)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def pop(self, key: str, *default: t.Any) -> t.Any:
+        rv = super().pop(key, *default)
+        self._changed()
+        return rv
+
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        rv = super().setdefault(key, default)
+        self._changed()
+        return rv
+
+    base_uri = _csp_property("base-uri")
+    child_src = _csp_property("child-src")
+    connect_src = _csp_property("connect-src")
+    default_src = _csp_property("default-src")
+    font_src = _csp_property("font-src")
+    form_action = _csp_property("form-action")
+    frame_ancestors = _csp_property("frame-ancestors")
+    frame_src = _csp_property("frame-src")
+    img_src = _csp_property("img-src")
+    manifest_src = _csp_property("manifest-src")
+    media_src = _csp_property("media-src")
+    navigate_to = _csp_property("navigate-to")
+    object_src = _csp_property("object-src")
+    prefetch_src = _csp_property("prefetch-src")
+    plugin_types = _csp_property("plugin-types")
+    report_to = _csp_property("report-to")
+    report_uri = _csp_property("report-uri")
+    sandbox = _csp_property("sandbox")
+    script_src = _csp_property("script-src")
+    script_src_attr = _csp_property("script-src-attr")
+    script_src_elem = _csp_property("script-src-elem")
+    style_src = _csp_property("style-src")
+    style_src_attr = _csp_property("style-src-attr")
+    style_src_elem = _csp_property("style-src-elem")
+    worker_src = _csp_property("worker-src")
+
+    def to_header(self) -> str:
+        return "; ".join(f"{key} {value}" for key, value in self.items())
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {dict.__repr__(self)}>"
+
+
+class COOP(str, enum.Enum):
+    """``Cross-Origin-Opener-Policy`` values."""
+
+    UNSAFE_NONE = "unsafe-none"
+    SAME_ORIGIN_ALLOW_POPUPS = "same-origin-allow-popups"
+    SAME_ORIGIN = "same-origin"
+
+
+class COEP(str, enum.Enum):
+    """``Cross-Origin-Embedder-Policy`` values."""
+
+    UNSAFE_NONE = "unsafe-none"
+    REQUIRE_CORP = "require-corp"
+
+
+class WWWAuthenticate:
+    """One ``WWW-Authenticate`` challenge: a scheme with parameters or a token.
+    ``auth.realm`` and ``auth["realm"]`` read and write the parameters."""
+
+    _type: str
+    _parameters: dict[str, str | None]
+    _token: str | None
+    _on_update: Callable[[WWWAuthenticate], None] | None
+
+    def __init__(
+        self,
+        auth_type: str,
+        values: Mapping[str, str | None] | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.__dict__["_type"] = auth_type.lower()
+        self.__dict__["_parameters"] = dict(values or {})
+        self.__dict__["_token"] = token
+        self.__dict__["_on_update"] = None
+
+    def _changed(self) -> None:
+        if self._on_update is not None:
+            self._on_update(self)
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @type.setter
+    def type(self, value: str) -> None:
+        self.__dict__["_type"] = value
+        self._changed()
+
+    @property
+    def parameters(self) -> dict[str, str | None]:
+        return self._parameters
+
+    @parameters.setter
+    def parameters(self, value: Mapping[str, str | None]) -> None:
+        self.__dict__["_parameters"] = dict(value)
+        self._changed()
+
+    @property
+    def token(self) -> str | None:
+        return self._token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self.__dict__["_token"] = value
+        self._changed()
+
+    def __getitem__(self, key: str) -> str | None:
+        return self.parameters.get(key)
+
+    def __setitem__(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.parameters.pop(key, None)
+        else:
+            self.parameters[key] = value
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        if key in self.parameters:
+            del self.parameters[key]
+            self._changed()
+
+    def __getattr__(self, name: str) -> str | None:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.parameters.get(name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        if name in {"type", "parameters", "token"} or name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        del self[name]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.parameters
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.parameters.get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WWWAuthenticate):
+            return NotImplemented
+        return (self.type, self.parameters, self.token) == (other.type, other.parameters, other.token)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def from_header(cls, value: str | None) -> WWWAuthenticate | None:
+        if not value:
+            return None
+        scheme, _, rest = value.partition(" ")
+        rest = rest.strip()
+        if "=" in rest.rstrip("="):
+            from .http import parse_dict_header
+
+            return cls(scheme, parse_dict_header(rest))
+        return cls(scheme, None, rest or None)
+
+    def to_header(self) -> str:
+        if self.token is not None:
+            return f"{self.type.title()} {self.token}"
+        if not self.parameters:
+            return self.type.title()
+        from .http import quote_header_value
+
+        digest = self.type == "digest"
+        always = {"realm", "domain", "nonce", "opaque", "qop"} if digest else set()
+        params = ", ".join(
+            key if value is None
+            else f"{key}={quote_header_value(value, allow_token=key not in always)}"
+            for key, value in self.parameters.items()
+        )  # fmt: skip
+        return f"{'Digest' if digest else self.type.title()} {params}"
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.to_header()!r}>"

@@ -7,6 +7,7 @@ import email.utils
 import hashlib
 import re
 import typing as t
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from time import time
@@ -295,7 +296,16 @@ def dump_cookie(
         if attr is None or attr is False:
             continue
         parts.append(name if attr is True else f"{name}={attr}")
-    return "; ".join(parts)
+    header = "; ".join(parts)
+    if max_size and len(header) > max_size:
+        # browsers drop such cookies silently; say so where the app can see it
+        warnings.warn(
+            f"The {key!r} cookie is too large: {len(header)} bytes as a header"
+            f" ({len(value)} of them the value) against a limit of {max_size}"
+            " (MAX_COOKIE_SIZE); browsers may ignore it.",
+            stacklevel=3,
+        )
+    return header
 
 
 # -- etags and conditional requests

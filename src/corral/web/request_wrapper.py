@@ -18,12 +18,16 @@ from .datastructures import (
     LanguageAccept,
     MIMEAccept,
     MultiDict,
+    RequestCacheControl,
 )
-from .exceptions import BadRequest, UnsupportedMediaType
+from .exceptions import BadRequest, HTTPException, UnsupportedMediaType
+from .formdata import FormDataParser
+from .headervalues import HeaderSet, IfRange, parse_if_range, parse_set_header
 from .http import (
     parse_accept_header,
     parse_cookie,
     parse_date,
+    parse_dict_header,
     parse_etags,
     parse_options_header,
     parse_qs_pairs,
@@ -119,6 +123,13 @@ def _split_blueprint_path(name: str) -> list[str]:
     return out
 
 
+_WERKZEUG_BUILDER_ARGS = (
+    "path", "base_url", "query_string", "method", "input_stream", "content_type",
+    "content_length", "errors_stream", "multithread", "multiprocess", "run_once", "headers",
+    "data", "environ_base", "environ_overrides", "mimetype", "json", "auth",
+)  # fmt: skip
+
+
 class Request:
     """A WSGI request. Constructing one stores the environ and nothing else."""
 
@@ -126,6 +137,9 @@ class Request:
     url_charset = "utf-8"
     encoding_errors = "replace"
     parameter_storage_class: type[MultiDict] = ImmutableMultiDict
+    dict_storage_class: type[MultiDict] = ImmutableMultiDict
+    form_data_parser_class: type[FormDataParser] = FormDataParser
+    user_agent_class: type[UserAgent] = UserAgent
     list_storage_class: type[list[t.Any]] = list
     trusted_hosts: list[str] | None = None
     json_module: t.Any = _StdJSON
@@ -145,6 +159,38 @@ class Request:
         self.shallow = shallow
         if populate_request and not shallow:
             environ["werkzeug.request"] = self
+
+    @classmethod
+    def from_values(cls, *args: t.Any, **kwargs: t.Any) -> Request:
+        """A request for an environ built from test-client style arguments
+        (``Request.from_values("/?a=1", method="POST", data=...)``)."""
+        from .environbuilder import EnvironBuilder
+
+        charset = kwargs.pop("charset", None)
+        if charset is not None:
+            kwargs.setdefault("content_type", f"text/plain; charset={charset}")
+        if len(args) > len(_WERKZEUG_BUILDER_ARGS):
+            raise TypeError(f"from_values() takes at most {len(_WERKZEUG_BUILDER_ARGS)} positional arguments")
+        kwargs.update(zip(_WERKZEUG_BUILDER_ARGS, args, strict=False))  # in Werkzeug's order
+        return cls(EnvironBuilder(None, **kwargs).get_environ())
+
+    @classmethod
+    def application(cls, f: Callable[..., t.Any]) -> Callable[..., t.Any]:
+        """Turn ``f(request) -> response`` into a WSGI app; an HTTPException
+        raised by ``f`` becomes its response."""
+        from functools import update_wrapper
+
+        def application(*args: t.Any) -> t.Any:
+            environ, start_response = args[-2], args[-1]
+            request = cls(environ)
+            with request:
+                try:
+                    resp = f(*args[:-2], request)
+                except HTTPException as e:
+                    resp = e.get_response(environ)
+                return resp(environ, start_response)
+
+        return update_wrapper(application, f)
 
     # -- basics
     @cached_property
@@ -170,6 +216,23 @@ class Request:
     @cached_property
     def full_path(self) -> str:
         return f"{self.path}?{environ_text(self.environ, 'QUERY_STRING')}"
+
+    @cached_property
+    def root_path(self) -> str:
+        """``SCRIPT_NAME`` as text, trailing slash kept."""
+        return environ_text(self.environ, "SCRIPT_NAME")
+
+    @cached_property
+    def server(self) -> tuple[str, int | None] | None:
+        """(``SERVER_NAME``, ``SERVER_PORT``) the request reached, if known."""
+        name = self.environ.get("SERVER_NAME")
+        if name is None:
+            return None
+        try:
+            port: int | None = int(self.environ.get("SERVER_PORT", ""))
+        except ValueError:
+            port = None
+        return name, port
 
     @cached_property
     def script_root(self) -> str:
@@ -270,9 +333,50 @@ class Request:
     def content_encoding(self) -> str | None:
         return self.environ.get("HTTP_CONTENT_ENCODING")
 
-    @property
+    @cached_property
     def user_agent(self) -> UserAgent:
-        return UserAgent(self.environ.get("HTTP_USER_AGENT", ""))
+        return self.user_agent_class(self.environ.get("HTTP_USER_AGENT", ""))
+
+    @property
+    def origin(self) -> str | None:
+        return self.environ.get("HTTP_ORIGIN")
+
+    @property
+    def content_md5(self) -> str | None:
+        return self.environ.get("HTTP_CONTENT_MD5")
+
+    @property
+    def access_control_request_method(self) -> str | None:
+        return self.environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
+
+    @property
+    def access_control_request_headers(self) -> HeaderSet | None:
+        raw = self.environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+        return None if raw is None else parse_set_header(raw)
+
+    @property
+    def max_forwards(self) -> int | None:
+        try:
+            return int(self.environ["HTTP_MAX_FORWARDS"])
+        except (KeyError, ValueError):
+            return None
+
+    @property
+    def date(self) -> datetime | None:
+        return parse_date(self.environ.get("HTTP_DATE"))
+
+    @cached_property
+    def pragma(self) -> HeaderSet:
+        return parse_set_header(self.environ.get("HTTP_PRAGMA", ""))
+
+    @cached_property
+    def cache_control(self) -> RequestCacheControl:
+        raw = self.environ.get("HTTP_CACHE_CONTROL")
+        return RequestCacheControl(parse_dict_header(raw) if raw else None)
+
+    @cached_property
+    def if_range(self) -> IfRange:
+        return parse_if_range(self.environ.get("HTTP_IF_RANGE"))
 
     @property
     def referrer(self) -> str | None:
@@ -365,20 +469,29 @@ class Request:
             return io.BytesIO(data)
         return self.stream
 
+    @property
+    def want_form_data_parsed(self) -> bool:
+        """Whether the request has a content type (a form parser would look at it)."""
+        return bool(self.environ.get("CONTENT_TYPE"))
+
+    def make_form_data_parser(self) -> FormDataParser:
+        return self.form_data_parser_class(
+            max_form_memory_size=self.max_form_memory_size,
+            cls=self.parameter_storage_class,
+            max_form_parts=self.max_form_parts,
+        )
+
     def _load_form_data(self) -> None:
         if "form" in self.__dict__:
             return
         if self.shallow:
             raise RuntimeError("A shallow request tried to consume form data.")
         if self.mimetype in self.want_form_data_parsed_for:
-            from .formparser import parse_form_data
-
-            _stream, form, files = parse_form_data(
-                self.environ,
+            _stream, form, files = self.make_form_data_parser().parse(
                 self._get_stream_for_parsing(),
-                max_form_memory_size=self.max_form_memory_size,
-                max_form_parts=self.max_form_parts,
-                cls=self.parameter_storage_class,
+                self.mimetype,
+                self.content_length,
+                self.mimetype_params,
             )
             self.__dict__["_cached_data"] = self.__dict__.get("_cached_data", b"")
         else:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from .datastructures import Headers, HeaderSet, ResponseCacheControl
 from .exceptions import RequestedRangeNotSatisfiable
+from .headervalues import COEP, COOP, ContentSecurityPolicy, WWWAuthenticate, parse_set_header
 from .http import (
     ContentRange,
     generate_etag,
@@ -77,6 +78,65 @@ def _header_set(name: str) -> property:
     return property(getter, setter)
 
 
+def _header_list(name: str) -> property:
+    """A comma-separated header as a HeaderSet; None when the header is absent."""
+
+    def getter(self: ResponseConditionalMixin) -> HeaderSet | None:
+        raw = self.headers.get(name)
+        return None if raw is None else parse_set_header(raw)
+
+    def setter(self: ResponseConditionalMixin, value: t.Any) -> None:
+        if value is None:
+            self.headers.remove(name)
+        elif isinstance(value, str):
+            self.headers[name] = value
+        else:
+            self.headers[name] = ", ".join(value)
+
+    def deleter(self: ResponseConditionalMixin) -> None:
+        self.headers.remove(name)
+
+    return property(getter, setter, deleter)
+
+
+def _header_converted(name: str, load: t.Callable[[str], t.Any], default: t.Any = None) -> property:
+    def getter(self: ResponseConditionalMixin) -> t.Any:
+        raw = self.headers.get(name)
+        if raw is None:
+            return default
+        try:
+            return load(raw)
+        except ValueError:
+            return default
+
+    def setter(self: ResponseConditionalMixin, value: t.Any) -> None:
+        if value is None:
+            self.headers.remove(name)
+        else:
+            self.headers[name] = str(getattr(value, "value", value))
+
+    def deleter(self: ResponseConditionalMixin) -> None:
+        self.headers.remove(name)
+
+    return property(getter, setter, deleter)
+
+
+def _csp_header(name: str) -> property:
+    def getter(self: ResponseConditionalMixin) -> ContentSecurityPolicy:
+        def on_update(csp: ContentSecurityPolicy) -> None:
+            setter(self, csp)
+
+        return ContentSecurityPolicy.from_header(self.headers.get(name), on_update)
+
+    def setter(self: ResponseConditionalMixin, value: t.Any) -> None:
+        if not value:
+            self.headers.remove(name)
+        else:
+            self.headers[name] = value if isinstance(value, str) else value.to_header()
+
+    return property(getter, setter)
+
+
 class ResponseConditionalMixin:
     """Needs ``headers``, ``status_code``, ``response`` and the sequence helpers."""
 
@@ -105,6 +165,63 @@ class ResponseConditionalMixin:
     vary = _header_set("Vary")
     allow = _header_set("Allow")
     content_language_set = _header_set("Content-Language")
+    content_md5 = _header_text("Content-MD5")
+    content_security_policy = _csp_header("Content-Security-Policy")
+    content_security_policy_report_only = _csp_header("Content-Security-Policy-Report-Only")
+    access_control_allow_headers = _header_list("Access-Control-Allow-Headers")
+    access_control_allow_methods = _header_list("Access-Control-Allow-Methods")
+    access_control_expose_headers = _header_list("Access-Control-Expose-Headers")
+    access_control_allow_origin = _header_text("Access-Control-Allow-Origin")
+    access_control_max_age = _header_converted("Access-Control-Max-Age", int)
+    cross_origin_opener_policy = _header_converted(
+        "Cross-Origin-Opener-Policy", COOP, COOP.UNSAFE_NONE
+    )
+    cross_origin_embedder_policy = _header_converted(
+        "Cross-Origin-Embedder-Policy", COEP, COEP.UNSAFE_NONE
+    )
+
+    @property
+    def access_control_allow_credentials(self) -> bool:
+        return "Access-Control-Allow-Credentials" in self.headers
+
+    @access_control_allow_credentials.setter
+    def access_control_allow_credentials(self, value: bool | None) -> None:
+        if value is True:
+            self.headers["Access-Control-Allow-Credentials"] = "true"
+        else:
+            self.headers.remove("Access-Control-Allow-Credentials")
+
+    @property
+    def www_authenticate(self) -> WWWAuthenticate:
+        """The first ``WWW-Authenticate`` challenge (a ``basic`` one when unset);
+        changing it rewrites the header."""
+        value = WWWAuthenticate.from_header(self.headers.get("WWW-Authenticate"))
+        if value is None:
+            value = WWWAuthenticate("basic")
+        self._watch_www_authenticate(value)
+        return value
+
+    @www_authenticate.setter
+    def www_authenticate(self, value: WWWAuthenticate | list[WWWAuthenticate] | None) -> None:
+        if not value:
+            self.headers.remove("WWW-Authenticate")
+        elif isinstance(value, list):
+            self.headers.set("WWW-Authenticate", value[0].to_header())
+            for item in value[1:]:
+                self.headers.add("WWW-Authenticate", item.to_header())
+        else:
+            self.headers.set("WWW-Authenticate", value.to_header())
+            self._watch_www_authenticate(value)
+
+    @www_authenticate.deleter
+    def www_authenticate(self) -> None:
+        self.headers.remove("WWW-Authenticate")
+
+    def _watch_www_authenticate(self, value: WWWAuthenticate) -> None:
+        def on_update(v: WWWAuthenticate) -> None:
+            self.headers.set("WWW-Authenticate", v.to_header())
+
+        value.__dict__["_on_update"] = on_update
 
     @property
     def mimetype(self) -> str | None:

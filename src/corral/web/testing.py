@@ -1,26 +1,38 @@
-"""Test helpers: an environ builder, a test client with a cookie jar, a CLI runner."""
+"""Test helpers: a test client with a cookie jar, a CLI runner (and the environ builder)."""
 
 from __future__ import annotations
 
+import copy
 import io
-import mimetypes
-import os
-import sys
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from click.testing import CliRunner as _ClickCliRunner
 from click.testing import Result
+
+from .environbuilder import EnvironBuilder, encode_multipart
+from .http import dump_cookie, parse_cookie, parse_date
 
 if TYPE_CHECKING:
     from .app import App
     from .wrappers import Response
 
-_USER_AGENT = "corral.web/0.1"
+
+def _default_user_agent() -> str:
+    """What Flask's test client sends (``Werkzeug/<version>``) when Werkzeug is
+    installed, so tests that check it pass unchanged; else corral's own."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"Werkzeug/{version('werkzeug')}"
+    except PackageNotFoundError:
+        return "corral.web/0.1"
+
+
+_USER_AGENT = _default_user_agent()
 _REDIRECT_CODES = frozenset({301, 302, 303, 305, 307, 308})
 
 
@@ -28,304 +40,72 @@ class ClientRedirectError(Exception):
     """A redirect loop while following redirects."""
 
 
-def _is_file(value: Any) -> bool:
-    return hasattr(value, "read") or (
-        isinstance(value, tuple) and len(value) >= 2 and hasattr(value[0], "read")
-    )
-
-
-def _file_parts(value: Any) -> tuple[bytes, str, str]:
-    """(content, filename, content type) of a file object or (file, name[, type]) tuple."""
-    content_type = None
-    if isinstance(value, tuple):
-        fileobj, filename = value[0], value[1]
-        if len(value) > 2:
-            content_type = value[2]
-    else:
-        fileobj = value
-        filename = getattr(value, "filename", None) or getattr(value, "name", None) or ""
-        content_type = getattr(value, "content_type", None)
-        filename = os.path.basename(str(filename)) if filename else ""
-    stream: Any = getattr(fileobj, "stream", fileobj)
-    data = stream.read()
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if not content_type:
-        content_type = (filename and mimetypes.guess_type(filename)[0]) or "application/octet-stream"
-    return data, filename or "", content_type
-
-
-def _items(data: Any) -> Iterator[tuple[str, Any]]:
-    if hasattr(data, "items") and callable(getattr(data, "lists", None)):
-        for key, values in data.lists():
-            for v in values:
-                yield key, v
-        return
-    pairs = data.items() if isinstance(data, Mapping) else data
-    for key, value in pairs:
-        if isinstance(value, list):
-            for v in value:
-                yield key, v
-        else:
-            yield key, value
-
-
-def encode_multipart(fields: list[tuple[str, Any]], boundary: str | None = None) -> tuple[bytes, str]:
-    """Encode form fields and files as multipart/form-data; returns (body, boundary)."""
-    if boundary is None:
-        boundary = f"---------------CorralFormBoundary{time.time_ns():x}"
-    out = io.BytesIO()
-    for key, value in fields:
-        out.write(f"--{boundary}\r\n".encode())
-        name = quote(key, safe=" ").replace('"', "%22")
-        if _is_file(value):
-            data, filename, ctype = _file_parts(value)
-            fname = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
-            out.write(
-                f'Content-Disposition: form-data; name="{name}"; filename="{fname}"\r\n'
-                f"Content-Type: {ctype}\r\n\r\n".encode()
-            )
-            out.write(data)
-        else:
-            out.write(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
-            out.write(value if isinstance(value, bytes) else str(value).encode("utf-8"))
-        out.write(b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), boundary
-
-
-def _header_items(headers: Any) -> list[tuple[str, str]]:
-    if headers is None:
-        return []
-    if hasattr(headers, "to_wsgi_list"):
-        return list(headers.to_wsgi_list())
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    return [(str(k), str(v)) for k, v in pairs]
-
-
-class EnvironBuilder:
-    """Build a WSGI environ from test arguments, with the app's SERVER_NAME,
-    APPLICATION_ROOT and PREFERRED_URL_SCHEME as defaults."""
-
-    def __init__(
-        self,
-        app: App,
-        path: str = "/",
-        base_url: str | None = None,
-        subdomain: str | None = None,
-        url_scheme: str | None = None,
-        *,
-        method: str = "GET",
-        query_string: Any = None,
-        headers: Any = None,
-        data: Any = None,
-        json: Any = None,
-        content_type: str | None = None,
-        mimetype: str | None = None,
-        content_length: int | None = None,
-        input_stream: Any = None,
-        environ_base: Mapping[str, Any] | None = None,
-        environ_overrides: Mapping[str, Any] | None = None,
-        errors_stream: Any = None,
-        auth: Any = None,
-        multithread: bool = False,
-        multiprocess: bool = False,
-        run_once: bool = False,
-    ) -> None:
-        self.app = app
-        parts = urlsplit(path)
-        if base_url is None:
-            host = app.config.get("SERVER_NAME") or "localhost"
-            if subdomain:
-                host = f"{subdomain}.{host}"
-            scheme = url_scheme or app.config["PREFERRED_URL_SCHEME"]
-            root = app.config["APPLICATION_ROOT"]
-            base_url = f"{parts.scheme or scheme}://{parts.netloc or host}/{root.lstrip('/')}"
-        base = urlsplit(base_url)
-        self.url_scheme = base.scheme or "http"
-        self.host = base.netloc or "localhost"
-        self.script_root = base.path.rstrip("/")
-        self.path = parts.path or "/"
-        query = parts.query
-        if query_string is not None:
-            query = query_string if isinstance(query_string, str) else urlencode(list(_items(query_string)))
-        elif isinstance(query, bytes):
-            query = query.decode("latin-1")
-        self.query_string: str = query
-        self.method = method.upper()
-        self.headers = _header_items(headers)
-        self.environ_base = dict(environ_base or {})
-        self.environ_overrides = dict(environ_overrides or {})
-        self.errors_stream = errors_stream if errors_stream is not None else sys.stderr
-        self.multithread, self.multiprocess, self.run_once = multithread, multiprocess, run_once
-        if auth is not None:
-            self._add_auth(auth)
-        self.content_type = content_type
-        if mimetype is not None and content_type is None:
-            self.content_type = mimetype
-        self.body, self.input_stream = self._make_body(data, json, input_stream)
-        self.content_length = content_length
-
-    def _add_auth(self, auth: Any) -> None:
-        import base64
-
-        if isinstance(auth, tuple):
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
-            self.headers.append(("Authorization", f"Basic {token}"))
-        else:
-            self.headers.append(("Authorization", str(auth)))
-
-    def _make_body(self, data: Any, json: Any, input_stream: Any) -> tuple[bytes | None, Any]:
-        if json is not None:
-            if data is not None:
-                raise TypeError("can't provide both json and data")
-            data = self.app.json.dumps(json)
-            if self.content_type is None:
-                self.content_type = "application/json"
-        if input_stream is not None:
-            return None, input_stream
-        if data is None:
-            return None, None
-        if isinstance(data, str):
-            return data.encode("utf-8"), None
-        if isinstance(data, (bytes, bytearray)):
-            return bytes(data), None
-        if hasattr(data, "read"):
-            raw = data.read()
-            return (raw.encode("utf-8") if isinstance(raw, str) else raw), None
-        fields = list(_items(data))
-        if any(_is_file(v) for _, v in fields) or (
-            self.content_type or ""
-        ).startswith("multipart/form-data"):
-            body, boundary = encode_multipart(fields)
-            self.content_type = f"multipart/form-data; boundary={boundary}"
-            return body, None
-        if self.content_type is None:
-            self.content_type = "application/x-www-form-urlencoded"
-        return urlencode(fields).encode("ascii"), None
-
-    def get_environ(self) -> dict[str, Any]:
-        host = self.host
-        if ":" in host and not host.endswith("]"):
-            server_name, _, server_port = host.rpartition(":")
-        else:
-            server_name, server_port = host, ("443" if self.url_scheme == "https" else "80")
-        path = unquote(self.path).encode("utf-8").decode("latin-1")
-        script = unquote(self.script_root).encode("utf-8").decode("latin-1")
-        uri = quote(self.script_root + self.path, safe="/%:@!$&'()*+,;=")
-        if self.query_string:
-            uri = f"{uri}?{self.query_string}"
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": self.method,
-            "SCRIPT_NAME": script,
-            "PATH_INFO": path,
-            "QUERY_STRING": self.query_string,
-            "REQUEST_URI": uri,
-            "RAW_URI": uri,
-            "SERVER_NAME": server_name,
-            "SERVER_PORT": server_port,
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": host,
-            "HTTP_USER_AGENT": _USER_AGENT,
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": self.url_scheme,
-            "wsgi.errors": self.errors_stream,
-            "wsgi.multithread": self.multithread,
-            "wsgi.multiprocess": self.multiprocess,
-            "wsgi.run_once": self.run_once,
-        }
-        environ.update(self.environ_base)
-        if self.input_stream is not None:
-            environ["wsgi.input"] = self.input_stream
-        else:
-            body = self.body or b""
-            environ["wsgi.input"] = io.BytesIO(body)
-            if self.body is not None:
-                environ["CONTENT_LENGTH"] = str(len(body))
-        if self.content_length is not None:
-            environ["CONTENT_LENGTH"] = str(self.content_length)
-        if self.content_type is not None:
-            environ["CONTENT_TYPE"] = self.content_type
-        for key, value in self.headers:
-            name = key.upper().replace("-", "_")
-            if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                environ[name] = value
-                continue
-            name = f"HTTP_{name}"
-            environ[name] = f"{environ[name]}, {value}" if name in environ and key.lower() not in (
-                "host", "user-agent") else value
-        environ.update(self.environ_overrides)
-        return environ
-
-    def close(self) -> None:
-        """Nothing to release; kept for API compatibility."""
-
-
 class Cookie:
-    """One cookie in the test client's jar."""
+    """One cookie in the test client's jar: ``value`` as the client sends it
+    (quotes and escapes kept), ``decoded_value`` as the app set it."""
 
     def __init__(self, key: str, value: str, domain: str, path: str, origin_only: bool,
-                 expires: float | None = None, secure: bool = False, http_only: bool = False,
-                 same_site: str | None = None) -> None:
+                 expires: datetime | None = None, secure: bool = False, http_only: bool = False,
+                 same_site: str | None = None, decoded_key: str | None = None,
+                 decoded_value: str | None = None, max_age: int | None = None) -> None:
         self.key, self.value, self.domain, self.path = key, value, domain, path
-        self.origin_only, self.expires = origin_only, expires
+        self.origin_only, self.expires, self.max_age = origin_only, expires, max_age
         self.secure, self.http_only, self.same_site = secure, http_only, same_site
-
-    @property
-    def decoded_key(self) -> str:
-        return self.key
-
-    @property
-    def decoded_value(self) -> str:
-        return self.value
+        self.decoded_key = key if decoded_key is None else decoded_key
+        self.decoded_value = value if decoded_value is None else decoded_value
 
     def matches(self, host: str, path: str) -> bool:
-        host_ok = host == self.domain or (
-            not self.origin_only and host.endswith(f".{self.domain.lstrip('.')}")
-        ) or (not self.origin_only and host == self.domain.lstrip("."))
-        path_ok = path == self.path or path.startswith(self.path.rstrip("/") + "/") or self.path == "/"
+        domain = self.domain
+        host_ok = host == domain or (
+            not self.origin_only and host.endswith(domain) and host[: -len(domain)].endswith(".")
+        )
+        cpath = self.path
+        path_ok = path == cpath or (
+            path.startswith(cpath) and path[len(cpath) - cpath.endswith("/"):].startswith("/")
+        )
         return host_ok and path_ok
+
+    @property
+    def should_delete(self) -> bool:
+        """Set with ``Max-Age=0`` or expiring at the epoch (how a delete is sent)."""
+        return self.max_age == 0 or (self.expires is not None and self.expires.timestamp() == 0)
 
     def __repr__(self) -> str:
         return f"<Cookie {self.key}={self.value!r} domain={self.domain} path={self.path}>"
 
 
-def parse_set_cookie(header: str, host: str, path: str) -> tuple[Cookie, bool]:
-    """(cookie, expired) from a Set-Cookie header received for host/path."""
-    first, *attrs = header.split(";")
-    key, _, value = first.strip().partition("=")
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    cookie = Cookie(key.strip(), value, host, "/", True)
-    expired = False
-    for attr in attrs:
-        name, _, arg = attr.strip().partition("=")
-        name = name.lower()
-        if name == "domain" and arg:
-            cookie.domain, cookie.origin_only = arg.lstrip("."), False
-        elif name == "path" and arg:
-            cookie.path = arg
-        elif name == "max-age":
-            age = int(arg)
-            cookie.expires = time.time() + age
-            expired = age <= 0
-        elif name == "expires" and cookie.expires is None:
-            try:
-                when = parsedate_to_datetime(arg).timestamp()
-            except (TypeError, ValueError):
-                continue
-            cookie.expires = when
-            expired = when <= time.time()
-        elif name == "secure":
-            cookie.secure = True
-        elif name == "httponly":
-            cookie.http_only = True
-        elif name == "samesite":
-            cookie.same_site = arg
-    del path
-    return cookie, expired
+def parse_set_cookie(header: str, host: str, path: str) -> Cookie:
+    """The cookie a Set-Cookie header received for host/path puts in the jar."""
+    first, _, attr_text = header.partition(";")
+    key, _, value = first.partition("=")
+    decoded = next(iter(parse_cookie(first).items()), (key.strip(" \t"), value.strip(" \t")))
+    params: dict[str, str | None] = {}
+    for item in attr_text.split(";"):
+        name, sep, arg = item.partition("=")
+        params[name.strip(" \t").lower()] = arg.strip(" \t") if sep else None
+    max_age = params.get("max-age")
+    return Cookie(
+        key.strip(" \t"), value.strip(" \t"),
+        domain=params.get("domain") or host,
+        path=params.get("path") or path.rpartition("/")[0] or "/",
+        origin_only="domain" not in params,
+        expires=parse_date(params.get("expires")),
+        max_age=int(max_age or 0) if "max-age" in params else None,
+        secure="secure" in params, http_only="httponly" in params,
+        same_site=params.get("samesite"), decoded_key=decoded[0], decoded_value=decoded[1],
+    )  # fmt: skip
+
+
+def _request_host_path(environ: dict[str, Any]) -> tuple[str, str]:
+    """(host name, quoted script root + path) of the URL an environ asks for."""
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "localhost"
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    else:
+        host = host.partition(":")[0]
+    raw = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    path = quote(raw.encode("latin-1").decode("utf-8", "replace"), safe="/%:@!$&'()*+,;=")
+    return host.lower() or "localhost", path or "/"
 
 
 class TestResponseMixin:
@@ -351,6 +131,8 @@ class TestClient:
     """Drive an app in-process: ``client.get("/")``, ``client.post(..., data=...)``."""
 
     __test__ = False
+    #: follow a redirect to a subdomain of the request's host (other hosts never)
+    allow_subdomain_redirects = False
 
     def __init__(self, application: App, response_wrapper: type[Response] | None = None,
                  use_cookies: bool = True, **kwargs: Any) -> None:
@@ -375,37 +157,46 @@ class TestClient:
 
     def set_cookie(self, key: str, value: str = "", *, domain: str = "localhost",
                    origin_only: bool = True, path: str = "/", **kwargs: Any) -> None:
-        self._jar()[(domain, path, key)] = Cookie(key, value, domain, path, origin_only)
+        """Put a cookie in the jar as if a response at ``domain`` had set it
+        (``kwargs`` go to ``dump_cookie``)."""
+        jar = self._jar()
+        cookie = parse_set_cookie(dump_cookie(key, value, domain=domain, path=path, **kwargs),
+                                  domain, path)
+        cookie.origin_only = origin_only
+        if cookie.should_delete:
+            jar.pop((cookie.domain, cookie.path, cookie.decoded_key), None)
+        else:
+            jar[(cookie.domain, cookie.path, cookie.decoded_key)] = cookie
 
-    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/",
+                      **kwargs: Any) -> None:
         self._jar().pop((domain, path, key), None)
 
     def _cookie_header(self, host: str, path: str) -> str | None:
         if not self._cookies:
             return None
-        now = time.time()
-        out = []
-        for k, c in list(self._cookies.items()):
-            if c.expires is not None and c.expires <= now:
-                del self._cookies[k]
-            elif c.matches(host, path):
-                out.append(f"{c.key}={c.value}")
+        out = [f"{c.key}={c.value}" for c in self._cookies.values() if c.matches(host, path)]
         return "; ".join(out) or None
 
     def _add_cookies_to_wsgi(self, environ: dict[str, Any]) -> None:
-        host = environ.get("HTTP_HOST", "localhost").partition(":")[0]
-        header = self._cookie_header(host, environ.get("PATH_INFO") or "/")
+        """The jar's cookies for this host and path become the Cookie header
+        (replacing one given with the request, as Werkzeug's client does)."""
+        if self._cookies is None:
+            return
+        host, path = _request_host_path(environ)
+        header = self._cookie_header(host, path)
         if header:
-            existing = environ.get("HTTP_COOKIE")
-            environ["HTTP_COOKIE"] = f"{existing}; {header}" if existing else header
+            environ["HTTP_COOKIE"] = header
+        else:
+            environ.pop("HTTP_COOKIE", None)
 
     def _update_cookies_from_response(self, host: str, path: str, headers: list[str]) -> None:
         if self._cookies is None:
             return
         for header in headers:
-            cookie, expired = parse_set_cookie(header, host, path)
-            key = (cookie.domain, cookie.path, cookie.key)
-            if expired:
+            cookie = parse_set_cookie(header, host, path)
+            key = (cookie.domain, cookie.path, cookie.decoded_key)
+            if cookie.should_delete:
                 self._cookies.pop(key, None)
             else:
                 self._cookies[key] = cookie
@@ -413,15 +204,26 @@ class TestClient:
     # -- requests ---------------------------------------------------------------
 
     def _build_environ(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if args and isinstance(args[0], EnvironBuilder):
-            environ = args[0].get_environ()
-        elif args and isinstance(args[0], dict):
-            environ = dict(args[0])
-        else:
-            base = dict(self.environ_base)
-            base.update(kwargs.pop("environ_base", None) or {})
-            environ = EnvironBuilder(self.application, *args, environ_base=base, **kwargs).get_environ()
-        return environ
+        """The environ of a request given as builder arguments, an EnvironBuilder,
+        an environ dict or a request; the client's ``environ_base`` is under all."""
+        first = args[0] if args else None
+        if isinstance(first, EnvironBuilder):
+            builder = copy.copy(first)
+            builder.environ_base = {**self.environ_base, **(first.environ_base or {})}
+            return builder.get_environ()
+        if isinstance(first, dict):
+            return EnvironBuilder.from_environ(
+                first, app=self.application, environ_base=dict(self.environ_base)
+            ).get_environ()
+        if first is not None and hasattr(first, "environ") and hasattr(first, "method"):
+            return {**self.environ_base, **first.environ}
+        base = {**self.environ_base, **(kwargs.pop("environ_base", None) or {})}
+        kwargs["environ_base"] = base
+        builder = EnvironBuilder(self.application, *args, **kwargs)
+        try:
+            return builder.get_environ()
+        finally:
+            builder.close()
 
     def run_wsgi_app(self, environ: dict[str, Any], buffered: bool = False) -> Any:
         if self._cookies is not None:
@@ -444,8 +246,7 @@ class TestClient:
         status, headers = captured
         response = _response_class(self.response_wrapper)(chunks, status=status, headers=headers)
         if self._cookies is not None:
-            host = environ.get("HTTP_HOST", "localhost").partition(":")[0]
-            self._update_cookies_from_response(host, environ.get("PATH_INFO") or "/",
+            self._update_cookies_from_response(*_request_host_path(environ),
                                                response.headers.getlist("Set-Cookie"))
         return response
 
@@ -484,6 +285,13 @@ class TestClient:
         keep_body = response.status_code in (307, 308)
         if not keep_body and method != "HEAD":
             method = "GET"
+        to_parts = target.hostname.split(".") if target.hostname else None
+        from_parts = environ["HTTP_HOST"].partition(":")[0].split(".")
+        if to_parts is not None and to_parts != from_parts:
+            if to_parts[-len(from_parts):] != from_parts:
+                raise RuntimeError("Following external redirects is not supported.")
+            if not self.allow_subdomain_redirects:
+                raise RuntimeError("Following subdomain redirects is not enabled.")
         key = (target.geturl(), method)
         seen = [(r.request.url, r.request.method) for r in history[:-1]]
         if key in seen or len(history) > 30:
@@ -501,6 +309,14 @@ class TestClient:
             new["wsgi.input"] = io.BytesIO(b"")
             for k in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 new.pop(k, None)
+        return new
+
+    def resolve_redirect(self, response: Any, buffered: bool = False) -> Any:
+        """The response of the request a redirect response points to."""
+        history = [*getattr(response, "history", ()), response]
+        environ = self._redirect_environ(response, response.request.environ, history)
+        new = self._request(environ)
+        new.history = tuple(history)
         return new
 
     def get(self, *args: Any, **kw: Any) -> Any:
@@ -582,7 +398,15 @@ class CliRunner(_ClickCliRunner):
         return super().invoke(cli, args, **kwargs)
 
 
+FlaskCliRunner = CliRunner
+
+
 def make_test_environ_builder(app: App, *args: Any, **kwargs: Any) -> EnvironBuilder:
     return EnvironBuilder(app, *args, **kwargs)
 
 
+__all__ = [
+    "ClientRedirectError", "CliRunner", "Cookie", "EnvironBuilder", "FlaskCliRunner",
+    "FlaskClient", "TestClient", "TestResponseMixin", "encode_multipart",
+    "make_test_environ_builder", "parse_set_cookie",
+]  # fmt: skip

@@ -89,6 +89,48 @@ def _clean_status(value: t.Any) -> tuple[str, int]:
 
 
 
+class ResponseStream:
+    """A write-only file over a response body: each write appends a chunk."""
+
+    mode = "wb+"
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        self.closed = False
+
+    def write(self, value: bytes) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        self.response._ensure_sequence(mutable=True)
+        self.response.response.append(value)
+        self.response.headers.remove("Content-Length")
+        return len(value)
+
+    def writelines(self, seq: Iterable[bytes]) -> None:
+        for item in seq:
+            self.write(item)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def flush(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    def isatty(self) -> bool:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        return False
+
+    def tell(self) -> int:
+        self.response._ensure_sequence()
+        return sum(map(len, self.response.response))
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
 class Response(ResponseConditionalMixin):
     """A WSGI response built from a body (str/bytes/iterable), a status and headers."""
 
@@ -234,6 +276,11 @@ class Response(ResponseConditionalMixin):
 
     def __exit__(self, *exc: t.Any) -> None:
         self.close()
+
+    @cached_property
+    def stream(self) -> ResponseStream:
+        """A file-like object whose writes append to the body."""
+        return ResponseStream(self)
 
     # -- JSON
     @property
@@ -401,6 +448,6 @@ def redirect(location: str, code: int = 302, Response: type[Response] | None = N
 
 
 __all__ = [
-    "Request", "Response", "UserAgent", "_environ_host", "_environ_path", "cached_property",
+    "Request", "Response", "ResponseStream", "UserAgent", "_environ_host", "_environ_path", "cached_property",
     "get_content_type", "redirect",
 ]  # fmt: skip
