@@ -51,6 +51,7 @@ class Limits:
     casefold: bool = False  # --casefold-http-method
     underscore: int = UNDERSCORE_SOME
     forwarders: frozenset[str] = _DEFAULT_FORWARDERS
+    spool: int = 0  # --body-spool-limit: largest body a buffering worker keeps
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
@@ -69,6 +70,7 @@ class Limits:
             bool(getattr(settings, "casefold_http_method", False)),
             underscore_policy(header_map, forwarders),
             forwarders,
+            int(getattr(settings, "body_spool_limit", 0) or 0),
         )
 
     @property

@@ -93,7 +93,7 @@ class RequestBuffer:
     """Collects whole requests (head and complete body) from arbitrary reads."""
 
     __slots__ = ("parser", "spool_size", "early_expect", "ready", "continue_wanted",
-                 "_head", "_writer", "_expect")
+                 "error", "_head", "_writer", "_expect")
 
     def __init__(self, limits: Limits, spool_size: int, early_expect: bool = True) -> None:
         self.parser = RequestParser(limits)
@@ -104,6 +104,9 @@ class RequestBuffer:
         # and its body has not; the worker sends :data:`CONTINUE` once no earlier
         # response is pending.
         self.continue_wanted = False
+        # a protocol violation, answered once the requests before it are: the
+        # worker checks it whenever :attr:`ready` is empty and it is not answering
+        self.error: ParseError | None = None
         self._head: RequestHead | None = None
         self._writer: BodyWriter | None = None
         self._expect: ExpectBody | None = None
@@ -129,12 +132,26 @@ class RequestBuffer:
         return not self.ready and self._head is None and not self.parser.in_message
 
     def feed(self, data: bytes) -> None:
-        """Parse ``data``; raises :class:`corral.server.http.errors.ParseError`."""
-        for ev in self.parser.feed(data):
+        """Parse ``data``.  A protocol violation does not raise: it goes to
+        :attr:`error`, after the complete requests before it, and nothing more is
+        parsed."""
+        if self.error is not None:
+            return
+        parser = self.parser
+        try:
+            self._take(parser.feed(data))
+        except ParseError as e:
+            self.error = e
+            return
+        self.error = parser.error
+
+    def _take(self, events: list[Any]) -> None:
+        for ev in events:
             if ev.__class__ is bytes:
                 writer = self._writer
                 if writer is None:
-                    writer = self._writer = BodyWriter(self.spool_size)
+                    writer = self._writer = BodyWriter(self.spool_size,
+                                                       self.parser.limits.spool)
                 writer.write(ev)  # type: ignore[arg-type]
             elif ev is END:
                 if self._writer is None and self._expect is None:  # no body: fast path
@@ -148,6 +165,9 @@ class RequestBuffer:
 
     def _start(self, head: RequestHead) -> None:
         self._head = head
+        spool = self.parser.limits.spool
+        if spool and head.content_length and head.content_length > spool:
+            raise ParseError(413, "request body too large")
         if head.expect_continue and (head.chunked or head.content_length):
             if self.early_expect:
                 expect = self._expect = ExpectBody()
@@ -170,8 +190,10 @@ class RequestBuffer:
             self.ready.append((head, body))
 
     def feed_eof(self) -> None:
-        """The client closed its side; a request cut short raises ParseError."""
-        self.parser.feed_eof()
+        """The client closed its side; a request cut short raises ParseError
+        (unless a violation is already waiting in :attr:`error`)."""
+        if self.error is None:
+            self.parser.feed_eof()
 
     def release(self) -> None:
         """Free spooled bodies of requests that will never be answered."""
@@ -201,10 +223,9 @@ def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
                 raise ClientDisconnected(str(e) or "timed out reading the body") from None
             if not data:
                 raise ClientDisconnected("client closed the connection during the body")
-            try:
-                buffer.feed(data)
-            except ParseError as e:  # a broken body
-                raise ClientDisconnected(str(e)) from None
+            buffer.feed(data)
+            if buffer.error is not None and not body.complete:
+                raise buffer.error  # a broken or too large body: answered as such
 
     return fetch
 
