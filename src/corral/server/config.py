@@ -35,6 +35,7 @@ from typing import Any
 
 from corral import __version__
 from corral.server import hooks
+from corral.server.http.proxy import parse_network
 
 DEFAULT_CONFIG = "./corral.conf.py"
 DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
@@ -221,6 +222,15 @@ def _comma_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return [v.strip() for v in _str_list(value)]
+
+
+def _peer_list(value: Any) -> list[str]:
+    """Comma-separated addresses, CIDR networks (IPv4 or IPv6) or ``*``."""
+    entries = _comma_list(value)
+    for entry in entries:
+        if entry != "*" and parse_network(entry) is None:
+            raise ValueError(f"not an IP address, a network or '*': {entry!r}")
+    return entries
 
 
 def _env_list(value: Any) -> list[str]:
@@ -453,20 +463,24 @@ SETTINGS: list[Setting] = [
     _s("casefold_http_method", _bool, False, "--casefold-http-method", "Upper-case the "
        "method before the app sees it.", _SEC,
        action="store_true"),
-    _s("forwarded_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--forwarded-allow-ips",
-       "Comma-separated addresses trusted to set `X-Forwarded-*` headers (`*` = all).",
+    _s("forwarded_allow_ips", _peer_list, ["127.0.0.1", "::1"], "--forwarded-allow-ips",
+       "Comma-separated addresses or networks (`10.0.0.0/8`, `fd00::/8`) trusted to set "
+       "`X-Forwarded-*` and the `secure_scheme_headers` (`*` = all).",
        _PROXY, metavar="STRING", env="FORWARDED_ALLOW_IPS"),
     _s("secure_scheme_headers", _str_dict, {"X-FORWARDED-PROTOCOL": "ssl",
        "X-FORWARDED-PROTO": "https", "X-FORWARDED-SSL": "on"}, "", "Headers (and values) "
-       "from trusted proxies that mark a request as HTTPS. Config file only.", _PROXY),
+       "from trusted proxies that say the scheme: each one present means https when it "
+       "has its listed value and http otherwise; a request whose scheme headers disagree "
+       "is refused (400). Config file only.", _PROXY),
     _s("forwarder_headers", _comma_list, ["SCRIPT_NAME", "PATH_INFO"], "--forwarder-headers",
        "Request header fields (as environ keys, e.g. `SCRIPT_NAME`) that trusted "
        "`--forwarded-allow-ips` peers may set in environ directly.", _PROXY,
        metavar="STRING"),
     _s("proxy_protocol", _bool, False, "--proxy-protocol", "Accept the PROXY protocol "
        "header from trusted proxies.", _PROXY, action="store_true"),
-    _s("proxy_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--proxy-allow-from",
-       "Comma-separated addresses allowed to send the PROXY protocol header (`*` = all).",
+    _s("proxy_allow_ips", _peer_list, ["127.0.0.1", "::1"], "--proxy-allow-from",
+       "Comma-separated addresses or networks allowed to send the PROXY protocol header "
+       "(`*` = all).",
        _PROXY, metavar="STRING"),
     _s("certfile", _opt_str, None, "--certfile", "TLS certificate file.", _SSL,
        metavar="FILE"),
@@ -486,6 +500,13 @@ SETTINGS: list[Setting] = [
     _s("do_handshake_on_connect", _bool, False, "--do-handshake-on-connect", "Do the TLS "
        "handshake when the connection is accepted rather than on first read.", _SSL,
        action="store_true"),
+    # -- Bounded input ---------------------------------------------------------------
+    _s("body_spool_limit", _int(0), 100 * 1024 * 1024, "--body-spool-limit", "Largest "
+       "request body (in bytes) the buffering workers (`asyncio`, `gthread`, `gevent`) "
+       "read whole before the application runs, in memory or spooled to a temporary "
+       "file past `--body-spool-size`; a larger body is answered 413. 0 = unlimited "
+       "(disk permitting). The `sync` worker streams bodies and is bounded by "
+       "`--limit-request-body` alone.", _SEC, metavar="INT"),
 ] + [
     _s(name, _hook(name), fn, "", (fn.__doc__ or "").strip(), _HOOK,
        doc_default=f"`{name}({', '.join(hooks.hook_params(name))})`")
