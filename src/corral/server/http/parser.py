@@ -222,9 +222,10 @@ class RequestParser:
                     data = data.lstrip(b"\r\n")
                     continue
                 if self.fast:
-                    data = self._fast(data, self._events)
-                    if not data or self._state == _CLOSED:
-                        return
+                    rest = self._fast(data, self._events)
+                    if rest is not data:  # took some: see what follows afresh
+                        data = rest
+                        continue
                 self._begin()
                 data = self._head_piece(data)
             elif state == _HEAD:
@@ -263,6 +264,12 @@ class RequestParser:
             cut = at + 4 - len(tail)
             piece, rest = data[:cut], data[cut:]
             self._tail = b""
+        budget = self._budget
+        if budget and self._head_bytes + len(piece) > budget:
+            # llhttp never reads past the budget, so what it finds before it comes
+            # first however the head was cut into reads
+            keep = budget - self._head_bytes
+            piece, rest = piece[:keep], piece[keep:] + rest
         self._head_bytes += len(piece)
         self._raw.append(piece)
         try:
@@ -282,7 +289,7 @@ class RequestParser:
             self._fail_with(strict.error_from_llhttp(exc, self._url))
         state = self._state
         if state == _HEAD:
-            if self._budget and self._head_bytes > self._budget:
+            if budget and self._head_bytes >= budget and rest:
                 self._fail(431, "request header section too large")
         elif state in _BODY_STATES:
             self._hp = self._llhttp()  # llhttp expects a body it will never see
