@@ -19,7 +19,7 @@ def app(environ: dict[str, Any], start_response: Start) -> Any:
     query = parse_qsl(environ["QUERY_STRING"], keep_blank_values=True)
     if path == "/status":
         params = dict(query)
-        headers = [tuple(v.split(":", 1)) for k, v in query if k == "h"]
+        headers = [tuple(p.strip() for p in v.split(":", 1)) for k, v in query if k == "h"]
         body = params.get("body", "").encode()
         start_response(params.get("code", "200") + " Whatever", headers)
         return [body]
