@@ -4,6 +4,12 @@
 per-process constant keys in a template dict and caches header-name conversions,
 so :meth:`EnvironBuilder.build` does only per-request work.
 
+Forwarding headers count only from peers ``forwarded_allow_ips`` trusts
+(addresses, CIDR networks or ``*``, see :class:`corral.server.http.proxy.PeerTrust`):
+``X-Forwarded-For`` then gives ``REMOTE_ADDR``, and each ``secure_scheme_headers``
+field present says https (its listed value) or http (any other); fields that
+disagree refuse the request (400), as in Gunicorn.
+
 Header fields whose names contain ``_`` are dropped, as Gunicorn does by default:
 ``X_Forwarded_For`` would otherwise pass for ``X-Forwarded-For``.  Gunicorn's
 settings change that for the rare request carrying one:
