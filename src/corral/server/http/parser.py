@@ -214,31 +214,38 @@ class RequestParser:
             self._finish()
 
     # -- the input loop -------------------------------------------------------
+    # Each step takes ``data`` from ``pos`` and returns where it stopped, so a read
+    # holding many small messages or chunks is never copied once per message.
     def _parse(self, data: bytes) -> None:
-        while data:
+        pos = 0
+        while pos < len(data):
             state = self._state
             if state == _IDLE:
-                if data[0] in b"\r\n":  # empty lines before a request line are ignored
-                    data = data.lstrip(b"\r\n")
+                if data[pos] in b"\r\n":  # empty lines before a request line are ignored
+                    pos += 1
                     continue
                 if self.fast:
-                    rest = self._fast(data, self._events)
-                    if rest is not data:  # took some: see what follows afresh
-                        data = rest
+                    taken = self._fast(data, pos, self._events)
+                    if taken != pos:  # took some: see what follows afresh
+                        pos = taken
                         continue
                 self._begin()
-                data = self._head_piece(data)
+                data, pos = self._head_piece(data, pos)
             elif state == _HEAD:
-                data = self._head_piece(data)
+                data, pos = self._head_piece(data, pos)
             elif state == _LENGTH or state == _CHUNK_DATA:
-                data = self._counted(data)
+                pos = self._counted(data, pos)
             elif state == _CLOSED:
                 return
+            elif state == _CHUNK_SIZE:
+                pos = self._chunk_size(data, pos)
+            elif state == _CHUNK_END:
+                pos = self._chunk_end(data, pos)
             else:
-                data = self._chunked(data)
+                pos = self._trailers(data, pos)
 
     def _begin(self) -> None:
-        """A request head begins at the first byte of the current input."""
+        """A request head begins at the current position."""
         self._state = _HEAD
         self._url = b""
         self._headers = []
@@ -249,27 +256,26 @@ class RequestParser:
         self._method = None
         self._method_buf = None
 
-    def _head_piece(self, data: bytes) -> bytes:
-        """Feed llhttp the part of ``data`` up to the end of the head; return the rest."""
+    def _head_piece(self, data: bytes, pos: int) -> tuple[bytes, int]:
+        """Feed llhttp the part of ``data`` from ``pos`` up to the end of the head;
+        return where to go on (a new buffer when a placeholder method went in)."""
         if self._method_buf is not None:
-            data = self._take_method(self._method_buf + data)
+            data, pos = self._take_method(self._method_buf + data[pos:]), 0
             if not data:
-                return data
+                return data, pos
         tail = self._tail
-        at = (tail + data).find(b"\r\n\r\n") if tail else data.find(b"\r\n\r\n")
-        if at < 0:
-            piece, rest = data, b""
-            self._tail = (tail + data)[-3:]
-        else:
-            cut = at + 4 - len(tail)
-            piece, rest = data[:cut], data[cut:]
-            self._tail = b""
+        end = head_end(tail, data, pos)
+        found = end >= 0
+        if not found:
+            end = len(data)
         budget = self._budget
-        if budget and self._head_bytes + len(piece) > budget:
+        if budget and self._head_bytes + end - pos > budget:
             # llhttp never reads past the budget, so what it finds before it comes
             # first however the head was cut into reads
-            keep = budget - self._head_bytes
-            piece, rest = piece[:keep], piece[keep:] + rest
+            end = pos + budget - self._head_bytes
+            found = False
+        piece = data[pos:end] if pos or end < len(data) else data
+        self._tail = b"" if found else (tail + piece)[-3:]
         self._head_bytes += len(piece)
         self._raw.append(piece)
         try:
@@ -278,7 +284,7 @@ class RequestParser:
             if self._error is not None:
                 raise self._error from None
             start = b"".join(self._raw)  # every byte of this head so far
-            return self._take_method(start + rest)
+            return self._take_method(start + data[end:]), 0
         except httptools.HttpParserUpgrade:
             self._hp = self._llhttp()  # llhttp stops after an upgrade head
             if self._state == _NOBODY:
@@ -289,11 +295,11 @@ class RequestParser:
             self._fail_with(strict.error_from_llhttp(exc, self._url))
         state = self._state
         if state == _HEAD:
-            if budget and self._head_bytes >= budget and rest:
+            if budget and self._head_bytes >= budget and end < len(data):
                 self._fail(431, "request header section too large")
         elif state in _BODY_STATES:
             self._hp = self._llhttp()  # llhttp expects a body it will never see
-        return rest
+        return data, end
 
     def _take_method(self, buf: bytes) -> bytes:
         """llhttp knows a fixed set of methods; RFC 9110 allows any token.
@@ -324,78 +330,99 @@ class RequestParser:
         self._hp = self._llhttp()
         return b"GET" + buf[m.end(1) :]
 
-    def _counted(self, data: bytes) -> bytes:
+    def _counted(self, data: bytes, pos: int) -> int:
         """Content-Length body bytes, or the data of one chunk."""
-        left = self._left
-        if len(data) <= left:
-            piece, rest = data, b""
-        else:
-            piece, rest = data[:left], data[left:]
-        self._left = left = left - len(piece)
+        end = min(len(data), pos + self._left)
+        piece = data[pos:end] if pos or end < len(data) else data
+        self._left -= end - pos
         length = self._state == _LENGTH
         self._body(piece, len(piece) if length else 0)  # a chunk was counted whole
-        if not left:
+        if not self._left:
             if length:
                 self._finish()
             else:
                 self._state = _CHUNK_END
-                self._line = bytearray()
-        return rest
+        return end
 
-    def _chunked(self, data: bytes) -> bytes:
-        """The framing of a chunked body: size lines, CRLFs, trailer section."""
+    def _chunk_size(self, data: bytes, pos: int) -> int:
+        """A chunk-size line (with its extensions), bounded by the field-size limit."""
+        limit = self._chunk_line
         line = self._line
-        start = max(0, len(line) - 3)
-        line += data
-        state = self._state
-        if state == _CHUNK_SIZE:
-            at = line.find(b"\r\n", start)
+        if line:  # the line began in an earlier read
+            done = len(line)
+            line += data[pos : pos + limit + 2 - done]
+            at = line.find(b"\r\n", max(0, done - 1))
             if at < 0:
-                if len(line) > self._chunk_line:
+                if len(line) > limit:
                     self._fail(400, "chunk size line too long")
-                return b""
-            if at > self._chunk_line:
-                self._fail(400, "chunk size line too long")
-            m = strict.CHUNK_LINE.fullmatch(line, 0, at)
-            if m is None:
-                self._fail(400, "invalid chunk size line")
-            size = int(m.group(1), 16)
-            self._body(b"", at - m.end(1) + size)  # extensions count as body bytes
-            rest = bytes(line[at + 2 :])
-            self._line = bytearray()
-            if size:
-                self._state = _CHUNK_DATA
-                self._left = size
-            else:
-                self._state = _TRAILERS
-            return rest
-        if state == _CHUNK_END:
-            if len(line) < 2:
-                if line != b"\r":
-                    self._fail(400, "missing CRLF after chunk data")
-                return b""
-            if line[:2] != b"\r\n":
-                self._fail(400, "missing CRLF after chunk data")
-            self._state = _CHUNK_SIZE
-            self._line = bytearray()
-            return bytes(line[2:])
-        # _TRAILERS: CRLF alone, or fields up to a blank line
-        if line[:2] == b"\r\n":
-            end = 2
-        elif len(line) < 2:
-            return b""
+                return len(data)
+            text, self._line = bytes(line[:at]), bytearray()
+            after = pos + at + 2 - done
         else:
-            at = line.find(b"\r\n\r\n", start)
+            at = data.find(b"\r\n", pos, pos + limit + 2)
             if at < 0:
-                if len(line) > self._trailer_max:
+                if len(data) - pos > limit:
+                    self._fail(400, "chunk size line too long")
+                line += data[pos:]
+                return len(data)
+            text, after = data[pos:at], at + 2
+        if len(text) > limit:
+            self._fail(400, "chunk size line too long")
+        m = strict.CHUNK_LINE.fullmatch(text)
+        if m is None:
+            self._fail(400, "invalid chunk size line")
+        size = int(m.group(1), 16)
+        self._body(b"", len(text) - m.end(1) + size)  # extensions count as body bytes
+        if size:
+            self._state = _CHUNK_DATA
+            self._left = size
+        else:
+            self._state = _TRAILERS
+        return after
+
+    def _chunk_end(self, data: bytes, pos: int) -> int:
+        """The CRLF after a chunk's data."""
+        line = self._line
+        end = min(len(data), pos + 2 - len(line))
+        line += data[pos:end]
+        if line != b"\r\n"[: len(line)]:
+            self._fail(400, "missing CRLF after chunk data")
+        if len(line) == 2:
+            self._line = bytearray()
+            self._state = _CHUNK_SIZE
+        return end
+
+    def _trailers(self, data: bytes, pos: int) -> int:
+        """The trailer section: a CRLF alone, or fields up to a blank line."""
+        most = self._trailer_max
+        line = self._line
+        if line:  # the section began in an earlier read
+            done = len(line)
+            line += data[pos : pos + most + 4 - done]
+            if line[:2] == b"\r\n":
+                at = -2
+            else:
+                at = line.find(b"\r\n\r\n", max(0, done - 3))
+                if at < 0:
+                    if len(line) > most:
+                        self._fail(431, "trailer section too large")
+                    return len(data)
+            block, self._line = bytes(line[: max(at, 0)]), bytearray()
+            after = pos + at + 4 - done
+        elif data.startswith(b"\r\n", pos):
+            block, after = b"", pos + 2
+        else:
+            at = data.find(b"\r\n\r\n", pos, pos + most + 4)
+            if at < 0:
+                if len(data) - pos > most:
                     self._fail(431, "trailer section too large")
-                return b""
-            strict.check_trailer_block(bytes(line[:at]), self.limits)
-            end = at + 4
-        rest = bytes(line[end:])
-        self._line = bytearray()
+                line += data[pos:]
+                return len(data)
+            block, after = data[pos:at], at + 4
+        if block:
+            strict.check_trailer_block(block, self.limits)
         self._finish()
-        return rest
+        return after
 
     def _body(self, piece: bytes, count: int) -> None:
         """``count`` more body bytes, ``piece`` the ones for the application."""
@@ -407,23 +434,22 @@ class RequestParser:
         if piece:
             self._events.append(piece)
 
-    def _fast(self, data: bytes, events: list[Event]) -> bytes:
+    def _fast(self, data: bytes, pos: int, events: list[Event]) -> int:
         """Take the ordinary requests (see :func:`strict.fast_head`) that sit
-        whole at the front of ``data`` without llhttp; return what is left for it."""
-        pos = 0
+        whole in ``data`` from ``pos`` without llhttp; return where they end."""
         size = len(data)
         limits = self.limits
         while True:
             end = data.find(b"\r\n\r\n", pos) + 4
             if end < 4:
-                break
+                return pos
             head = strict.fast_head(data, pos, end, limits)
             if head is None:
-                break
+                return pos
             clen = head.content_length
             if clen:
                 if size - end < clen:  # the body is still to come: read it the long way
-                    break
+                    return pos
                 events.append(head)
                 events.append(data[end : end + clen])
                 end += clen
@@ -433,10 +459,9 @@ class RequestParser:
             pos = end
             if not head.keep_alive:
                 self._state = _CLOSED  # what follows a closing request is ignored
-                return b""
+                return size
             if pos == size:
-                return b""
-        return data[pos:] if pos else data
+                return pos
 
     def _finish(self) -> None:
         self._events.append(END)
@@ -478,22 +503,34 @@ class LenientParser(RequestParser):
         super().__init__(limits)
         self._pending = b""  # an incomplete head
 
-    def _head_piece(self, data: bytes) -> bytes:
+    def _head_piece(self, data: bytes, pos: int) -> tuple[bytes, int]:
         if self._method_buf is not None or self._head_bytes:  # already rewritten
-            return super()._head_piece(data)
-        pending = self._pending + data
-        end = pending.find(b"\r\n\r\n") + 4
-        if end < 4:
+            return super()._head_piece(data, pos)
+        end = head_end(self._pending[-3:], data, pos)
+        if end < 0:
+            pending = self._pending + data[pos:]
             if self._budget and len(pending) > self._budget:
                 self._pending = b""  # too large: refused as usual
-                return super()._head_piece(pending)
+                return super()._head_piece(pending, 0)
             self._pending = pending
-            return b""
-        self._pending = b""
+            return data, len(data)
+        original, self._pending = self._pending + data[pos:end], b""
         limits = self.limits
-        original = pending[:end]
-        if limits.field_size and end > limits.field_size:
+        if limits.field_size and len(original) > limits.field_size:
             strict.check_field_lines(original, limits.field_size, limits.fold)
         head = strict.rewrite_head(original, limits.fold, limits.strip_spaces)
-        rest = super()._head_piece(head)
-        return rest + pending[end:] if rest else pending[end:]
+        rest, at = super()._head_piece(head, 0)
+        if rest is head and at == len(head):
+            return data, end
+        return rest[at:] + data[end:], 0  # a placeholder method went in: read it again
+
+
+def head_end(tail: bytes, data: bytes, pos: int) -> int:
+    """Where the blank line ending a head is complete in ``data`` (searched from
+    ``pos``; ``tail``: the last bytes of the head before it), or -1."""
+    if tail:
+        joint = (tail + data[pos : pos + 3]).find(b"\r\n\r\n")
+        if joint >= 0:
+            return pos + joint + 4 - len(tail)
+    at = data.find(b"\r\n\r\n", pos)
+    return at + 4 if at >= 0 else -1
