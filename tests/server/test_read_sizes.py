@@ -236,3 +236,29 @@ def test_disk_is_bounded_by_default() -> None:
                    % (1024 ** 3))  # 1 GiB announced: refused before a byte is read
             got = exchange(proc, [raw])
             assert got[0][0] == 413, worker
+
+
+def test_expect_continue_bodies_are_bounded(server: tuple[str, ServerProcess]) -> None:
+    worker, proc = server
+    if worker not in BUFFERING:
+        pytest.skip("the sync worker streams bodies")
+    announced = (b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                 b"Content-Length: %d\r\n\r\n" % (SPOOL_LIMIT + 1))
+    with proc.connect(timeout=20) as s:  # refused before the client sends the body
+        s.sendall(announced)
+        status, _, _, _ = parse_response(recv_all(s))
+        assert status == 413
+    body = b"z" * (SPOOL_LIMIT + 10_000)
+    chunked = (b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n")
+    with proc.connect(timeout=20) as s:
+        s.sendall(chunked)
+        got = s.recv(65536)
+        if got.startswith(b"HTTP/1.1 100"):
+            got = got.split(b"\r\n\r\n", 1)[1]
+            try:
+                s.sendall(b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body))
+            except OSError:
+                pass
+            got += recv_all(s)
+        assert parse_response(got)[0] == 413

@@ -48,6 +48,7 @@ class ExpectBody(BufferedBody):
         self.complete = False  # type: ignore[misc]
         self.fetch: Callable[[ExpectBody], None] | None = None
         self.done = threading.Event()
+        self.error: ParseError | None = None  # set by :meth:`fail`
 
     def finish(self, body: BufferedBody) -> None:
         """The whole body has arrived (called by :class:`RequestBuffer`)."""
@@ -55,12 +56,21 @@ class ExpectBody(BufferedBody):
         self.complete = True  # type: ignore[misc]
         self.done.set()
 
+    def fail(self, error: ParseError) -> None:
+        """The body will not come whole: reading it raises ``error``."""
+        self.error = error
+        self.done.set()
+
     def _ensure(self) -> None:
         if not self.complete:
+            if self.error is not None:
+                raise self.error
             if self.fetch is None:
                 raise ClientDisconnected("the request body is not available")
             fetch, self.fetch = self.fetch, None
             fetch(self)
+            if self.error is not None:
+                raise self.error
             if not self.complete:
                 raise ClientDisconnected("the client did not send the request body")
 
@@ -142,8 +152,11 @@ class RequestBuffer:
             self._take(parser.feed(data))
         except ParseError as e:
             self.error = e
-            return
-        self.error = parser.error
+        else:
+            self.error = parser.error
+        if self.error is not None and self._expect is not None:
+            expect, self._expect = self._expect, None
+            expect.fail(self.error)  # its reader gets the error, not a wait
 
     def _take(self, events: list[Any]) -> None:
         for ev in events:
