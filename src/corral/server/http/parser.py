@@ -184,8 +184,7 @@ class RequestParser:
         try:
             if limits.field_size and self._head_bytes > limits.field_size:  # a line may be
                 strict.check_field_lines(b"".join(self._raw), limits.field_size)  # too long
-            head = strict.build_head(self._hp, self._url, self._headers, limits, 0,
-                                     self._method)
+            head = strict.build_head(self._hp, self._url, self._headers, limits, self._method)
         except ParseError as exc:
             self._error = exc
             raise

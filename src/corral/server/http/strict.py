@@ -167,10 +167,10 @@ def _codings(values: list[str], version: tuple[int, int]) -> bool:
 
 def build_head(
     hp: Any, url: bytes, raw_headers: list[tuple[bytes, bytes]], limits: Limits,
-    head_size: int = -1, method: str | None = None,
+    method: str | None = None,
 ) -> RequestHead:
     """Validate one request head llhttp parsed and build its :class:`RequestHead`."""
-    check_fields(raw_headers, limits, head_size)
+    check_fields(raw_headers, limits)
     version = _VERSIONS.get(hp.get_http_version())
     if version is None:
         if not limits.any_version:
@@ -320,18 +320,11 @@ def rewrite_head(head: bytes, fold: bool, strip: bool) -> bytes:
     return b"\r\n".join(out)
 
 
-def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits,
-                 head_size: int = -1) -> None:
-    """--limit-request-fields and --limit-request-field-size (431).
-
-    ``head_size`` (bytes the whole head took, when known) bounds every field, so
-    small heads skip the per-field scan."""
+def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits) -> None:
+    """--limit-request-fields (431); the size of each is measured on the raw
+    lines (:func:`check_field_lines`)."""
     if limits.fields and len(raw_headers) > limits.fields:
         raise ParseError(431, "too many header fields")
-    size = limits.field_size
-    if size and raw_headers and not 0 <= head_size <= size:
-        if max(len(n) + len(v) for n, v in raw_headers) + 2 > size:
-            raise ParseError(431, "header field too large")
 
 
 def check_field_lines(block: bytes, limit: int, fold: bool = False) -> None:
