@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from corral.server.config import Settings
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
-from tests.server.test_parser_properties import cut, mutated, requests
+from tests.server.test_parser_properties import cut, extension_method, mutated, requests
 from tests.support import WORKER_CLASSES, ServerProcess, parse_response, recv_all
 
 pytestmark = pytest.mark.timeout(180)
@@ -36,7 +36,9 @@ PROPERTY = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-LIMITS = [Limits(), Limits(request_line=200, fields=8, field_size=120, body=200)]
+LIMITS = [Limits(), Limits(request_line=200, fields=8, field_size=120, body=200),
+          Limits(request_line=300, fields=10, field_size=150, fold=True, strip_spaces=True,
+                 any_method=True, casefold=True)]
 BAD_TAILS = [
     b"\x00", b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
     b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -68,7 +70,8 @@ def outcome(pieces: list[bytes], limits: Limits) -> tuple[list[Any], tuple[int, 
 
 
 @PROPERTY
-@given(st.lists(requests(), min_size=1, max_size=3),
+@given(st.lists(st.one_of(requests(), requests(methods=extension_method)), min_size=1,
+                max_size=3),
        st.one_of(st.sampled_from(BAD_TAILS), mutated(), st.binary(max_size=64)),
        st.lists(st.integers(0, 10_000), max_size=10), st.sampled_from(LIMITS))
 def test_the_same_whatever_the_reads(reqs: Any, tail: bytes, points: list[int],

@@ -72,6 +72,7 @@ Event = RequestHead | bytes | _End
 _BODY_STATES = frozenset({_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS})
 DEFAULT_CHUNK_LINE = 8190  # chunk-size line bound when --limit-request-field-size is 0
 DEFAULT_TRAILERS = 8190 * 32  # trailer section bound when the header limits are 0
+_RAW_KEPT = 65536  # head bytes kept for an extension method when lines are not measured
 
 
 class RequestParser:
@@ -275,8 +276,9 @@ class RequestParser:
             found = False
         piece = data[pos:end] if pos or end < len(data) else data
         self._tail = b"" if found else (tail + piece)[-3:]
+        if self.limits.field_size or self._head_bytes <= _RAW_KEPT:
+            self._raw.append(piece)  # (without a field-size limit, only the start)
         self._head_bytes += len(piece)
-        self._raw.append(piece)
         try:
             self._hp.feed_data(piece)
         except httptools.HttpParserInvalidMethodError:
