@@ -127,3 +127,16 @@ def test_nginx_config_sets_or_clears_every_forwarding_header() -> None:
                "forwarded", "x-real-ip", "host"}
     assert wanted <= handled, wanted - handled
     assert re.search(r'proxy_set_header\s+X-Forwarded-Ssl\s+"";', conf)
+
+
+def test_secure_scheme_headers_from_a_config_file(tmp_path: Path) -> None:
+    conf = tmp_path / "corral.conf.py"
+    conf.write_text('secure_scheme_headers = {"X-Scheme": "https"}\n'
+                    'forwarded_allow_ips = "127.0.0.0/8"\n')
+    args = ["output_app:app", "-b", "127.0.0.1:0", "-w", "1", "-c", str(conf)]
+    with ServerProcess(args) as proc:
+        assert ask(proc, "X-Scheme: https\r\n")[1]["wsgi.url_scheme"] == "https"
+        assert ask(proc, "X-Scheme: http\r\n")[1]["wsgi.url_scheme"] == "http"
+        # the defaults no longer apply: only the configured field says the scheme
+        assert ask(proc, "X-Forwarded-Proto: https\r\n")[1]["wsgi.url_scheme"] == "http"
+        assert ask(proc, "X-Scheme: https\r\nX-Forwarded-Ssl: off\r\n")[0] == 200
