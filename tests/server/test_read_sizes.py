@@ -37,6 +37,7 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 LIMITS = [Limits(), Limits(request_line=200, fields=8, field_size=120, body=200),
+          Limits(request_line=30, fields=3, field_size=40, body=20),
           Limits(request_line=300, fields=10, field_size=150, fold=True, strip_spaces=True,
                  any_method=True, casefold=True)]
 BAD_TAILS = [
@@ -45,6 +46,8 @@ BAD_TAILS = [
     b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"x\r\n",
     b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", b"\r\n\r\n\x7f", b"GET /\x01 HTTP/1.1\r\n",
     b"PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n", b"get /x HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /" + b"a" * 90 + b"\x01" + b"a" * 50 + b" HTTP/1.1\r\n\r\n",
+    b"GET /" + b"a" * 150 + b" HTTP/1.1\r\nBad Header\r\n\r\n",
 ]
 
 
@@ -80,6 +83,19 @@ def test_the_same_whatever_the_reads(reqs: Any, tail: bytes, points: list[int],
     whole = outcome([stream], limits)
     assert outcome(cut(stream, points), limits) == whole
     assert outcome([stream[i : i + 1] for i in range(len(stream))], limits) == whole
+
+
+@pytest.mark.parametrize("data, status", [
+    (b"GET /" + b"a" * 90 + b"\x01" + b"a" * 50 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    (b"GET /" + b"a" * 150 + b" HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+    (b"GET /" + b"a" * 150 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+    (b"GET /" + b"a" * 500, 414),  # refused before the line ends
+])
+def test_long_targets_give_one_answer(data: bytes, status: int) -> None:
+    limits = Limits(request_line=100)
+    for pieces in ([data], [data[i : i + 1] for i in range(len(data))], cut(data, [7, 95, 130])):
+        events, error = outcome(pieces, limits)
+        assert not events and error is not None and error[0] == status
 
 
 def test_requests_before_bad_bytes_come_first() -> None:

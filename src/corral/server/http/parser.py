@@ -72,6 +72,7 @@ Event = RequestHead | bytes | _End
 _BODY_STATES = frozenset({_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS})
 DEFAULT_CHUNK_LINE = 8190  # chunk-size line bound when --limit-request-field-size is 0
 DEFAULT_TRAILERS = 8190 * 32  # trailer section bound when the header limits are 0
+_LINE_SLACK = 80  # room for the method and version around a target at the limit
 _RAW_KEPT = 65536  # head bytes kept for an extension method when lines are not measured
 
 
@@ -91,6 +92,7 @@ class RequestParser:
         "_head_bytes",
         "_raw",
         "_tail",
+        "_line_seen",
         "_budget",
         "_body_len",
         "_left",
@@ -121,6 +123,7 @@ class RequestParser:
         self._head_bytes = 0  # bytes of the current head fed so far
         self._raw: list[bytes] = []  # those bytes, for measuring its lines
         self._tail = b""  # the last bytes of the head so far (a blank line may span reads)
+        self._line_seen = False  # the request line of the head so far has ended
         self._body_len = 0  # body bytes (and chunk extension bytes) of this message
         self._left = 0  # bytes of a Content-Length body or of a chunk still to come
         self._line = bytearray()  # a chunk-size line, CRLF or trailer section in progress
@@ -171,18 +174,26 @@ class RequestParser:
         pass  # the state is this parser's own (see _parse)
 
     def on_url(self, url: bytes) -> None:
-        url = self._url + url if self._url else url
-        self._url = url
-        limit = self.limits.request_line
-        if limit and len(url) + 14 > limit:
-            self._fail(414, "request line too long")
+        self._url = self._url + url if self._url else url  # measured once complete
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._headers:
+            self._check_url()
         self._headers.append((name, value))  # checked once the section is complete
+
+    def _check_url(self) -> None:
+        """--limit-request-line (414), once the target is complete: llhttp hands it
+        over in as many pieces as there were reads, and a bad byte in it must win
+        (or not) the same way however it was cut."""
+        limit = self.limits.request_line
+        if limit and len(self._url) + 14 > limit:
+            self._fail(414, "request line too long")
 
     def on_headers_complete(self) -> None:
         limits = self.limits
         try:
+            if not self._headers:
+                self._check_url()
             if limits.field_size and self._head_bytes > limits.field_size:  # a line may be
                 strict.check_field_lines(b"".join(self._raw), limits.field_size)  # too long
             head = strict.build_head(self._hp, self._url, self._headers, limits, self._method)
@@ -252,6 +263,7 @@ class RequestParser:
         self._head_bytes = 0
         self._raw = []
         self._tail = b""
+        self._line_seen = False
         self._body_len = 0
         self._method = None
         self._method_buf = None
@@ -268,13 +280,19 @@ class RequestParser:
         found = end >= 0
         if not found:
             end = len(data)
-        budget = self._budget
-        if budget and self._head_bytes + end - pos > budget:
-            # llhttp never reads past the budget, so what it finds before it comes
-            # first however the head was cut into reads
-            end = pos + budget - self._head_bytes
+        # llhttp never reads past the head budget, nor far past the request-line
+        # limit while the line has not ended, so what it finds before those points
+        # comes first however the head was cut into reads
+        budget = cap = self._budget
+        line_limit = self.limits.request_line
+        if line_limit and not self._line_seen and (not cap or line_limit + _LINE_SLACK < cap):
+            cap = line_limit + _LINE_SLACK
+        if cap and self._head_bytes + end - pos > cap:
+            end = pos + cap - self._head_bytes
             found = False
         piece = data[pos:end] if pos or end < len(data) else data
+        if not self._line_seen:
+            self._line_seen = b"\n" in piece
         self._tail = b"" if found else (tail + piece)[-3:]
         if self.limits.field_size or self._head_bytes <= _RAW_KEPT:
             self._raw.append(piece)  # (without a field-size limit, only the start)
@@ -295,8 +313,10 @@ class RequestParser:
                 raise self._error from None
             self._fail_with(strict.error_from_llhttp(exc, self._url))
         state = self._state
-        if state == _HEAD:
-            if budget and self._head_bytes >= budget and end < len(data):
+        if state == _HEAD and end < len(data):
+            if not self._line_seen and cap and self._head_bytes >= cap:
+                self._fail(414, "request line too long")
+            if budget and self._head_bytes >= budget:
                 self._fail(431, "request header section too large")
         elif state in _BODY_STATES:
             self._hp = self._llhttp()  # llhttp expects a body it will never see
