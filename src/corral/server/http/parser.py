@@ -24,6 +24,10 @@ depend on how the input was cut into reads:
   piece as it arrives, so llhttp refuses bad bytes as soon as they come and
   every head starts llhttp at its first byte (which is what lets a head whose
   method llhttp does not know be read, see :meth:`RequestParser._take_method`);
+  llhttp is never fed past the head budget, nor further than a little past
+  ``--limit-request-line`` before the request line ends, and the target is
+  measured once complete, so the first violation in byte order is the one
+  answered;
 * bodies are framed here: a Content-Length body is counted, a chunked body is
   read by a small decoder whose chunk-size lines (extensions included) are
   bounded by ``--limit-request-field-size`` (8190 bytes when unlimited) and
