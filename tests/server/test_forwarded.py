@@ -140,3 +140,24 @@ def test_secure_scheme_headers_from_a_config_file(tmp_path: Path) -> None:
         # the defaults no longer apply: only the configured field says the scheme
         assert ask(proc, "X-Forwarded-Proto: https\r\n")[1]["wsgi.url_scheme"] == "http"
         assert ask(proc, "X-Scheme: https\r\nX-Forwarded-Ssl: off\r\n")[0] == 200
+
+
+SCHEME_CASES = [
+    "X-Forwarded-Proto: https\r\n", "X-Forwarded-Proto: http\r\n", "X-Forwarded-Ssl: on\r\n",
+    "X-Forwarded-Protocol: ssl\r\n", "X-Forwarded-Proto: http\r\nX-Forwarded-Ssl: on\r\n",
+    "X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: on\r\n",
+    "X-Forwarded-Proto: https\r\nX-Forwarded-Protocol: plain\r\n", "",
+]
+
+
+@pytest.mark.parametrize("allow", ["127.0.0.0/8", "10.0.0.0/8"])
+def test_scheme_headers_as_gunicorn(allow: str) -> None:
+    pytest.importorskip("gunicorn")
+    args = ["output_app:app", "-b", "127.0.0.1:0", "-w", "1", "--forwarded-allow-ips", allow]
+    with ServerProcess(args) as ours, \
+            ServerProcess([*args, "-k", "sync"], command=[sys.executable, "-m", "gunicorn"]) as theirs:
+        for fields in SCHEME_CASES:
+            got, want = ask(ours, fields), ask(theirs, fields)
+            assert got[0] == want[0], (fields, got, want)
+            if got[0] == 200:
+                assert got[1]["wsgi.url_scheme"] == want[1]["wsgi.url_scheme"], fields
