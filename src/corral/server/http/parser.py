@@ -233,21 +233,26 @@ class RequestParser:
     # holding many small messages or chunks is never copied once per message.
     def _parse(self, data: bytes) -> None:
         pos = 0
-        while pos < len(data):
+        size = len(data)
+        fast = self.fast  # until a head of this read needs llhttp (both give the same)
+        while pos < size:
             state = self._state
             if state == _IDLE:
                 if data[pos] in b"\r\n":  # empty lines before a request line are ignored
                     pos += 1
                     continue
-                if self.fast:
+                if fast:
                     taken = self._fast(data, pos, self._events)
                     if taken != pos:  # took some: see what follows afresh
                         pos = taken
                         continue
+                    fast = False
                 self._begin()
                 data, pos = self._head_piece(data, pos)
+                size = len(data)
             elif state == _HEAD:
                 data, pos = self._head_piece(data, pos)
+                size = len(data)
             elif state == _LENGTH or state == _CHUNK_DATA:
                 pos = self._counted(data, pos)
             elif state == _CLOSED:
