@@ -4,6 +4,7 @@ and with forwarding headers (run by every worker class)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,7 +15,7 @@ Start = Callable[..., Any]
 def app(environ: dict[str, Any], start_response: Start) -> Any:
     """``/status?code=204&h=Name:Value&h=...&body=text``: answer with that status,
     those header fields and that body; ``/environ``: the scheme and addresses as
-    JSON; ``/echo``: the request body."""
+    JSON; ``/echo``: the request body; ``/sleep?s=0.3``: answer after a while."""
     path = environ["PATH_INFO"]
     query = parse_qsl(environ["QUERY_STRING"], keep_blank_values=True)
     if path == "/status":
@@ -23,6 +24,10 @@ def app(environ: dict[str, Any], start_response: Start) -> Any:
         body = params.get("body", "").encode()
         start_response(params.get("code", "200") + " Whatever", headers)
         return [body]
+    if path == "/sleep":
+        time.sleep(float(dict(query).get("s", "0.3")))
+        start_response("200 OK", [("Content-Length", "5")])
+        return [b"slept"]
     if path == "/echo":
         data = environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Length", str(len(data)))])

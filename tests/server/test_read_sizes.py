@@ -208,6 +208,15 @@ def test_requests_before_bad_bytes_are_answered_in_order(
         assert got[1][1] == b"two"
 
 
+def test_bad_bytes_while_a_request_runs(server: tuple[str, ServerProcess]) -> None:
+    """The response under way is finished before the 400, not cut off."""
+    worker, proc = server
+    slow = b"GET /sleep?s=0.5 HTTP/1.1\r\nHost: t\r\n\r\n"
+    got = exchange(proc, [slow, b"\x00garbage\r\n\r\n"])
+    assert got[0] == (200, b"slept")
+    assert [s for s, _ in got[1:]] == ([] if worker == "sync" else [400])
+
+
 def test_extension_method_served_in_one_read(server: tuple[str, ServerProcess]) -> None:
     worker, proc = server
     purge = b"PURGE /status?body=purged HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
