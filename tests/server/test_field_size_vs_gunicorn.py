@@ -14,7 +14,7 @@ from tests.support import ServerProcess, parse_response
 pytest.importorskip("gunicorn")
 pytestmark = pytest.mark.timeout(120)
 
-LIMITS = [8190, 200]  # Gunicorn's default and a small one
+LIMITS = [8190, 200, 0]  # Gunicorn's default, a small one, and 0 (the default again)
 
 
 def start(command: list[str], limit: int, extra: list[str]) -> ServerProcess:
@@ -52,7 +52,7 @@ def status(proc: ServerProcess, line: bytes) -> int:
 def test_field_size_as_gunicorn(pair: tuple[int, ServerProcess, ServerProcess], shape: str,
                                 delta: int) -> None:
     limit, ours, theirs = pair
-    length = limit - 2 + delta  # the line without its CRLF
+    length = (limit or 8190) - 2 + delta  # the line without its CRLF
     prefix = {"plain": b"X-Pad: ", "spaces": b"X-Pad:      ", "trailing": b"X-Pad: "}[shape]
     suffix = b"   " if shape == "trailing" else b""
     line = prefix + b"a" * (length - len(prefix) - len(suffix)) + suffix

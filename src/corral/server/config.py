@@ -438,7 +438,9 @@ SETTINGS: list[Setting] = [
        "request header fields.", _SEC, metavar="INT"),
     _s("limit_request_field_size", _int(0), 8190,
        "--limit-request-field-size --limit-request-field_size", "Maximum size of one request "
-       "header field in bytes.", _SEC, metavar="INT"),
+       "header line in bytes, counted as Gunicorn counts it: the line as sent plus its CRLF "
+       "(0 means the default, as in Gunicorn). Also bounds chunk-size lines.", _SEC,
+       metavar="INT"),
     _s("limit_request_body", _int(0), 0, "--limit-request-body", "Maximum size of a request "
        "body in bytes (0 = unlimited).", _SEC, metavar="INT"),
     _s("header_map", _choice("drop", "refuse", "dangerous"), "drop", "--header-map",
