@@ -63,6 +63,8 @@ def parse(pieces: list[bytes], eof: bool = True) -> list[tuple[RequestHead, byte
 
     for piece in pieces:
         handle(parser.feed(piece))
+    if parser.error is not None:  # found after events that came first
+        raise parser.error
     if eof:
         handle(parser.feed_eof())
     return messages

@@ -13,6 +13,8 @@ H = b"Host: example.com\r\n"
 def parse(data: bytes, limits: Limits | None = None, eof: bool = False) -> list[object]:
     p = RequestParser(limits or Limits())
     events = p.feed(data)
+    if p.error is not None:  # the events before a violation come first; it is raised next
+        raise p.error
     if eof:
         events += p.feed_eof()
     return events

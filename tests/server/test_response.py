@@ -172,13 +172,13 @@ def bad_header(value: str) -> App:
 @pytest.mark.parametrize("app", [
     boom, no_start, twice, non_iterable, raise_in_iter, raise_in_close,
     bad_header("a\r\nInjected: yes"), bad_header("a\nb"), bad_header("a\x00b"),
-    bad_header("snow\u2603"), simple([b"x"], headers=[("Transfer-Encoding", "chunked")]),
-    simple([b"x"], headers=[("Upgrade", "x")]), simple([b"x"], headers=[("Bad Name", "x")]),
+    bad_header("snow\u2603"),
+    simple([b"x"], headers=[("Bad Name", "x")]),
     simple([b"x"], status="OK"), simple([b"x"], status="20 OK"),
     simple([b"x"], status="200 OK\r\nX: y"), simple(["text, not bytes"]),
     simple(iter([b"", "text"])),
 ], ids=["raises", "no-start-response", "twice", "non-iterable", "raise-in-iter",
-        "raise-in-close", "crlf", "lf", "nul", "non-latin1", "te", "upgrade", "name",
+        "raise-in-close", "crlf", "lf", "nul", "non-latin1", "name",
         "status-no-code", "status-short", "status-crlf", "str-body", "str-chunk"])
 def test_app_errors_give_500_without_details(h: Harness, app: App) -> None:
     out, ex = h.run(app, get())

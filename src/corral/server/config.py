@@ -50,6 +50,7 @@ from corral.server.validators import (  # noqa: F401  (the table's vocabulary)
     _opt_bool,
     _opt_dir,
     _opt_str,
+    _peer_list,
     _proxy_protocol,
     _ssl_version,
     _static_map,
@@ -273,7 +274,9 @@ SETTINGS: list[Setting] = [
        "request header fields.", _SEC, metavar="INT"),
     _s("limit_request_field_size", _int(0), 8190,
        "--limit-request-field-size --limit-request-field_size", "Maximum size of one request "
-       "header field in bytes.", _SEC, metavar="INT"),
+       "header line in bytes, counted as Gunicorn counts it: the line as sent plus its CRLF "
+       "(0 means the default, as in Gunicorn). Also bounds chunk-size lines.", _SEC,
+       metavar="INT"),
     _s("limit_request_body", _int(0), 0, "--limit-request-body", "Maximum size of a request "
        "body in bytes (0 = unlimited).", _SEC, metavar="INT"),
     _s("header_map", _choice("drop", "refuse", "dangerous"), "drop", "--header-map",
@@ -298,12 +301,15 @@ SETTINGS: list[Setting] = [
     _s("casefold_http_method", _bool, False, "--casefold-http-method", "Upper-case the "
        "method before the app sees it.", _SEC,
        action="store_true"),
-    _s("forwarded_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--forwarded-allow-ips",
-       "Comma-separated addresses trusted to set `X-Forwarded-*` headers (`*` = all).",
+    _s("forwarded_allow_ips", _peer_list, ["127.0.0.1", "::1"], "--forwarded-allow-ips",
+       "Comma-separated addresses or networks (`10.0.0.0/8`, `fd00::/8`) trusted to set "
+       "`X-Forwarded-*` and the `secure_scheme_headers` (`*` = all).",
        _PROXY, metavar="STRING", env="FORWARDED_ALLOW_IPS"),
     _s("secure_scheme_headers", _str_dict, {"X-FORWARDED-PROTOCOL": "ssl",
        "X-FORWARDED-PROTO": "https", "X-FORWARDED-SSL": "on"}, "", "Headers (and values) "
-       "from trusted proxies that mark a request as HTTPS. Config file only.", _PROXY),
+       "from trusted proxies that say the scheme: each one present means https when it "
+       "has its listed value and http otherwise; a request whose scheme headers disagree "
+       "is refused (400). Config file only.", _PROXY),
     _s("forwarder_headers", _comma_list, ["SCRIPT_NAME", "PATH_INFO"], "--forwarder-headers",
        "Request header fields (as environ keys, e.g. `SCRIPT_NAME`) that trusted "
        "`--forwarded-allow-ips` peers may set in environ directly.", _PROXY,
@@ -312,8 +318,9 @@ SETTINGS: list[Setting] = [
        "protocol header (v1 or v2) from trusted proxies. Gunicorn's values `auto`, `v1`, "
        "`v2` mean on, `off` off; the flag alone means on.", _PROXY, metavar="MODE",
        nargs="?", const="auto"),
-    _s("proxy_allow_ips", _comma_list, ["127.0.0.1", "::1"], "--proxy-allow-from",
-       "Comma-separated addresses allowed to send the PROXY protocol header (`*` = all).",
+    _s("proxy_allow_ips", _peer_list, ["127.0.0.1", "::1"], "--proxy-allow-from",
+       "Comma-separated addresses or networks allowed to send the PROXY protocol header "
+       "(`*` = all).",
        _PROXY, metavar="STRING"),
     _s("certfile", _opt_str, None, "--certfile", "TLS certificate file.", _SSL,
        metavar="FILE"),
@@ -354,6 +361,13 @@ SETTINGS: list[Setting] = [
     _s("access_log_json", _bool, False, "--access-log-json", "Write the access log as one "
        "JSON object per request (the default format's fields plus `duration_us`); to "
        "stdout unless `--access-logfile` names a file.", _LOG, action="store_true"),
+    # -- Bounded input ---------------------------------------------------------------
+    _s("body_spool_limit", _int(0), 100 * 1024 * 1024, "--body-spool-limit", "Largest "
+       "request body (in bytes) the buffering workers (`asyncio`, `gthread`, `gevent`) "
+       "read whole before the application runs, in memory or spooled to a temporary "
+       "file past `--body-spool-size`; a larger body is answered 413. 0 = unlimited "
+       "(disk permitting). The `sync` worker streams bodies and is bounded by "
+       "`--limit-request-body` alone.", _SEC, metavar="INT"),
 ] + [
     _s(name, _hook(name), fn, "", (fn.__doc__ or "").strip(), _HOOK,
        doc_default=f"`{name}({', '.join(hooks.hook_params(name))})`")

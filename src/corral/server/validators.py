@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from corral.server import hooks
+from corral.server.http.proxy import parse_network
 
 Validator = Callable[[Any], Any]
 
@@ -223,6 +224,15 @@ def _static_map(value: Any) -> list[str]:
             raise ValueError(f"expected URL_PREFIX=DIR with URL_PREFIX starting with /, "
                              f"got {item!r}")
     return items
+
+
+def _peer_list(value: Any) -> list[str]:
+    """Comma-separated addresses, CIDR networks (IPv4 or IPv6) or ``*``."""
+    entries = _comma_list(value)
+    for entry in entries:
+        if entry != "*" and parse_network(entry) is None:
+            raise ValueError(f"not an IP address, a network or '*': {entry!r}")
+    return entries
 
 
 def _worker_class(value: Any) -> str:

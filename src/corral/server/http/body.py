@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
-from corral.server.http.errors import ClientDisconnected
+from corral.server.http.errors import ClientDisconnected, ParseError
 from corral.server.http.parser import END, RequestHead, _End
 
 ParserEvent = RequestHead | bytes | _End
@@ -88,10 +88,13 @@ def set_spool_dir(path: str | None) -> None:
 
 
 class BodyWriter:
-    """Collects body pieces, spooling to a temporary file above ``spool_size``."""
+    """Collects body pieces, spooling to a temporary file above ``spool_size``;
+    a body over ``limit`` bytes (``--body-spool-limit``, 0 = no limit) raises
+    ``ParseError(413)`` before a byte past it is kept."""
 
-    def __init__(self, spool_size: int = 1 << 20) -> None:
+    def __init__(self, spool_size: int = 1 << 20, limit: int = 0) -> None:
         self._spool_size = spool_size
+        self._limit = limit
         self._chunks: list[bytes] = []
         self._size = 0
         self._file: IO[bytes] | None = None
@@ -102,6 +105,12 @@ class BodyWriter:
 
     def write(self, data: bytes) -> None:
         self._size += len(data)
+        if self._limit and self._size > self._limit:
+            self._chunks = []  # nothing of it is kept
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            raise ParseError(413, "request body too large")
         if self._file is not None:
             self._file.write(data)
             return

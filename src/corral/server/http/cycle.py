@@ -128,7 +128,7 @@ class Exchange:
     fast = True  # answer a list or tuple of bytes in one piece (False: stream it)
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
-        self._setup(cycle, head, body, conn, Response(), None, None,
+        self._setup(cycle, head, body, conn, Response(cycle.log), None, None,
                     _monotonic() if cycle.access_enabled else 0.0)
         self._gen = self._run()
 

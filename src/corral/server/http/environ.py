@@ -4,6 +4,12 @@
 per-process constant keys in a template dict and caches header-name conversions,
 so :meth:`EnvironBuilder.build` does only per-request work.
 
+Forwarding headers count only from peers ``forwarded_allow_ips`` trusts
+(addresses, CIDR networks or ``*``, see :class:`corral.server.http.proxy.PeerTrust`):
+``X-Forwarded-For`` then gives ``REMOTE_ADDR``, and each ``secure_scheme_headers``
+field present says https (its listed value) or http (any other); fields that
+disagree refuse the request (400), as in Gunicorn.
+
 Header fields whose names contain ``_`` are dropped, as Gunicorn does by default:
 ``X_Forwarded_For`` would otherwise pass for ``X-Forwarded-For``.  Gunicorn's
 settings change that for the rare request carrying one:
@@ -27,6 +33,7 @@ from urllib.parse import unquote_to_bytes
 
 from corral.server.http.errors import ParseError
 from corral.server.http.head import UNDERSCORE_DROPPED, forwarder_names, underscore_policy
+from corral.server.http.proxy import PeerTrust
 from corral.server.http.response import FileWrapper
 
 if TYPE_CHECKING:
@@ -121,11 +128,7 @@ class EnvironBuilder:
     def __init__(self, settings: Any, log: Any = None, multithread: bool = False) -> None:
         root = getattr(settings, "root_path", "") or os.environ.get("SCRIPT_NAME", "")
         self.script_name = root.rstrip("/")
-        allow = getattr(settings, "forwarded_allow_ips", ["127.0.0.1", "::1"])
-        if isinstance(allow, str):
-            allow = [a.strip() for a in allow.split(",")]
-        self.trust_all = "*" in allow
-        self.trusted = frozenset(allow)
+        self.trusted = PeerTrust(getattr(settings, "forwarded_allow_ips", ["127.0.0.1", "::1"]))
         secure = getattr(settings, "secure_scheme_headers", None)
         if secure is None:
             secure = DEFAULT_SECURE_HEADERS
@@ -205,10 +208,7 @@ class EnvironBuilder:
 
     def trusts(self, conn: ConnInfo) -> bool:
         """Whether the peer may set forwarding headers (``forwarded_allow_ips``)."""
-        peer = conn.peer
-        if isinstance(peer, tuple):
-            return self.trust_all or str(peer[0]) in self.trusted
-        return True
+        return self.trusted(conn.peer)
 
     def connection_environ(self, conn: ConnInfo) -> dict[str, Any]:
         """The keys every HTTP/1.1 request on ``conn`` shares when no forwarding
@@ -248,10 +248,7 @@ class EnvironBuilder:
         else:
             env["REMOTE_ADDR"] = peer or ""
         if self.trusts(conn):
-            for key, value in self.secure_headers:
-                if key in env and env[key].strip().lower() == value:
-                    scheme = "https"
-                    break
+            scheme = self._forwarded_scheme(env, scheme)
             fwd = env.get("HTTP_X_FORWARDED_FOR")
             if fwd:
                 client = fwd.rsplit(",", 1)[-1].strip()
@@ -270,6 +267,27 @@ class EnvironBuilder:
         else:
             env["SERVER_NAME"] = "localhost"
             env["SERVER_PORT"] = "443" if scheme == "https" else "80"
+
+
+    def _forwarded_scheme(self, env: dict[str, Any], scheme: str) -> str:
+        """The scheme the ``secure_scheme_headers`` of a trusted peer say, as
+        Gunicorn reads them: each one present says https when its value is the
+        listed one and http otherwise; when they disagree the request is refused
+        (400), since nobody can tell which hop lied."""
+        verdict: bool | None = None
+        for key, wanted in self.secure_headers:
+            got = env.get(key)
+            if got is None:
+                continue
+            for value in got.split(","):  # a field sent twice is joined with a comma
+                https = value.strip().lower() == wanted
+                if verdict is None:
+                    verdict = https
+                elif verdict != https:
+                    raise ParseError(400, "contradictory scheme headers")
+        if verdict is None:
+            return scheme
+        return "https" if verdict else "http"
 
 
 def _split_host(host: str, scheme: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ UNDERSCORE_ANY = 2  # any one may be kept or refused (--header-map, ``*`` forwar
 UNDERSCORE_REFUSE = 3  # as ANY, and those no forwarder may send are refused at once
 
 _DEFAULT_FORWARDERS = frozenset({"SCRIPT_NAME", "PATH_INFO"})
+FIELD_SIZE = 8190  # --limit-request-field-size by default (and when set to 0)
 
 
 def forwarder_names(settings: Any) -> frozenset[str]:
@@ -51,6 +52,7 @@ class Limits:
     casefold: bool = False  # --casefold-http-method
     underscore: int = UNDERSCORE_SOME
     forwarders: frozenset[str] = _DEFAULT_FORWARDERS
+    spool: int = 0  # --body-spool-limit: largest body a buffering worker keeps
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
@@ -60,7 +62,8 @@ class Limits:
         return cls(
             int(getattr(settings, "limit_request_line", 4094) or 0),
             int(getattr(settings, "limit_request_fields", 100) or 0),
-            int(getattr(settings, "limit_request_field_size", 8190) or 0),
+            # 0 is the default, not "unlimited", as in Gunicorn
+            int(getattr(settings, "limit_request_field_size", 8190) or 0) or FIELD_SIZE,
             int(getattr(settings, "limit_request_body", 0) or 0),
             bool(getattr(settings, "permit_obsolete_folding", False)),
             bool(getattr(settings, "strip_header_spaces", False)),
@@ -69,6 +72,7 @@ class Limits:
             bool(getattr(settings, "casefold_http_method", False)),
             underscore_policy(header_map, forwarders),
             forwarders,
+            int(getattr(settings, "body_spool_limit", 0) or 0),
         )
 
     @property

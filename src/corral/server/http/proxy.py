@@ -197,25 +197,70 @@ class ProxyHeaderParser:
         return ProxyHeader(source, destination, rest)
 
 
-def proxy_allowed(peer: Any, allowed: list[str] | str) -> bool:
-    """Whether ``peer`` may send a PROXY header (exact IPs, CIDR networks or ``*``)."""
-    if not isinstance(peer, tuple):
-        return True  # a unix socket: only local processes can connect
-    if isinstance(allowed, str):
-        allowed = [a.strip() for a in allowed.split(",")]
-    if "*" in allowed:
-        return True
-    try:
-        ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
-    except ValueError:
-        return False
-    for entry in allowed:
+class PeerTrust:
+    """The peers a trust setting names (``--forwarded-allow-ips``,
+    ``--proxy-allow-from``): addresses, networks in CIDR notation (IPv4 or IPv6,
+    e.g. ``10.0.0.0/8``, ``fd00::/8``) or ``*`` for every peer.  Unix socket
+    peers are always trusted: only local processes can connect.  Entries that are
+    neither are ignored here (the settings refuse them when they are read)."""
+
+    __slots__ = ("any", "networks", "_seen")
+
+    def __init__(self, entries: list[str] | str) -> None:
+        if isinstance(entries, str):
+            entries = entries.split(",")
+        entries = [e.strip() for e in entries if e.strip()]
+        self.any = "*" in entries
+        self.networks: list[Any] = []
+        for entry in entries:
+            net = parse_network(entry)
+            if net is not None:
+                self.networks.append(net)
+        self._seen: dict[str, bool] = {}  # peer address -> trusted (bounded)
+
+    def __call__(self, peer: Any) -> bool:
+        """Whether ``peer`` (a socket address, or a unix socket's path) is trusted."""
+        if not isinstance(peer, tuple) or self.any:
+            return True
+        host = str(peer[0])
+        known = self._seen.get(host)
+        if known is None:
+            known = self._match(host)
+            if len(self._seen) >= 1024:
+                self._seen.clear()
+            self._seen[host] = known
+        return known
+
+    def _match(self, host: str) -> bool:
         try:
-            if ip in ipaddress.ip_network(entry, strict=False):
-                return True
+            ip = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
-            continue
-    return False
+            return False
+        mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:a.b.c.d on a dual-stack socket
+        return any(ip in net or (mapped is not None and mapped in net)
+                   for net in self.networks)
+
+
+def parse_network(entry: str) -> Any:
+    """``entry`` as an address or network (host bits allowed), or None."""
+    try:
+        return ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+_TRUSTS: dict[tuple[str, ...], PeerTrust] = {}
+
+
+def proxy_allowed(peer: Any, allowed: list[str] | str) -> bool:
+    """Whether ``peer`` may send a PROXY header (addresses, CIDR networks or ``*``)."""
+    key = (allowed,) if isinstance(allowed, str) else tuple(allowed)
+    trust = _TRUSTS.get(key)
+    if trust is None:
+        if len(_TRUSTS) >= 16:
+            _TRUSTS.clear()
+        trust = _TRUSTS[key] = PeerTrust(allowed)
+    return trust(peer)
 
 
 def proxy_parser(settings: Any, peer: Any) -> ProxyHeaderParser | None:

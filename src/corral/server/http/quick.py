@@ -193,7 +193,7 @@ class QuickLane:
         env["QUERY_STRING"] = query
         env["wsgi.input"] = body
         env["PATH_INFO"] = pinfo
-        resp = Response()
+        resp = Response(self.cycle.log)
         writes: list[bytes] = []
 
         def start_response(status: str, headers: list[tuple[str, str]],

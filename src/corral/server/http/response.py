@@ -3,7 +3,9 @@
 :class:`Response` holds what the application declared (status, headers,
 ``Content-Length``) and turns it into the status line and header section once the
 framing is known: ``Content-Length`` when known, chunked for HTTP/1.1 streams,
-close-delimited for HTTP/1.0; no body for HEAD, 1xx, 204 and 304.
+close-delimited for HTTP/1.0; no body for HEAD, 204 and 304 (nor Content-Length
+for 204 and 304).  Hop-by-hop header fields the application sets are dropped
+with a warning; a 1xx status from it is an application error (500).
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ SERVER_HEADER = "corral"
 _STATUS_RE = re.compile(r"[1-9][0-9]{2}(?: [^\r\n\x00]*)?")
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE_RE = re.compile(r"[\r\n\x00]")
-_HOP_BY_HOP = frozenset(
+# Header fields about one connection, not the response: the server frames the
+# response and decides about the connection itself, so these are dropped from what
+# the application set (with a warning), as Gunicorn drops them.
+HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-     "trailer", "trailers", "transfer-encoding", "upgrade"}
+     "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"}
 )
+_NO_LENGTH = (204, 304)  # statuses whose response never carries Content-Length
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -111,9 +117,10 @@ class Response:
     """What ``start_response`` was told, validated; builds the header bytes."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
-                 "_line", "headers_sent", "_own")
+                 "_line", "headers_sent", "_own", "_log")
 
-    def __init__(self) -> None:
+    def __init__(self, log: Any = None) -> None:
+        self._log = log  # the error log, for the headers dropped
         self.status = 0
         self.status_line = ""
         self.headers: list[tuple[str, str]] = []
@@ -157,6 +164,10 @@ class Response:
             raise AssertionError(f"invalid status {status!r}")
         if not isinstance(headers, list):
             raise AssertionError("headers must be a list of (name, value) tuples")
+        code = int(status[:3])
+        if code < 200:  # WSGI has no interim responses: this would be the final one
+            raise AssertionError(f"informational status {status!r} as a final response")
+        dropped: list[str] = []
         lines: list[str] = []
         clen: int | None = None
         must_close = False
@@ -173,14 +184,18 @@ class Response:
             exact = exact and (item.__class__ is tuple and name.__class__ is str
                                and value.__class__ is str)
             lname = name.lower()
-            if lname in _HOP_BY_HOP:
+            if lname in HOP_BY_HOP:
                 if lname == "connection" and value.strip().lower() == "close":
                     must_close = True
-                    continue
-                raise AssertionError(f"hop-by-hop header {name!r} not allowed")
+                else:
+                    dropped.append(name)
+                    exact = False  # not prepared: the warning is for every response
+                continue
             if lname == "content-length":
                 if not value.strip().isdigit():
                     raise AssertionError(f"invalid Content-Length {value!r}")
+                if code in _NO_LENGTH:
+                    continue  # RFC 9110 8.6: never sent with these statuses
                 clen = int(value)
             elif lname == "date":
                 own |= 1
@@ -195,7 +210,10 @@ class Response:
             line = status.encode("latin-1") + b"\r\n" + head
         except UnicodeEncodeError:
             raise AssertionError(f"status {status!r} is not latin-1") from None
-        self.status = code = int(status[:3])
+        if dropped and self._log is not None:
+            self._log.warning("Dropped hop-by-hop response header(s) set by the "
+                              "application: %s", ", ".join(dropped))
+        self.status = code
         self.status_line = status
         self.headers = headers
         self.content_length = clen

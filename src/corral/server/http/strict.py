@@ -67,6 +67,16 @@ _SPECIAL = {
     "upgrade": _UPGRADE,
     "proxy-connection": _PROXY_CONN,
 }
+# a trailer field: token name, colon, a value of visible bytes, spaces and tabs
+_TRAILER_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t\x20-\x7e\x80-\xff]*")
+# RFC 9112 section 7.1: chunk-size [ chunk-ext ], with
+#   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+_TOKEN_B = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+CHUNK_LINE = re.compile(
+    rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[ \t]*" + _TOKEN_B
+    + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN_B + rb"|" + _QUOTED + rb"))?)*"
+)
 _CACHE_MAX = 1024
 _NAME_STR: dict[bytes, str] = {}  # raw name -> str: names repeat forever
 _KIND: dict[str, int] = {}  # name as sent -> kind
@@ -157,10 +167,10 @@ def _codings(values: list[str], version: tuple[int, int]) -> bool:
 
 def build_head(
     hp: Any, url: bytes, raw_headers: list[tuple[bytes, bytes]], limits: Limits,
-    head_size: int = -1, method: str | None = None,
+    method: str | None = None,
 ) -> RequestHead:
     """Validate one request head llhttp parsed and build its :class:`RequestHead`."""
-    check_fields(raw_headers, limits, head_size)
+    check_fields(raw_headers, limits)
     version = _VERSIONS.get(hp.get_http_version())
     if version is None:
         if not limits.any_version:
@@ -310,26 +320,45 @@ def rewrite_head(head: bytes, fold: bool, strip: bool) -> bytes:
     return b"\r\n".join(out)
 
 
-def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits,
-                 head_size: int = -1) -> None:
-    """--limit-request-fields and --limit-request-field-size (431).
-
-    ``head_size`` (bytes the whole head took, when known) bounds every field, so
-    small heads skip the per-field scan."""
+def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits) -> None:
+    """--limit-request-fields (431); the size of each is measured on the raw
+    lines (:func:`check_field_lines`)."""
     if limits.fields and len(raw_headers) > limits.fields:
         raise ParseError(431, "too many header fields")
-    size = limits.field_size
-    if size and raw_headers and not 0 <= head_size <= size:
-        if max(len(n) + len(v) for n, v in raw_headers) + 2 > size:
+
+
+def check_field_lines(block: bytes, limit: int, fold: bool = False) -> None:
+    """``--limit-request-field-size`` as Gunicorn counts it (431): every header
+    line of ``block`` (a head from its request line on, or a trailer section),
+    as sent, plus its CRLF; with ``fold``, a continuation line adds its own
+    length and CRLF to the field it continues."""
+    lines = block.split(b"\r\n")
+    size = 0
+    for line in lines[1:]:
+        if fold and line[:1] in (b" ", b"\t") and size:
+            size += len(line) + 2
+        else:
+            size = len(line) + 2 if line else 0
+        if size > limit:
             raise ParseError(431, "header field too large")
 
 
-def check_trailers(raw_headers: list[tuple[bytes, bytes]], limits: Limits) -> None:
-    """Refuse trailer fields that must never be sent in a trailer section."""
-    check_fields(raw_headers, limits)
-    for name, _ in raw_headers:
-        if name.lower() in _FORBIDDEN_TRAILERS:
+def check_trailer_block(block: bytes, limits: Limits) -> None:
+    """The trailer section of a chunked body (without its blank line): fields
+    as in a header section, none of those that must never be sent as trailers,
+    within the header limits."""
+    count = 0
+    for line in block.split(b"\r\n"):
+        m = _TRAILER_FIELD.fullmatch(line)
+        if m is None:
+            raise ParseError(400, "invalid trailer field")
+        if m.group(1).lower() in _FORBIDDEN_TRAILERS:
             raise ParseError(400, "forbidden trailer field")
+        count += 1
+        if limits.fields and count > limits.fields:
+            raise ParseError(431, "too many trailer fields")
+        if limits.field_size and len(line) + 2 > limits.field_size:
+            raise ParseError(431, "trailer field too large")
 
 
 def error_from_llhttp(exc: Exception, url: bytes) -> ParseError:

@@ -48,6 +48,7 @@ class ExpectBody(BufferedBody):
         self.complete = False  # type: ignore[misc]
         self.fetch: Callable[[ExpectBody], None] | None = None
         self.done = threading.Event()
+        self.error: ParseError | None = None  # set by :meth:`fail`
 
     def finish(self, body: BufferedBody) -> None:
         """The whole body has arrived (called by :class:`RequestBuffer`)."""
@@ -55,12 +56,21 @@ class ExpectBody(BufferedBody):
         self.complete = True  # type: ignore[misc]
         self.done.set()
 
+    def fail(self, error: ParseError) -> None:
+        """The body will not come whole: reading it raises ``error``."""
+        self.error = error
+        self.done.set()
+
     def _ensure(self) -> None:
         if not self.complete:
+            if self.error is not None:
+                raise self.error
             if self.fetch is None:
                 raise ClientDisconnected("the request body is not available")
             fetch, self.fetch = self.fetch, None
             fetch(self)
+            if self.error is not None:
+                raise self.error
             if not self.complete:
                 raise ClientDisconnected("the client did not send the request body")
 
@@ -93,7 +103,7 @@ class RequestBuffer:
     """Collects whole requests (head and complete body) from arbitrary reads."""
 
     __slots__ = ("parser", "spool_size", "early_expect", "ready", "continue_wanted",
-                 "_head", "_writer", "_expect")
+                 "error", "_head", "_writer", "_expect")
 
     def __init__(self, limits: Limits, spool_size: int, early_expect: bool = True) -> None:
         self.parser = RequestParser(limits)
@@ -104,6 +114,9 @@ class RequestBuffer:
         # and its body has not; the worker sends :data:`CONTINUE` once no earlier
         # response is pending.
         self.continue_wanted = False
+        # a protocol violation, answered once the requests before it are: the
+        # worker checks it whenever :attr:`ready` is empty and it is not answering
+        self.error: ParseError | None = None
         self._head: RequestHead | None = None
         self._writer: BodyWriter | None = None
         self._expect: ExpectBody | None = None
@@ -129,12 +142,29 @@ class RequestBuffer:
         return not self.ready and self._head is None and not self.parser.in_message
 
     def feed(self, data: bytes) -> None:
-        """Parse ``data``; raises :class:`corral.server.http.errors.ParseError`."""
-        for ev in self.parser.feed(data):
+        """Parse ``data``.  A protocol violation does not raise: it goes to
+        :attr:`error`, after the complete requests before it, and nothing more is
+        parsed."""
+        if self.error is not None:
+            return
+        parser = self.parser
+        try:
+            self._take(parser.feed(data))
+        except ParseError as e:
+            self.error = e
+        else:
+            self.error = parser.error
+        if self.error is not None and self._expect is not None:
+            expect, self._expect = self._expect, None
+            expect.fail(self.error)  # its reader gets the error, not a wait
+
+    def _take(self, events: list[Any]) -> None:
+        for ev in events:
             if ev.__class__ is bytes:
                 writer = self._writer
                 if writer is None:
-                    writer = self._writer = BodyWriter(self.spool_size)
+                    writer = self._writer = BodyWriter(self.spool_size,
+                                                       self.parser.limits.spool)
                 writer.write(ev)  # type: ignore[arg-type]
             elif ev is END:
                 if self._writer is None and self._expect is None:  # no body: fast path
@@ -148,6 +178,9 @@ class RequestBuffer:
 
     def _start(self, head: RequestHead) -> None:
         self._head = head
+        spool = self.parser.limits.spool
+        if spool and head.content_length and head.content_length > spool:
+            raise ParseError(413, "request body too large")
         if head.expect_continue and (head.chunked or head.content_length):
             if self.early_expect:
                 expect = self._expect = ExpectBody()
@@ -170,8 +203,10 @@ class RequestBuffer:
             self.ready.append((head, body))
 
     def feed_eof(self) -> None:
-        """The client closed its side; a request cut short raises ParseError."""
-        self.parser.feed_eof()
+        """The client closed its side; a request cut short raises ParseError
+        (unless a violation is already waiting in :attr:`error`)."""
+        if self.error is None:
+            self.parser.feed_eof()
 
     def release(self) -> None:
         """Free spooled bodies of requests that will never be answered."""
@@ -201,10 +236,9 @@ def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
                 raise ClientDisconnected(str(e) or "timed out reading the body") from None
             if not data:
                 raise ClientDisconnected("client closed the connection during the body")
-            try:
-                buffer.feed(data)
-            except ParseError as e:  # a broken body
-                raise ClientDisconnected(str(e)) from None
+            buffer.feed(data)
+            if buffer.error is not None and not body.complete:
+                raise buffer.error  # a broken or too large body: answered as such
 
     return fetch
 

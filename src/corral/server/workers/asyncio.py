@@ -211,11 +211,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.held is not None:
             self.release()
         self.last = now = _now()
-        try:
-            buf.feed(data)
-        except ParseError as e:
-            self._error(e.status, e.reason)
-            return
+        buf.feed(data)
         if self.busy:
             if len(buf.ready) >= MAX_PIPELINED and not self.rpaused:
                 self.rpaused = True
@@ -223,6 +219,8 @@ class HttpProtocol(asyncio.Protocol):
         elif buf.ready:
             self.partial = False
             self.serve()
+        elif buf.error is not None:
+            self._error(buf.error.status, buf.error.reason)
         else:
             if not self.partial:  # the first bytes of a request head
                 self.partial = True
@@ -338,6 +336,9 @@ class HttpProtocol(asyncio.Protocol):
             if not self._answer(make_exchange(head, body, conn), body):
                 return
         self.last = _now()
+        if buf.error is not None:  # bad bytes after the requests just answered
+            self._error(buf.error.status, buf.error.reason)
+            return
         if self.eof or self.rpaused or buf.continue_wanted:
             self._idle()
 
@@ -372,6 +373,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.closing:
             return
         buf = self.buffer
+        if buf.error is not None and not self.busy:
+            self._error(buf.error.status, buf.error.reason)
+            return
         if self.eof:
             self.close()
             return

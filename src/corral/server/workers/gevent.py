@@ -210,6 +210,9 @@ class GeventWorker(Worker):
         """Read until a complete request is buffered; False when the connection ends."""
         head_deadline = None
         while not buf.ready:
+            if buf.error is not None:  # after the requests before it were answered
+                self.send_error(sock, buf.error.status, buf.error.reason)
+                return False
             waiting = buf.idle
             if waiting and served:
                 if not self.alive:

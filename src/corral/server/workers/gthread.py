@@ -268,6 +268,8 @@ class ThreadWorker(Worker):
         if buf.ready:
             conn.busy = True
             self.pool.submit(self.handle, conn)
+        elif buf.error is not None:
+            self.fail(conn, buf.error.status, buf.error.reason)
         elif conn.eof:
             self.close(conn)
         else:
@@ -296,6 +298,9 @@ class ThreadWorker(Worker):
                     self.close(conn)
                     return
             if conn.gone:
+                return
+            if buf.error is not None:  # bad bytes after the requests just answered
+                self.fail(conn, buf.error.status, buf.error.reason)
                 return
             sock.setblocking(False)
         except OSError:

@@ -100,6 +100,8 @@ class Connection:
     def fill(self) -> list[Any]:
         """Read more of the body (StreamBody's fill callback); a client idle past
         --body-timeout gets a 408 (when nothing of the response went out yet)."""
+        if self.parser.error is not None:  # found in what was read before
+            raise self.parser.error
         self.sock.settimeout(self.body_timeout)
         try:
             data = self.sock.recv(RECV_SIZE)
