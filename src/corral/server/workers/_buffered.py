@@ -93,7 +93,7 @@ class RequestBuffer:
     """Collects whole requests (head and complete body) from arbitrary reads."""
 
     __slots__ = ("parser", "spool_size", "early_expect", "ready", "continue_wanted",
-                 "_head", "_writer", "_expect")
+                 "received", "_head", "_writer", "_expect")
 
     def __init__(self, limits: Limits, spool_size: int, early_expect: bool = True) -> None:
         self.parser = RequestParser(limits)
@@ -104,6 +104,9 @@ class RequestBuffer:
         # and its body has not; the worker sends :data:`CONTINUE` once no earlier
         # response is pending.
         self.continue_wanted = False
+        # bytes fed since the buffer was last idle: what the partial request in
+        # hand has sent so far (for --min-data-rate)
+        self.received = 0
         self._head: RequestHead | None = None
         self._writer: BodyWriter | None = None
         self._expect: ExpectBody | None = None
@@ -130,6 +133,7 @@ class RequestBuffer:
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``; raises :class:`corral.server.http.errors.ParseError`."""
+        self.received += len(data)
         for ev in self.parser.feed(data):
             if ev.__class__ is bytes:
                 writer = self._writer
@@ -145,6 +149,8 @@ class RequestBuffer:
                     self._end()
             else:
                 self._start(ev)  # type: ignore[arg-type]
+        if self._head is None and not self.parser.in_message:
+            self.received = 0
 
     def _start(self, head: RequestHead) -> None:
         self._head = head
@@ -250,10 +256,14 @@ def file_pieces(chunk: FileChunk, size: int = 1 << 16) -> Iterator[bytes]:
 
 
 class Timeouts:
-    """The idle limits of a connection that is not answering a request:
+    """The limits of a connection that is not answering a request:
     ``--header-timeout`` for a whole request head (and for a fresh connection's
     first request), ``--body-timeout`` between body reads, ``--keep-alive`` idle
-    between requests."""
+    between requests, and ``--min-data-rate`` for a request (or a fresh
+    connection) that is arriving: after ``--min-data-rate-grace`` seconds from its
+    start, it must have sent at least ``rate * (elapsed - grace)`` bytes.  The
+    rate is what turns away a flood of tricklers long before the timeouts would:
+    one byte every two seconds is cut after about six seconds, not thirty."""
 
     OK, CLOSE, REQUEST_TIMEOUT = 0, 1, 2
 
@@ -261,16 +271,29 @@ class Timeouts:
         self.keepalive = float(settings.keepalive or 0)
         self.header = float(settings.header_timeout or 0)
         self.body = float(settings.body_timeout or 0)
+        self.min_rate = float(getattr(settings, "min_data_rate", 0) or 0)
+        self.grace = float(getattr(settings, "min_data_rate_grace", 0) or 0)
 
     def check(self, buf: RequestBuffer, served: int, last: float, head_start: float,
               now: float) -> int:
-        """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close)."""
+        """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close).
+        ``head_start`` is when the request (or the fresh connection) began."""
         if buf.in_body:
             limit, since, partial = self.body, last, True
         elif buf.in_head or not served:
             limit, since, partial = self.header, head_start, buf.in_head
         else:
-            limit, since, partial = self.keepalive, last, False
+            return self.CLOSE if self.keepalive and now - last > self.keepalive else self.OK
         if limit and now - since > limit:
             return self.REQUEST_TIMEOUT if partial else self.CLOSE
+        if self.min_rate and buf.received < self.min_rate * (now - head_start - self.grace):
+            return self.REQUEST_TIMEOUT if partial else self.CLOSE
         return self.OK
+
+    def rate_deadline(self, received: int, start: float) -> float | None:
+        """When a request that began at ``start`` and has sent ``received`` bytes
+        falls below the minimum rate (None: no minimum), for workers that wait
+        in a blocking read rather than check on a timer."""
+        if not self.min_rate:
+            return None
+        return start + self.grace + received / self.min_rate

@@ -10,9 +10,19 @@ back-pressure: while the transport is paused the exchange iterator (or the pool
 thread producing it) waits instead of buffering without bound.
 
 Keep-alive, pipelining (answered in order), ``--worker-connections``,
-``--header-timeout``/``--body-timeout``/``--keep-alive`` and graceful shutdown
-are handled by :class:`ConnectionManager`'s periodic tick, which is also the
-heartbeat and, in thread mode, the watch for requests stuck past ``--timeout``.
+``--header-timeout``/``--body-timeout``/``--keep-alive``/``--min-data-rate``,
+``--send-timeout`` and graceful shutdown are handled by
+:class:`ConnectionManager`'s periodic tick, which is also the heartbeat and, in
+thread mode, the watch for requests stuck past ``--timeout`` (a thread waiting
+for a client to read does not count as stuck: it is bounded by
+``--send-timeout``, which closes only that connection).
+
+At ``--worker-connections`` the worker keeps accepting: each new connection
+sheds the idlest one that is not answering a request (the one whose last byte
+came longest ago: an idle keep-alive connection, a silent fresh one, the slowest
+trickler), so a flood of idle or trickling clients cannot keep a new client in
+the listen backlog.  Only when every connection is answering a request does a
+new one wait, unread, for a free place.
 """
 
 from __future__ import annotations
@@ -72,6 +82,7 @@ class HttpProtocol(asyncio.Protocol):
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
         "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
         "special", "partial", "threaded", "make_exchange", "lane", "qc", "held",
+        "wsize", "wsince",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -112,6 +123,10 @@ class HttpProtocol(asyncio.Protocol):
         # this connection releases them first, so the order on the wire holds
         self.held: list[bytes] | None = None
         self.sent = False  # thread mode: some bytes of the response went out
+        # --send-timeout: the write buffer's smallest size seen while the client
+        # was not taking bytes (-1: not measured yet) and when it last shrank
+        self.wsize = -1
+        self.wsince = 0.0
 
     # -- asyncio callbacks ---------------------------------------------------------
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -299,6 +314,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.wpaused = True
+        self.wsize = -1
         if self.writable is not None:
             self.writable.clear()
 
@@ -445,7 +461,36 @@ class HttpProtocol(asyncio.Protocol):
             if self.held is not None:
                 self.release()
             self.closing = True
+            self.wsize = -1
             self.transport.close()
+
+    def write_stalled(self, now: float, limit: float) -> bool:
+        """True when output waits (writing paused, or a close waiting to flush)
+        and the client took none of it for ``limit`` seconds.  While paused (or
+        closing) nothing is added to the buffer, so any shrinking is progress."""
+        try:
+            size = self.transport.get_write_buffer_size()
+        except (AttributeError, RuntimeError):
+            return False
+        if size <= 0:
+            return False
+        if self.wsize < 0 or size < self.wsize:
+            self.wsize = size
+            self.wsince = now
+            return False
+        return now - self.wsince > limit
+
+    def sheddable(self) -> bool:
+        """Not answering a request, nothing queued or held: only waiting for the
+        client (idle keep-alive, a fresh connection, a request still arriving)."""
+        return not (self.busy or self.closing or self.capped or self.special
+                    or self.buffer.ready or self.held is not None or self.wpaused)
+
+    def abort(self) -> None:
+        """Drop the connection now, with whatever output it still holds."""
+        self.closing = True
+        self.held = None
+        self.transport.abort()
 
     # -- thread mode ---------------------------------------------------------------
     def _submit(self, head: RequestHead | None, body: Body,
@@ -518,9 +563,13 @@ class HttpProtocol(asyncio.Protocol):
         assert ev is not None
         ev.clear()
         self.mgr.loop.call_soon_threadsafe(self._thread_write, batch, job)
-        while not ev.wait(1.0):
-            if self.closing or job.timed_out:
-                return False
+        job.pause()  # waiting for the client: not the app's time (--send-timeout)
+        try:
+            while not ev.wait(1.0):
+                if self.closing or job.timed_out:
+                    return False
+        finally:
+            job.resume()
         return not (self.closing or job.timed_out)
 
     def _thread_write(self, batch: list[bytes], job: Job) -> None:
@@ -567,6 +616,10 @@ class HttpProtocol(asyncio.Protocol):
             self.close()
 
 
+def _last(proto: HttpProtocol) -> float:
+    return proto.last
+
+
 def _chain(first: Iterator[Any], rest: Iterator[Any]) -> Iterator[Any]:
     yield from first
     yield from rest
@@ -588,6 +641,10 @@ class ConnectionManager:
         self.header_timeout = self.timeouts.header
         self.body_timeout = self.timeouts.body
         self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0)
+        # connections to shed at --worker-connections, idlest last (see shed())
+        self.shed_order: list[HttpProtocol] = []
+        self.shed_at = 0.0
         self.proxy_protocol = bool(getattr(s, "proxy_protocol", False))
         self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
         threads = int(s.threads or 1)
@@ -652,12 +709,34 @@ class ConnectionManager:
 
     def opened(self, proto: HttpProtocol) -> None:
         self.conns.add(proto)
-        if len(self.conns) > self.max_conns:
+        if len(self.conns) - len(self.waiting) > self.max_conns and not self.shed(proto):
             proto.capped = True
             proto.transport.pause_reading()
             self.waiting.append(proto)
-        if len(self.conns) >= self.max_conns and self.accepting:
-            self.stop_accepting()
+            if self.accepting:
+                self.stop_accepting()
+
+    def shed(self, newcomer: HttpProtocol) -> bool:
+        """Over --worker-connections: close the idlest connection that is not
+        answering a request (408 if it was partway through sending one) to make
+        room for ``newcomer``.  The candidates are ranked once and reused for a
+        while, so a burst of accepts costs one sort, not one scan each."""
+        now = _now()
+        order = self.shed_order
+        if not order or now - self.shed_at > TICK:
+            order = self.shed_order = sorted(
+                (p for p in self.conns if p.sheddable()), key=_last, reverse=True)
+            self.shed_at = now
+        while order:
+            victim = order.pop()
+            if victim is newcomer or not victim.sheddable():
+                continue
+            if victim.partial and not victim.buffer.idle:
+                victim._error(408, "request timed out")
+            else:
+                victim.close()
+            return True
+        return False
 
     def closed(self, proto: HttpProtocol) -> None:
         self.conns.discard(proto)
@@ -696,8 +775,15 @@ class ConnectionManager:
     def expire(self, now: float) -> None:
         """Close connections idle past their timeout (408 for a partial request)."""
         check = self.timeouts.check
+        send_timeout = self.send_timeout
         for proto in list(self.conns):
-            if proto.busy or proto.closing or proto.capped or proto.buffer.ready:
+            if (proto.wpaused or proto.closing) and send_timeout and not proto.lost:
+                if proto.write_stalled(now, send_timeout):
+                    self.worker.log.debug("Closing a connection whose client read nothing "
+                                          "for %ss", send_timeout)
+                    proto.abort()
+                continue
+            if proto.busy or proto.capped or proto.buffer.ready:
                 continue
             verdict = check(proto.buffer, proto.served, proto.last, proto.head_start, now)
             if verdict == Timeouts.REQUEST_TIMEOUT:

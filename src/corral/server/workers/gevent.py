@@ -12,6 +12,13 @@ A request that blocks cooperatively past ``--timeout`` is interrupted with
 replaced); one that blocks the whole hub stops the heartbeat and is handled by
 the arbiter's SIGABRT as in the sync worker.  Note that ``--preload`` loads the
 app in the arbiter, before this worker can patch anything.
+
+Writes make progress or end: a client that takes no byte of its response for
+``--send-timeout`` seconds is dropped, and that wait is not counted towards
+``--timeout``.  A request arriving slower than ``--min-data-rate`` (after its
+grace) gets 408.  At ``--worker-connections`` the acceptor sheds the idlest
+connection that is waiting for its client (never one running the app) instead
+of leaving new clients in the backlog.
 """
 
 from __future__ import annotations
@@ -32,14 +39,22 @@ from corral.server.tls import suppresses_ragged_eofs
 from corral.server.workers._buffered import (
     ExpectBody,
     RequestBuffer,
+    Timeouts,
     fetch_blocking,
-    file_pieces,
 )
+from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
 TICK = 0.5
 RECV_SIZE = 65536
 _now = time.monotonic
+
+
+class Shed(BaseException):
+    """Raised in a connection's greenlet, while it waits for its client, to make
+    room for a new connection at --worker-connections (a BaseException, as
+    GreenletExit: should data have woken the greenlet first, the app does not
+    catch it as an error of its own)."""
 
 
 class GeventWorker(Worker):
@@ -70,8 +85,12 @@ class GeventWorker(Worker):
         self.keepalive = float(s.keepalive or 0)
         self.header_timeout = float(s.header_timeout or 0) or None
         self.body_timeout = float(s.body_timeout or 0) or None
-        self.send_timeout = float(s.timeout or 0) or None
+        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
+        self.rates = Timeouts(s)
         self.idle: set[Any] = set()  # greenlets waiting for a keep-alive request
+        # greenlets waiting for their client, with when its last byte came
+        self.reading: dict[Any, float] = {}
+        self.max_conns = max(1, int(s.worker_connections or 1000))
         self.infos: dict[int, ConnInfo] = {}  # the open connections
         self.running: dict[Any, float] = {}  # greenlet -> request start
         pool = Pool(max(1, int(s.worker_connections or 1000)))
@@ -126,7 +145,8 @@ class GeventWorker(Worker):
         import gevent
 
         while self.alive:
-            pool.wait_available()
+            if pool.full() and not self.shed():
+                pool.wait_available()
             try:
                 sock, addr = lsock.accept()
             except OSError as e:
@@ -134,6 +154,17 @@ class GeventWorker(Worker):
                 gevent.sleep(0.01)
                 continue
             pool.spawn(self.handle, listener, sock, addr)
+
+    def shed(self) -> bool:
+        """At --worker-connections: interrupt the connection whose client has been
+        silent longest (only those waiting for their client, never one running
+        the app); its greenlet answers 408 if a request was partway, and ends."""
+        if not self.reading:
+            return False
+        g = min(self.reading, key=self.reading.__getitem__)
+        del self.reading[g]
+        g.kill(Shed(), block=False)
+        return True
 
     def accept_pending(self, lsock: socket.socket, listener: Listener, pool: Any) -> None:
         """At a graceful stop, still answer connections already queued."""
@@ -164,8 +195,8 @@ class GeventWorker(Worker):
                 del self.infos[id(info)]
         except ParseError as e:
             self.send_error(sock, e.status, e.reason)
-        except (OSError, ValueError) as e:
-            self.log.debug("Connection ended: %s", e)
+        except (OSError, ValueError, Shed) as e:
+            self.log.debug("Connection ended: %r", e)
         finally:
             try:
                 sock.close()
@@ -209,6 +240,8 @@ class GeventWorker(Worker):
                      current: Any) -> bool:
         """Read until a complete request is buffered; False when the connection ends."""
         head_deadline = None
+        start = _now()  # of the request (or of the fresh connection): --min-data-rate
+        reading = self.reading
         while not buf.ready:
             waiting = buf.idle
             if waiting and served:
@@ -216,25 +249,32 @@ class GeventWorker(Worker):
                     return False
                 timeout = self.keepalive or None
                 self.idle.add(current)
-            elif buf.in_body:
-                timeout = self.body_timeout
             else:
-                if head_deadline is None:
-                    head_deadline = _now() + (self.header_timeout or 1e9)
-                timeout = max(0.001, head_deadline - _now())
+                if buf.in_body:
+                    timeout = self.body_timeout
+                else:
+                    if head_deadline is None:
+                        head_deadline = start + (self.header_timeout or 1e9)
+                    timeout = max(0.001, head_deadline - _now())
+                floor = self.rates.rate_deadline(buf.received, start)
+                if floor is not None:
+                    timeout = max(0.001, min(timeout or 1e9, floor - _now()))
             sock.settimeout(timeout)
+            reading.setdefault(current, _now())
             try:
                 data = sock.recv(RECV_SIZE)
-            except TimeoutError:
+            except (TimeoutError, Shed):
                 if not waiting:
                     self.send_error(sock, 408, "request timed out")
                 return False
             finally:
+                reading.pop(current, None)
                 self.idle.discard(current)
             if not data:
                 return False
             if waiting:
-                head_deadline = _now() + (self.header_timeout or 1e9)
+                start = _now()
+                head_deadline = start + (self.header_timeout or 1e9)
             buf.feed(data)
         return True
 
@@ -251,11 +291,7 @@ class GeventWorker(Worker):
         keep = False
         try:
             for out in ex:
-                if out.__class__ is bytes:
-                    sock.sendall(out)  # type: ignore[arg-type]
-                else:
-                    for piece in file_pieces(out):  # type: ignore[arg-type]
-                        sock.sendall(piece)
+                self.send(sock, out, current)
             else:
                 keep = ex.keep_alive
         except RequestTimeout:
@@ -269,6 +305,20 @@ class GeventWorker(Worker):
                 body.release()
         self.request_done()
         return keep
+
+    def send(self, sock: socket.socket, out: Any, current: Any) -> None:
+        """Write one piece of output; the wait for the client is bounded by
+        --send-timeout and not counted as the app's time (--timeout)."""
+        started = self.running.pop(current, None)
+        t0 = _now()
+        try:
+            if out.__class__ is bytes:
+                send_all(sock, out, self.send_timeout)
+            else:
+                send_file(sock, out, self.send_timeout)
+        finally:
+            if started is not None and current not in self.running:
+                self.running[current] = started + (_now() - t0)
 
     def _recv_with(self, sock: socket.socket) -> Any:
         def recv() -> bytes:

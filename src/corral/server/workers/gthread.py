@@ -5,14 +5,21 @@ is not answering a request.  It accepts, reads with non-blocking sockets into a
 :class:`~corral.server.workers._buffered.RequestBuffer` until a whole request
 (head and body) has arrived, so a trickling client never holds a pool thread,
 keeps idle keep-alive connections, and enforces the header/body/keep-alive
-timeouts.  A connection with a complete request is handed to one of
-``--threads`` pool threads, which runs the shared request cycle, writes the
-response with blocking sends, answers any pipelined requests already buffered
-and re-arms the connection in ``epoll`` (one-shot registrations, so a connection
-is owned by exactly one thread at a time).
+timeouts and ``--min-data-rate``.  A connection with a complete request is
+handed to one of ``--threads`` pool threads, which runs the shared request
+cycle, writes the response with blocking sends, answers any pipelined requests
+already buffered and re-arms the connection in ``epoll`` (one-shot
+registrations, so a connection is owned by exactly one thread at a time).
 
-TLS handshakes and PROXY headers, when configured, are read in a pool thread
-before the connection joins the loop.
+A client that stops reading is bounded by ``--send-timeout`` (seconds without
+progress; its connection is closed), and the time a pool thread waits on it
+does not count towards ``--timeout``: the stuck-request watch measures the
+application only.  TLS handshakes are driven by the selector loop with
+non-blocking sockets, so silent or slow TLS clients never hold a pool thread;
+PROXY headers, when configured, are still read in a pool thread (bounded by
+``--header-timeout``) before the connection joins the loop.  At
+``--worker-connections`` the loop keeps accepting and sheds the idlest
+connection not answering a request (see the asyncio worker).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from corral.server.http.proxy import accept_proxy
 from corral.server.http.quick import Matched, QuickConn
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
-from corral.server.tls import accept_tls
+from corral.server.tls import TLS_RECORD_HANDSHAKE, accept_tls, refuse_plain, suppresses_ragged_eofs
 from corral.server.workers._buffered import (
     NO_BODY,
     Body,
@@ -39,15 +46,16 @@ from corral.server.workers._buffered import (
     RequestBuffer,
     Timeouts,
     fetch_blocking,
-    file_pieces,
 )
-from corral.server.workers._threads import ThreadPool, Watch
+from corral.server.workers._threads import Job, ThreadPool, Watch
+from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 from corral.server.workers.sync import linger_close
 
 TICK = 0.5
 RECV_SIZE = 65536
 _ARMED = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
+_ARMED_OUT = select.EPOLLOUT | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
 _ACCEPT_AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EPROTO)
 _now = time.monotonic
 
@@ -56,7 +64,7 @@ class Conn:
     """One client connection."""
 
     __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
-                 "eof", "sent", "gone", "qc")
+                 "eof", "sent", "gone", "qc", "tls", "handshaking")
 
     def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
         self.sock = sock
@@ -70,6 +78,8 @@ class Conn:
         self.sent = False  # some byte of the current response went out
         self.gone = False  # closed (or abandoned after a timeout)
         self.qc: QuickConn | None = None  # the quick lane's view, once it is used
+        self.tls: ssl.SSLContext | None = None  # TLS to start on the first bytes
+        self.handshaking = False  # wrapped, TLS handshake under way
 
 
 class ThreadWorker(Worker):
@@ -85,7 +95,9 @@ class ThreadWorker(Worker):
         self.limits = Limits.from_settings(s)
         self.spool_size = int(s.body_spool_size)
         self.timeouts = Timeouts(s)
-        self.send_timeout = float(s.timeout or 0) or None
+        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
+        self.shed_order: list[Conn] = []
+        self.shed_at = 0.0
         self.max_conns = max(1, int(s.worker_connections or 1000))
         self.keepalive_allowed = self.timeouts.keepalive > 0
         self.needs_setup = bool(getattr(s, "proxy_protocol", False))
@@ -145,19 +157,21 @@ class ThreadWorker(Worker):
 
     def housekeeping(self, now: float) -> None:
         self.notify()
-        if not self.accepting and self.alive and len(self.conns) < self.max_conns:
-            self.set_accepting(True)
         for job in self.watch.expired():
             self.abandon(job.owner)
         check = self.timeouts.check
+        room = len(self.conns) < self.max_conns
         for conn in list(self.conns.values()):
             if conn.busy or conn.gone:
                 continue
+            room = True  # one to shed at least
             verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now)
             if verdict == Timeouts.REQUEST_TIMEOUT:
                 self.fail(conn, 408, "request timed out")
             elif verdict == Timeouts.CLOSE:
                 self.close(conn)
+        if not self.accepting and self.alive and room:
+            self.set_accepting(True)
 
     def begin_stop(self) -> None:
         """Graceful stop: accept nothing more, close idle keep-alive connections."""
@@ -170,7 +184,7 @@ class ThreadWorker(Worker):
     # -- accepting -----------------------------------------------------------------
     def accept(self, listener: Listener) -> None:
         for _ in range(64):
-            if len(self.conns) >= self.max_conns:
+            if len(self.conns) >= self.max_conns and not self.shed():
                 self.set_accepting(False)
                 return
             try:
@@ -187,11 +201,34 @@ class ThreadWorker(Worker):
                             self.keepalive_allowed)
             conn = Conn(sock, info, RequestBuffer(self.limits, self.spool_size))
             self.conns[conn.fd] = conn
-            if tls is not None or self.needs_setup:
+            if self.needs_setup:
                 conn.busy = True
                 self.pool.submit(self.setup, conn, tls)
             else:
+                conn.tls = tls  # the handshake is driven by this loop: see handshake()
                 self.poll.register(conn.fd, _ARMED)
+
+    def shed(self) -> bool:
+        """At --worker-connections: close the idlest connection that is not
+        answering a request (408 if it was partway through one) to make room.
+        The ranking is made once per tick and reused across a burst of accepts."""
+        now = _now()
+        order = self.shed_order
+        if not order or now - self.shed_at > TICK:
+            order = self.shed_order = sorted(
+                (c for c in self.conns.values() if not (c.busy or c.gone or c.buffer.ready)),
+                key=_last, reverse=True)
+            self.shed_at = now
+        while order:
+            victim = order.pop()
+            if victim.busy or victim.gone or victim.buffer.ready:
+                continue
+            if victim.buffer.idle:
+                self.close(victim)
+            else:
+                self.fail(victim, 408, "request timed out")
+            return True
+        return False
 
     def forget(self, conn: Conn) -> None:
         """Drop a connection that never got as far as a request."""
@@ -227,8 +264,69 @@ class ThreadWorker(Worker):
         conn.head_start = _now()
         self.poll.register(conn.fd, _ARMED)
 
+    def handshake(self, conn: Conn) -> None:
+        """TLS, driven by the loop: on the first bytes make sure they are TLS (a
+        plain-text 400 if they look like HTTP), wrap the socket, then step the
+        handshake each time the socket is ready; no thread ever waits on it.
+        ``--header-timeout`` and ``--min-data-rate`` bound it from housekeeping."""
+        ctx = conn.tls
+        if ctx is not None:
+            try:
+                first = conn.sock.recv(1, socket.MSG_PEEK)
+            except (BlockingIOError, InterruptedError):
+                self.rearm(conn)
+                return
+            except OSError:
+                self.close(conn)
+                return
+            if not first:
+                self.close(conn)
+                return
+            if first[0] != TLS_RECORD_HANDSHAKE:
+                self.forget_registered(conn)
+                refuse_plain(conn.sock, first, self.log)
+                return
+            conn.tls = None
+            try:
+                conn.sock = ctx.wrap_socket(conn.sock, server_side=True,
+                                            do_handshake_on_connect=False,
+                                            suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
+            except (OSError, ValueError) as e:
+                self.log.debug("TLS handshake failed: %s", e)
+                self.close(conn)
+                return
+            conn.handshaking = True
+        sock = conn.sock
+        assert isinstance(sock, ssl.SSLSocket)
+        try:
+            sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self.rearm(conn)
+            return
+        except ssl.SSLWantWriteError:
+            self.rearm(conn, _ARMED_OUT)
+            return
+        except (OSError, ValueError) as e:
+            self.log.debug("TLS handshake failed: %s", e)
+            self.close(conn)
+            return
+        conn.handshaking = False
+        conn.last = conn.head_start = _now()
+        self.readable(conn)  # the request may have come with the last handshake bytes
+
+    def forget_registered(self, conn: Conn) -> None:
+        """Drop a connection from the loop without closing its socket."""
+        try:
+            self.poll.unregister(conn.fd)
+        except (OSError, ValueError):
+            pass
+        self.forget(conn)
+
     # -- reading -------------------------------------------------------------------
     def readable(self, conn: Conn) -> None:
+        if conn.tls is not None or conn.handshaking:
+            self.handshake(conn)
+            return
         sock = conn.sock
         buf = conn.buffer
         try:
@@ -273,9 +371,9 @@ class ThreadWorker(Worker):
         else:
             self.rearm(conn)
 
-    def rearm(self, conn: Conn) -> None:
+    def rearm(self, conn: Conn, events: int = _ARMED) -> None:
         try:
-            self.poll.modify(conn.fd, _ARMED)
+            self.poll.modify(conn.fd, events)
         except (OSError, ValueError):
             self.close(conn)
 
@@ -333,17 +431,14 @@ class ThreadWorker(Worker):
                     data, ex = ex, None
                     if not job.timed_out:
                         conn.sent = True
-                        sock.sendall(data)
+                        self.send(sock, data, job)
                         keep = conn.qc.keep_alive
             if ex is not None:
                 for out in ex:
                     if job.timed_out:
                         break
                     conn.sent = True
-                    if out.__class__ is bytes:
-                        sock.sendall(out)
-                    else:
-                        send_file(sock, out)
+                    self.send(sock, out, job)
                 else:
                     keep = ex.keep_alive
         except OSError as e:
@@ -358,6 +453,18 @@ class ThreadWorker(Worker):
         self.request_done()
         conn.served += 1
         return keep and not job.timed_out
+
+    def send(self, sock: socket.socket, out: bytes | FileChunk, job: Job) -> None:
+        """Write one piece of output; the wait for the client is not the app's
+        time (--timeout), and is bounded by --send-timeout."""
+        job.pause()
+        try:
+            if out.__class__ is bytes:
+                send_all(sock, out, self.send_timeout)  # type: ignore[arg-type]
+            else:
+                send_file(sock, out, self.send_timeout)  # type: ignore[arg-type]
+        finally:
+            job.resume()
 
     @staticmethod
     def _recv_with(sock: socket.socket, timeout: float) -> Any:
@@ -407,13 +514,8 @@ class ThreadWorker(Worker):
             pass
 
 
-def send_file(sock: socket.socket, chunk: FileChunk) -> None:
-    """Send part of a file: ``sendfile`` on plain sockets, read+send otherwise."""
-    if type(sock) is socket.socket:
-        sock.sendfile(chunk.file, chunk.offset, chunk.count)
-        return
-    for piece in file_pieces(chunk):
-        sock.sendall(piece)
+def _last(conn: Conn) -> float:
+    return conn.last
 
 
-__all__ = ["ThreadWorker", "send_file"]
+__all__ = ["ThreadWorker"]
