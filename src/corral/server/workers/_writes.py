@@ -47,26 +47,20 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
     step = wait_step(timeout, beat, every)
     if sock.gettimeout() != step:
         sock.settimeout(step)
-    try:
-        n = sock.send(data)
-    except TimeoutError:
-        n = 0
-        if beat is not None:
-            beat()
-    if n == len(data):  # the common case: the kernel took it all at once
-        return
-    view = memoryview(data)[n:]
+    view = data
     last = _now()
-    while view:
+    while True:
         try:
             n = sock.send(view)
         except TimeoutError:
             if beat is not None:
                 beat()
-            if timeout and _now() - last >= timeout:
+            if timeout and (step == timeout or _now() - last >= timeout):
                 raise SendStalled(f"no progress writing the response for {timeout:g}s") from None
             continue
-        view = view[n:]
+        if n == len(view):  # the common case: the kernel took it all at once
+            return
+        view = memoryview(view)[n:]
         last = _now()
 
 
@@ -104,7 +98,7 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
             continue
         if beat is not None:
             beat()
-        if timeout and _now() - last >= timeout:
+        if timeout and (step == timeout or _now() - last >= timeout):
             raise SendStalled(f"no progress writing the response for {timeout:g}s")
 
 
