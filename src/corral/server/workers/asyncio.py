@@ -82,7 +82,7 @@ class HttpProtocol(asyncio.Protocol):
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
         "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
         "special", "partial", "threaded", "make_exchange", "lane", "qc", "held",
-        "wsize", "wsince",
+        "wsize", "wsince", "stash",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -127,6 +127,7 @@ class HttpProtocol(asyncio.Protocol):
         # was not taking bytes (-1: not measured yet) and when it last shrank
         self.wsize = -1
         self.wsince = 0.0
+        self.stash: bytes | None = None  # read while over the cap, kept for later
 
     # -- asyncio callbacks ---------------------------------------------------------
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -273,7 +274,14 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.writelines(held)
 
     def _special(self, data: bytes) -> bytes:
-        """Bytes before HTTP: kept for a TLS layer about to start, or a PROXY header."""
+        """Bytes before HTTP: kept for a TLS layer about to start, or a PROXY
+        header; or read while over --worker-connections (some loops read once
+        even when reading is paused from connection_made): kept until a place
+        is free."""
+        if self.capped:
+            self.stash = (self.stash or b"") + data
+            self.transport.pause_reading()
+            return b""
         if self.pre_tls is not None:  # TLS not started yet: keep for the TLS layer
             self.pre_tls += data
             return b""
@@ -710,13 +718,13 @@ class ConnectionManager:
     def opened(self, proto: HttpProtocol) -> None:
         self.conns.add(proto)
         if len(self.conns) - len(self.waiting) > self.max_conns and not self.shed(proto):
-            proto.capped = True
+            proto.capped = proto.special = True
             proto.transport.pause_reading()
             self.waiting.append(proto)
             if self.accepting:
                 self.stop_accepting()
 
-    def shed(self, newcomer: HttpProtocol) -> bool:
+    def shed(self, newcomer: HttpProtocol | None) -> bool:
         """Over --worker-connections: close the idlest connection that is not
         answering a request (408 if it was partway through sending one) to make
         room for ``newcomer``.  The candidates are ranked once and reused for a
@@ -748,9 +756,13 @@ class ConnectionManager:
         while self.waiting and len(self.conns) - len(self.waiting) < self.max_conns:
             nxt = self.waiting.popleft()
             nxt.capped = False
+            nxt.special = nxt.proxy is not None or nxt.pre_tls is not None
             nxt.head_start = nxt.last = _now()
             if not nxt.rpaused and not nxt.closing:
                 nxt.transport.resume_reading()
+            stash, nxt.stash = nxt.stash, None
+            if stash and not nxt.closing:
+                nxt.data_received(stash)
         if self.stopping:
             if not self.conns:
                 self.loop.call_later(0.05, self._finish_if_idle)
@@ -766,6 +778,11 @@ class ConnectionManager:
                 job.owner.timed_out()
         if not worker.alive and not self.stopping:
             self.begin_stop()
+        if self.waiting and not self.stopping:  # a place may have gone idle since
+            self.shed_order = []
+            for _ in range(len(self.waiting)):  # each victim's close frees one place
+                if not self.shed(None):
+                    break
         now = _now()
         if self.stopping and now >= self.stop_deadline and not self.done.done():
             self.done.set_result(None)

@@ -145,14 +145,14 @@ class GeventWorker(Worker):
         import gevent
 
         while self.alive:
-            if pool.full() and not self.shed():
-                pool.wait_available()
             try:
                 sock, addr = lsock.accept()
             except OSError as e:
                 self.log.debug("accept failed: %s", e)
                 gevent.sleep(0.01)
                 continue
+            while pool.full() and not self.shed():  # every connection is busy
+                pool.wait_available(timeout=TICK)
             pool.spawn(self.handle, listener, sock, addr)
 
     def shed(self) -> bool:

@@ -97,6 +97,7 @@ class ThreadWorker(Worker):
         self.timeouts = Timeouts(s)
         self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
         self.shed_order: list[Conn] = []
+        self.waiting: list[Conn] = []  # accepted while every place was busy: not read yet
         self.shed_at = 0.0
         self.max_conns = max(1, int(s.worker_connections or 1000))
         self.keepalive_allowed = self.timeouts.keepalive > 0
@@ -170,12 +171,17 @@ class ThreadWorker(Worker):
                 self.fail(conn, 408, "request timed out")
             elif verdict == Timeouts.CLOSE:
                 self.close(conn)
-        if not self.accepting and self.alive and room:
+        while self.waiting and (len(self.conns) < self.max_conns or self.shed()):
+            self.admit(self.waiting.pop(0))
+        if not self.accepting and self.alive and room and not self.waiting:
             self.set_accepting(True)
 
     def begin_stop(self) -> None:
         """Graceful stop: accept nothing more, close idle keep-alive connections."""
         self.set_accepting(False)
+        waiting, self.waiting = self.waiting, []
+        for conn in waiting:  # the cap no longer matters: answer them too
+            self.admit(conn)
         for conn in list(self.conns.values()):
             conn.info.keepalive_allowed = False
             if conn.served and not conn.busy and conn.buffer.idle and not conn.buffer.ready:
@@ -184,15 +190,13 @@ class ThreadWorker(Worker):
     # -- accepting -----------------------------------------------------------------
     def accept(self, listener: Listener) -> None:
         for _ in range(64):
-            if len(self.conns) >= self.max_conns and not self.shed():
-                self.set_accepting(False)
-                return
             try:
                 sock, addr = listener.sock.accept()
             except OSError as e:
                 if e.errno not in _ACCEPT_AGAIN:
                     self.log.error("Cannot accept a connection: %s", e)
                 return
+            full = len(self.conns) >= self.max_conns and not self.shed()
             sock.setblocking(False)
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -200,13 +204,23 @@ class ThreadWorker(Worker):
             info = ConnInfo(addr or "", sock.getsockname(), "https" if tls else "http",
                             self.keepalive_allowed)
             conn = Conn(sock, info, RequestBuffer(self.limits, self.spool_size))
-            self.conns[conn.fd] = conn
-            if self.needs_setup:
-                conn.busy = True
-                self.pool.submit(self.setup, conn, tls)
-            else:
-                conn.tls = tls  # the handshake is driven by this loop: see handshake()
-                self.poll.register(conn.fd, _ARMED)
+            conn.tls = tls
+            if full:  # every place is busy: this one waits, unread, for a free one
+                self.waiting.append(conn)
+                self.set_accepting(False)
+                return
+            self.admit(conn)
+
+    def admit(self, conn: Conn) -> None:
+        """Take an accepted connection into the loop (or its setup thread)."""
+        self.conns[conn.fd] = conn
+        conn.last = conn.head_start = _now()
+        if self.needs_setup:
+            tls, conn.tls = conn.tls, None
+            conn.busy = True
+            self.pool.submit(self.setup, conn, tls)
+        else:  # a TLS handshake, if any, is driven by this loop: see handshake()
+            self.poll.register(conn.fd, _ARMED)
 
     def shed(self) -> bool:
         """At --worker-connections: close the idlest connection that is not
