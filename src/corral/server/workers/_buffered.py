@@ -48,6 +48,14 @@ class ExpectBody(BufferedBody):
         self.complete = False  # type: ignore[misc]
         self.fetch: Callable[[ExpectBody], None] | None = None
         self.done = threading.Event()
+        self.error: ParseError | None = None
+
+    def fail(self, error: ParseError) -> None:
+        """The body turned out unacceptable (over ``--limit-request-body``,
+        malformed): the read waiting for it raises ``error``, which the request
+        cycle answers with its status."""
+        self.error = error
+        self.done.set()
 
     def finish(self, body: BufferedBody) -> None:
         """The whole body has arrived (called by :class:`RequestBuffer`)."""
@@ -57,10 +65,14 @@ class ExpectBody(BufferedBody):
 
     def _ensure(self) -> None:
         if not self.complete:
+            if self.error is not None:
+                raise self.error
             if self.fetch is None:
                 raise ClientDisconnected("the request body is not available")
             fetch, self.fetch = self.fetch, None
             fetch(self)
+            if self.error is not None:
+                raise self.error
             if not self.complete:
                 raise ClientDisconnected("the client did not send the request body")
 
@@ -169,6 +181,13 @@ class RequestBuffer:
         else:
             self.ready.append((head, body))
 
+    def fail(self, error: ParseError) -> None:
+        """The input broke off with ``error`` while a request waiting for its
+        ``100 Continue`` body is being answered: that request's read raises it."""
+        expect = self._expect
+        if expect is not None:
+            expect.fail(error)
+
     def feed_eof(self) -> None:
         """The client closed its side; a request cut short raises ParseError."""
         self.parser.feed_eof()
@@ -203,8 +222,9 @@ def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
                 raise ClientDisconnected("client closed the connection during the body")
             try:
                 buffer.feed(data)
-            except ParseError as e:  # a broken body
-                raise ClientDisconnected(str(e)) from None
+            except ParseError as e:  # a body over the limit, or a broken one
+                body.fail(e)
+                raise
 
     return fetch
 

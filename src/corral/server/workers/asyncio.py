@@ -24,7 +24,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from types import FrameType
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo, Exchange
@@ -44,6 +43,7 @@ from corral.server.workers._buffered import (
     fetch_blocking,
     file_pieces,
 )
+from corral.server.workers._closing import Lingering, pending_bytes
 from corral.server.workers._threads import Job, ThreadPool, Watch
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
@@ -72,6 +72,7 @@ class HttpProtocol(asyncio.Protocol):
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
         "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
         "special", "partial", "threaded", "make_exchange", "lane", "qc", "held",
+        "linger",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -112,6 +113,9 @@ class HttpProtocol(asyncio.Protocol):
         # this connection releases them first, so the order on the wire holds
         self.held: list[bytes] | None = None
         self.sent = False  # thread mode: some bytes of the response went out
+        # set once the connection is to close after an error while the client may
+        # still be sending: what arrives is read and discarded (lingering close)
+        self.linger: Lingering | None = None
 
     # -- asyncio callbacks ---------------------------------------------------------
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -187,6 +191,10 @@ class HttpProtocol(asyncio.Protocol):
         self.mgr.closed(self)
 
     def data_received(self, data: bytes) -> None:
+        if self.linger is not None:
+            if not self.linger.read(len(data), _now()) and not self.busy:
+                self.close()
+            return
         if self.special:
             data = self._special(data)
             if not data:
@@ -197,9 +205,10 @@ class HttpProtocol(asyncio.Protocol):
             if qc is None:
                 qc = self.qc = self.lane.connection(self.conn)
             if not self.threaded:
-                res = self.lane.answer(data, qc, NO_BODY)
-                if res is not None:
-                    self._answered(res, qc)
+                matched = self.lane.match(data, qc)
+                if matched is not None:
+                    self.mgr.worker.request_started()
+                    self._answered(self.lane.run(matched, qc, NO_BODY), qc)
                     return
             else:  # matched here, answered whole by a pool thread
                 matched = self.lane.match(data, qc)
@@ -214,7 +223,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             buf.feed(data)
         except ParseError as e:
-            self._error(e.status, e.reason)
+            self._error(e.status, e.reason, e)
             return
         if self.busy:
             if len(buf.ready) >= MAX_PIPELINED and not self.rpaused:
@@ -243,7 +252,7 @@ class HttpProtocol(asyncio.Protocol):
                 held.append(res)  # type: ignore[arg-type]
             self.last = _now()
             if not self._count(qc.keep_alive):
-                self.close()
+                self.finish()
         elif self._answer(res, NO_BODY):  # type: ignore[arg-type]
             self.serve()
 
@@ -291,6 +300,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.held is not None:
             self.release()
         self.eof = True
+        if self.linger is not None and not self.busy:
+            self.close()
+            return False
         try:
             self.buffer.feed_eof()
         except ParseError:
@@ -329,12 +341,14 @@ class HttpProtocol(asyncio.Protocol):
             return
         make_exchange = self.make_exchange
         conn = self.conn
+        request_started = self.mgr.worker.request_started
         while ready and not self.closing:
             head, body = ready.popleft()
             if body.__class__ is ExpectBody:
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
                     buf, fd_reader(fd, self.mgr.body_timeout), self.transport.write)
+            request_started()  # before framing: the last one says Connection: close
             if not self._answer(make_exchange(head, body, conn), body):
                 return
         self.last = _now()
@@ -363,7 +377,7 @@ class HttpProtocol(asyncio.Protocol):
         self.exchange = self.out = None
         self.busy = False
         if not self._end(ex):
-            self.close()
+            self.finish()
             return False
         return True
 
@@ -404,7 +418,7 @@ class HttpProtocol(asyncio.Protocol):
         self.last = _now()
         keep = self._end(ex)
         if not keep:
-            self.close()
+            self.finish()
             return False
         return True
 
@@ -421,24 +435,62 @@ class HttpProtocol(asyncio.Protocol):
         return self._count(ex.keep_alive)
 
     def _count(self, keep_alive: bool) -> bool:
-        """One request answered; True when the connection may carry another."""
+        """One request answered (counted by the worker when it started); True
+        when the connection may carry another, which is what its response said."""
         self.served += 1
         mgr = self.mgr
-        worker = mgr.worker
-        worker.request_done()
-        if worker.alive:
-            return keep_alive and not mgr.stopping
-        if not mgr.stopping:
+        if not mgr.worker.alive and not mgr.stopping:
             mgr.begin_stop()
-        return False
+        return keep_alive and self.linger is None
 
-    def _error(self, status: int, reason: str) -> None:
-        """A protocol error: answer it (unless a response is under way) and close."""
+    def _error(self, status: int, reason: str, exc: ParseError | None = None) -> None:
+        """A protocol error: answer it and close, lingering.  While a response is
+        under way, a request waiting for its ``100 Continue`` body gets the error
+        from its read (the request cycle answers it), and the connection closes
+        after that response."""
         if self.held is not None:
             self.release()
-        if not self.busy:
-            self.transport.write(self.mgr.cycle.error_response(status, reason))
-        self.close()
+        if self.busy:
+            if exc is not None:
+                self.buffer.fail(exc)
+            if self.linger is None:
+                self.linger = Lingering(_now())
+            return
+        self.transport.write(self.mgr.cycle.error_response(status, reason))
+        self.finish(True)
+
+    def finish(self, unfinished: bool = False) -> None:
+        """Close after the last response: lingering (see
+        :mod:`corral.server.workers._closing`) when the client may still be
+        sending, at once otherwise."""
+        if self.closing:
+            return
+        if self.held is not None:
+            self.release()
+        if not (unfinished or self.linger is not None or not self.buffer.idle
+                or pending_bytes(self.fileno())) or self.eof:
+            self.close()
+            return
+        if self.linger is None:
+            self.linger = Lingering(_now())
+        self.buffer.release()
+        tr = self.transport
+        try:
+            if tr.can_write_eof():
+                tr.write_eof()  # after what is buffered: the client reads the response
+        except (OSError, RuntimeError, NotImplementedError):
+            self.close()
+            return
+        if self.rpaused or self.capped:
+            self.rpaused = False
+            tr.resume_reading()
+
+    def fileno(self) -> int:
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        try:
+            return int(sock.fileno()) if sock is not None else -1
+        except (OSError, ValueError):
+            return -1
 
     def close(self) -> None:
         if not self.closing:
@@ -452,6 +504,7 @@ class HttpProtocol(asyncio.Protocol):
                 matched: Matched | None = None) -> None:
         mgr = self.mgr
         assert mgr.pool is not None and mgr.watch is not None
+        mgr.worker.request_started()  # before framing: the last one says Connection: close
         if self.writable is None:
             self.writable = threading.Event()
         if not self.wpaused:
@@ -548,11 +601,10 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.writelines(batch)
         self.last = _now()
         self.served += 1
-        mgr.worker.request_done()
         if not mgr.worker.alive and not mgr.stopping:
             mgr.begin_stop()
-        if not keep_alive or mgr.stopping:
-            self.close()
+        if not keep_alive or self.linger is not None:
+            self.finish()
         elif self.wpaused:  # the client is not reading: the next request waits
             self.busy = True  # for resume_writing()
         else:
@@ -699,27 +751,29 @@ class ConnectionManager:
         for proto in list(self.conns):
             if proto.busy or proto.closing or proto.capped or proto.buffer.ready:
                 continue
+            if proto.linger is not None:
+                if proto.linger.expired(now):
+                    proto.close()
+                continue
             verdict = check(proto.buffer, proto.served, proto.last, proto.head_start, now)
             if verdict == Timeouts.REQUEST_TIMEOUT:
                 proto._error(408, "request timed out")
-            elif verdict == Timeouts.CLOSE:
-                proto.close()
+            elif verdict == Timeouts.CLOSE and not pending_bytes(proto.fileno()):
+                proto.close()  # idle, and no byte of a next request arrived
 
     def begin_stop(self) -> None:
-        """Graceful stop: accept nothing more, close idle connections, let the
-        in-flight requests finish (their responses close the connection)."""
+        """Graceful stop: accept nothing more; every response framed from now on
+        says ``Connection: close``.  An idle keep-alive connection (whose last
+        response said it could stay) is still read: a request arriving on it is
+        answered, and it closes at its usual keep-alive timeout; a fresh one
+        gets its first request answered (bounded by --header-timeout)."""
         if self.stopping:
             return
         self.stopping = True
+        self.keepalive_allowed = False
         self.worker.alive = False
         self.stop_deadline = _now() + float(self.worker.settings.graceful_timeout or 0)
         self.stop_accepting()
-        for proto in list(self.conns):
-            proto.conn.keepalive_allowed = False
-            # idle keep-alive connections go now; a fresh connection still gets
-            # its first request answered (bounded by --header-timeout)
-            if proto.served and not proto.busy and not proto.buffer.ready and proto.buffer.idle:
-                proto.close()
         # connections accepted just before the listeners closed may still be on
         # their way to connection_made(): look again a moment later
         self.loop.call_later(0.05, self._finish_if_idle)
@@ -772,14 +826,19 @@ class AsyncioWorker(Worker):
             mgr.close_all()
             await asyncio.sleep(0)  # let transports flush their close
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """TERM (in the main thread, possibly inside an inline request): responses
-        still to be framed say ``Connection: close``; the loop stops gracefully."""
-        super().handle_exit(sig, frame)
+    def connection_infos(self) -> list[ConnInfo]:
+        mgr = self.manager
+        return [] if mgr is None else [proto.conn for proto in list(mgr.conns)]
+
+    def stop_keepalive(self) -> None:
+        """The worker starts stopping (TERM in the main thread, possibly inside an
+        inline request; --max-requests; a pool thread's timeout): responses still
+        to be framed say ``Connection: close``; the loop stops gracefully."""
         mgr = self.manager
         if mgr is not None:
-            for proto in list(mgr.conns):
-                proto.conn.keepalive_allowed = False
+            mgr.keepalive_allowed = False
+        super().stop_keepalive()
+        if mgr is not None and not mgr.loop.is_closed():
             mgr.loop.call_soon_threadsafe(mgr.begin_stop)
 
 

@@ -20,7 +20,6 @@ import os
 import socket
 import sys
 import time
-from types import FrameType
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo
@@ -35,6 +34,7 @@ from corral.server.workers._buffered import (
     fetch_blocking,
     file_pieces,
 )
+from corral.server.workers._closing import close_or_linger
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
 TICK = 0.5
@@ -93,19 +93,16 @@ class GeventWorker(Worker):
             for lsock, listener in zip(socks, self.listeners, strict=True):
                 self.accept_pending(lsock, listener, pool)
                 lsock.close()
-            gevent.killall(list(self.idle), block=False)
+            # idle keep-alive connections stay until their keep-alive timeout: a
+            # request arriving on one is answered (with Connection: close)
             deadline = _now() + float(s.graceful_timeout or 0)
             while len(pool) and _now() < deadline:
                 self.notify()
-                gevent.killall(list(self.idle), block=False)
                 pool.join(timeout=TICK)
             pool.kill(block=False)
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """TERM: responses still to be framed say ``Connection: close``."""
-        super().handle_exit(sig, frame)
-        for info in list(getattr(self, "infos", {}).values()):
-            info.keepalive_allowed = False
+    def connection_infos(self) -> list[ConnInfo]:
+        return list(getattr(self, "infos", {}).values())
 
     def check_deadlines(self) -> None:
         """Interrupt requests that blocked cooperatively past --timeout."""
@@ -148,6 +145,7 @@ class GeventWorker(Worker):
 
     # -- one connection ----------------------------------------------------------------
     def handle(self, listener: Listener, sock: socket.socket, addr: Any) -> None:
+        unfinished: bool | None = None  # None: the connection failed, just close it
         try:
             info = ConnInfo(addr or "", sock.getsockname(),
                             "https" if listener.ssl_context else "http",
@@ -159,18 +157,22 @@ class GeventWorker(Worker):
             sock = self.setup(listener, sock)
             self.infos[id(info)] = info
             try:
-                self.serve(sock, info)
+                unfinished = self.serve(sock, info)
             finally:
                 del self.infos[id(info)]
         except ParseError as e:
             self.send_error(sock, e.status, e.reason)
+            unfinished = True
         except (OSError, ValueError) as e:
             self.log.debug("Connection ended: %s", e)
         finally:
-            try:
-                sock.close()
-            except OSError:
-                pass
+            if unfinished is None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+            else:
+                close_or_linger(sock, unfinished)
 
     def setup(self, listener: Listener, sock: socket.socket) -> socket.socket:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -185,8 +187,9 @@ class GeventWorker(Worker):
                              suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
         return sock
 
-    def serve(self, sock: socket.socket, info: ConnInfo) -> None:
-        """Read whole requests and answer them until the connection ends."""
+    def serve(self, sock: socket.socket, info: ConnInfo) -> bool:
+        """Read whole requests and answer them until the connection ends; True
+        when a request was left unfinished (the client may still be sending)."""
         import gevent
 
         buf = RequestBuffer(self.limits, self.spool_size)
@@ -195,13 +198,11 @@ class GeventWorker(Worker):
         try:
             while True:
                 if not self.read_request(sock, buf, served, current):
-                    return
+                    return not buf.idle
                 while buf.ready:
                     if not self.answer(sock, buf, info, current):
-                        return
+                        return not buf.idle
                     served += 1
-                if not self.alive:
-                    return
         finally:
             buf.release()
 
@@ -212,8 +213,6 @@ class GeventWorker(Worker):
         while not buf.ready:
             waiting = buf.idle
             if waiting and served:
-                if not self.alive:
-                    return False
                 timeout = self.keepalive or None
                 self.idle.add(current)
             elif buf.in_body:
@@ -246,6 +245,7 @@ class GeventWorker(Worker):
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
                 buf, self._recv_with(sock), sock.sendall)
         sock.settimeout(self.send_timeout)
+        self.request_started()  # before framing: the last one says Connection: close
         self.running[current] = _now()
         ex = self.cycle.exchange(head, body, info)
         keep = False
@@ -267,7 +267,6 @@ class GeventWorker(Worker):
                 ex.close()
             finally:
                 body.release()
-        self.request_done()
         return keep
 
     def _recv_with(self, sock: socket.socket) -> Any:

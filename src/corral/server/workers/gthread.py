@@ -41,9 +41,9 @@ from corral.server.workers._buffered import (
     fetch_blocking,
     file_pieces,
 )
+from corral.server.workers._closing import Lingering, pending_bytes, shut_write
 from corral.server.workers._threads import ThreadPool, Watch
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
-from corral.server.workers.sync import linger_close
 
 TICK = 0.5
 RECV_SIZE = 65536
@@ -56,7 +56,7 @@ class Conn:
     """One client connection."""
 
     __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
-                 "eof", "sent", "gone", "qc")
+                 "eof", "sent", "gone", "qc", "linger")
 
     def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
         self.sock = sock
@@ -70,6 +70,7 @@ class Conn:
         self.sent = False  # some byte of the current response went out
         self.gone = False  # closed (or abandoned after a timeout)
         self.qc: QuickConn | None = None  # the quick lane's view, once it is used
+        self.linger: Lingering | None = None  # answered and closing: input is discarded
 
 
 class ThreadWorker(Worker):
@@ -87,7 +88,7 @@ class ThreadWorker(Worker):
         self.timeouts = Timeouts(s)
         self.send_timeout = float(s.timeout or 0) or None
         self.max_conns = max(1, int(s.worker_connections or 1000))
-        self.keepalive_allowed = self.timeouts.keepalive > 0
+        self.keepalive_allowed = self.timeouts.keepalive > 0 and self.alive
         self.needs_setup = bool(getattr(s, "proxy_protocol", False))
         self.poll = select.epoll()
         self.conns: dict[int, Conn] = {}
@@ -105,6 +106,13 @@ class ThreadWorker(Worker):
         finally:
             self.pool.shutdown()
             self.poll.close()
+
+    def connection_infos(self) -> list[ConnInfo]:
+        return [conn.info for conn in list(getattr(self, "conns", {}).values())]
+
+    def stop_keepalive(self) -> None:
+        self.keepalive_allowed = False
+        super().stop_keepalive()
 
     def set_accepting(self, on: bool) -> None:
         if on == self.accepting:
@@ -153,23 +161,28 @@ class ThreadWorker(Worker):
         for conn in list(self.conns.values()):
             if conn.busy or conn.gone:
                 continue
+            if conn.linger is not None:
+                if conn.linger.expired(now):
+                    self.close(conn)
+                continue
             verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now)
             if verdict == Timeouts.REQUEST_TIMEOUT:
                 self.fail(conn, 408, "request timed out")
-            elif verdict == Timeouts.CLOSE:
-                self.close(conn)
+            elif verdict == Timeouts.CLOSE and not pending_bytes(conn.fd):
+                self.close(conn)  # idle, and no byte of a next request arrived
 
     def begin_stop(self) -> None:
-        """Graceful stop: accept nothing more, close idle keep-alive connections."""
+        """Graceful stop: accept nothing more.  Every response framed from now on
+        says ``Connection: close``; an idle keep-alive connection (whose last
+        response said it could stay) is still read: a request arriving on it is
+        answered, and it closes at its usual keep-alive timeout."""
         self.set_accepting(False)
-        for conn in list(self.conns.values()):
-            conn.info.keepalive_allowed = False
-            if conn.served and not conn.busy and conn.buffer.idle and not conn.buffer.ready:
-                self.close(conn)
 
     # -- accepting -----------------------------------------------------------------
     def accept(self, listener: Listener) -> None:
         for _ in range(64):
+            if not self.alive:  # stopping: the other workers take the new connections
+                return
             if len(self.conns) >= self.max_conns:
                 self.set_accepting(False)
                 return
@@ -220,8 +233,7 @@ class ThreadWorker(Worker):
             return
         except (OSError, ValueError) as e:
             self.log.debug("Connection setup failed: %s", e)
-            self.forget(conn)
-            linger_close(conn.sock)  # let the client see our close, not a reset
+            self.linger(conn)  # let the client see our close, not a reset
             return
         conn.busy = False
         conn.head_start = _now()
@@ -229,6 +241,9 @@ class ThreadWorker(Worker):
 
     # -- reading -------------------------------------------------------------------
     def readable(self, conn: Conn) -> None:
+        if conn.linger is not None:
+            self.discard(conn)
+            return
         sock = conn.sock
         buf = conn.buffer
         try:
@@ -287,13 +302,12 @@ class ThreadWorker(Worker):
         buf = conn.buffer
         try:
             sock.settimeout(self.send_timeout)
-            if matched is not None and (not self.answer(conn, matched) or conn.eof
-                                        or not self.alive):
-                self.close(conn)
+            if matched is not None and (not self.answer(conn, matched) or conn.eof):
+                self.finish(conn)
                 return
             while buf.ready and not conn.gone:
-                if not self.answer(conn) or conn.eof or not self.alive:
-                    self.close(conn)
+                if not self.answer(conn) or conn.eof:
+                    self.finish(conn)
                     return
             if conn.gone:
                 return
@@ -318,6 +332,7 @@ class ThreadWorker(Worker):
             if body.__class__ is ExpectBody:
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
                     conn.buffer, self._recv_with(sock, self.timeouts.body), sock.sendall)
+        self.request_started()  # before framing: the last one says Connection: close
         job = self.watch.add(conn)
         job.begin()
         conn.sent = False
@@ -355,7 +370,6 @@ class ThreadWorker(Worker):
                     ex.close()
             finally:
                 body.release()
-        self.request_done()
         conn.served += 1
         return keep and not job.timed_out
 
@@ -369,13 +383,63 @@ class ThreadWorker(Worker):
 
     # -- closing -------------------------------------------------------------------
     def fail(self, conn: Conn, status: int, reason: str) -> None:
-        """Answer a protocol error (best effort) and close."""
+        """Answer a protocol error (best effort) and close, lingering."""
         try:
             conn.sock.settimeout(1.0)
             conn.sock.sendall(self.cycle.error_response(status, reason))
         except OSError:
-            pass
-        self.close(conn)
+            self.close(conn)
+            return
+        self.linger(conn)
+
+    def finish(self, conn: Conn) -> None:
+        """Close after the last response: lingering when the client may still be
+        sending (a request read only in part, bytes not read yet)."""
+        if conn.eof or (conn.buffer.idle and not pending_bytes(conn.fd)):
+            self.close(conn)
+        else:
+            self.linger(conn)
+
+    def linger(self, conn: Conn) -> None:
+        """Shut our side and let the loop discard the client's input until it
+        closes (:mod:`corral.server.workers._closing`), so it reads the response."""
+        if conn.gone:
+            return
+        conn.buffer.release()
+        conn.linger = Lingering(_now())
+        try:
+            conn.sock.setblocking(False)
+        except (OSError, ValueError):
+            self.close(conn)
+            return
+        shut_write(conn.sock)
+        conn.busy = False
+        try:
+            self.poll.modify(conn.fd, _ARMED)
+        except FileNotFoundError:  # not in the loop yet (refused during setup)
+            try:
+                self.poll.register(conn.fd, _ARMED)
+            except (OSError, ValueError):
+                self.close(conn)
+        except (OSError, ValueError):
+            self.close(conn)
+
+    def discard(self, conn: Conn) -> None:
+        """Read and drop what a lingering connection still sends."""
+        state = conn.linger
+        assert state is not None
+        try:
+            data = conn.sock.recv(RECV_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            self.rearm(conn)
+            return
+        except OSError:
+            self.close(conn)
+            return
+        if state.read(len(data), _now()):
+            self.rearm(conn)
+        else:
+            self.close(conn)
 
     def close(self, conn: Conn) -> None:
         if conn.gone:
