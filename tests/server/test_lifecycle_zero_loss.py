@@ -218,3 +218,43 @@ def test_request_arriving_at_the_keepalive_timeout_is_answered(worker_args: list
                     break
                 data += piece
         assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"hello"), data
+
+
+@pytest.mark.parametrize("worker_args", ARGS, ids=IDS)
+def test_request_sent_just_after_a_stop_is_answered(worker_args: list[str]) -> None:
+    """The response before a stop said keep-alive; the client's next request,
+    sent a moment after the worker began stopping, is answered (with
+    ``Connection: close``), not cut off; a connection left idle is then let go."""
+    import socket
+
+    with ServerProcess(["http_app:app", "-b", "127.0.0.1:0", "-w", "1", "--keep-alive", "30",
+                        *worker_args]).start() as srv:
+        wait_until(lambda: len(srv.worker_pids()) == 1, 20, "1 worker")
+        worker = srv.worker_pids()[0]
+        with socket.create_connection((srv.host, srv.port), timeout=20) as sock, \
+                socket.create_connection((srv.host, srv.port), timeout=20) as idle:
+            for s in (sock, idle):
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                first = b""
+                while not first.endswith(b"hello"):
+                    piece = s.recv(4096)
+                    assert piece, first
+                    first += piece
+                if b"Connection: close" in first:
+                    return  # sync: no keep-alive at all
+            os.kill(worker, signal.SIGTERM)
+            time.sleep(0.3)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                piece = sock.recv(4096)
+                if not piece:
+                    break
+                data += piece
+            assert data.startswith(b"HTTP/1.1 200 OK"), data
+            assert b"\r\nConnection: close\r\n" in data and data.endswith(b"hello")
+            t0 = time.monotonic()
+            idle.settimeout(10)
+            assert idle.recv(100) == b""  # quiet, so closed by the stopping worker
+            assert time.monotonic() - t0 < 5.0
+        wait_until(lambda: not alive(worker), 20, "the stopped worker gone")

@@ -28,6 +28,7 @@ from corral.server.http.body import BodyWriter, BufferedBody
 from corral.server.http.errors import ClientDisconnected, ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
 from corral.server.http.response import FileChunk
+from corral.server.workers._closing import STOP_IDLE_GRACE
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -283,14 +284,19 @@ class Timeouts:
         self.body = float(settings.body_timeout or 0)
 
     def check(self, buf: RequestBuffer, served: int, last: float, head_start: float,
-              now: float) -> int:
-        """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close)."""
+              now: float, stopping: bool = False) -> int:
+        """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close).
+        While the worker is ``stopping``, an idle keep-alive connection closes
+        after :data:`~corral.server.workers._closing.STOP_IDLE_GRACE` seconds
+        of quiet if its keep-alive timeout is longer."""
         if buf.in_body:
             limit, since, partial = self.body, last, True
         elif buf.in_head or not served:
             limit, since, partial = self.header, head_start, buf.in_head
         else:
             limit, since, partial = self.keepalive, last, False
+            if stopping:
+                limit = min(limit, STOP_IDLE_GRACE) if limit else STOP_IDLE_GRACE
         if limit and now - since > limit:
             return self.REQUEST_TIMEOUT if partial else self.CLOSE
         return self.OK

@@ -7,6 +7,13 @@ Two rules, shared by every worker class:
   kernel's receive queue; such a connection is not idle: its request is read and
   answered (with ``Connection: close`` when the worker is stopping).
 
+  When the worker stops gracefully, an idle keep-alive connection whose last
+  response said it could stay is closed once it has been quiet for
+  :data:`STOP_IDLE_GRACE` seconds (or its keep-alive timeout, if shorter): a
+  client busy on it sends its next request well within that, and gets it
+  answered with ``Connection: close``; a client that left it idle is let go
+  quickly, so a stop does not wait for every idle connection's timeout.
+
 * **Lingering close** (RFC 9112 section 9.6): when the server answers an error
   while the client is still sending (a body over ``--limit-request-body``, a
   malformed request, a timed-out upload), closing the socket at once would make
@@ -31,6 +38,7 @@ import termios
 import time
 from collections.abc import Callable
 
+STOP_IDLE_GRACE = 1.0  # seconds of quiet before a stopping worker closes an idle connection
 LINGER_TIME = 30.0  # seconds a lingering close may last in all
 LINGER_TIMEOUT = 5.0  # seconds to wait for the next bytes before giving up
 LINGER_BYTES = 64 << 20  # bytes read and discarded at most

@@ -755,7 +755,8 @@ class ConnectionManager:
                 if proto.linger.expired(now):
                     proto.close()
                 continue
-            verdict = check(proto.buffer, proto.served, proto.last, proto.head_start, now)
+            verdict = check(proto.buffer, proto.served, proto.last, proto.head_start, now,
+                            self.stopping)
             if verdict == Timeouts.REQUEST_TIMEOUT:
                 proto._error(408, "request timed out")
             elif verdict == Timeouts.CLOSE and not pending_bytes(proto.fileno()):
@@ -765,7 +766,7 @@ class ConnectionManager:
         """Graceful stop: accept nothing more; every response framed from now on
         says ``Connection: close``.  An idle keep-alive connection (whose last
         response said it could stay) is still read: a request arriving on it is
-        answered, and it closes at its usual keep-alive timeout; a fresh one
+        answered, and it closes once quiet (see :meth:`Timeouts.check`); a fresh one
         gets its first request answered (bounded by --header-timeout)."""
         if self.stopping:
             return

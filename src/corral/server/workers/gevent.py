@@ -34,7 +34,7 @@ from corral.server.workers._buffered import (
     fetch_blocking,
     file_pieces,
 )
-from corral.server.workers._closing import close_or_linger
+from corral.server.workers._closing import STOP_IDLE_GRACE, close_or_linger, pending_bytes
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
 TICK = 0.5
@@ -71,7 +71,6 @@ class GeventWorker(Worker):
         self.header_timeout = float(s.header_timeout or 0) or None
         self.body_timeout = float(s.body_timeout or 0) or None
         self.send_timeout = float(s.timeout or 0) or None
-        self.idle: set[Any] = set()  # greenlets waiting for a keep-alive request
         self.infos: dict[int, ConnInfo] = {}  # the open connections
         self.running: dict[Any, float] = {}  # greenlet -> request start
         pool = Pool(max(1, int(s.worker_connections or 1000)))
@@ -197,7 +196,7 @@ class GeventWorker(Worker):
         current = gevent.getcurrent()
         try:
             while True:
-                if not self.read_request(sock, buf, served, current):
+                if not self.read_request(sock, buf, served):
                     return not buf.idle
                 while buf.ready:
                     if not self.answer(sock, buf, info, current):
@@ -206,15 +205,18 @@ class GeventWorker(Worker):
         finally:
             buf.release()
 
-    def read_request(self, sock: socket.socket, buf: RequestBuffer, served: int,
-                     current: Any) -> bool:
+    def read_request(self, sock: socket.socket, buf: RequestBuffer, served: int) -> bool:
         """Read until a complete request is buffered; False when the connection ends."""
         head_deadline = None
+        idle_since = None
         while not buf.ready:
-            waiting = buf.idle
-            if waiting and served:
-                timeout = self.keepalive or None
-                self.idle.add(current)
+            kept = buf.idle and served > 0  # an idle keep-alive connection
+            if kept:
+                if idle_since is None:
+                    idle_since = _now()
+                timeout = self.idle_wait(sock, idle_since)
+                if timeout is None:
+                    return False
             elif buf.in_body:
                 timeout = self.body_timeout
             else:
@@ -225,17 +227,33 @@ class GeventWorker(Worker):
             try:
                 data = sock.recv(RECV_SIZE)
             except TimeoutError:
-                if not waiting:
+                if kept:
+                    continue  # idle_wait() decides
+                if not buf.idle:
                     self.send_error(sock, 408, "request timed out")
                 return False
-            finally:
-                self.idle.discard(current)
             if not data:
                 return False
-            if waiting:
+            if kept:
                 head_deadline = _now() + (self.header_timeout or 1e9)
+                idle_since = None
             buf.feed(data)
         return True
+
+    def idle_wait(self, sock: socket.socket, idle_since: float) -> float | None:
+        """How long to wait for the next request on an idle keep-alive
+        connection (short waits, so a stop is noticed), or None to close it:
+        quiet past --keep-alive, or past STOP_IDLE_GRACE once stopping, and no
+        byte of a next request arrived."""
+        limit = self.keepalive
+        if not self.alive:
+            limit = min(limit, STOP_IDLE_GRACE) if limit else STOP_IDLE_GRACE
+        if not limit:
+            return TICK
+        left = idle_since + limit - _now()
+        if left <= 0:
+            return None if not pending_bytes(sock.fileno()) else TICK
+        return min(left, TICK)
 
     def answer(self, sock: socket.socket, buf: RequestBuffer, info: ConnInfo,
                current: Any) -> bool:

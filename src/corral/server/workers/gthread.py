@@ -158,6 +158,7 @@ class ThreadWorker(Worker):
         for job in self.watch.expired():
             self.abandon(job.owner)
         check = self.timeouts.check
+        stopping = not self.alive
         for conn in list(self.conns.values()):
             if conn.busy or conn.gone:
                 continue
@@ -165,7 +166,8 @@ class ThreadWorker(Worker):
                 if conn.linger.expired(now):
                     self.close(conn)
                 continue
-            verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now)
+            verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now,
+                            stopping)
             if verdict == Timeouts.REQUEST_TIMEOUT:
                 self.fail(conn, 408, "request timed out")
             elif verdict == Timeouts.CLOSE and not pending_bytes(conn.fd):
@@ -175,7 +177,7 @@ class ThreadWorker(Worker):
         """Graceful stop: accept nothing more.  Every response framed from now on
         says ``Connection: close``; an idle keep-alive connection (whose last
         response said it could stay) is still read: a request arriving on it is
-        answered, and it closes at its usual keep-alive timeout."""
+        answered, and it closes once quiet (see :meth:`Timeouts.check`)."""
         self.set_accepting(False)
 
     # -- accepting -----------------------------------------------------------------

@@ -170,7 +170,9 @@ class SyncWorker(Worker):
                 client = conn.sock = tls
             got = conn.read_head()
         except ParseError as exc:
-            self.send_error(conn, exc.status, exc.reason)
+            # a 408 means the client stopped sending: no input to wait out, and
+            # lingering would hold this (only) worker longer for an idle client
+            self.send_error(conn, exc.status, exc.reason, linger=exc.status != 408)
             return
         except (OSError, ValueError) as exc:
             self.log.debug("Connection failed before a request: %s", exc)
@@ -217,3 +219,5 @@ class SyncWorker(Worker):
             pass
         if linger:
             linger_close(conn.sock, self.notify)
+        else:
+            conn.sock.close()
