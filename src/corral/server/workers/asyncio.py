@@ -44,6 +44,7 @@ from corral.server.workers._buffered import (
     file_pieces,
 )
 from corral.server.workers._closing import Lingering, pending_bytes
+from corral.server.workers._prelude import Prelude
 from corral.server.workers._threads import Job, ThreadPool, Watch
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
@@ -64,15 +65,14 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-class HttpProtocol(asyncio.Protocol):
+class HttpProtocol(Prelude):
     """One client connection: buffer requests, run them in order, write back."""
 
     __slots__ = (
         "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
-        "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
-        "special", "partial", "threaded", "make_exchange", "lane", "qc", "held",
-        "linger",
+        "served", "job", "writable", "sent", "lost", "partial", "threaded",
+        "make_exchange", "lane", "qc", "held", "linger",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -131,50 +131,6 @@ class HttpProtocol(asyncio.Protocol):
             self.special = self.proxy is not None
             if self.proxy is None and self.tls is not None:
                 self._begin_tls(b"")
-
-    def _begin_tls(self, rest: bytes) -> None:
-        """Hand the raw transport to a TLS layer (listeners with --proxy-protocol,
-        where the PROXY header travels in clear before the handshake)."""
-        assert self.tls is not None
-        loop = self.mgr.loop
-        raw = self.transport
-        self.pre_tls = bytearray(rest)
-        self.special = True
-        loop.create_task(self._tls_handshake(raw, self.tls))
-        # start_tls() swaps the transport's protocol in its first step and starts
-        # the handshake one loop iteration later; the bytes already read are
-        # given to the TLS layer right after that, before anything else is read
-        loop.call_soon(loop.call_soon, self._inject_tls, raw)
-
-    def _inject_tls(self, raw: Any) -> None:
-        data, self.pre_tls = self.pre_tls, None
-        self.special = False
-        proto = raw.get_protocol()
-        if not data or proto is self or self.closing:
-            return
-        view = memoryview(bytes(data))
-        while view:
-            buf = proto.get_buffer(len(view))
-            n = min(len(buf), len(view))
-            buf[:n] = view[:n]
-            proto.buffer_updated(n)
-            view = view[n:]
-
-    async def _tls_handshake(self, raw: Any, ctx: ssl.SSLContext) -> None:
-        mgr = self.mgr
-        try:
-            tr = await mgr.loop.start_tls(raw, self, ctx, server_side=True,
-                                          ssl_handshake_timeout=mgr.header_timeout or None)
-        except Exception as e:
-            mgr.worker.log.debug("TLS handshake failed: %s", e)
-            raw.abort()
-            self.connection_lost(e)  # the TLS layer never reports it
-            return
-        if tr is None or self.closing:
-            if tr is not None:
-                tr.abort()
-            return
-        self.transport = tr
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self.lost:
@@ -265,36 +221,6 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.write(held[0])
             else:
                 self.transport.writelines(held)
-
-    def _special(self, data: bytes) -> bytes:
-        """Bytes before HTTP: kept for a TLS layer about to start, or a PROXY header."""
-        if self.pre_tls is not None:  # TLS not started yet: keep for the TLS layer
-            self.pre_tls += data
-            return b""
-        if self.proxy is not None:
-            data = self._proxy_header(data)
-            if self.proxy is None:
-                self.special = False
-                if self.tls is not None and not self.closing:
-                    self._begin_tls(data)
-                    return b""
-        return data
-
-    def _proxy_header(self, data: bytes) -> bytes:
-        """Read the PROXY header this connection must start with."""
-        assert self.proxy is not None
-        try:
-            header = self.proxy.feed(data)
-        except ParseError as e:
-            self.proxy = None
-            self._error(e.status, e.reason)
-            return b""
-        if header is None:
-            return b""
-        self.proxy = None
-        conn = self.conn
-        conn.peer, conn.sockname = header.addresses(conn.peer, conn.sockname)
-        return header.rest
 
     def eof_received(self) -> bool:
         if self.held is not None:
