@@ -28,6 +28,7 @@ from corral.server.http.body import BodyWriter, BufferedBody
 from corral.server.http.errors import ClientDisconnected, ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
 from corral.server.http.response import FileChunk
+from corral.server.workers._closing import STOP_IDLE_GRACE
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -48,6 +49,14 @@ class ExpectBody(BufferedBody):
         self.complete = False  # type: ignore[misc]
         self.fetch: Callable[[ExpectBody], None] | None = None
         self.done = threading.Event()
+        self.error: ParseError | None = None
+
+    def fail(self, error: ParseError) -> None:
+        """The body turned out unacceptable (over ``--limit-request-body``,
+        malformed): the read waiting for it raises ``error``, which the request
+        cycle answers with its status."""
+        self.error = error
+        self.done.set()
 
     def finish(self, body: BufferedBody) -> None:
         """The whole body has arrived (called by :class:`RequestBuffer`)."""
@@ -57,10 +66,14 @@ class ExpectBody(BufferedBody):
 
     def _ensure(self) -> None:
         if not self.complete:
+            if self.error is not None:
+                raise self.error
             if self.fetch is None:
                 raise ClientDisconnected("the request body is not available")
             fetch, self.fetch = self.fetch, None
             fetch(self)
+            if self.error is not None:
+                raise self.error
             if not self.complete:
                 raise ClientDisconnected("the client did not send the request body")
 
@@ -175,6 +188,13 @@ class RequestBuffer:
         else:
             self.ready.append((head, body))
 
+    def fail(self, error: ParseError) -> None:
+        """The input broke off with ``error`` while a request waiting for its
+        ``100 Continue`` body is being answered: that request's read raises it."""
+        expect = self._expect
+        if expect is not None:
+            expect.fail(error)
+
     def feed_eof(self) -> None:
         """The client closed its side; a request cut short raises ParseError."""
         self.parser.feed_eof()
@@ -209,8 +229,9 @@ def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
                 raise ClientDisconnected("client closed the connection during the body")
             try:
                 buffer.feed(data)
-            except ParseError as e:  # a broken body
-                raise ClientDisconnected(str(e)) from None
+            except ParseError as e:  # a body over the limit, or a broken one
+                body.fail(e)
+                raise
 
     return fetch
 
@@ -275,15 +296,21 @@ class Timeouts:
         self.grace = float(getattr(settings, "min_data_rate_grace", 0) or 0)
 
     def check(self, buf: RequestBuffer, served: int, last: float, head_start: float,
-              now: float) -> int:
+              now: float, stopping: bool = False) -> int:
         """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close).
-        ``head_start`` is when the request (or the fresh connection) began."""
+        ``head_start`` is when the request (or the fresh connection) began.
+        While the worker is ``stopping``, an idle keep-alive connection closes
+        after :data:`~corral.server.workers._closing.STOP_IDLE_GRACE` seconds
+        of quiet if its keep-alive timeout is longer."""
         if buf.in_body:
             limit, since, partial = self.body, last, True
         elif buf.in_head or not served:
             limit, since, partial = self.header, head_start, buf.in_head
         else:
-            return self.CLOSE if self.keepalive and now - last > self.keepalive else self.OK
+            limit = self.keepalive
+            if stopping:
+                limit = min(limit, STOP_IDLE_GRACE) if limit else STOP_IDLE_GRACE
+            return self.CLOSE if limit and now - last > limit else self.OK
         if limit and now - since > limit:
             return self.REQUEST_TIMEOUT if partial else self.CLOSE
         if self.min_rate and buf.received < self.min_rate * (now - head_start - self.grace):

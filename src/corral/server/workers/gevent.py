@@ -27,7 +27,6 @@ import os
 import socket
 import sys
 import time
-from types import FrameType
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo
@@ -42,6 +41,7 @@ from corral.server.workers._buffered import (
     Timeouts,
     fetch_blocking,
 )
+from corral.server.workers._closing import STOP_IDLE_GRACE, close_or_linger, pending_bytes
 from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
@@ -87,10 +87,8 @@ class GeventWorker(Worker):
         self.body_timeout = float(s.body_timeout or 0) or None
         self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
         self.rates = Timeouts(s)
-        self.idle: set[Any] = set()  # greenlets waiting for a keep-alive request
         # greenlets waiting for their client, with when its last byte came
         self.reading: dict[Any, float] = {}
-        self.max_conns = max(1, int(s.worker_connections or 1000))
         self.infos: dict[int, ConnInfo] = {}  # the open connections
         self.running: dict[Any, float] = {}  # greenlet -> request start
         pool = Pool(max(1, int(s.worker_connections or 1000)))
@@ -112,19 +110,16 @@ class GeventWorker(Worker):
             for lsock, listener in zip(socks, self.listeners, strict=True):
                 self.accept_pending(lsock, listener, pool)
                 lsock.close()
-            gevent.killall(list(self.idle), block=False)
+            # idle keep-alive connections stay until their keep-alive timeout: a
+            # request arriving on one is answered (with Connection: close)
             deadline = _now() + float(s.graceful_timeout or 0)
             while len(pool) and _now() < deadline:
                 self.notify()
-                gevent.killall(list(self.idle), block=False)
                 pool.join(timeout=TICK)
             pool.kill(block=False)
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """TERM: responses still to be framed say ``Connection: close``."""
-        super().handle_exit(sig, frame)
-        for info in list(getattr(self, "infos", {}).values()):
-            info.keepalive_allowed = False
+    def connection_infos(self) -> list[ConnInfo]:
+        return list(getattr(self, "infos", {}).values())
 
     def check_deadlines(self) -> None:
         """Interrupt requests that blocked cooperatively past --timeout."""
@@ -179,6 +174,7 @@ class GeventWorker(Worker):
 
     # -- one connection ----------------------------------------------------------------
     def handle(self, listener: Listener, sock: socket.socket, addr: Any) -> None:
+        unfinished: bool | None = None  # None: the connection failed, just close it
         try:
             info = ConnInfo(addr or "", sock.getsockname(),
                             "https" if listener.ssl_context else "http",
@@ -190,18 +186,22 @@ class GeventWorker(Worker):
             sock = self.setup(listener, sock)
             self.infos[id(info)] = info
             try:
-                self.serve(sock, info)
+                unfinished = self.serve(sock, info)
             finally:
                 del self.infos[id(info)]
         except ParseError as e:
             self.send_error(sock, e.status, e.reason)
+            unfinished = True
         except (OSError, ValueError, Shed) as e:
             self.log.debug("Connection ended: %r", e)
         finally:
-            try:
-                sock.close()
-            except OSError:
-                pass
+            if unfinished is None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+            else:
+                close_or_linger(sock, unfinished)
 
     def setup(self, listener: Listener, sock: socket.socket) -> socket.socket:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -216,8 +216,9 @@ class GeventWorker(Worker):
                              suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
         return sock
 
-    def serve(self, sock: socket.socket, info: ConnInfo) -> None:
-        """Read whole requests and answer them until the connection ends."""
+    def serve(self, sock: socket.socket, info: ConnInfo) -> bool:
+        """Read whole requests and answer them until the connection ends; True
+        when a request was left unfinished (the client may still be sending)."""
         import gevent
 
         buf = RequestBuffer(self.limits, self.spool_size)
@@ -225,30 +226,34 @@ class GeventWorker(Worker):
         current = gevent.getcurrent()
         try:
             while True:
-                if not self.read_request(sock, buf, served, current):
-                    return
+                if not self.read_request(sock, buf, served):
+                    return not buf.idle
                 while buf.ready:
                     if not self.answer(sock, buf, info, current):
-                        return
+                        return not buf.idle
                     served += 1
-                if not self.alive:
-                    return
         finally:
             buf.release()
 
-    def read_request(self, sock: socket.socket, buf: RequestBuffer, served: int,
-                     current: Any) -> bool:
+    def read_request(self, sock: socket.socket, buf: RequestBuffer, served: int) -> bool:
         """Read until a complete request is buffered; False when the connection ends."""
+        import gevent
+
         head_deadline = None
-        start = _now()  # of the request (or of the fresh connection): --min-data-rate
+        idle_since = None
+        # when this request (or the fresh connection) began: --min-data-rate; and
+        # when the client last sent something: who is shed first at the cap
+        start = last_byte = _now()
+        current = gevent.getcurrent()
         reading = self.reading
         while not buf.ready:
-            waiting = buf.idle
-            if waiting and served:
-                if not self.alive:
+            kept = buf.idle and served > 0  # an idle keep-alive connection
+            if kept:
+                if idle_since is None:
+                    idle_since = _now()
+                timeout = self.idle_wait(sock, idle_since)
+                if timeout is None:
                     return False
-                timeout = self.keepalive or None
-                self.idle.add(current)
             else:
                 if buf.in_body:
                     timeout = self.body_timeout
@@ -260,23 +265,41 @@ class GeventWorker(Worker):
                 if floor is not None:
                     timeout = max(0.001, min(timeout or 1e9, floor - _now()))
             sock.settimeout(timeout)
-            reading.setdefault(current, _now())
+            reading[current] = last_byte
             try:
                 data = sock.recv(RECV_SIZE)
-            except (TimeoutError, Shed):
-                if not waiting:
+            except (TimeoutError, Shed) as e:
+                if kept and e.__class__ is not Shed:
+                    continue  # idle_wait() decides
+                if not buf.idle:
                     self.send_error(sock, 408, "request timed out")
                 return False
             finally:
                 reading.pop(current, None)
-                self.idle.discard(current)
             if not data:
                 return False
-            if waiting:
-                start = _now()
+            last_byte = _now()
+            if kept:
+                start = last_byte
                 head_deadline = start + (self.header_timeout or 1e9)
+                idle_since = None
             buf.feed(data)
         return True
+
+    def idle_wait(self, sock: socket.socket, idle_since: float) -> float | None:
+        """How long to wait for the next request on an idle keep-alive
+        connection (short waits, so a stop is noticed), or None to close it:
+        quiet past --keep-alive, or past STOP_IDLE_GRACE once stopping, and no
+        byte of a next request arrived."""
+        limit = self.keepalive
+        if not self.alive:
+            limit = min(limit, STOP_IDLE_GRACE) if limit else STOP_IDLE_GRACE
+        if not limit:
+            return TICK
+        left = idle_since + limit - _now()
+        if left <= 0:
+            return None if not pending_bytes(sock.fileno()) else TICK
+        return min(left, TICK)
 
     def answer(self, sock: socket.socket, buf: RequestBuffer, info: ConnInfo,
                current: Any) -> bool:
@@ -286,6 +309,7 @@ class GeventWorker(Worker):
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
                 buf, self._recv_with(sock), sock.sendall)
         sock.settimeout(self.send_timeout)
+        self.request_started()  # before framing: the last one says Connection: close
         self.running[current] = _now()
         ex = self.cycle.exchange(head, body, info)
         keep = False
@@ -303,7 +327,6 @@ class GeventWorker(Worker):
                 ex.close()
             finally:
                 body.release()
-        self.request_done()
         return keep
 
     def send(self, sock: socket.socket, out: Any, current: Any) -> None:

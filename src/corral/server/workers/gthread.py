@@ -19,7 +19,7 @@ non-blocking sockets, so silent or slow TLS clients never hold a pool thread;
 PROXY headers, when configured, are still read in a pool thread (bounded by
 ``--header-timeout``) before the connection joins the loop.  At
 ``--worker-connections`` the loop keeps accepting and sheds the idlest
-connection not answering a request (see the asyncio worker).
+connection not answering a request (see :mod:`corral.server.workers._pressure`).
 """
 
 from __future__ import annotations
@@ -47,10 +47,11 @@ from corral.server.workers._buffered import (
     Timeouts,
     fetch_blocking,
 )
+from corral.server.workers._closing import Lingering, pending_bytes, shut_write
+from corral.server.workers._pressure import Shedder
 from corral.server.workers._threads import Job, ThreadPool, Watch
 from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
-from corral.server.workers.sync import linger_close
 
 TICK = 0.5
 RECV_SIZE = 65536
@@ -64,7 +65,7 @@ class Conn:
     """One client connection."""
 
     __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
-                 "eof", "sent", "gone", "qc", "tls", "handshaking")
+                 "eof", "sent", "gone", "qc", "tls", "handshaking", "linger")
 
     def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
         self.sock = sock
@@ -80,6 +81,7 @@ class Conn:
         self.qc: QuickConn | None = None  # the quick lane's view, once it is used
         self.tls: ssl.SSLContext | None = None  # TLS to start on the first bytes
         self.handshaking = False  # wrapped, TLS handshake under way
+        self.linger: Lingering | None = None  # answered and closing: input is discarded
 
 
 class ThreadWorker(Worker):
@@ -96,11 +98,10 @@ class ThreadWorker(Worker):
         self.spool_size = int(s.body_spool_size)
         self.timeouts = Timeouts(s)
         self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
-        self.shed_order: list[Conn] = []
+        self.shedder: Shedder[Conn] = Shedder(_sheddable, _last, TICK)
         self.waiting: list[Conn] = []  # accepted while every place was busy: not read yet
-        self.shed_at = 0.0
         self.max_conns = max(1, int(s.worker_connections or 1000))
-        self.keepalive_allowed = self.timeouts.keepalive > 0
+        self.keepalive_allowed = self.timeouts.keepalive > 0 and self.alive
         self.needs_setup = bool(getattr(s, "proxy_protocol", False))
         self.poll = select.epoll()
         self.conns: dict[int, Conn] = {}
@@ -118,6 +119,13 @@ class ThreadWorker(Worker):
         finally:
             self.pool.shutdown()
             self.poll.close()
+
+    def connection_infos(self) -> list[ConnInfo]:
+        return [conn.info for conn in list(getattr(self, "conns", {}).values())]
+
+    def stop_keepalive(self) -> None:
+        self.keepalive_allowed = False
+        super().stop_keepalive()
 
     def set_accepting(self, on: bool) -> None:
         if on == self.accepting:
@@ -161,35 +169,42 @@ class ThreadWorker(Worker):
         for job in self.watch.expired():
             self.abandon(job.owner)
         check = self.timeouts.check
+        stopping = not self.alive
         room = len(self.conns) < self.max_conns
         for conn in list(self.conns.values()):
             if conn.busy or conn.gone:
                 continue
             room = True  # one to shed at least
-            verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now)
+            if conn.linger is not None:
+                if conn.linger.expired(now):
+                    self.close(conn)
+                continue
+            verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now,
+                            stopping)
             if verdict == Timeouts.REQUEST_TIMEOUT:
                 self.fail(conn, 408, "request timed out")
-            elif verdict == Timeouts.CLOSE:
-                self.close(conn)
+            elif verdict == Timeouts.CLOSE and not pending_bytes(conn.fd):
+                self.close(conn)  # idle, and no byte of a next request arrived
         while self.waiting and (len(self.conns) < self.max_conns or self.shed()):
             self.admit(self.waiting.pop(0))
         if not self.accepting and self.alive and room and not self.waiting:
             self.set_accepting(True)
 
     def begin_stop(self) -> None:
-        """Graceful stop: accept nothing more, close idle keep-alive connections."""
+        """Graceful stop: accept nothing more.  Every response framed from now on
+        says ``Connection: close``; an idle keep-alive connection (whose last
+        response said it could stay) is still read: a request arriving on it is
+        answered, and it closes once quiet (see :meth:`Timeouts.check`)."""
         self.set_accepting(False)
         waiting, self.waiting = self.waiting, []
         for conn in waiting:  # the cap no longer matters: answer them too
             self.admit(conn)
-        for conn in list(self.conns.values()):
-            conn.info.keepalive_allowed = False
-            if conn.served and not conn.busy and conn.buffer.idle and not conn.buffer.ready:
-                self.close(conn)
 
     # -- accepting -----------------------------------------------------------------
     def accept(self, listener: Listener) -> None:
         for _ in range(64):
+            if not self.alive:  # stopping: the other workers take the new connections
+                return
             try:
                 sock, addr = listener.sock.accept()
             except OSError as e:
@@ -223,26 +238,16 @@ class ThreadWorker(Worker):
             self.poll.register(conn.fd, _ARMED)
 
     def shed(self) -> bool:
-        """At --worker-connections: close the idlest connection that is not
-        answering a request (408 if it was partway through one) to make room.
-        The ranking is made once per tick and reused across a burst of accepts."""
-        now = _now()
-        order = self.shed_order
-        if not order or now - self.shed_at > TICK:
-            order = self.shed_order = sorted(
-                (c for c in self.conns.values() if not (c.busy or c.gone or c.buffer.ready)),
-                key=_last, reverse=True)
-            self.shed_at = now
-        while order:
-            victim = order.pop()
-            if victim.busy or victim.gone or victim.buffer.ready:
-                continue
-            if victim.buffer.idle:
-                self.close(victim)
-            else:
-                self.fail(victim, 408, "request timed out")
-            return True
-        return False
+        """At --worker-connections: close the idlest connection not answering a
+        request (408 if it was partway through one) to make room."""
+        victim = self.shedder.pick(self.conns.values())
+        if victim is None:
+            return False
+        if victim.buffer.idle or victim.linger is not None:
+            self.close(victim)
+        else:
+            self.fail(victim, 408, "request timed out")
+        return True
 
     def forget(self, conn: Conn) -> None:
         """Drop a connection that never got as far as a request."""
@@ -271,8 +276,7 @@ class ThreadWorker(Worker):
             return
         except (OSError, ValueError) as e:
             self.log.debug("Connection setup failed: %s", e)
-            self.forget(conn)
-            linger_close(conn.sock)  # let the client see our close, not a reset
+            self.linger(conn)  # let the client see our close, not a reset
             return
         conn.busy = False
         conn.head_start = _now()
@@ -338,6 +342,9 @@ class ThreadWorker(Worker):
 
     # -- reading -------------------------------------------------------------------
     def readable(self, conn: Conn) -> None:
+        if conn.linger is not None:
+            self.discard(conn)
+            return
         if conn.tls is not None or conn.handshaking:
             self.handshake(conn)
             return
@@ -399,13 +406,12 @@ class ThreadWorker(Worker):
         buf = conn.buffer
         try:
             sock.settimeout(self.send_timeout)
-            if matched is not None and (not self.answer(conn, matched) or conn.eof
-                                        or not self.alive):
-                self.close(conn)
+            if matched is not None and (not self.answer(conn, matched) or conn.eof):
+                self.finish(conn)
                 return
             while buf.ready and not conn.gone:
-                if not self.answer(conn) or conn.eof or not self.alive:
-                    self.close(conn)
+                if not self.answer(conn) or conn.eof:
+                    self.finish(conn)
                     return
             if conn.gone:
                 return
@@ -430,6 +436,7 @@ class ThreadWorker(Worker):
             if body.__class__ is ExpectBody:
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
                     conn.buffer, self._recv_with(sock, self.timeouts.body), sock.sendall)
+        self.request_started()  # before framing: the last one says Connection: close
         job = self.watch.add(conn)
         job.begin()
         conn.sent = False
@@ -464,7 +471,6 @@ class ThreadWorker(Worker):
                     ex.close()
             finally:
                 body.release()
-        self.request_done()
         conn.served += 1
         return keep and not job.timed_out
 
@@ -490,13 +496,63 @@ class ThreadWorker(Worker):
 
     # -- closing -------------------------------------------------------------------
     def fail(self, conn: Conn, status: int, reason: str) -> None:
-        """Answer a protocol error (best effort) and close."""
+        """Answer a protocol error (best effort) and close, lingering."""
         try:
             conn.sock.settimeout(1.0)
             conn.sock.sendall(self.cycle.error_response(status, reason))
         except OSError:
-            pass
-        self.close(conn)
+            self.close(conn)
+            return
+        self.linger(conn)
+
+    def finish(self, conn: Conn) -> None:
+        """Close after the last response: lingering when the client may still be
+        sending (a request read only in part, bytes not read yet)."""
+        if conn.eof or (conn.buffer.idle and not pending_bytes(conn.fd)):
+            self.close(conn)
+        else:
+            self.linger(conn)
+
+    def linger(self, conn: Conn) -> None:
+        """Shut our side and let the loop discard the client's input until it
+        closes (:mod:`corral.server.workers._closing`), so it reads the response."""
+        if conn.gone:
+            return
+        conn.buffer.release()
+        conn.linger = Lingering(_now())
+        try:
+            conn.sock.setblocking(False)
+        except (OSError, ValueError):
+            self.close(conn)
+            return
+        shut_write(conn.sock)
+        conn.busy = False
+        try:
+            self.poll.modify(conn.fd, _ARMED)
+        except FileNotFoundError:  # not in the loop yet (refused during setup)
+            try:
+                self.poll.register(conn.fd, _ARMED)
+            except (OSError, ValueError):
+                self.close(conn)
+        except (OSError, ValueError):
+            self.close(conn)
+
+    def discard(self, conn: Conn) -> None:
+        """Read and drop what a lingering connection still sends."""
+        state = conn.linger
+        assert state is not None
+        try:
+            data = conn.sock.recv(RECV_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            self.rearm(conn)
+            return
+        except OSError:
+            self.close(conn)
+            return
+        if state.read(len(data), _now()):
+            self.rearm(conn)
+        else:
+            self.close(conn)
 
     def close(self, conn: Conn) -> None:
         if conn.gone:
@@ -530,6 +586,10 @@ class ThreadWorker(Worker):
 
 def _last(conn: Conn) -> float:
     return conn.last
+
+
+def _sheddable(conn: Conn) -> bool:
+    return not (conn.busy or conn.gone or conn.buffer.ready)
 
 
 __all__ = ["ThreadWorker"]

@@ -33,34 +33,13 @@ from corral.server.http.response import FileChunk, error_response
 from corral.server.sockets import Listener
 from corral.server.tls import accept_tls
 from corral.server.workers._buffered import Timeouts
+from corral.server.workers._closing import close_or_linger, linger_close
 from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import Worker
 
 RECV_SIZE = 65536
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _ACCEPT_ERRORS = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EPROTO)
-
-
-def linger_close(sock: socket.socket, seconds: float = 1.0, limit: int = 1 << 20) -> None:
-    """Close after reading what the client still sends, so that our response is
-    not destroyed by a reset caused by unread input."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-        deadline = time.monotonic() + seconds
-        got = 0
-        while got < limit:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            sock.settimeout(left)
-            data = sock.recv(RECV_SIZE)
-            if not data:
-                break
-            got += len(data)
-    except (OSError, ValueError):
-        pass
-    finally:
-        sock.close()
 
 
 class Connection:
@@ -216,7 +195,9 @@ class SyncWorker(Worker):
                 client = conn.sock = tls
             got = conn.read_head()
         except ParseError as exc:
-            self.send_error(conn, exc.status, exc.reason)
+            # a 408 means the client stopped sending: no input to wait out, and
+            # lingering would hold this (only) worker longer for an idle client
+            self.send_error(conn, exc.status, exc.reason, linger=exc.status != 408)
             return
         except (OSError, ValueError) as exc:
             self.log.debug("Connection failed before a request: %s", exc)
@@ -229,12 +210,9 @@ class SyncWorker(Worker):
         info = ConnInfo(addr, sockname, scheme, False,
                         conn.send_continue if head.expect_continue else None)
         body = StreamBody(conn.fill, pending, info.send_continue)
+        self.request_started()
         complete = self.serve(conn, head, body, info)
-        self.request_done()
-        if complete and body.complete:
-            client.close()
-        else:
-            linger_close(client)
+        close_or_linger(client, not (complete and body.complete), self.notify)
 
     def serve(self, conn: Connection, head: RequestHead, body: StreamBody,
               info: ConnInfo) -> bool:
@@ -265,4 +243,6 @@ class SyncWorker(Worker):
         except OSError:
             pass
         if linger:
-            linger_close(conn.sock)
+            linger_close(conn.sock, self.notify)
+        else:
+            conn.sock.close()
