@@ -42,6 +42,7 @@ from corral.server.workers._buffered import (
     fetch_blocking,
 )
 from corral.server.workers._closing import STOP_IDLE_GRACE, close_or_linger, pending_bytes
+from corral.server.workers._pressure import Shedder
 from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
@@ -91,7 +92,12 @@ class GeventWorker(Worker):
         self.reading: dict[Any, float] = {}
         self.infos: dict[int, ConnInfo] = {}  # the open connections
         self.running: dict[Any, float] = {}  # greenlet -> request start
-        pool = Pool(max(1, int(s.worker_connections or 1000)))
+        # the cap is kept by shedding (see acceptor()), not by the pool, so that a
+        # new connection never waits for a shed one's greenlet to finish
+        self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.shedder: Shedder[Any] = Shedder(self.reading.__contains__, self.reading.__getitem__,
+                                             TICK)
+        pool = Pool()
         socks = []
         acceptors = []
         for listener in self.listeners:
@@ -146,18 +152,18 @@ class GeventWorker(Worker):
                 self.log.debug("accept failed: %s", e)
                 gevent.sleep(0.01)
                 continue
-            while pool.full() and not self.shed():  # every connection is busy
-                pool.wait_available(timeout=TICK)
+            while len(pool) >= self.max_conns and not self.shed():  # all are busy
+                gevent.sleep(TICK / 5)
             pool.spawn(self.handle, listener, sock, addr)
 
     def shed(self) -> bool:
         """At --worker-connections: interrupt the connection whose client has been
         silent longest (only those waiting for their client, never one running
         the app); its greenlet answers 408 if a request was partway, and ends."""
-        if not self.reading:
+        g = self.shedder.pick(self.reading)
+        if g is None:
             return False
-        g = min(self.reading, key=self.reading.__getitem__)
-        del self.reading[g]
+        del self.reading[g]  # (its greenlet ends at its next switch)
         g.kill(Shed(), block=False)
         return True
 
