@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
+import subprocess
 import threading
 import time
 
@@ -258,3 +260,32 @@ def test_request_sent_just_after_a_stop_is_answered(worker_args: list[str]) -> N
             assert idle.recv(100) == b""  # quiet, so closed by the stopping worker
             assert time.monotonic() - t0 < 5.0
         wait_until(lambda: not alive(worker), 20, "the stopped worker gone")
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+@pytest.mark.parametrize("worker_args", ARGS, ids=IDS)
+def test_wrk_keepalive_load_through_recycling_hup_and_ttou(worker_args: list[str]) -> None:
+    """wrk (a peer we did not write) with 50 keep-alive connections, workers
+    recycled every ~300 requests, a HUP and a TTOU during the run: wrk reports
+    no socket error and no non-2xx answer."""
+    with _server(worker_args, "-w", "3", "--max-requests", "300",
+                 "--max-requests-jitter", "50") as srv:
+        wait_until(lambda: len(_pids(srv)) == 3, 20, "3 workers")
+        wrk = subprocess.Popen(
+            ["wrk", "-t2", "-c50", "-d8s", "--timeout", "20s",
+             f"http://{srv.host}:{srv.port}/"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(2.5)
+            srv.signal(signal.SIGHUP)
+            time.sleep(2.5)
+            srv.signal(signal.SIGTTOU)
+            out, _ = wrk.communicate(timeout=60)
+        finally:
+            if wrk.poll() is None:
+                wrk.kill()
+                wrk.wait(10)
+        assert wrk.returncode == 0, out
+        assert " requests in " in out, out
+        assert "Socket errors" not in out and "Non-2xx" not in out, \
+            f"{out}\n--- server output ---\n{srv.output()[-3000:]}"
