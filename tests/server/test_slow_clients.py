@@ -192,6 +192,26 @@ def test_a_request_below_the_minimum_rate_gets_408(
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer[:100]
 
 
+def test_a_100_continue_body_below_the_minimum_rate_is_cut(
+    rate_server: tuple[str, ServerProcess],
+) -> None:
+    """A body the app asked for (``Expect: 100-continue``), trickled: the read
+    fails by the rate, not by the 30 s timeouts, and no worker is lost."""
+    worker, srv = rate_server
+    if worker == "sync":
+        pytest.skip("the sync worker streams bodies to the app (bounded by --body-timeout)")
+    pids = srv.worker_pids()
+    with socket.create_connection((srv.host, srv.port), timeout=10) as s:
+        s.sendall(b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 100 ")
+        took, answer = trickle_until_closed(s, b"y" * 5000, 0.25, 20)
+    assert took < 10, f"cut after {took:.1f}s, not by the rate"
+    assert not answer.startswith(b"HTTP/1.1 200 "), answer[:100]
+    assert get_ok(srv)[0] == 200
+    assert srv.worker_pids() == pids
+
+
 def test_an_upload_that_keeps_the_rate_is_served(rate_server: tuple[str, ServerProcess]) -> None:
     _, srv = rate_server
     size, pieces = 4000, 10  # 400 bytes every 0.4 s: 1000 B/s for 4 s, past the grace

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Union
@@ -236,18 +237,30 @@ def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
     return fetch
 
 
-def fd_reader(fd: int, timeout: float) -> Callable[[], bytes]:
-    """``recv()`` for :func:`fetch_blocking` on a non-blocking descriptor."""
+def fd_reader(fd: int, timeout: float, rates: Timeouts | None = None) -> Callable[[], bytes]:
+    """``recv()`` for :func:`fetch_blocking` on a non-blocking descriptor: at most
+    ``timeout`` between reads, and (with ``rates``) no slower than
+    ``--min-data-rate`` from the first call."""
+    start = time.monotonic()
+    received = 0
 
     def recv() -> bytes:
+        nonlocal received
         while True:
-            readable, _, _ = select.select([fd], [], [], timeout or None)
+            wait = timeout or None
+            floor = rates.rate_deadline(received, start) if rates is not None else None
+            if floor is not None:
+                left = max(0.0, floor - time.monotonic())
+                wait = min(wait or left, left)
+            readable, _, _ = select.select([fd], [], [], wait)
             if not readable:
                 raise TimeoutError("timed out reading the request body")
             try:
-                return os.read(fd, 65536)
+                data = os.read(fd, 65536)
             except BlockingIOError:
                 continue
+            received += len(data)
+            return data
 
     return recv
 

@@ -289,7 +289,8 @@ class HttpProtocol(Prelude):
             if body.__class__ is ExpectBody:
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    buf, fd_reader(fd, self.mgr.body_timeout), self.transport.write)
+                    buf, fd_reader(fd, self.mgr.body_timeout, self.mgr.timeouts),
+                    self.transport.write)
             request_started()  # before framing: the last one says Connection: close
             if not self._answer(make_exchange(head, body, conn), body):
                 return
@@ -508,12 +509,27 @@ class HttpProtocol(Prelude):
 
     def _fetch_threaded(self, body: ExpectBody) -> None:
         """In a pool thread: ask the loop for ``100 Continue`` and wait until it
-        buffered the whole body (or the client idles past --body-timeout)."""
+        buffered the whole body (or the client idles past --body-timeout, or
+        sends slower than --min-data-rate).  The wait is the client's time, not
+        the app's (--timeout)."""
         self.mgr.loop.call_soon_threadsafe(self._send_continue)
         limit = self.mgr.body_timeout
-        while not body.done.wait(0.25):
-            if self.closing or (limit and _now() - self.last > limit):
-                return
+        rates = self.mgr.timeouts
+        start = _now()
+        job = self.job
+        if job is not None:
+            job.pause()
+        try:
+            while not body.done.wait(0.25):
+                now = _now()
+                if self.closing or (limit and now - self.last > limit):
+                    return
+                floor = rates.rate_deadline(self.buffer.received, start)
+                if floor is not None and now > floor:
+                    return
+        finally:
+            if job is not None:
+                job.resume()
 
     def _send_continue(self) -> None:
         if not self.closing:

@@ -313,7 +313,7 @@ class GeventWorker(Worker):
         head, body = buf.ready.popleft()
         if body.__class__ is ExpectBody:
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                buf, self._recv_with(sock), sock.sendall)
+                buf, self._recv_with(sock, current), sock.sendall)
         sock.settimeout(self.send_timeout)
         self.request_started()  # before framing: the last one says Connection: close
         self.running[current] = _now()
@@ -349,10 +349,32 @@ class GeventWorker(Worker):
             if started is not None and current not in self.running:
                 self.running[current] = started + (_now() - t0)
 
-    def _recv_with(self, sock: socket.socket) -> Any:
+    def _recv_with(self, sock: socket.socket, current: Any) -> Any:
+        """``recv()`` for a body the app reads after ``100 Continue``: bounded by
+        --body-timeout between reads and by --min-data-rate; the wait is the
+        client's time, not the app's (--timeout)."""
+        start = _now()
+        received = 0
+
         def recv() -> bytes:
-            sock.settimeout(self.body_timeout)
-            return sock.recv(RECV_SIZE)
+            nonlocal received
+            wait = self.body_timeout
+            floor = self.rates.rate_deadline(received, start)
+            if floor is not None:
+                left = floor - _now()
+                if left <= 0:
+                    raise TimeoutError("the body came slower than --min-data-rate")
+                wait = min(wait or left, left)
+            sock.settimeout(wait)
+            started = self.running.pop(current, None)
+            t0 = _now()
+            try:
+                data = sock.recv(RECV_SIZE)
+            finally:
+                if started is not None and current not in self.running:
+                    self.running[current] = started + (_now() - t0)
+            received += len(data)
+            return data
 
         return recv
 

@@ -29,6 +29,7 @@ import select
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo
@@ -433,12 +434,12 @@ class ThreadWorker(Worker):
         body: Body = NO_BODY
         if matched is None:
             head, body = conn.buffer.ready.popleft()
-            if body.__class__ is ExpectBody:
-                body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    conn.buffer, self._recv_with(sock, self.timeouts.body), sock.sendall)
         self.request_started()  # before framing: the last one says Connection: close
         job = self.watch.add(conn)
         job.begin()
+        if body.__class__ is ExpectBody:
+            body.fetch = fetch_blocking(  # type: ignore[union-attr]
+                conn.buffer, self._recv_with(sock, job), sock.sendall)
         conn.sent = False
         keep = False
         ex: Any = None
@@ -486,11 +487,31 @@ class ThreadWorker(Worker):
         finally:
             job.resume()
 
-    @staticmethod
-    def _recv_with(sock: socket.socket, timeout: float) -> Any:
+    def _recv_with(self, sock: socket.socket, job: Job) -> Callable[[], bytes]:
+        """``recv()`` for a body the app reads after ``100 Continue``: bounded by
+        --body-timeout between reads and by --min-data-rate; the wait is the
+        client's time, not the app's (--timeout)."""
+        rates = self.timeouts
+        start = _now()
+        received = 0
+
         def recv() -> bytes:
-            sock.settimeout(timeout or None)
-            return sock.recv(RECV_SIZE)
+            nonlocal received
+            wait = rates.body or None
+            floor = rates.rate_deadline(received, start)
+            if floor is not None:
+                left = floor - _now()
+                if left <= 0:
+                    raise TimeoutError("the body came slower than --min-data-rate")
+                wait = min(wait or left, left)
+            sock.settimeout(wait)
+            job.pause()
+            try:
+                data = sock.recv(RECV_SIZE)
+            finally:
+                job.resume()
+            received += len(data)
+            return data
 
         return recv
 
