@@ -118,6 +118,33 @@ def test_a_client_that_never_reads_costs_only_its_connection(
     assert "WORKER TIMEOUT" not in srv.output()
 
 
+@pytest.mark.parametrize("worker", ["gthread", "asyncio-t4"])
+def test_stalled_readers_cannot_starve_the_thread_pool(worker: str) -> None:
+    """More clients that never read a large response than the worker has threads
+    (default --send-timeout, 30 s): a normal client is still answered within a few
+    seconds, as a thread stuck on a stalled reader gives up when others need it."""
+    srv = start(worker, "--threads", "2", "--timeout", str(TIMEOUT), app=APP)
+    stalled: list[socket.socket] = []
+    try:
+        pids = srv.worker_pids()
+        for _ in range(3):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect((srv.host, srv.port))
+            s.sendall(f"GET /big?mb={BIG_MIB} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            stalled.append(s)
+        time.sleep(1.0)
+        status, took = get_ok(srv, timeout=20)
+        assert status == 200
+        assert took < 10, f"a normal client waited {took:.1f}s behind stalled readers"
+        assert srv.worker_pids() == pids
+        assert "WORKER TIMEOUT" not in srv.output()
+    finally:
+        for s in stalled:
+            s.close()
+        srv.stop()
+
+
 def test_a_slow_but_steady_reader_gets_everything(stall_server: tuple[str, ServerProcess]) -> None:
     """--send-timeout is about progress, not the whole write: a reader slower than
     the response is long, but steady, is not cut off."""

@@ -42,6 +42,10 @@ class ThreadPool:
     def submit(self, fn: Callable[..., None], *args: Any) -> None:
         self._q.put((fn, args))
 
+    def needed(self) -> bool:
+        """Work is waiting for a thread (every thread is busy)."""
+        return not self._q.empty()
+
     def _run(self) -> None:
         get = self._q.get
         while True:

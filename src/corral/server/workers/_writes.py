@@ -9,6 +9,11 @@ by the kernel (``--send-timeout``); while they wait they call ``beat`` every
 ``step`` seconds (the sync worker's heartbeat), so a stalled reader is never
 taken for a stuck application.
 
+A pool thread writing to a client that does not read gives the thread back
+sooner when it is needed: with ``needed`` (true while other requests wait for a
+thread), a write that made no progress for :data:`YIELD_AFTER` seconds fails
+at once, closing that connection, so stalled readers cannot starve the pool.
+
 They work on plain, TLS and gevent sockets: the socket is put in timeout mode
 (non-blocking underneath), and each ``send`` takes what the kernel accepts.
 """
@@ -25,6 +30,7 @@ from corral.server.http.response import FileChunk
 from corral.server.workers._buffered import file_pieces
 
 _now = time.monotonic
+YIELD_AFTER = 2.0  # seconds without progress after which a needed thread gives up
 
 
 class SendStalled(TimeoutError):
@@ -33,17 +39,31 @@ class SendStalled(TimeoutError):
 
 def wait_step(timeout: float | None, beat: Callable[[], object] | None,
               every: float = 1.0) -> float | None:
-    """The socket timeout for one wait: the send timeout, or less when a
-    heartbeat must be beaten in between (None: block without bound)."""
+    """The socket timeout for one wait: the send timeout, or less when
+    something must be done in between (None: block without bound)."""
     if beat is None:
         return timeout or None
     return min(timeout, every) if timeout else every
 
 
+def _stalled(timeout: float | None, step: float | None, last: float,
+             needed: Callable[[], bool] | None) -> str | None:
+    """Why to give up after a wait without progress, or None to wait on."""
+    waited = _now() - last
+    if timeout and (step == timeout or waited >= timeout):
+        return f"no progress writing the response for {timeout:g}s"
+    if needed is not None and waited >= YIELD_AFTER and needed():
+        return f"no progress for {waited:.0f}s while other requests wait for a thread"
+    return None
+
+
 def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | None,
-             beat: Callable[[], object] | None = None, every: float = 1.0) -> None:
+             beat: Callable[[], object] | None = None, every: float = 1.0,
+             needed: Callable[[], bool] | None = None) -> None:
     """Send all of ``data``; :class:`SendStalled` after ``timeout`` seconds (None
-    or 0: no bound) without progress."""
+    or 0: no bound) without progress (or sooner, see ``needed`` above)."""
+    if needed is not None and beat is None:
+        beat = _nothing
     step = wait_step(timeout, beat, every)
     if sock.gettimeout() != step:
         sock.settimeout(step)
@@ -55,8 +75,9 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
         except TimeoutError:
             if beat is not None:
                 beat()
-            if timeout and (step == timeout or _now() - last >= timeout):
-                raise SendStalled(f"no progress writing the response for {timeout:g}s") from None
+            why = _stalled(timeout, step, last, needed)
+            if why is not None:
+                raise SendStalled(why) from None
             continue
         if n == len(view):  # the common case: the kernel took it all at once
             return
@@ -65,16 +86,19 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
 
 
 def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
-              beat: Callable[[], object] | None = None, every: float = 1.0) -> None:
+              beat: Callable[[], object] | None = None, every: float = 1.0,
+              needed: Callable[[], bool] | None = None) -> None:
     """Send part of a file: ``os.sendfile`` on plain sockets, read+send otherwise;
-    the same progress bound as :func:`send_all`."""
+    the same progress bounds as :func:`send_all`."""
+    if needed is not None and beat is None:
+        beat = _nothing
     try:
         infd = chunk.file.fileno()
     except (AttributeError, OSError, ValueError):
         infd = -1
     if type(sock) is not socket.socket or infd < 0:
         for piece in file_pieces(chunk):
-            send_all(sock, piece, timeout, beat, every)
+            send_all(sock, piece, timeout, beat, every, needed)
         return
     step = wait_step(timeout, beat, every)
     if sock.gettimeout() != step:
@@ -98,8 +122,13 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
             continue
         if beat is not None:
             beat()
-        if timeout and (step == timeout or _now() - last >= timeout):
-            raise SendStalled(f"no progress writing the response for {timeout:g}s")
+        why = _stalled(timeout, step, last, needed)
+        if why is not None:
+            raise SendStalled(why)
 
 
-__all__ = ["SendStalled", "send_all", "send_file", "wait_step"]
+def _nothing() -> None:
+    pass
+
+
+__all__ = ["YIELD_AFTER", "SendStalled", "send_all", "send_file", "wait_step"]

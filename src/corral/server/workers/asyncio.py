@@ -49,6 +49,7 @@ from corral.server.workers._closing import Lingering, pending_bytes
 from corral.server.workers._manager import TICK, ConnectionManager
 from corral.server.workers._prelude import Prelude
 from corral.server.workers._threads import Job
+from corral.server.workers._writes import YIELD_AFTER
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
 _now = time.monotonic
@@ -543,9 +544,15 @@ class HttpProtocol(Prelude):
         ev.clear()
         self.mgr.loop.call_soon_threadsafe(self._thread_write, batch, job)
         job.pause()  # waiting for the client: not the app's time (--send-timeout)
+        pool = self.mgr.pool
+        assert pool is not None
         try:
             while not ev.wait(1.0):
                 if self.closing or job.timed_out:
+                    return False
+                if _now() - job.waiting >= YIELD_AFTER and pool.needed():
+                    # the client takes nothing and other requests need this thread
+                    self.mgr.loop.call_soon_threadsafe(self.abort)
                     return False
         finally:
             job.resume()

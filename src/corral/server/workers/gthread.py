@@ -477,13 +477,15 @@ class ThreadWorker(Worker):
 
     def send(self, sock: socket.socket, out: bytes | FileChunk, job: Job) -> None:
         """Write one piece of output; the wait for the client is not the app's
-        time (--timeout), and is bounded by --send-timeout."""
+        time (--timeout), and is bounded by --send-timeout (sooner when other
+        requests wait for a thread: see :mod:`corral.server.workers._writes`)."""
         job.pause()
+        needed = self.pool.needed
         try:
             if out.__class__ is bytes:
-                send_all(sock, out, self.send_timeout)  # type: ignore[arg-type]
+                send_all(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
             else:
-                send_file(sock, out, self.send_timeout)  # type: ignore[arg-type]
+                send_file(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
         finally:
             job.resume()
 
