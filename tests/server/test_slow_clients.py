@@ -333,3 +333,37 @@ def tls_get(srv: ServerProcess, ctx: ssl.SSLContext) -> tuple[int, float]:
             data = recv_all(s)
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
     return status, time.monotonic() - t0
+
+
+@pytest.mark.parametrize("worker", CONCURRENT)
+def test_a_tls_client_that_never_reads_costs_only_its_connection(worker: str,
+                                                                  certs: Certs) -> None:
+    args = dict(WORKER_CLASSES)[worker]
+    srv = ServerProcess([APP, "-b", "127.0.0.1:0", "-w", "1", *args, "--certfile",
+                         str(certs.certfile), "--keyfile", str(certs.keyfile),
+                         "--timeout", str(TIMEOUT), "--send-timeout", str(SEND_TIMEOUT)])
+    srv.start()
+    try:
+        srv.wait_for(r"Booting worker with pid: \d+")
+        ctx = certs.client_context()
+        assert tls_get(srv, ctx)[0] == 200
+        pids = srv.worker_pids()
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect((srv.host, srv.port))
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(f"GET /big?mb={BIG_MIB} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            time.sleep(SEND_TIMEOUT + TIMEOUT)
+            assert tls_get(srv, ctx)[0] == 200  # served meanwhile
+            got = 0
+            s.settimeout(10)
+            try:
+                while data := s.recv(1 << 20):
+                    got += len(data)
+            except (ConnectionResetError, ssl.SSLError):
+                pass
+        assert got < BIG_MIB << 20  # cut off by --send-timeout
+        assert srv.worker_pids() == pids
+        assert "WORKER TIMEOUT" not in srv.output()
+    finally:
+        srv.stop()
