@@ -550,7 +550,8 @@ class HttpProtocol(Prelude):
             while not ev.wait(1.0):
                 if self.closing or job.timed_out:
                     return False
-                if _now() - job.waiting >= YIELD_AFTER and pool.needed():
+                # progress: the write buffer shrinking, as the loop's tick sees it
+                if _now() - max(job.waiting, self.wsince) >= YIELD_AFTER and pool.needed():
                     # the client takes nothing and other requests need this thread
                     self.mgr.loop.call_soon_threadsafe(self.abort)
                     return False
