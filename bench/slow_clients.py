@@ -40,6 +40,23 @@ record.
     python bench/slow_clients.py [--slow 500] [--rounds 5] [--duration 3] [--only corral-asyncio]
 
 Saved to ``bench/results/slow_clients.json``.
+
+Flood mode (``--flood``) asks another question: can a new client still get in
+when far more slow connections arrive than a worker takes?  Each corral worker
+class runs with its default settings (one worker, ``--worker-connections
+1000``, ``--min-data-rate 240`` after a 5 s grace), started from this
+interpreter; a generator process opens ``--idle`` connections that never send a
+byte and ``--tricklers`` that send a POST head announcing a 1 MB body and then
+one body byte every 2 s.  Every connection the server closes (shed, timed out,
+too slow) is opened again at its next turn, so the pressure lasts.  After
+``--settle`` seconds of flood, ``--probes`` new clients, one every 0.5 s, each
+open a connection and GET the hello app; the time to the whole response is
+recorded (the same probes without the flood first, as a baseline).  The file
+descriptor limit is raised with ``setrlimit`` for the generator and the server.
+
+    python bench/slow_clients.py --flood [--idle 5000] [--tricklers 1000] [--probes 20]
+
+Saved to ``bench/results/slow_flood.json``.
 """
 
 from __future__ import annotations
@@ -63,6 +80,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     CLIENT_CORE,
+    SERVER_CORE,
     Server,
     ensure_peers,
     free_port,
@@ -396,12 +414,255 @@ def measure(kind: str, slow: int, rounds: int, duration: float) -> dict[str, Any
             "slow_samples": loaded, "generator": gens}
 
 
+# --- flood mode ---
+
+FLOOD_KINDS = ["corral-asyncio", "corral-asyncio-t4", "corral-gthread", "corral-gevent"]
+FLOOD_ARGS = {
+    "corral-asyncio": ["-k", "asyncio"],
+    "corral-asyncio-t4": ["-k", "asyncio", "--threads", "4"],
+    "corral-gthread": ["-k", "gthread", "--threads", "4"],
+    "corral-gevent": ["-k", "gevent"],
+}
+TRICKLE_EVERY = 2.0  # seconds between two body bytes of a trickler
+CONNECT_GIVE_UP = 5.0  # a connect still pending after this long is dropped and retried
+
+
+def raise_fd_limit() -> int:
+    """Soft descriptor limit up to the hard one (inherited by child processes)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+class FloodClients:
+    """``idle`` silent connections and ``tricklers`` slow uploads to ``port``,
+    reopened when the server closes them (one process, non-blocking sockets)."""
+
+    def __init__(self, port: int, idle: int, tricklers: int) -> None:
+        self.port = port
+        self.sel = selectors.DefaultSelector()
+        # per slot: [socket or None, connected, connect started, trickler]
+        self.slots: list[list[Any]] = (
+            [[None, False, 0.0, False] for _ in range(idle)]
+            + [[None, False, 0.0, True] for _ in range(tricklers)])
+        self.stats = dict.fromkeys(("connects", "connect_failures", "closed_by_server"), 0)
+
+    def _open(self, slot: list[Any], now_: float) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        err = sock.connect_ex(("127.0.0.1", self.port))
+        if err not in (0, errno.EINPROGRESS):
+            sock.close()
+            self.stats["connect_failures"] += 1
+            return
+        slot[0], slot[1], slot[2] = sock, False, now_
+        self.sel.register(sock, selectors.EVENT_WRITE, slot)
+
+    def _close(self, slot: list[Any]) -> None:
+        if slot[0] is not None:
+            self.sel.unregister(slot[0])
+            slot[0].close()
+        slot[0], slot[1] = None, False
+
+    def _event(self, slot: list[Any]) -> None:
+        sock = slot[0]
+        if not slot[1]:
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                self.stats["connect_failures"] += 1
+                self._close(slot)
+                return
+            slot[1] = True
+            self.stats["connects"] += 1
+            self.sel.modify(sock, selectors.EVENT_READ, slot)
+            if slot[3]:
+                self._send(slot, BODY_HEAD)
+            return
+        try:  # the server spoke (a 408) or closed: either way this one is over
+            data = sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.stats["closed_by_server"] += 1
+            self._close(slot)
+
+    def _send(self, slot: list[Any], data: bytes) -> None:
+        try:
+            slot[0].send(data)
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.stats["closed_by_server"] += 1
+            self._close(slot)
+
+    def _turn(self, slot: list[Any], now_: float) -> None:
+        if slot[0] is None:
+            self._open(slot, now_)
+        elif not slot[1]:
+            if now_ - slot[2] > CONNECT_GIVE_UP:
+                self.stats["connect_failures"] += 1
+                self._close(slot)
+        elif slot[3]:
+            self._send(slot, b"x")
+
+    def connected(self) -> int:
+        return sum(1 for slot in self.slots if slot[1])
+
+    def run(self, stop_fd: int) -> None:
+        """Until ``stop_fd`` ends: every slot gets a turn every TRICKLE_EVERY
+        seconds (turns spread over the interval); "ready N" once all are
+        connected or after READY_WAIT * 2; stats as JSON on exit."""
+        self.sel.register(stop_fd, selectors.EVENT_READ, None)
+        turns = max(1, round(TRICKLE_EVERY / TICK))
+        start = next_tick = time.monotonic()
+        tick, ready, samples = 0, False, []
+        while True:
+            for key, _ in self.sel.select(max(0.0, next_tick - time.monotonic())):
+                if key.data is None:
+                    if not os.read(stop_fd, 4096):
+                        out = dict(self.stats, connected=self.connected(),
+                                   connected_samples=samples)
+                        print(json.dumps(out), flush=True)
+                        return
+                else:
+                    self._event(key.data)
+            now_ = time.monotonic()
+            if now_ < next_tick:
+                continue
+            for slot in self.slots[tick % turns :: turns]:
+                self._turn(slot, now_)
+            tick += 1
+            next_tick = max(next_tick + TICK, now_)
+            if tick % turns == 0:
+                samples.append(self.connected())
+            if not ready and (self.connected() == len(self.slots) or now_ - start > READY_WAIT * 2):
+                print(f"ready {self.connected()}", flush=True)
+                ready = True
+
+
+def probe(port: int, timeout: float = 15.0) -> float | None:
+    """Seconds for a new client to connect and read a whole answer (None: failed)."""
+    t0 = time.monotonic()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    return time.monotonic() - t0 if data.startswith(b"HTTP/1.1 200 ") else None
+
+
+def probes(port: int, count: int) -> dict[str, Any]:
+    times = []
+    for _ in range(count):
+        times.append(probe(port))
+        time.sleep(0.5)
+    ok = sorted(t for t in times if t is not None)
+    return {"samples": times, "failed": len(times) - len(ok),
+            "median_s": median(ok) if ok else None,
+            "p90_s": ok[int(0.9 * (len(ok) - 1))] if ok else None,
+            "max_s": ok[-1] if ok else None}
+
+
+def measure_flood(kind: str, idle: int, tricklers: int, count: int,
+                  settle: float) -> dict[str, Any]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "corral", "bench.apps:hello", "-b", f"127.0.0.1:{port}",
+           *FLOOD_ARGS[kind]]
+    if have_taskset():
+        cmd = ["taskset", "-c", SERVER_CORE, *cmd]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    env.pop("WEB_CONCURRENCY", None)
+    log = open(os.devnull, "wb")
+    srv = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, start_new_session=True)
+    gen_proc = None
+    try:
+        _settle(port, 20)
+        baseline = probes(port, count)
+        gen_cmd = [sys.executable, __file__, "--flood-gen", str(port), "--idle", str(idle),
+                   "--tricklers", str(tricklers)]
+        if have_taskset():
+            gen_cmd = ["taskset", "-c", CLIENT_CORE, *gen_cmd]
+        gen_proc = subprocess.Popen(gen_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
+        assert gen_proc.stdout is not None and gen_proc.stdin is not None
+        ready, _, _ = select.select([gen_proc.stdout], [], [], READY_WAIT * 2 + 10)
+        opened = gen_proc.stdout.readline().decode().strip() if ready else ""
+        time.sleep(settle)
+        flooded = probes(port, count)
+        gen_proc.stdin.close()
+        ready, _, _ = select.select([gen_proc.stdout], [], [], 30)
+        line = gen_proc.stdout.readline().decode().strip() if ready else ""
+        gen = json.loads(line) if line.startswith("{") else {}
+        alive = srv.poll() is None
+    finally:
+        if gen_proc is not None:
+            gen_proc.kill()
+            gen_proc.wait()
+        try:
+            os.killpg(srv.pid, 15)
+            srv.wait(15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(srv.pid, 9)
+            srv.wait()
+        log.close()
+    res = {"baseline": baseline, "flood": flooded, "generator": gen, "opened": opened,
+           "server_alive": alive}
+    print(f"{kind:18} alone median {baseline['median_s']}s; in the flood ({opened}): "
+          f"median {flooded['median_s']}s p90 {flooded['p90_s']}s max {flooded['max_s']}s "
+          f"failed {flooded['failed']}/{count}", flush=True)
+    return res
+
+
+def have_taskset() -> bool:
+    import shutil
+
+    return shutil.which("taskset") is not None
+
+
+def flood_main(args: argparse.Namespace) -> dict[str, object]:
+    limit = raise_fd_limit()
+    need = args.idle + args.tricklers + 100
+    if limit < need:
+        sys.exit(f"the descriptor limit is {limit}; the flood needs {need}")
+    kinds = [k for k in FLOOD_KINDS if not args.only or k in args.only.split(",")]
+    load_before = load_average()
+    results = {k: measure_flood(k, args.idle, args.tricklers, args.probes, args.settle)
+               for k in kinds}
+    try:
+        where = machine()
+    except OSError:  # no peer virtualenv: this interpreter is the one serving
+        where = f"{os.uname().sysname} {os.uname().release}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    data = {
+        "machine": where,
+        "date": now(),
+        "command": f"python bench/slow_clients.py --flood --idle {args.idle} "
+                   f"--tricklers {args.tricklers} --probes {args.probes} --settle {args.settle:g}",
+        "load_average": [load_before, load_average()],
+        "results": results,
+    }
+    save("slow_flood", data)
+    return data
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--slow", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--only", default="")
+    ap.add_argument("--flood", action="store_true", help="flood mode (see above)")
+    ap.add_argument("--idle", type=int, default=5000)
+    ap.add_argument("--tricklers", type=int, default=1000)
+    ap.add_argument("--probes", type=int, default=20)
+    ap.add_argument("--settle", type=float, default=10.0)
+    ap.add_argument("--flood-gen", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--loris", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--sink", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -411,6 +672,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if args.loris:
         SlowClients(args.loris, args.slow).run(sys.stdin.fileno())
         return {}
+    if args.flood_gen:
+        raise_fd_limit()
+        FloodClients(args.flood_gen, args.idle, args.tricklers).run(sys.stdin.fileno())
+        return {}
+    if args.flood:
+        return flood_main(args)
     have_tools()
     ensure_peers()
     kinds = [k for k in KINDS if not args.only or k in args.only.split(",")]

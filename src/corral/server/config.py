@@ -368,6 +368,20 @@ SETTINGS: list[Setting] = [
        "file past `--body-spool-size`; a larger body is answered 413. 0 = unlimited "
        "(disk permitting). The `sync` worker streams bodies and is bounded by "
        "`--limit-request-body` alone.", _SEC, metavar="INT"),
+    # -- slow and stalled clients: a floor on the upload rate, a bound on stalled
+    # writes (the connection is closed; the worker and its threads are not held)
+    _s("min_data_rate", _float, 240.0, "--min-data-rate", "Bytes per second a client must "
+       "keep up, on average, while it sends a request head or body, once "
+       "`--min-data-rate-grace` has passed: a slower client gets 408 and is closed "
+       "(0 disables).", _WORK, metavar="FLOAT"),
+    _s("min_data_rate_grace", _float, 5.0, "--min-data-rate-grace", "Seconds at the start "
+       "of each request (and of a fresh connection) before `--min-data-rate` applies; "
+       "the rate is counted from the request's start, less these seconds.", _WORK,
+       metavar="FLOAT"),
+    _s("send_timeout", _float, 30.0, "--send-timeout", "Seconds a response write may make "
+       "no progress (a client that stops reading) before that connection is closed; the "
+       "time spent waiting on the client does not count towards `--timeout` (0 disables).",
+       _WORK, metavar="FLOAT"),
 ] + [
     _s(name, _hook(name), fn, "", (fn.__doc__ or "").strip(), _HOOK,
        doc_default=f"`{name}({', '.join(hooks.hook_params(name))})`")

@@ -125,7 +125,7 @@ def accept_tls(
             sock.close()
             return None
         if first[0] != TLS_RECORD_HANDSHAKE:
-            _refuse_plain(sock, first, log)
+            refuse_plain(sock, first, log)
             return None
         tls = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False,
                               suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
@@ -140,7 +140,9 @@ def accept_tls(
     return tls
 
 
-def _refuse_plain(sock: socket.socket, first: bytes, log: Any) -> None:
+def refuse_plain(sock: socket.socket, first: bytes, log: Any) -> None:
+    """Non-TLS bytes on a TLS listener: a plain-text 400 when they look like
+    HTTP, then close."""
     if log is not None:
         log.debug("Non-TLS bytes on a TLS listener (first byte %r)", first)
     if first.isalpha():  # looks like an HTTP method: say so in plain text

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Union
@@ -28,6 +29,7 @@ from corral.server.http.body import BodyWriter, BufferedBody
 from corral.server.http.errors import ClientDisconnected, ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
 from corral.server.http.response import FileChunk
+from corral.server.workers._closing import STOP_IDLE_GRACE
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -103,7 +105,7 @@ class RequestBuffer:
     """Collects whole requests (head and complete body) from arbitrary reads."""
 
     __slots__ = ("parser", "spool_size", "early_expect", "ready", "continue_wanted",
-                 "error", "_head", "_writer", "_expect")
+                 "error", "received", "_head", "_writer", "_expect")
 
     def __init__(self, limits: Limits, spool_size: int, early_expect: bool = True) -> None:
         self.parser = RequestParser(limits)
@@ -117,6 +119,9 @@ class RequestBuffer:
         # a protocol violation, answered once the requests before it are: the
         # worker checks it whenever :attr:`ready` is empty and it is not answering
         self.error: ParseError | None = None
+        # bytes fed since the buffer was last idle: what the partial request in
+        # hand has sent so far (for --min-data-rate)
+        self.received = 0
         self._head: RequestHead | None = None
         self._writer: BodyWriter | None = None
         self._expect: ExpectBody | None = None
@@ -145,6 +150,7 @@ class RequestBuffer:
         """Parse ``data``.  A protocol violation does not raise: it goes to
         :attr:`error`, after the complete requests before it, and nothing more is
         parsed."""
+        self.received += len(data)
         if self.error is not None:
             return
         parser = self.parser
@@ -175,6 +181,8 @@ class RequestBuffer:
                     self._end()
             else:
                 self._start(ev)  # type: ignore[arg-type]
+        if self._head is None and not self.parser.in_message:
+            self.received = 0
 
     def _start(self, head: RequestHead) -> None:
         self._head = head
@@ -201,6 +209,13 @@ class RequestBuffer:
             expect.finish(body)
         else:
             self.ready.append((head, body))
+
+    def fail(self, error: ParseError) -> None:
+        """The input broke off with ``error`` while a request waiting for its
+        ``100 Continue`` body is being answered: that request's read raises it."""
+        expect = self._expect
+        if expect is not None:
+            expect.fail(error)
 
     def feed_eof(self) -> None:
         """The client closed its side; a request cut short raises ParseError
@@ -243,18 +258,30 @@ def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
     return fetch
 
 
-def fd_reader(fd: int, timeout: float) -> Callable[[], bytes]:
-    """``recv()`` for :func:`fetch_blocking` on a non-blocking descriptor."""
+def fd_reader(fd: int, timeout: float, rates: Timeouts | None = None) -> Callable[[], bytes]:
+    """``recv()`` for :func:`fetch_blocking` on a non-blocking descriptor: at most
+    ``timeout`` between reads, and (with ``rates``) no slower than
+    ``--min-data-rate`` from the first call."""
+    start = time.monotonic()
+    received = 0
 
     def recv() -> bytes:
+        nonlocal received
         while True:
-            readable, _, _ = select.select([fd], [], [], timeout or None)
+            wait = timeout or None
+            floor = rates.rate_deadline(received, start) if rates is not None else None
+            if floor is not None:
+                left = max(0.0, floor - time.monotonic())
+                wait = min(wait or left, left)
+            readable, _, _ = select.select([fd], [], [], wait)
             if not readable:
                 raise TimeoutError("timed out reading the request body")
             try:
-                return os.read(fd, 65536)
+                data = os.read(fd, 65536)
             except BlockingIOError:
                 continue
+            received += len(data)
+            return data
 
     return recv
 
@@ -284,10 +311,14 @@ def file_pieces(chunk: FileChunk, size: int = 1 << 16) -> Iterator[bytes]:
 
 
 class Timeouts:
-    """The idle limits of a connection that is not answering a request:
+    """The limits of a connection that is not answering a request:
     ``--header-timeout`` for a whole request head (and for a fresh connection's
     first request), ``--body-timeout`` between body reads, ``--keep-alive`` idle
-    between requests."""
+    between requests, and ``--min-data-rate`` for a request (or a fresh
+    connection) that is arriving: after ``--min-data-rate-grace`` seconds from its
+    start, it must have sent at least ``rate * (elapsed - grace)`` bytes.  The
+    rate is what turns away a flood of tricklers long before the timeouts would:
+    one byte every two seconds is cut after about six seconds, not thirty."""
 
     OK, CLOSE, REQUEST_TIMEOUT = 0, 1, 2
 
@@ -295,16 +326,35 @@ class Timeouts:
         self.keepalive = float(settings.keepalive or 0)
         self.header = float(settings.header_timeout or 0)
         self.body = float(settings.body_timeout or 0)
+        self.min_rate = float(getattr(settings, "min_data_rate", 0) or 0)
+        self.grace = float(getattr(settings, "min_data_rate_grace", 0) or 0)
 
     def check(self, buf: RequestBuffer, served: int, last: float, head_start: float,
-              now: float) -> int:
-        """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close)."""
+              now: float, stopping: bool = False) -> int:
+        """OK, CLOSE (quietly) or REQUEST_TIMEOUT (answer 408, then close).
+        ``head_start`` is when the request (or the fresh connection) began.
+        While the worker is ``stopping``, an idle keep-alive connection closes
+        after :data:`~corral.server.workers._closing.STOP_IDLE_GRACE` seconds
+        of quiet if its keep-alive timeout is longer."""
         if buf.in_body:
             limit, since, partial = self.body, last, True
         elif buf.in_head or not served:
             limit, since, partial = self.header, head_start, buf.in_head
         else:
-            limit, since, partial = self.keepalive, last, False
+            limit = self.keepalive
+            if stopping:
+                limit = min(limit, STOP_IDLE_GRACE) if limit else STOP_IDLE_GRACE
+            return self.CLOSE if limit and now - last > limit else self.OK
         if limit and now - since > limit:
             return self.REQUEST_TIMEOUT if partial else self.CLOSE
+        if self.min_rate and buf.received < self.min_rate * (now - head_start - self.grace):
+            return self.REQUEST_TIMEOUT if partial else self.CLOSE
         return self.OK
+
+    def rate_deadline(self, received: int, start: float) -> float | None:
+        """When a request that began at ``start`` and has sent ``received`` bytes
+        falls below the minimum rate (None: no minimum), for workers that wait
+        in a blocking read rather than check on a timer."""
+        if not self.min_rate:
+            return None
+        return start + self.grace + received / self.min_rate

@@ -5,7 +5,11 @@ application runs in pool threads while the main thread keeps doing I/O and
 heartbeats, so the arbiter never sees a stuck request.  :class:`Watch` keeps a
 deadline per running request; the worker checks it periodically and, for a
 request over ``--timeout``, answers 503 to its client, logs the stuck thread's
-stack and stops gracefully so the arbiter replaces it.
+stack and stops gracefully so the arbiter replaces it.  The deadline measures the
+application alone: while a request's thread waits for its client to take the
+response (:meth:`Job.pause` .. :meth:`Job.resume`), its clock stops; a client
+that stops reading is bounded by ``--send-timeout`` instead, which closes only
+that connection.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ class ThreadPool:
     def submit(self, fn: Callable[..., None], *args: Any) -> None:
         self._q.put((fn, args))
 
+    def needed(self) -> bool:
+        """Work is waiting for a thread (every thread is busy)."""
+        return not self._q.empty()
+
     def _run(self) -> None:
         get = self._q.get
         while True:
@@ -64,18 +72,30 @@ class ThreadPool:
 class Job:
     """One request running in a pool thread."""
 
-    __slots__ = ("owner", "started", "ident", "timed_out")
+    __slots__ = ("owner", "started", "ident", "timed_out", "waiting")
 
     def __init__(self, owner: Any) -> None:
         self.owner = owner  # the connection the request came on
         self.started = 0.0  # set by the pool thread when it starts the request
         self.ident: int | None = None
         self.timed_out = False
+        self.waiting = 0.0  # since when the thread waits for the client (0: it does not)
 
     def begin(self) -> None:
         """Called in the pool thread."""
         self.ident = threading.get_ident()
         self.started = time.monotonic()
+
+    def pause(self) -> None:
+        """In the pool thread: from now on it waits for the client, not the app."""
+        self.waiting = time.monotonic()
+
+    def resume(self) -> None:
+        """In the pool thread: back to the app; the wait does not count."""
+        waited = self.waiting
+        if waited:
+            self.started += time.monotonic() - waited  # first, then the flag
+            self.waiting = 0.0
 
 
 class Watch:
@@ -100,7 +120,8 @@ class Watch:
         if not self.timeout or not self.jobs:
             return []
         limit = time.monotonic() - self.timeout
-        out = [j for j in self.jobs if j.started and not j.timed_out and j.started < limit]
+        out = [j for j in self.jobs
+               if j.started and not j.timed_out and not j.waiting and j.started < limit]
         for job in out:
             job.timed_out = True
             self.jobs.discard(job)

@@ -10,9 +10,13 @@ back-pressure: while the transport is paused the exchange iterator (or the pool
 thread producing it) waits instead of buffering without bound.
 
 Keep-alive, pipelining (answered in order), ``--worker-connections``,
-``--header-timeout``/``--body-timeout``/``--keep-alive`` and graceful shutdown
-are handled by :class:`ConnectionManager`'s periodic tick, which is also the
-heartbeat and, in thread mode, the watch for requests stuck past ``--timeout``.
+``--header-timeout``/``--body-timeout``/``--keep-alive``/``--min-data-rate``,
+``--send-timeout`` and graceful shutdown are handled by
+:class:`ConnectionManager`'s periodic tick, which is also the heartbeat and, in
+thread mode, the watch for requests stuck past ``--timeout`` (a thread waiting
+for a client to read is not stuck: ``--send-timeout`` bounds it, closing only
+that connection).  At the connection cap the idlest connection is shed for a new
+one (see :mod:`corral.server.workers._pressure`).
 """
 
 from __future__ import annotations
@@ -22,14 +26,12 @@ import ssl
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
-from types import FrameType
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ParseError
-from corral.server.http.parser import Limits, RequestHead
+from corral.server.http.parser import RequestHead
 from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
 from corral.server.http.quick import Matched, QuickConn
 from corral.server.workers._buffered import (
@@ -39,15 +41,17 @@ from corral.server.workers._buffered import (
     Body,
     ExpectBody,
     RequestBuffer,
-    Timeouts,
     fd_reader,
     fetch_blocking,
     file_pieces,
 )
-from corral.server.workers._threads import Job, ThreadPool, Watch
+from corral.server.workers._closing import Lingering, pending_bytes
+from corral.server.workers._manager import TICK, ConnectionManager
+from corral.server.workers._prelude import Prelude
+from corral.server.workers._threads import Job
+from corral.server.workers._writes import YIELD_AFTER
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
-TICK = 0.5  # seconds between housekeeping passes (heartbeat, timeouts)
 _now = time.monotonic
 
 
@@ -64,14 +68,14 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-class HttpProtocol(asyncio.Protocol):
+class HttpProtocol(Prelude):
     """One client connection: buffer requests, run them in order, write back."""
 
     __slots__ = (
         "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
-        "served", "job", "writable", "sent", "tls", "proxy", "lost", "pre_tls",
-        "special", "partial", "threaded", "make_exchange", "lane", "qc", "held",
+        "served", "job", "writable", "sent", "lost", "partial", "threaded",
+        "make_exchange", "lane", "qc", "held", "linger", "wsize", "wsince", "stash",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -112,6 +116,12 @@ class HttpProtocol(asyncio.Protocol):
         # this connection releases them first, so the order on the wire holds
         self.held: list[bytes] | None = None
         self.sent = False  # thread mode: some bytes of the response went out
+        # set once the connection is to close after an error while the client may
+        # still be sending: what arrives is read and discarded (lingering close)
+        self.linger: Lingering | None = None
+        self.wsize = -1  # --send-timeout (see write_stalled)
+        self.wsince = 0.0
+        self.stash: bytes | None = None  # read while over the cap, kept for later
 
     # -- asyncio callbacks ---------------------------------------------------------
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -128,50 +138,6 @@ class HttpProtocol(asyncio.Protocol):
             if self.proxy is None and self.tls is not None:
                 self._begin_tls(b"")
 
-    def _begin_tls(self, rest: bytes) -> None:
-        """Hand the raw transport to a TLS layer (listeners with --proxy-protocol,
-        where the PROXY header travels in clear before the handshake)."""
-        assert self.tls is not None
-        loop = self.mgr.loop
-        raw = self.transport
-        self.pre_tls = bytearray(rest)
-        self.special = True
-        loop.create_task(self._tls_handshake(raw, self.tls))
-        # start_tls() swaps the transport's protocol in its first step and starts
-        # the handshake one loop iteration later; the bytes already read are
-        # given to the TLS layer right after that, before anything else is read
-        loop.call_soon(loop.call_soon, self._inject_tls, raw)
-
-    def _inject_tls(self, raw: Any) -> None:
-        data, self.pre_tls = self.pre_tls, None
-        self.special = False
-        proto = raw.get_protocol()
-        if not data or proto is self or self.closing:
-            return
-        view = memoryview(bytes(data))
-        while view:
-            buf = proto.get_buffer(len(view))
-            n = min(len(buf), len(view))
-            buf[:n] = view[:n]
-            proto.buffer_updated(n)
-            view = view[n:]
-
-    async def _tls_handshake(self, raw: Any, ctx: ssl.SSLContext) -> None:
-        mgr = self.mgr
-        try:
-            tr = await mgr.loop.start_tls(raw, self, ctx, server_side=True,
-                                          ssl_handshake_timeout=mgr.header_timeout or None)
-        except Exception as e:
-            mgr.worker.log.debug("TLS handshake failed: %s", e)
-            raw.abort()
-            self.connection_lost(e)  # the TLS layer never reports it
-            return
-        if tr is None or self.closing:
-            if tr is not None:
-                tr.abort()
-            return
-        self.transport = tr
-
     def connection_lost(self, exc: BaseException | None) -> None:
         if self.lost:
             return
@@ -187,6 +153,10 @@ class HttpProtocol(asyncio.Protocol):
         self.mgr.closed(self)
 
     def data_received(self, data: bytes) -> None:
+        if self.linger is not None:
+            if not self.linger.read(len(data), _now()) and not self.busy:
+                self.close()
+            return
         if self.special:
             data = self._special(data)
             if not data:
@@ -197,9 +167,10 @@ class HttpProtocol(asyncio.Protocol):
             if qc is None:
                 qc = self.qc = self.lane.connection(self.conn)
             if not self.threaded:
-                res = self.lane.answer(data, qc, NO_BODY)
-                if res is not None:
-                    self._answered(res, qc)
+                matched = self.lane.match(data, qc)
+                if matched is not None:
+                    self.mgr.worker.request_started()
+                    self._answered(self.lane.run(matched, qc, NO_BODY), qc)
                     return
             else:  # matched here, answered whole by a pool thread
                 matched = self.lane.match(data, qc)
@@ -241,7 +212,7 @@ class HttpProtocol(asyncio.Protocol):
                 held.append(res)  # type: ignore[arg-type]
             self.last = _now()
             if not self._count(qc.keep_alive):
-                self.close()
+                self.finish()
         elif self._answer(res, NO_BODY):  # type: ignore[arg-type]
             self.serve()
 
@@ -256,39 +227,22 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.writelines(held)
 
     def _special(self, data: bytes) -> bytes:
-        """Bytes before HTTP: kept for a TLS layer about to start, or a PROXY header."""
-        if self.pre_tls is not None:  # TLS not started yet: keep for the TLS layer
-            self.pre_tls += data
+        """Bytes before HTTP (see :class:`Prelude`); or read while over
+        --worker-connections (some loops read once even when reading is paused
+        from connection_made): kept until a place is free."""
+        if self.capped:
+            self.stash = (self.stash or b"") + data
+            self.transport.pause_reading()
             return b""
-        if self.proxy is not None:
-            data = self._proxy_header(data)
-            if self.proxy is None:
-                self.special = False
-                if self.tls is not None and not self.closing:
-                    self._begin_tls(data)
-                    return b""
-        return data
-
-    def _proxy_header(self, data: bytes) -> bytes:
-        """Read the PROXY header this connection must start with."""
-        assert self.proxy is not None
-        try:
-            header = self.proxy.feed(data)
-        except ParseError as e:
-            self.proxy = None
-            self._error(e.status, e.reason)
-            return b""
-        if header is None:
-            return b""
-        self.proxy = None
-        conn = self.conn
-        conn.peer, conn.sockname = header.addresses(conn.peer, conn.sockname)
-        return header.rest
+        return Prelude._special(self, data)
 
     def eof_received(self) -> bool:
         if self.held is not None:
             self.release()
         self.eof = True
+        if self.linger is not None and not self.busy:
+            self.close()
+            return False
         try:
             self.buffer.feed_eof()
         except ParseError:
@@ -297,6 +251,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.wpaused = True
+        self.wsize = -1
         if self.writable is not None:
             self.writable.clear()
 
@@ -327,12 +282,15 @@ class HttpProtocol(asyncio.Protocol):
             return
         make_exchange = self.make_exchange
         conn = self.conn
+        request_started = self.mgr.worker.request_started
         while ready and not self.closing:
             head, body = ready.popleft()
             if body.__class__ is ExpectBody:
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    buf, fd_reader(fd, self.mgr.body_timeout), self.transport.write)
+                    buf, fd_reader(fd, self.mgr.body_timeout, self.mgr.timeouts),
+                    self.transport.write)
+            request_started()  # before framing: the last one says Connection: close
             if not self._answer(make_exchange(head, body, conn), body):
                 return
         self.last = _now()
@@ -364,7 +322,7 @@ class HttpProtocol(asyncio.Protocol):
         self.exchange = self.out = None
         self.busy = False
         if not self._end(ex):
-            self.close()
+            self.finish()
             return False
         return True
 
@@ -408,7 +366,7 @@ class HttpProtocol(asyncio.Protocol):
         self.last = _now()
         keep = self._end(ex)
         if not keep:
-            self.close()
+            self.finish()
             return False
         return True
 
@@ -425,37 +383,89 @@ class HttpProtocol(asyncio.Protocol):
         return self._count(ex.keep_alive)
 
     def _count(self, keep_alive: bool) -> bool:
-        """One request answered; True when the connection may carry another."""
+        """One request answered (counted by the worker when it started); True
+        when the connection may carry another, which is what its response said."""
         self.served += 1
         mgr = self.mgr
-        worker = mgr.worker
-        worker.request_done()
-        if worker.alive:
-            return keep_alive and not mgr.stopping
-        if not mgr.stopping:
+        if not mgr.worker.alive and not mgr.stopping:
             mgr.begin_stop()
-        return False
+        return keep_alive and self.linger is None
 
-    def _error(self, status: int, reason: str) -> None:
-        """A protocol error: answer it (unless a response is under way) and close."""
+    def _error(self, status: int, reason: str, exc: ParseError | None = None) -> None:
+        """A protocol error: answer it and close, lingering.  While a response is
+        under way, a request waiting for its ``100 Continue`` body gets the error
+        from its read (the request cycle answers it), and the connection closes
+        after that response."""
         if self.held is not None:
             self.release()
-        if not self.busy:
-            self.transport.write(self.mgr.cycle.error_response(status, reason))
-        self.close()
+        if self.busy:
+            if exc is not None:
+                self.buffer.fail(exc)
+            if self.linger is None:
+                self.linger = Lingering(_now())
+            return
+        self.transport.write(self.mgr.cycle.error_response(status, reason))
+        self.finish(True)
+
+    def finish(self, unfinished: bool = False) -> None:
+        """Close after the last response: lingering (see
+        :mod:`corral.server.workers._closing`) when the client may still be
+        sending, at once otherwise."""
+        if self.closing:
+            return
+        if self.held is not None:
+            self.release()
+        if not (unfinished or self.linger is not None or not self.buffer.idle
+                or pending_bytes(self.fileno())) or self.eof:
+            self.close()
+            return
+        if self.linger is None:
+            self.linger = Lingering(_now())
+        self.buffer.release()
+        tr = self.transport
+        try:
+            if tr.can_write_eof():
+                tr.write_eof()  # after what is buffered: the client reads the response
+        except (OSError, RuntimeError, NotImplementedError):
+            self.close()
+            return
+        if self.rpaused or self.capped:
+            self.rpaused = False
+            tr.resume_reading()
+
+    def fileno(self) -> int:
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        try:
+            return int(sock.fileno()) if sock is not None else -1
+        except (OSError, ValueError):
+            return -1
 
     def close(self) -> None:
         if not self.closing:
             if self.held is not None:
                 self.release()
             self.closing = True
+            self.wsize = -1
             self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection now, with whatever output it still holds."""
+        self.closing = True
+        self.held = None
+        self.transport.abort()
+
+    def sheddable(self) -> bool:
+        """Not answering a request, nothing queued or held: only waiting for the
+        client (idle keep-alive, a fresh connection, a request still arriving)."""
+        return not (self.busy or self.closing or self.capped or self.special
+                    or self.buffer.ready or self.held is not None or self.wpaused)
 
     # -- thread mode ---------------------------------------------------------------
     def _submit(self, head: RequestHead | None, body: Body,
                 matched: Matched | None = None) -> None:
         mgr = self.mgr
         assert mgr.pool is not None and mgr.watch is not None
+        mgr.worker.request_started()  # before framing: the last one says Connection: close
         if self.writable is None:
             self.writable = threading.Event()
         if not self.wpaused:
@@ -504,12 +514,27 @@ class HttpProtocol(asyncio.Protocol):
 
     def _fetch_threaded(self, body: ExpectBody) -> None:
         """In a pool thread: ask the loop for ``100 Continue`` and wait until it
-        buffered the whole body (or the client idles past --body-timeout)."""
+        buffered the whole body (or the client idles past --body-timeout, or
+        sends slower than --min-data-rate).  The wait is the client's time, not
+        the app's (--timeout)."""
         self.mgr.loop.call_soon_threadsafe(self._send_continue)
         limit = self.mgr.body_timeout
-        while not body.done.wait(0.25):
-            if self.closing or (limit and _now() - self.last > limit):
-                return
+        rates = self.mgr.timeouts
+        start = _now()
+        job = self.job
+        if job is not None:
+            job.pause()
+        try:
+            while not body.done.wait(0.25):
+                now = _now()
+                if self.closing or (limit and now - self.last > limit):
+                    return
+                floor = rates.rate_deadline(self.buffer.received, start)
+                if floor is not None and now > floor:
+                    return
+        finally:
+            if job is not None:
+                job.resume()
 
     def _send_continue(self) -> None:
         if not self.closing:
@@ -522,9 +547,20 @@ class HttpProtocol(asyncio.Protocol):
         assert ev is not None
         ev.clear()
         self.mgr.loop.call_soon_threadsafe(self._thread_write, batch, job)
-        while not ev.wait(1.0):
-            if self.closing or job.timed_out:
-                return False
+        job.pause()  # waiting for the client: not the app's time (--send-timeout)
+        pool = self.mgr.pool
+        assert pool is not None
+        try:
+            while not ev.wait(1.0):
+                if self.closing or job.timed_out:
+                    return False
+                # progress: the write buffer shrinking, as the loop's tick sees it
+                if _now() - max(job.waiting, self.wsince) >= YIELD_AFTER and pool.needed():
+                    # the client takes nothing and other requests need this thread
+                    self.mgr.loop.call_soon_threadsafe(self.abort)
+                    return False
+        finally:
+            job.resume()
         return not (self.closing or job.timed_out)
 
     def _thread_write(self, batch: list[bytes], job: Job) -> None:
@@ -552,11 +588,10 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.writelines(batch)
         self.last = _now()
         self.served += 1
-        mgr.worker.request_done()
         if not mgr.worker.alive and not mgr.stopping:
             mgr.begin_stop()
-        if not keep_alive or mgr.stopping:
-            self.close()
+        if not keep_alive or self.linger is not None:
+            self.finish()
         elif self.wpaused:  # the client is not reading: the next request waits
             self.busy = True  # for resume_writing()
         else:
@@ -574,169 +609,6 @@ class HttpProtocol(asyncio.Protocol):
 def _chain(first: Iterator[Any], rest: Iterator[Any]) -> Iterator[Any]:
     yield from first
     yield from rest
-
-
-class ConnectionManager:
-    """The connections of one worker: accept (with the cap), housekeeping,
-    graceful stop."""
-
-    def __init__(self, worker: AsyncioWorker, loop: asyncio.AbstractEventLoop) -> None:
-        s = worker.settings
-        self.worker = worker
-        self.loop = loop
-        self.cycle = worker.cycle
-        self.limits = Limits.from_settings(s)
-        self.spool_size = int(s.body_spool_size)
-        self.timeouts = Timeouts(s)
-        self.keepalive_allowed = self.timeouts.keepalive > 0
-        self.header_timeout = self.timeouts.header
-        self.body_timeout = self.timeouts.body
-        self.max_conns = max(1, int(s.worker_connections or 1000))
-        self.proxy_protocol = bool(getattr(s, "proxy_protocol", False))
-        self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
-        threads = int(s.threads or 1)
-        self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
-        self.lane = self.cycle.quick_lane(self.limits)
-        self.watch = Watch(worker) if threads > 1 else None
-        self.conns: set[HttpProtocol] = set()
-        self.waiting: deque[HttpProtocol] = deque()  # accepted beyond the cap
-        self.servers: list[Any] = []
-        self.accepting = False
-        self.stopping = False
-        self.stop_deadline = 0.0
-        self.done: asyncio.Future[None] = loop.create_future()
-        self.holding: list[HttpProtocol] = []
-
-    def hold(self, proto: HttpProtocol) -> None:
-        """Note a connection with held output. Held answers go out when the loop
-        has dealt with every connection that was ready: one burst of writes per
-        pass instead of one write between every two app calls, which wakes the
-        reader of those responses once per pass rather than once per response
-        (measured in bench/RESULTS.md)."""
-        if not self.holding:
-            self.loop.call_soon(self.release_held)
-        self.holding.append(proto)
-
-    def release_held(self) -> None:
-        holding = self.holding
-        self.holding = []
-        for proto in holding:
-            if proto.held is not None:
-                proto.release()
-
-    # -- accepting -----------------------------------------------------------------
-    async def start_accepting(self) -> None:
-        if self.accepting or self.stopping:
-            return
-        self.accepting = True
-        for listener in self.worker.listeners:
-            sock = listener.sock.dup()  # closing a server closes its socket
-            ctx = listener.ssl_context
-            extra: dict[str, Any] = {}
-            if ctx is not None and not self.proxy_protocol:
-                extra = {"ssl": ctx, "ssl_handshake_timeout": self.header_timeout or None}
-            try:
-                server = await self.loop.create_server(
-                    self._factory(ctx), sock=sock, **extra,
-                    backlog=int(self.worker.settings.backlog),
-                )
-            except BaseException:
-                sock.close()
-                raise
-            self.servers.append(server)
-
-    def _factory(self, tls: ssl.SSLContext | None) -> Any:
-        return lambda: HttpProtocol(self, tls)
-
-    def stop_accepting(self) -> None:
-        self.accepting = False
-        servers, self.servers = self.servers, []
-        for server in servers:
-            server.close()
-
-    def opened(self, proto: HttpProtocol) -> None:
-        self.conns.add(proto)
-        if len(self.conns) > self.max_conns:
-            proto.capped = True
-            proto.transport.pause_reading()
-            self.waiting.append(proto)
-        if len(self.conns) >= self.max_conns and self.accepting:
-            self.stop_accepting()
-
-    def closed(self, proto: HttpProtocol) -> None:
-        self.conns.discard(proto)
-        if proto.capped:
-            try:
-                self.waiting.remove(proto)
-            except ValueError:
-                pass
-        while self.waiting and len(self.conns) - len(self.waiting) < self.max_conns:
-            nxt = self.waiting.popleft()
-            nxt.capped = False
-            nxt.head_start = nxt.last = _now()
-            if not nxt.rpaused and not nxt.closing:
-                nxt.transport.resume_reading()
-        if self.stopping:
-            if not self.conns:
-                self.loop.call_later(0.05, self._finish_if_idle)
-        elif not self.accepting and len(self.conns) < self.max_conns:
-            self.loop.create_task(self.start_accepting())
-
-    # -- housekeeping ----------------------------------------------------------------
-    def tick(self) -> None:
-        worker = self.worker
-        worker.notify()
-        if self.watch is not None:
-            for job in self.watch.expired():
-                job.owner.timed_out()
-        if not worker.alive and not self.stopping:
-            self.begin_stop()
-        now = _now()
-        if self.stopping and now >= self.stop_deadline and not self.done.done():
-            self.done.set_result(None)
-        self.expire(now)
-        self.loop.call_later(TICK, self.tick)
-
-    def expire(self, now: float) -> None:
-        """Close connections idle past their timeout (408 for a partial request)."""
-        check = self.timeouts.check
-        for proto in list(self.conns):
-            if proto.busy or proto.closing or proto.capped or proto.buffer.ready:
-                continue
-            verdict = check(proto.buffer, proto.served, proto.last, proto.head_start, now)
-            if verdict == Timeouts.REQUEST_TIMEOUT:
-                proto._error(408, "request timed out")
-            elif verdict == Timeouts.CLOSE:
-                proto.close()
-
-    def begin_stop(self) -> None:
-        """Graceful stop: accept nothing more, close idle connections, let the
-        in-flight requests finish (their responses close the connection)."""
-        if self.stopping:
-            return
-        self.stopping = True
-        self.worker.alive = False
-        self.stop_deadline = _now() + float(self.worker.settings.graceful_timeout or 0)
-        self.stop_accepting()
-        for proto in list(self.conns):
-            proto.conn.keepalive_allowed = False
-            # idle keep-alive connections go now; a fresh connection still gets
-            # its first request answered (bounded by --header-timeout)
-            if proto.served and not proto.busy and not proto.buffer.ready and proto.buffer.idle:
-                proto.close()
-        # connections accepted just before the listeners closed may still be on
-        # their way to connection_made(): look again a moment later
-        self.loop.call_later(0.05, self._finish_if_idle)
-
-    def _finish_if_idle(self) -> None:
-        if not self.conns and not self.done.done():
-            self.done.set_result(None)
-
-    def close_all(self) -> None:
-        for proto in list(self.conns):
-            proto.close()
-        if self.pool is not None:
-            self.pool.shutdown()
 
 
 class AsyncioWorker(Worker):
@@ -764,7 +636,7 @@ class AsyncioWorker(Worker):
                 loop.close()
 
     async def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
-        mgr = self.manager = ConnectionManager(self, loop)
+        mgr = self.manager = ConnectionManager(self, loop, HttpProtocol)
         await mgr.start_accepting()
         loop.call_later(TICK, mgr.tick)
         if not self.alive:
@@ -776,15 +648,20 @@ class AsyncioWorker(Worker):
             mgr.close_all()
             await asyncio.sleep(0)  # let transports flush their close
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """TERM (in the main thread, possibly inside an inline request): responses
-        still to be framed say ``Connection: close``; the loop stops gracefully."""
-        super().handle_exit(sig, frame)
+    def connection_infos(self) -> list[ConnInfo]:
+        mgr = self.manager
+        return [] if mgr is None else [proto.conn for proto in list(mgr.conns)]
+
+    def stop_keepalive(self) -> None:
+        """The worker starts stopping (TERM in the main thread, possibly inside an
+        inline request; --max-requests; a pool thread's timeout): responses still
+        to be framed say ``Connection: close``; the loop stops gracefully."""
         mgr = self.manager
         if mgr is not None:
-            for proto in list(mgr.conns):
-                proto.conn.keepalive_allowed = False
+            mgr.keepalive_allowed = False
+        super().stop_keepalive()
+        if mgr is not None and not mgr.loop.is_closed():
             mgr.loop.call_soon_threadsafe(mgr.begin_stop)
 
 
-__all__ = ["AsyncioWorker", "HttpProtocol", "new_event_loop"]
+__all__ = ["AsyncioWorker", "ConnectionManager", "HttpProtocol", "new_event_loop"]

@@ -16,8 +16,10 @@ Attributes: ``alive`` (False once TERM/max-requests asks for a graceful stop),
 served), ``tmp`` (:class:`Heartbeat`: ``notify()`` in the child,
 ``last_update()`` in the arbiter).
 Methods for subclasses: ``run()`` (abstract), ``notify()`` (heartbeat + parent
-check: a worker whose parent changed stops), ``request_done()`` (counts requests,
-triggers --max-requests recycling).
+check: a worker whose parent changed stops), ``request_started()`` (counts a
+request before its response is framed, triggers --max-requests recycling),
+``connection_infos()`` (the open connections, whose ``keepalive_allowed`` turns
+False when the worker starts stopping).
 Signals in the worker: TERM -> graceful (alive = False), INT/QUIT -> fast exit,
 ABRT -> request timeout (log the stack where it hung, raise RequestTimeout in the
 main thread), USR1 -> reopen log files, CHLD -> default.
@@ -188,7 +190,7 @@ class Worker(WorkerAttributes):
         self.app_loader = app_loader
         self.settings = settings
         self.log = log
-        self.alive = True
+        self._alive = True
         self.booted = False
         self.aborted = False
         self.nr = 0
@@ -211,6 +213,34 @@ class Worker(WorkerAttributes):
 
     def __str__(self) -> str:
         return f"<Worker {self.pid}>"
+
+    @property
+    def alive(self) -> bool:
+        """False once the worker is to stop (TERM, --max-requests, a reload, a
+        stuck request, a vanished parent): it accepts nothing more and every
+        response framed from then on says ``Connection: close``."""
+        return self._alive
+
+    @alive.setter
+    def alive(self, value: bool) -> None:
+        was = self._alive
+        self._alive = value
+        if was and not value:
+            self.stop_keepalive()
+
+    def stop_keepalive(self) -> None:
+        """Called once when the worker starts stopping, in whatever thread (or
+        signal handler) decided it: no connection may be kept after the
+        response being framed now.  Idle connections are not closed here: each
+        worker closes an idle connection only when no request is on its way
+        (see :mod:`corral.server.workers._closing`)."""
+        for info in self.connection_infos():
+            info.keepalive_allowed = False
+
+    def connection_infos(self) -> list[Any]:
+        """The :class:`~corral.server.http.cycle.ConnInfo` of every open
+        connection (workers that keep connections alive override this)."""
+        return []
 
     @property
     def cfg(self) -> Any:
@@ -349,8 +379,10 @@ class Worker(WorkerAttributes):
             self.log.info("Parent changed, shutting down: %s", self)
             self.alive = False
 
-    def request_done(self) -> None:
-        """Count one served request; ask for a graceful stop at --max-requests."""
+    def request_started(self) -> None:
+        """Count one request before its response is framed; at --max-requests
+        ask for a graceful stop, so that this request's response already says
+        ``Connection: close``."""
         self.nr += 1
         if self.nr >= self.max_requests and self.alive:
             self.log.info("Autorestarting worker after current request.")

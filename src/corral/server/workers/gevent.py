@@ -12,6 +12,13 @@ A request that blocks cooperatively past ``--timeout`` is interrupted with
 replaced); one that blocks the whole hub stops the heartbeat and is handled by
 the arbiter's SIGABRT as in the sync worker.  Note that ``--preload`` loads the
 app in the arbiter, before this worker can patch anything.
+
+Writes make progress or end: a client that takes no byte of its response for
+``--send-timeout`` seconds is dropped, and that wait is not counted towards
+``--timeout``.  A request arriving slower than ``--min-data-rate`` (after its
+grace) gets 408.  At ``--worker-connections`` the acceptor sheds the idlest
+connection that is waiting for its client (never one running the app) instead
+of leaving new clients in the backlog.
 """
 
 from __future__ import annotations
@@ -20,7 +27,6 @@ import os
 import socket
 import sys
 import time
-from types import FrameType
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo
@@ -32,14 +38,24 @@ from corral.server.tls import suppresses_ragged_eofs
 from corral.server.workers._buffered import (
     ExpectBody,
     RequestBuffer,
+    Timeouts,
     fetch_blocking,
-    file_pieces,
 )
+from corral.server.workers._closing import STOP_IDLE_GRACE, close_or_linger, pending_bytes
+from corral.server.workers._pressure import Shedder
+from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
 TICK = 0.5
 RECV_SIZE = 65536
 _now = time.monotonic
+
+
+class Shed(BaseException):
+    """Raised in a connection's greenlet, while it waits for its client, to make
+    room for a new connection at --worker-connections (a BaseException, as
+    GreenletExit: should data have woken the greenlet first, the app does not
+    catch it as an error of its own)."""
 
 
 class GeventWorker(Worker):
@@ -70,11 +86,18 @@ class GeventWorker(Worker):
         self.keepalive = float(s.keepalive or 0)
         self.header_timeout = float(s.header_timeout or 0) or None
         self.body_timeout = float(s.body_timeout or 0) or None
-        self.send_timeout = float(s.timeout or 0) or None
-        self.idle: set[Any] = set()  # greenlets waiting for a keep-alive request
+        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
+        self.rates = Timeouts(s)
+        # greenlets waiting for their client, with when its last byte came
+        self.reading: dict[Any, float] = {}
         self.infos: dict[int, ConnInfo] = {}  # the open connections
         self.running: dict[Any, float] = {}  # greenlet -> request start
-        pool = Pool(max(1, int(s.worker_connections or 1000)))
+        # the cap is kept by shedding (see acceptor()), not by the pool, so that a
+        # new connection never waits for a shed one's greenlet to finish
+        self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.shedder: Shedder[Any] = Shedder(self.reading.__contains__, self.reading.__getitem__,
+                                             TICK)
+        pool = Pool()
         socks = []
         acceptors = []
         for listener in self.listeners:
@@ -93,19 +116,16 @@ class GeventWorker(Worker):
             for lsock, listener in zip(socks, self.listeners, strict=True):
                 self.accept_pending(lsock, listener, pool)
                 lsock.close()
-            gevent.killall(list(self.idle), block=False)
+            # idle keep-alive connections stay until their keep-alive timeout: a
+            # request arriving on one is answered (with Connection: close)
             deadline = _now() + float(s.graceful_timeout or 0)
             while len(pool) and _now() < deadline:
                 self.notify()
-                gevent.killall(list(self.idle), block=False)
                 pool.join(timeout=TICK)
             pool.kill(block=False)
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """TERM: responses still to be framed say ``Connection: close``."""
-        super().handle_exit(sig, frame)
-        for info in list(getattr(self, "infos", {}).values()):
-            info.keepalive_allowed = False
+    def connection_infos(self) -> list[ConnInfo]:
+        return list(getattr(self, "infos", {}).values())
 
     def check_deadlines(self) -> None:
         """Interrupt requests that blocked cooperatively past --timeout."""
@@ -126,14 +146,26 @@ class GeventWorker(Worker):
         import gevent
 
         while self.alive:
-            pool.wait_available()
             try:
                 sock, addr = lsock.accept()
             except OSError as e:
                 self.log.debug("accept failed: %s", e)
                 gevent.sleep(0.01)
                 continue
+            while len(pool) >= self.max_conns and not self.shed():  # all are busy
+                gevent.sleep(TICK / 5)
             pool.spawn(self.handle, listener, sock, addr)
+
+    def shed(self) -> bool:
+        """At --worker-connections: interrupt the connection whose client has been
+        silent longest (only those waiting for their client, never one running
+        the app); its greenlet answers 408 if a request was partway, and ends."""
+        g = self.shedder.pick(self.reading)
+        if g is None:
+            return False
+        del self.reading[g]  # (its greenlet ends at its next switch)
+        g.kill(Shed(), block=False)
+        return True
 
     def accept_pending(self, lsock: socket.socket, listener: Listener, pool: Any) -> None:
         """At a graceful stop, still answer connections already queued."""
@@ -148,6 +180,7 @@ class GeventWorker(Worker):
 
     # -- one connection ----------------------------------------------------------------
     def handle(self, listener: Listener, sock: socket.socket, addr: Any) -> None:
+        unfinished: bool | None = None  # None: the connection failed, just close it
         try:
             info = ConnInfo(addr or "", sock.getsockname(),
                             "https" if listener.ssl_context else "http",
@@ -159,18 +192,22 @@ class GeventWorker(Worker):
             sock = self.setup(listener, sock)
             self.infos[id(info)] = info
             try:
-                self.serve(sock, info)
+                unfinished = self.serve(sock, info)
             finally:
                 del self.infos[id(info)]
         except ParseError as e:
             self.send_error(sock, e.status, e.reason)
-        except (OSError, ValueError) as e:
-            self.log.debug("Connection ended: %s", e)
+            unfinished = True
+        except (OSError, ValueError, Shed) as e:
+            self.log.debug("Connection ended: %r", e)
         finally:
-            try:
-                sock.close()
-            except OSError:
-                pass
+            if unfinished is None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+            else:
+                close_or_linger(sock, unfinished)
 
     def setup(self, listener: Listener, sock: socket.socket) -> socket.socket:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -185,8 +222,9 @@ class GeventWorker(Worker):
                              suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
         return sock
 
-    def serve(self, sock: socket.socket, info: ConnInfo) -> None:
-        """Read whole requests and answer them until the connection ends."""
+    def serve(self, sock: socket.socket, info: ConnInfo) -> bool:
+        """Read whole requests and answer them until the connection ends; True
+        when a request was left unfinished (the client may still be sending)."""
         import gevent
 
         buf = RequestBuffer(self.limits, self.spool_size)
@@ -194,52 +232,83 @@ class GeventWorker(Worker):
         current = gevent.getcurrent()
         try:
             while True:
-                if not self.read_request(sock, buf, served, current):
-                    return
+                if not self.read_request(sock, buf, served):
+                    return not buf.idle
                 while buf.ready:
                     if not self.answer(sock, buf, info, current):
-                        return
+                        return not buf.idle
                     served += 1
-                if not self.alive:
-                    return
         finally:
             buf.release()
 
-    def read_request(self, sock: socket.socket, buf: RequestBuffer, served: int,
-                     current: Any) -> bool:
+    def read_request(self, sock: socket.socket, buf: RequestBuffer, served: int) -> bool:
         """Read until a complete request is buffered; False when the connection ends."""
+        import gevent
+
         head_deadline = None
+        idle_since = None
+        # when this request (or the fresh connection) began: --min-data-rate; and
+        # when the client last sent something: who is shed first at the cap
+        start = last_byte = _now()
+        current = gevent.getcurrent()
+        reading = self.reading
         while not buf.ready:
             if buf.error is not None:  # after the requests before it were answered
                 self.send_error(sock, buf.error.status, buf.error.reason)
                 return False
-            waiting = buf.idle
-            if waiting and served:
-                if not self.alive:
+            kept = buf.idle and served > 0  # an idle keep-alive connection
+            if kept:
+                if idle_since is None:
+                    idle_since = _now()
+                timeout = self.idle_wait(sock, idle_since)
+                if timeout is None:
                     return False
-                timeout = self.keepalive or None
-                self.idle.add(current)
-            elif buf.in_body:
-                timeout = self.body_timeout
             else:
-                if head_deadline is None:
-                    head_deadline = _now() + (self.header_timeout or 1e9)
-                timeout = max(0.001, head_deadline - _now())
+                if buf.in_body:
+                    timeout = self.body_timeout
+                else:
+                    if head_deadline is None:
+                        head_deadline = start + (self.header_timeout or 1e9)
+                    timeout = max(0.001, head_deadline - _now())
+                floor = self.rates.rate_deadline(buf.received, start)
+                if floor is not None:
+                    timeout = max(0.001, min(timeout or 1e9, floor - _now()))
             sock.settimeout(timeout)
+            reading[current] = last_byte
             try:
                 data = sock.recv(RECV_SIZE)
-            except TimeoutError:
-                if not waiting:
+            except (TimeoutError, Shed) as e:
+                if kept and e.__class__ is not Shed:
+                    continue  # idle_wait() decides
+                if not buf.idle:
                     self.send_error(sock, 408, "request timed out")
                 return False
             finally:
-                self.idle.discard(current)
+                reading.pop(current, None)
             if not data:
                 return False
-            if waiting:
-                head_deadline = _now() + (self.header_timeout or 1e9)
+            last_byte = _now()
+            if kept:
+                start = last_byte
+                head_deadline = start + (self.header_timeout or 1e9)
+                idle_since = None
             buf.feed(data)
         return True
+
+    def idle_wait(self, sock: socket.socket, idle_since: float) -> float | None:
+        """How long to wait for the next request on an idle keep-alive
+        connection (short waits, so a stop is noticed), or None to close it:
+        quiet past --keep-alive, or past STOP_IDLE_GRACE once stopping, and no
+        byte of a next request arrived."""
+        limit = self.keepalive
+        if not self.alive:
+            limit = min(limit, STOP_IDLE_GRACE) if limit else STOP_IDLE_GRACE
+        if not limit:
+            return TICK
+        left = idle_since + limit - _now()
+        if left <= 0:
+            return None if not pending_bytes(sock.fileno()) else TICK
+        return min(left, TICK)
 
     def answer(self, sock: socket.socket, buf: RequestBuffer, info: ConnInfo,
                current: Any) -> bool:
@@ -247,18 +316,15 @@ class GeventWorker(Worker):
         head, body = buf.ready.popleft()
         if body.__class__ is ExpectBody:
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                buf, self._recv_with(sock), sock.sendall)
+                buf, self._recv_with(sock, current), sock.sendall)
         sock.settimeout(self.send_timeout)
+        self.request_started()  # before framing: the last one says Connection: close
         self.running[current] = _now()
         ex = self.cycle.exchange(head, body, info)
         keep = False
         try:
             for out in ex:
-                if out.__class__ is bytes:
-                    sock.sendall(out)  # type: ignore[arg-type]
-                else:
-                    for piece in file_pieces(out):  # type: ignore[arg-type]
-                        sock.sendall(piece)
+                self.send(sock, out, current)
             else:
                 keep = ex.keep_alive
         except RequestTimeout:
@@ -270,13 +336,48 @@ class GeventWorker(Worker):
                 ex.close()
             finally:
                 body.release()
-        self.request_done()
         return keep
 
-    def _recv_with(self, sock: socket.socket) -> Any:
+    def send(self, sock: socket.socket, out: Any, current: Any) -> None:
+        """Write one piece of output; the wait for the client is bounded by
+        --send-timeout and not counted as the app's time (--timeout)."""
+        started = self.running.pop(current, None)
+        t0 = _now()
+        try:
+            if out.__class__ is bytes:
+                send_all(sock, out, self.send_timeout)
+            else:
+                send_file(sock, out, self.send_timeout)
+        finally:
+            if started is not None and current not in self.running:
+                self.running[current] = started + (_now() - t0)
+
+    def _recv_with(self, sock: socket.socket, current: Any) -> Any:
+        """``recv()`` for a body the app reads after ``100 Continue``: bounded by
+        --body-timeout between reads and by --min-data-rate; the wait is the
+        client's time, not the app's (--timeout)."""
+        start = _now()
+        received = 0
+
         def recv() -> bytes:
-            sock.settimeout(self.body_timeout)
-            return sock.recv(RECV_SIZE)
+            nonlocal received
+            wait = self.body_timeout
+            floor = self.rates.rate_deadline(received, start)
+            if floor is not None:
+                left = floor - _now()
+                if left <= 0:
+                    raise TimeoutError("the body came slower than --min-data-rate")
+                wait = min(wait or left, left)
+            sock.settimeout(wait)
+            started = self.running.pop(current, None)
+            t0 = _now()
+            try:
+                data = sock.recv(RECV_SIZE)
+            finally:
+                if started is not None and current not in self.running:
+                    self.running[current] = started + (_now() - t0)
+            received += len(data)
+            return data
 
         return recv
 

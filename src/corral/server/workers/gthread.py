@@ -5,14 +5,21 @@ is not answering a request.  It accepts, reads with non-blocking sockets into a
 :class:`~corral.server.workers._buffered.RequestBuffer` until a whole request
 (head and body) has arrived, so a trickling client never holds a pool thread,
 keeps idle keep-alive connections, and enforces the header/body/keep-alive
-timeouts.  A connection with a complete request is handed to one of
-``--threads`` pool threads, which runs the shared request cycle, writes the
-response with blocking sends, answers any pipelined requests already buffered
-and re-arms the connection in ``epoll`` (one-shot registrations, so a connection
-is owned by exactly one thread at a time).
+timeouts and ``--min-data-rate``.  A connection with a complete request is
+handed to one of ``--threads`` pool threads, which runs the shared request
+cycle, writes the response with blocking sends, answers any pipelined requests
+already buffered and re-arms the connection in ``epoll`` (one-shot
+registrations, so a connection is owned by exactly one thread at a time).
 
-TLS handshakes and PROXY headers, when configured, are read in a pool thread
-before the connection joins the loop.
+A client that stops reading is bounded by ``--send-timeout`` (seconds without
+progress; its connection is closed), and the time a pool thread waits on it
+does not count towards ``--timeout``: the stuck-request watch measures the
+application only.  TLS handshakes are driven by the selector loop with
+non-blocking sockets, so silent or slow TLS clients never hold a pool thread;
+PROXY headers, when configured, are still read in a pool thread (bounded by
+``--header-timeout``) before the connection joins the loop.  At
+``--worker-connections`` the loop keeps accepting and sheds the idlest
+connection not answering a request (see :mod:`corral.server.workers._pressure`).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import select
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo
@@ -31,7 +39,7 @@ from corral.server.http.proxy import accept_proxy
 from corral.server.http.quick import Matched, QuickConn
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
-from corral.server.tls import accept_tls
+from corral.server.tls import TLS_RECORD_HANDSHAKE, accept_tls, refuse_plain, suppresses_ragged_eofs
 from corral.server.workers._buffered import (
     NO_BODY,
     Body,
@@ -39,15 +47,17 @@ from corral.server.workers._buffered import (
     RequestBuffer,
     Timeouts,
     fetch_blocking,
-    file_pieces,
 )
-from corral.server.workers._threads import ThreadPool, Watch
+from corral.server.workers._closing import Lingering, pending_bytes, shut_write
+from corral.server.workers._pressure import Shedder
+from corral.server.workers._threads import Job, ThreadPool, Watch
+from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
-from corral.server.workers.sync import linger_close
 
 TICK = 0.5
 RECV_SIZE = 65536
 _ARMED = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
+_ARMED_OUT = select.EPOLLOUT | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
 _ACCEPT_AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EPROTO)
 _now = time.monotonic
 
@@ -56,7 +66,7 @@ class Conn:
     """One client connection."""
 
     __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
-                 "eof", "sent", "gone", "qc")
+                 "eof", "sent", "gone", "qc", "tls", "handshaking", "linger")
 
     def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
         self.sock = sock
@@ -70,6 +80,9 @@ class Conn:
         self.sent = False  # some byte of the current response went out
         self.gone = False  # closed (or abandoned after a timeout)
         self.qc: QuickConn | None = None  # the quick lane's view, once it is used
+        self.tls: ssl.SSLContext | None = None  # TLS to start on the first bytes
+        self.handshaking = False  # wrapped, TLS handshake under way
+        self.linger: Lingering | None = None  # answered and closing: input is discarded
 
 
 class ThreadWorker(Worker):
@@ -85,9 +98,11 @@ class ThreadWorker(Worker):
         self.limits = Limits.from_settings(s)
         self.spool_size = int(s.body_spool_size)
         self.timeouts = Timeouts(s)
-        self.send_timeout = float(s.timeout or 0) or None
+        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
+        self.shedder: Shedder[Conn] = Shedder(_sheddable, _last, TICK)
+        self.waiting: list[Conn] = []  # accepted while every place was busy: not read yet
         self.max_conns = max(1, int(s.worker_connections or 1000))
-        self.keepalive_allowed = self.timeouts.keepalive > 0
+        self.keepalive_allowed = self.timeouts.keepalive > 0 and self.alive
         self.needs_setup = bool(getattr(s, "proxy_protocol", False))
         self.poll = select.epoll()
         self.conns: dict[int, Conn] = {}
@@ -105,6 +120,13 @@ class ThreadWorker(Worker):
         finally:
             self.pool.shutdown()
             self.poll.close()
+
+    def connection_infos(self) -> list[ConnInfo]:
+        return [conn.info for conn in list(getattr(self, "conns", {}).values())]
+
+    def stop_keepalive(self) -> None:
+        self.keepalive_allowed = False
+        super().stop_keepalive()
 
     def set_accepting(self, on: bool) -> None:
         if on == self.accepting:
@@ -145,33 +167,44 @@ class ThreadWorker(Worker):
 
     def housekeeping(self, now: float) -> None:
         self.notify()
-        if not self.accepting and self.alive and len(self.conns) < self.max_conns:
-            self.set_accepting(True)
         for job in self.watch.expired():
             self.abandon(job.owner)
         check = self.timeouts.check
+        stopping = not self.alive
+        room = len(self.conns) < self.max_conns
         for conn in list(self.conns.values()):
             if conn.busy or conn.gone:
                 continue
-            verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now)
+            room = True  # one to shed at least
+            if conn.linger is not None:
+                if conn.linger.expired(now):
+                    self.close(conn)
+                continue
+            verdict = check(conn.buffer, conn.served, conn.last, conn.head_start, now,
+                            stopping)
             if verdict == Timeouts.REQUEST_TIMEOUT:
                 self.fail(conn, 408, "request timed out")
-            elif verdict == Timeouts.CLOSE:
-                self.close(conn)
+            elif verdict == Timeouts.CLOSE and not pending_bytes(conn.fd):
+                self.close(conn)  # idle, and no byte of a next request arrived
+        while self.waiting and (len(self.conns) < self.max_conns or self.shed()):
+            self.admit(self.waiting.pop(0))
+        if not self.accepting and self.alive and room and not self.waiting:
+            self.set_accepting(True)
 
     def begin_stop(self) -> None:
-        """Graceful stop: accept nothing more, close idle keep-alive connections."""
+        """Graceful stop: accept nothing more.  Every response framed from now on
+        says ``Connection: close``; an idle keep-alive connection (whose last
+        response said it could stay) is still read: a request arriving on it is
+        answered, and it closes once quiet (see :meth:`Timeouts.check`)."""
         self.set_accepting(False)
-        for conn in list(self.conns.values()):
-            conn.info.keepalive_allowed = False
-            if conn.served and not conn.busy and conn.buffer.idle and not conn.buffer.ready:
-                self.close(conn)
+        waiting, self.waiting = self.waiting, []
+        for conn in waiting:  # the cap no longer matters: answer them too
+            self.admit(conn)
 
     # -- accepting -----------------------------------------------------------------
     def accept(self, listener: Listener) -> None:
         for _ in range(64):
-            if len(self.conns) >= self.max_conns:
-                self.set_accepting(False)
+            if not self.alive:  # stopping: the other workers take the new connections
                 return
             try:
                 sock, addr = listener.sock.accept()
@@ -179,6 +212,7 @@ class ThreadWorker(Worker):
                 if e.errno not in _ACCEPT_AGAIN:
                     self.log.error("Cannot accept a connection: %s", e)
                 return
+            full = len(self.conns) >= self.max_conns and not self.shed()
             sock.setblocking(False)
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -186,12 +220,35 @@ class ThreadWorker(Worker):
             info = ConnInfo(addr or "", sock.getsockname(), "https" if tls else "http",
                             self.keepalive_allowed)
             conn = Conn(sock, info, RequestBuffer(self.limits, self.spool_size))
-            self.conns[conn.fd] = conn
-            if tls is not None or self.needs_setup:
-                conn.busy = True
-                self.pool.submit(self.setup, conn, tls)
-            else:
-                self.poll.register(conn.fd, _ARMED)
+            conn.tls = tls
+            if full:  # every place is busy: this one waits, unread, for a free one
+                self.waiting.append(conn)
+                self.set_accepting(False)
+                return
+            self.admit(conn)
+
+    def admit(self, conn: Conn) -> None:
+        """Take an accepted connection into the loop (or its setup thread)."""
+        self.conns[conn.fd] = conn
+        conn.last = conn.head_start = _now()
+        if self.needs_setup:
+            tls, conn.tls = conn.tls, None
+            conn.busy = True
+            self.pool.submit(self.setup, conn, tls)
+        else:  # a TLS handshake, if any, is driven by this loop: see handshake()
+            self.poll.register(conn.fd, _ARMED)
+
+    def shed(self) -> bool:
+        """At --worker-connections: close the idlest connection not answering a
+        request (408 if it was partway through one) to make room."""
+        victim = self.shedder.pick(self.conns.values())
+        if victim is None:
+            return False
+        if victim.buffer.idle or victim.linger is not None:
+            self.close(victim)
+        else:
+            self.fail(victim, 408, "request timed out")
+        return True
 
     def forget(self, conn: Conn) -> None:
         """Drop a connection that never got as far as a request."""
@@ -220,15 +277,78 @@ class ThreadWorker(Worker):
             return
         except (OSError, ValueError) as e:
             self.log.debug("Connection setup failed: %s", e)
-            self.forget(conn)
-            linger_close(conn.sock)  # let the client see our close, not a reset
+            self.linger(conn)  # let the client see our close, not a reset
             return
         conn.busy = False
         conn.head_start = _now()
         self.poll.register(conn.fd, _ARMED)
 
+    def handshake(self, conn: Conn) -> None:
+        """TLS, driven by the loop: on the first bytes make sure they are TLS (a
+        plain-text 400 if they look like HTTP), wrap the socket, then step the
+        handshake each time the socket is ready; no thread ever waits on it.
+        ``--header-timeout`` and ``--min-data-rate`` bound it from housekeeping."""
+        ctx = conn.tls
+        if ctx is not None:
+            try:
+                first = conn.sock.recv(1, socket.MSG_PEEK)
+            except (BlockingIOError, InterruptedError):
+                self.rearm(conn)
+                return
+            except OSError:
+                self.close(conn)
+                return
+            if not first:
+                self.close(conn)
+                return
+            if first[0] != TLS_RECORD_HANDSHAKE:
+                self.forget_registered(conn)
+                refuse_plain(conn.sock, first, self.log)
+                return
+            conn.tls = None
+            try:
+                conn.sock = ctx.wrap_socket(conn.sock, server_side=True,
+                                            do_handshake_on_connect=False,
+                                            suppress_ragged_eofs=suppresses_ragged_eofs(ctx))
+            except (OSError, ValueError) as e:
+                self.log.debug("TLS handshake failed: %s", e)
+                self.close(conn)
+                return
+            conn.handshaking = True
+        sock = conn.sock
+        assert isinstance(sock, ssl.SSLSocket)
+        try:
+            sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self.rearm(conn)
+            return
+        except ssl.SSLWantWriteError:
+            self.rearm(conn, _ARMED_OUT)
+            return
+        except (OSError, ValueError) as e:
+            self.log.debug("TLS handshake failed: %s", e)
+            self.close(conn)
+            return
+        conn.handshaking = False
+        conn.last = conn.head_start = _now()
+        self.readable(conn)  # the request may have come with the last handshake bytes
+
+    def forget_registered(self, conn: Conn) -> None:
+        """Drop a connection from the loop without closing its socket."""
+        try:
+            self.poll.unregister(conn.fd)
+        except (OSError, ValueError):
+            pass
+        self.forget(conn)
+
     # -- reading -------------------------------------------------------------------
     def readable(self, conn: Conn) -> None:
+        if conn.linger is not None:
+            self.discard(conn)
+            return
+        if conn.tls is not None or conn.handshaking:
+            self.handshake(conn)
+            return
         sock = conn.sock
         buf = conn.buffer
         try:
@@ -275,9 +395,9 @@ class ThreadWorker(Worker):
         else:
             self.rearm(conn)
 
-    def rearm(self, conn: Conn) -> None:
+    def rearm(self, conn: Conn, events: int = _ARMED) -> None:
         try:
-            self.poll.modify(conn.fd, _ARMED)
+            self.poll.modify(conn.fd, events)
         except (OSError, ValueError):
             self.close(conn)
 
@@ -289,13 +409,12 @@ class ThreadWorker(Worker):
         buf = conn.buffer
         try:
             sock.settimeout(self.send_timeout)
-            if matched is not None and (not self.answer(conn, matched) or conn.eof
-                                        or not self.alive):
-                self.close(conn)
+            if matched is not None and (not self.answer(conn, matched) or conn.eof):
+                self.finish(conn)
                 return
             while buf.ready and not conn.gone:
-                if not self.answer(conn) or conn.eof or not self.alive:
-                    self.close(conn)
+                if not self.answer(conn) or conn.eof:
+                    self.finish(conn)
                     return
             if conn.gone:
                 return
@@ -320,11 +439,12 @@ class ThreadWorker(Worker):
         body: Body = NO_BODY
         if matched is None:
             head, body = conn.buffer.ready.popleft()
-            if body.__class__ is ExpectBody:
-                body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    conn.buffer, self._recv_with(sock, self.timeouts.body), sock.sendall)
+        self.request_started()  # before framing: the last one says Connection: close
         job = self.watch.add(conn)
         job.begin()
+        if body.__class__ is ExpectBody:
+            body.fetch = fetch_blocking(  # type: ignore[union-attr]
+                conn.buffer, self._recv_with(sock, job), sock.sendall)
         conn.sent = False
         keep = False
         ex: Any = None
@@ -338,17 +458,14 @@ class ThreadWorker(Worker):
                     data, ex = ex, None
                     if not job.timed_out:
                         conn.sent = True
-                        sock.sendall(data)
+                        self.send(sock, data, job)
                         keep = conn.qc.keep_alive
             if ex is not None:
                 for out in ex:
                     if job.timed_out:
                         break
                     conn.sent = True
-                    if out.__class__ is bytes:
-                        sock.sendall(out)
-                    else:
-                        send_file(sock, out)
+                    self.send(sock, out, job)
                 else:
                     keep = ex.keep_alive
         except OSError as e:
@@ -360,27 +477,110 @@ class ThreadWorker(Worker):
                     ex.close()
             finally:
                 body.release()
-        self.request_done()
         conn.served += 1
         return keep and not job.timed_out
 
-    @staticmethod
-    def _recv_with(sock: socket.socket, timeout: float) -> Any:
+    def send(self, sock: socket.socket, out: bytes | FileChunk, job: Job) -> None:
+        """Write one piece of output; the wait for the client is not the app's
+        time (--timeout), and is bounded by --send-timeout (sooner when other
+        requests wait for a thread: see :mod:`corral.server.workers._writes`)."""
+        job.pause()
+        needed = self.pool.needed
+        try:
+            if out.__class__ is bytes:
+                send_all(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
+            else:
+                send_file(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
+        finally:
+            job.resume()
+
+    def _recv_with(self, sock: socket.socket, job: Job) -> Callable[[], bytes]:
+        """``recv()`` for a body the app reads after ``100 Continue``: bounded by
+        --body-timeout between reads and by --min-data-rate; the wait is the
+        client's time, not the app's (--timeout)."""
+        rates = self.timeouts
+        start = _now()
+        received = 0
+
         def recv() -> bytes:
-            sock.settimeout(timeout or None)
-            return sock.recv(RECV_SIZE)
+            nonlocal received
+            wait = rates.body or None
+            floor = rates.rate_deadline(received, start)
+            if floor is not None:
+                left = floor - _now()
+                if left <= 0:
+                    raise TimeoutError("the body came slower than --min-data-rate")
+                wait = min(wait or left, left)
+            sock.settimeout(wait)
+            job.pause()
+            try:
+                data = sock.recv(RECV_SIZE)
+            finally:
+                job.resume()
+            received += len(data)
+            return data
 
         return recv
 
     # -- closing -------------------------------------------------------------------
     def fail(self, conn: Conn, status: int, reason: str) -> None:
-        """Answer a protocol error (best effort) and close."""
+        """Answer a protocol error (best effort) and close, lingering."""
         try:
             conn.sock.settimeout(1.0)
             conn.sock.sendall(self.cycle.error_response(status, reason))
         except OSError:
-            pass
-        self.close(conn)
+            self.close(conn)
+            return
+        self.linger(conn)
+
+    def finish(self, conn: Conn) -> None:
+        """Close after the last response: lingering when the client may still be
+        sending (a request read only in part, bytes not read yet)."""
+        if conn.eof or (conn.buffer.idle and not pending_bytes(conn.fd)):
+            self.close(conn)
+        else:
+            self.linger(conn)
+
+    def linger(self, conn: Conn) -> None:
+        """Shut our side and let the loop discard the client's input until it
+        closes (:mod:`corral.server.workers._closing`), so it reads the response."""
+        if conn.gone:
+            return
+        conn.buffer.release()
+        conn.linger = Lingering(_now())
+        try:
+            conn.sock.setblocking(False)
+        except (OSError, ValueError):
+            self.close(conn)
+            return
+        shut_write(conn.sock)
+        conn.busy = False
+        try:
+            self.poll.modify(conn.fd, _ARMED)
+        except FileNotFoundError:  # not in the loop yet (refused during setup)
+            try:
+                self.poll.register(conn.fd, _ARMED)
+            except (OSError, ValueError):
+                self.close(conn)
+        except (OSError, ValueError):
+            self.close(conn)
+
+    def discard(self, conn: Conn) -> None:
+        """Read and drop what a lingering connection still sends."""
+        state = conn.linger
+        assert state is not None
+        try:
+            data = conn.sock.recv(RECV_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            self.rearm(conn)
+            return
+        except OSError:
+            self.close(conn)
+            return
+        if state.read(len(data), _now()):
+            self.rearm(conn)
+        else:
+            self.close(conn)
 
     def close(self, conn: Conn) -> None:
         if conn.gone:
@@ -412,13 +612,12 @@ class ThreadWorker(Worker):
             pass
 
 
-def send_file(sock: socket.socket, chunk: FileChunk) -> None:
-    """Send part of a file: ``sendfile`` on plain sockets, read+send otherwise."""
-    if type(sock) is socket.socket:
-        sock.sendfile(chunk.file, chunk.offset, chunk.count)
-        return
-    for piece in file_pieces(chunk):
-        sock.sendall(piece)
+def _last(conn: Conn) -> float:
+    return conn.last
 
 
-__all__ = ["ThreadWorker", "send_file"]
+def _sheddable(conn: Conn) -> bool:
+    return not (conn.busy or conn.gone or conn.buffer.ready)
+
+
+__all__ = ["ThreadWorker"]

@@ -5,6 +5,14 @@ The worker waits in ``select`` on every listener (waking at least every
 request head (bounded by ``--header-timeout``), runs the request cycle with a
 :class:`~corral.server.http.body.StreamBody` that reads the body as the app asks
 for it (idle reads bounded by ``--body-timeout``), writes the response and closes.
+
+One connection at a time is the design, so a slow client holds the worker: a
+request head for at most ``--header-timeout`` (less when it trickles below
+``--min-data-rate`` after its grace), a client that stops reading its response
+for at most ``--send-timeout`` without progress.  While waiting on such a client
+the worker keeps beating its heartbeat: the arbiter's ``--timeout`` measures the
+application, not the client.  Put a buffering proxy in front of it for the open
+internet (as with Gunicorn).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import errno
 import select
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from corral.server.http.body import StreamBody
@@ -23,6 +32,9 @@ from corral.server.http.proxy import accept_proxy
 from corral.server.http.response import FileChunk, error_response
 from corral.server.sockets import Listener
 from corral.server.tls import accept_tls
+from corral.server.workers._buffered import Timeouts
+from corral.server.workers._closing import close_or_linger, linger_close
+from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import Worker
 
 RECV_SIZE = 65536
@@ -30,45 +42,32 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _ACCEPT_ERRORS = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EPROTO)
 
 
-def linger_close(sock: socket.socket, seconds: float = 1.0, limit: int = 1 << 20) -> None:
-    """Close after reading what the client still sends, so that our response is
-    not destroyed by a reset caused by unread input."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-        deadline = time.monotonic() + seconds
-        got = 0
-        while got < limit:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            sock.settimeout(left)
-            data = sock.recv(RECV_SIZE)
-            if not data:
-                break
-            got += len(data)
-    except (OSError, ValueError):
-        pass
-    finally:
-        sock.close()
-
-
 class Connection:
     """One accepted client: blocking reads through the parser, writes of output."""
 
-    def __init__(self, sock: socket.socket, settings: Any, limits: Limits) -> None:
+    def __init__(self, sock: socket.socket, settings: Any, limits: Limits,
+                 beat: Callable[[], object] | None = None, rates: Timeouts | None = None,
+                 ) -> None:
         self.sock = sock
         self.parser = RequestParser(limits)
         self.header_timeout = float(getattr(settings, "header_timeout", 10) or 0) or None
         self.body_timeout = float(getattr(settings, "body_timeout", 30) or 0) or None
-        self.send_timeout = float(getattr(settings, "timeout", 30) or 0) or None
+        self.send_timeout = float(getattr(settings, "send_timeout", 30) or 0) or None
+        self.beat = beat  # the worker's heartbeat, beaten while waiting on the client
+        self.rates = rates
 
     def read_head(self) -> tuple[RequestHead, list[Any]] | None:
         """Read until a request head is complete; None when the client left or
         sent nothing in time; ParseError(408) when a head began but did not
         arrive whole within --header-timeout."""
-        deadline = time.monotonic() + self.header_timeout if self.header_timeout else None
+        start = time.monotonic()
+        deadline = start + self.header_timeout if self.header_timeout else None
+        received = 0
         events: list[Any] = []
         while True:
+            floor = self.rates.rate_deadline(received, start) if self.rates else None
+            if floor is not None and (deadline is None or floor < deadline):
+                deadline = floor
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -85,6 +84,9 @@ class Connection:
             if not data:
                 self.parser.feed_eof()
                 return None
+            received += len(data)
+            if self.header_timeout:
+                deadline = start + self.header_timeout
             events.extend(self.parser.feed(data))
             if events:
                 head = events[0]
@@ -118,12 +120,13 @@ class Connection:
         self.sock.sendall(CONTINUE)
 
     def write(self, out: bytes | FileChunk) -> None:
-        self.sock.settimeout(self.send_timeout)
+        """Write a piece of the response: --send-timeout bounds a wait without
+        progress; the heartbeat goes on meanwhile."""
         if type(out) is bytes:
-            self.sock.sendall(out)
+            send_all(self.sock, out, self.send_timeout, self.beat)
         else:
             assert isinstance(out, FileChunk)
-            self.sock.sendfile(out.file, out.offset, out.count)
+            send_file(self.sock, out, self.send_timeout, self.beat)
 
 
 class SyncWorker(Worker):
@@ -133,6 +136,7 @@ class SyncWorker(Worker):
 
     def run(self) -> None:
         self.limits = Limits.from_settings(self.settings)
+        self.rates = Timeouts(self.settings)
         self.proxy_protocol = bool(getattr(self.settings, "proxy_protocol", False))
         for listener in self.listeners:
             listener.sock.setblocking(False)
@@ -178,7 +182,7 @@ class SyncWorker(Worker):
         client.setblocking(True)
         if client.family in (socket.AF_INET, socket.AF_INET6):
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Connection(client, self.settings, self.limits)
+        conn = Connection(client, self.settings, self.limits, self.notify, self.rates)
         scheme = "http"
         try:
             sockname = client.getsockname()
@@ -193,7 +197,9 @@ class SyncWorker(Worker):
                 client = conn.sock = tls
             got = conn.read_head()
         except ParseError as exc:
-            self.send_error(conn, exc.status, exc.reason)
+            # a 408 means the client stopped sending: no input to wait out, and
+            # lingering would hold this (only) worker longer for an idle client
+            self.send_error(conn, exc.status, exc.reason, linger=exc.status != 408)
             return
         except (OSError, ValueError) as exc:
             self.log.debug("Connection failed before a request: %s", exc)
@@ -206,12 +212,9 @@ class SyncWorker(Worker):
         info = ConnInfo(addr, sockname, scheme, False,
                         conn.send_continue if head.expect_continue else None)
         body = StreamBody(conn.fill, pending, info.send_continue)
+        self.request_started()
         complete = self.serve(conn, head, body, info)
-        self.request_done()
-        if complete and body.complete:
-            client.close()
-        else:
-            linger_close(client)
+        close_or_linger(client, not (complete and body.complete), self.notify)
 
     def serve(self, conn: Connection, head: RequestHead, body: StreamBody,
               info: ConnInfo) -> bool:
@@ -242,4 +245,6 @@ class SyncWorker(Worker):
         except OSError:
             pass
         if linger:
-            linger_close(conn.sock)
+            linger_close(conn.sock, self.notify)
+        else:
+            conn.sock.close()
