@@ -43,6 +43,10 @@ from types import FrameType
 from typing import Any
 
 from corral.server.hooks import WorkerAttributes
+
+# imported with the worker class, before a worker switches to --user: that account may
+# not be able to read the Python installation (one under /root, say)
+from corral.server.middleware import LayerError, wrap_app
 from corral.server.sockets import Listener
 
 EXIT_OK = 0
@@ -302,8 +306,6 @@ class Worker(WorkerAttributes):
                 self.log.exception("Exception in worker process while loading the application")
                 sys.exit(EXIT_BOOT_ERROR)
         try:
-            from corral.server.middleware import LayerError, wrap_app
-
             self.wsgi = wrap_app(self.wsgi, self.settings)  # --static-map, --compress, ...
             self.cycle = self.make_cycle()
         except LayerError as e:  # a setting that cannot be applied here: one line
