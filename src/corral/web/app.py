@@ -16,8 +16,7 @@ from functools import cached_property, update_wrapper
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from . import pipeline, signals, werkzeug_interop
-from .adapters import bind_plain as _bind_plain
+from . import signals, werkzeug_interop
 from .apptemplates import TemplateMixin
 from .appwrappers import Request, Response, make_response_from_view
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
@@ -34,6 +33,7 @@ from .exceptions import (
 from .globals import _cv_app, _cv_request, request
 from .helpers import get_debug_flag
 from .json import DefaultJSONProvider, JSONProvider
+from .plan import RequestPlan
 from .routing import BuildError, Map, RequestRedirect, Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
@@ -137,10 +137,7 @@ class App(Scaffold, TemplateMixin):
         self._got_first_request = False
         self._before_first_request_lock = threading.Lock()
         self._sync_cache: dict[Callable[..., Any], Callable[..., Any]] = {}
-        self._adapter_templates: dict[Any, Any] = {}
-        # decided at the first request (see _decide_pipeline)
-        self._stock_pipeline: bool | None = None
-        self._fast_lane = self._direct_text = False
+        self._request_plan: RequestPlan | None = None
         from .templating import _default_template_ctx_processor
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
@@ -332,32 +329,9 @@ class App(Scaffold, TemplateMixin):
             from .testing import CliRunner as cls
         return cls(self, **kwargs)  # type: ignore[no-any-return]
 
-    def _routes_by_path_alone(self) -> bool:
-        """Does matching a request depend on its path and method only (no server
-        name, trusted hosts, host or subdomain matching, stock adapter)?"""
-        config = self.config
-        return (
-            config["SERVER_NAME"] is None
-            and config["TRUSTED_HOSTS"] is None
-            and not self.subdomain_matching
-            and not self.url_map.host_matching
-            and type(self).create_url_adapter is App.create_url_adapter
-            and "create_url_adapter" not in self.__dict__
-        )
-
     def create_url_adapter(self, request: Request | None) -> Any:
         config = self.config
         if request is not None:
-            url_map = self.url_map
-            if (
-                config["SERVER_NAME"] is None
-                and config["TRUSTED_HOSTS"] is None
-                and not self.subdomain_matching
-                and not url_map.host_matching
-            ):
-                adapter = _bind_plain(url_map, request.environ, self._adapter_templates)
-                if adapter is not None:
-                    return adapter
             trusted = config["TRUSTED_HOSTS"]
             if trusted is not None:
                 request.trusted_hosts = trusted  # type: ignore[attr-defined]
@@ -414,37 +388,36 @@ class App(Scaffold, TemplateMixin):
     # -- the pipeline -------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self._fast_lane and "wsgi_app" not in self.__dict__:
-            return pipeline.serve(self, environ, start_response)
+        """The WSGI entry point: calls :meth:`wsgi_app`, so that middleware can
+        wrap ``app.wsgi_app`` while the app object is still what the server holds."""
         return self.wsgi_app(environ, start_response)
 
-    def _decide_pipeline(self) -> None:
-        """At the first request: may the stock steps be inlined (none of them
-        overridden on the class or this instance), and may ``wsgi_app`` take
-        the fast lane (see :mod:`.pipeline`)?"""
-        self._stock_pipeline = pipeline.overrides_none(self, App, pipeline.PIPELINE_STEPS)
-        self._direct_text = pipeline.direct_text_ok()
-        self._fast_lane = pipeline.overrides_none(self, App, pipeline.FAST_LANE_STEPS)
+    @property
+    def request_plan(self) -> RequestPlan:
+        """What this app's requests need, decided at the first request (see
+        :class:`~corral.web.plan.RequestPlan`)."""
+        plan = self._request_plan
+        if plan is None:
+            plan = RequestPlan.for_app(self, App)
+            if self._got_first_request:  # setup is over: the plan holds from now on
+                self._request_plan = plan
+        return plan
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self._fast_lane:
-            return pipeline.serve(self, environ, start_response)
-        if self._stock_pipeline is None:
-            self._decide_pipeline()
-            if self._fast_lane:
-                return pipeline.serve(self, environ, start_response)
-        return self._wsgi_general(environ, start_response)
+        """Handle one request: push a request context, dispatch it
+        (:meth:`full_dispatch_request`), turn an unhandled error into a 500
+        (:meth:`handle_exception`), call the response, pop the context.
 
-    def _wsgi_general(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        :param environ: the WSGI environment of the request.
+        :param start_response: the server's WSGI ``start_response`` callable.
+        :return: the response body, an iterable of bytes.
+        """
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:
             try:
                 ctx.push()
-                if self._stock_pipeline:
-                    response = pipeline.finish(self, ctx, pipeline.run_view(self, ctx))
-                else:
-                    response = self.full_dispatch_request()
+                response = self.full_dispatch_request()
             except Exception as e:
                 error = e
                 response = self.handle_exception(e)
@@ -477,7 +450,7 @@ class App(Scaffold, TemplateMixin):
         try:
             if signals.request_started.receivers:
                 signals.request_started.send(self, _async_wrapper=self.ensure_sync)
-            rv = self.preprocess_request()
+            rv = self.preprocess_request() if self.request_plan.run_preprocess else None
             if rv is None:
                 rv = self.dispatch_request()
         except Exception as e:
@@ -565,11 +538,13 @@ class App(Scaffold, TemplateMixin):
         if (arf or ctx._after_request_functions) and not isinstance(response.headers, Headers):
             # a hook swapped in another header mapping (a Werkzeug Headers or MultiDict)
             response.headers = Headers(response.headers)
-        # Not opened during the request: only a cookie that came in (or a custom
-        # interface, which may do anything) can need saving.
-        if pipeline.session_untouched(self, ctx):
-            return response
         si = self.session_interface
+        if ctx._session is None and si is self.request_plan.stock_session_interface:
+            # the stock session, neither opened during the request nor sent by the
+            # client: there is nothing to save
+            cookies = ctx.request.environ.get("HTTP_COOKIE")
+            if not cookies or self.config["SESSION_COOKIE_NAME"] not in cookies:
+                return response
         session = ctx.session
         if not si.is_null_session(session):
             si.save_session(self, session, response)

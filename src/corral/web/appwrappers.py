@@ -156,30 +156,6 @@ class Response(_BaseResponse):
             return rv
         return cls(text, mimetype=mimetype)
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        body = self.response
-        code = self._status_code
-        # a ready single-chunk body with its Content-Length: headers go out as they are
-        if (
-            type(body) is list
-            and len(body) == 1
-            and type(body[0]) is bytes
-            and not self._on_close
-            and code >= 200
-            and code != 204
-            and code != 304
-            and environ.get("REQUEST_METHOD") != "HEAD"
-        ):
-            headers = self.headers._list
-            if headers and headers[-1][0] == "Content-Length":  # as _init_text leaves them
-                start_response(self._status, list(headers))
-                return body
-            for key, _value in headers:
-                if key.lower() == "content-length":
-                    start_response(self._status, list(headers))
-                    return body
-        return super().__call__(environ, start_response)
-
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]
         ctx = _cv_app.get(None)

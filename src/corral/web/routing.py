@@ -40,6 +40,7 @@ from .rules import (
     _rule_re,
     parse_converter_args,
 )
+from .wsgi import environ_text, get_host
 
 __all__ = [
     "DEFAULT_CONVERTERS", "AnyConverter", "BaseConverter", "BuildError", "FloatConverter",
@@ -47,6 +48,8 @@ __all__ = [
     "RequestPath", "RequestRedirect", "RoutingException", "Rule", "UUIDConverter",
     "UnicodeConverter", "ValidationError", "parse_converter_args",
 ]  # fmt: skip
+
+_BOUND_HOSTS_MAX = 64  # distinct hosts a map keeps its binding for
 
 # -- the index
 
@@ -191,6 +194,7 @@ class Map:
         self._rules: list[Rule] = []
         self._rules_by_endpoint: dict[t.Any, list[Rule]] = {}
         self._index: _Index | None = None
+        self._bound_hosts: dict[tuple[t.Any, ...], tuple[str, str, str | None, str]] = {}
         self._lock = self.lock_class()
         self.default_subdomain = default_subdomain
         self.strict_slashes = strict_slashes
@@ -229,57 +233,6 @@ class Map:
                 if index is None:
                     index = self._index = _Index(self._rules, self._rules_by_endpoint)
         return index
-
-    def quick_match(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
-        """``(rule, view_args)`` when ``path`` (normalised, ASCII) plainly matches a
-        rule that allows ``method`` and needs no redirect; None when the full
-        matcher (``MapAdapter.match``) must decide, errors and redirects included."""
-        index = self._index or self._index_ready
-        if self._check_domain:
-            return None
-        static = index.static.get(path)
-        if static is not None:
-            rule = static[0]
-            if len(static) != 1 or (rule.methods is not None and method not in rule.methods):
-                return None
-            values = dict(rule.defaults) if rule.defaults else {}
-        else:
-            if path[-1:] != "/" and (index.dynamic_branch or path in index.slash_static):
-                return None
-            node = index.root
-            children = node.children
-            pos = 1
-            while children:  # index.candidates(path), inlined
-                end = path.find("/", pos)
-                if end < 0:
-                    break
-                child = children.get(path[pos:end])
-                if child is None:
-                    break
-                node = child
-                children = node.children
-                pos = end + 1
-            regex = node.regex
-            m = None if regex is None else regex.fullmatch(path)
-            if m is None:
-                return None
-            rule, groups = node.by_index[m.lastindex]  # type: ignore[index]
-            if rule.methods is not None and method not in rule.methods:
-                return None
-            try:
-                if len(groups) == 1:
-                    name, number, to_python = groups[0]
-                    values = {name: to_python(m.group(number))}
-                else:
-                    group = m.group
-                    values = {name: to_python(group(number)) for name, number, to_python in groups}
-            except ValidationError:
-                return None
-            if rule.defaults:
-                values.update(rule.defaults)
-        if rule.redirect_to is not None or (self.redirect_defaults and id(rule) in index.providers):
-            return None
-        return rule, values
 
     def update(self) -> None:
         """Rebuild the matcher now (it is otherwise built on first match)."""
@@ -328,11 +281,40 @@ class Map:
     def bind_to_environ(
         self, environ: t.Any, server_name: str | None = None, subdomain: str | None = None
     ) -> MapAdapter:
-        env = getattr(environ, "environ", environ)
-        from .wrappers import _environ_host, _environ_path
+        """Bind the map to a WSGI environ (or a request holding one): the host,
+        script name, scheme and subdomain come from the environ, unless
+        ``server_name`` or ``subdomain`` are given.
 
-        wsgi_server_name = _environ_host(env).lower()
+        The host part is worked out once per distinct (Host header, scheme,
+        script name) and kept, so binding each request of a site costs a dict
+        lookup plus the adapter itself.
+        """
+        env = getattr(environ, "environ", environ)
+        key = (
+            env.get("HTTP_HOST"), env.get("SERVER_NAME"), env.get("SERVER_PORT"),
+            env.get("wsgi.url_scheme", "http"), env.get("SCRIPT_NAME", ""),
+            server_name, subdomain, self.default_subdomain, self.host_matching,
+        )  # fmt: skip
+        bound = self._bound_hosts.get(key)
+        if bound is None:
+            bound, keep = self._bind_host(env, server_name, subdomain)
+            if keep and len(self._bound_hosts) < _BOUND_HOSTS_MAX:
+                self._bound_hosts[key] = bound
+        server_name, script_name, subdomain, scheme = bound
+        return MapAdapter(
+            self, server_name, script_name, subdomain, scheme, environ_text(env, "PATH_INFO"),
+            env.get("REQUEST_METHOD", "GET"), env.get("QUERY_STRING", ""),
+        )  # fmt: skip
+
+    def _bind_host(
+        self, env: t.Any, server_name: str | None, subdomain: str | None
+    ) -> tuple[tuple[str, str, str | None, str], bool]:
+        """``(server name, script name, subdomain, scheme)`` for
+        :meth:`bind_to_environ`, and whether it may be kept for the same key
+        (not when the host did not match the configured server name)."""
+        wsgi_server_name = get_host(env).lower()
         scheme = env.get("wsgi.url_scheme", "http")
+        keep = True
         if server_name is None:
             server_name = wsgi_server_name
         else:
@@ -350,20 +332,14 @@ class Map:
                 warn(
                     f"Current server name {wsgi_server_name!r} doesn't match configured"
                     f" server name {server_name!r}",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 subdomain = "<invalid>"
+                keep = False
             else:
                 subdomain = ".".join(filter(None, current[: -len(real)]))
-        return self.bind(
-            server_name,
-            _environ_path(env, "SCRIPT_NAME") or "/",
-            subdomain,
-            scheme,
-            env.get("REQUEST_METHOD", "GET"),
-            _environ_path(env, "PATH_INFO"),
-            env.get("QUERY_STRING", ""),
-        )
+        adapter = self.bind(server_name, environ_text(env, "SCRIPT_NAME") or "/", subdomain, scheme)
+        return (adapter.server_name, adapter.script_name, adapter.subdomain, scheme), keep
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list(self.iter_rules())!r})"

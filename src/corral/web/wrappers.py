@@ -398,10 +398,17 @@ class Response(ResponseConditionalMixin):
             and environ.get("REQUEST_METHOD") != "HEAD"
         ):
             header_list = self.headers._list
-            names = {k.lower() for k, _v in header_list}
-            if "content-length" in names and "location" not in names and "content-location" not in names:
-                start_response(self._status, list(header_list))
-                return body
+            sized = False
+            for key, _value in header_list:
+                name = key.lower()
+                if name == "content-length":
+                    sized = True
+                elif name == "location" or name == "content-location":
+                    break  # get_wsgi_headers makes these URIs
+            else:
+                if sized:
+                    start_response(self._status, list(header_list))
+                    return body
         app_iter, status, headers = self.get_wsgi_response(environ)
         start_response(status, headers)
         return app_iter
