@@ -5,7 +5,7 @@ from werkzeug import exceptions as wexc
 from werkzeug import routing as wr
 
 from corral.web import routing as r
-from corral.web.exceptions import MethodNotAllowed, NotFound
+from corral.web.http.exceptions import MethodNotAllowed, NotFound
 
 RULES = [
     ("/", "index", None, None),
@@ -120,7 +120,7 @@ def test_build_errors(adapters):
 
 
 def test_build_multidict_and_append_unknown(adapters):
-    from corral.web.datastructures import MultiDict
+    from corral.web.http.datastructures import MultiDict
 
     ours, _ = adapters
     values = MultiDict([("uid", 1), ("x", "1"), ("x", "2")])

@@ -16,13 +16,15 @@ from functools import cached_property, update_wrapper
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from . import signals, werkzeug_interop
+from . import signals
 from .apptemplates import TemplateMixin
-from .appwrappers import Request, Response, make_response_from_view
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .datastructures import Headers
-from .exceptions import (
+from .globals import _cv_app, _cv_request, request
+from .helpers import get_debug_flag
+from .http import werkzeug_interop
+from .http.datastructures.headers import Headers
+from .http.exceptions import (
     HTTP_EXCEPTIONS,
     Aborter,
     BadRequest,
@@ -30,13 +32,14 @@ from .exceptions import (
     HTTPException,
     InternalServerError,
 )
-from .globals import _cv_app, _cv_request, request
-from .helpers import get_debug_flag
-from .json import DefaultJSONProvider, JSONProvider
+from .json.provider import DefaultJSONProvider, JSONProvider
 from .plan import RequestPlan
-from .routing import BuildError, Map, RequestRedirect, Rule
+from .routing.exceptions import BuildError, RequestRedirect
+from .routing.map import Map
+from .routing.rules import Rule
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
+from .wrappers import Request, Response, make_response_from_view
 
 if TYPE_CHECKING:
     from .blueprints import Blueprint
@@ -660,7 +663,7 @@ class App(Scaffold, TemplateMixin):
     make_response: ClassVar[Callable[[App, Any], Response]] = make_response_from_view
 
     def redirect(self, location: str, code: int = 302) -> Response:
-        from .wrappers import redirect
+        from .http.response import redirect
 
         return redirect(location, code=code, Response=self.response_class)  # type: ignore[return-value]
 

@@ -8,12 +8,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from . import signals
-from .exceptions import HTTP_EXCEPTIONS
 from .globals import _cv_app, _cv_request
+from .http.exceptions import HTTP_EXCEPTIONS
 
 if TYPE_CHECKING:
     from .app import App
-    from .appwrappers import Request
+    from .wrappers import Request
 
 F = TypeVar("F", bound=Callable[..., Any])
 

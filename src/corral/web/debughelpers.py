@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .request_wrapper import Request
+    from .http.request import Request
 
 
 class UnexpectedUnicodeError(AssertionError, UnicodeError):

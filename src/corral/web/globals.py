@@ -9,12 +9,12 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import werkzeug_interop
+from .http import werkzeug_interop
 
 if TYPE_CHECKING:
     from .app import App
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
-    from .wrappers import Request
+    from .http.request import Request
 
 _no_app_msg = """\
 Working outside of application context.

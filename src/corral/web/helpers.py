@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import update_wrapper
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
-from . import exceptions as _exceptions
 from .ctx import after_this_request, copy_current_request_context
-from .files import send_file, send_from_directory
 from .globals import _cv_app, _cv_request, _no_app_msg, _no_req_msg
+from .http import exceptions as _exceptions
+from .http import send_file as _sending
+from .http.response import redirect as _redirect
+from .http.send_file import MaxAge
 from .scaffold import get_root_path
 from .signals import message_flashed
-from .wrappers import redirect as _redirect
 
 if TYPE_CHECKING:
     from .app import App
-    from .wrappers import Response
+    from .http.response import Response
 
 __all__ = [
     "abort",
@@ -176,3 +178,74 @@ def stream_with_context(generator_or_function: Any) -> Any:
     wrapped = generator()
     next(wrapped)
     return wrapped
+
+
+def _current_app_and_environ() -> tuple[App, dict[str, Any]]:
+    app_ctx = _cv_app.get(None)
+    req_ctx = _cv_request.get(None)
+    if app_ctx is None or req_ctx is None:
+        raise RuntimeError("send_file() needs an active request context.")
+    return app_ctx.app, req_ctx.request.environ
+
+
+def _app_send_options(app: App, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The app's settings for sending a file: ``max_age`` from
+    ``get_send_file_max_age``, ``USE_X_SENDFILE``, the response class, the root path."""
+    if kwargs.get("max_age") is None:
+        kwargs["max_age"] = app.get_send_file_max_age
+    kwargs["use_x_sendfile"] = bool(app.config.get("USE_X_SENDFILE"))
+    kwargs["response_class"] = app.response_class
+    kwargs["_root_path"] = app.root_path
+    return kwargs
+
+
+def send_file(
+    path_or_file: os.PathLike[str] | str | IO[bytes],
+    mimetype: str | None = None,
+    as_attachment: bool = False,
+    download_name: str | None = None,
+    conditional: bool = True,
+    etag: bool | str = True,
+    last_modified: datetime | int | float | None = None,
+    max_age: MaxAge = None,
+) -> Response:
+    """Send a file to the client, from inside a request.
+
+    :param path_or_file: a path (relative to the app's ``root_path``) or an open
+        binary file object.
+    :param mimetype: the Content-Type; guessed from ``download_name`` or the path
+        when not given.
+    :param as_attachment: ask the browser to save the file rather than show it.
+    :param download_name: the file name the browser sees (``Content-Disposition``).
+    :param conditional: answer 304, 206 or 416 from the request's validators and Range.
+    :param etag: compute an ETag from the file (True), give one (a str), or none (False).
+    :param last_modified: the Last-Modified time; a path's modification time by default.
+    :param max_age: seconds the client may cache it (or a callable of the path);
+        ``app.get_send_file_max_age`` by default.
+    :return: the app's response class, streaming the file.
+    """
+    app, environ = _current_app_and_environ()
+    options = _app_send_options(app, {"max_age": max_age})
+    return _sending.send_file(  # type: ignore[return-value]
+        path_or_file, environ, mimetype=mimetype, as_attachment=as_attachment,
+        download_name=download_name, conditional=conditional, etag=etag,
+        last_modified=last_modified, **options,
+    )  # fmt: skip
+
+
+def send_from_directory(
+    directory: os.PathLike[str] | str, path: os.PathLike[str] | str, **kwargs: Any
+) -> Response:
+    """Send ``path`` from inside ``directory``, from inside a request; anything
+    outside the directory, or missing, is a 404.
+
+    :param directory: the directory, relative to the app's ``root_path``. Never a
+        value from the user.
+    :param path: the file's path inside ``directory``; may come from the URL.
+    :param kwargs: :func:`send_file`'s options.
+    :return: the app's response class, streaming the file.
+    """
+    app, environ = _current_app_and_environ()
+    return _sending.send_from_directory(  # type: ignore[return-value]
+        directory, path, environ, **_app_send_options(app, kwargs)
+    )

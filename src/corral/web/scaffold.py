@@ -56,7 +56,7 @@ def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
 
 
 def _exc_class_and_code(exc_class_or_code: type[BaseException] | int) -> tuple[type[BaseException], int | None]:
-    from .exceptions import HTTP_EXCEPTIONS, default_exceptions
+    from .http.exceptions import HTTP_EXCEPTIONS, default_exceptions
 
     exc_class: Any
     if isinstance(exc_class_or_code, int):
@@ -178,7 +178,7 @@ class Scaffold:
     def send_static_file(self, filename: str) -> Any:
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static_files.")
-        from .files import send_from_directory
+        from .helpers import send_from_directory
 
         max_age = self.get_send_file_max_age(filename)
         return send_from_directory(self.static_folder, filename, max_age=max_age)  # type: ignore[arg-type]

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, NoReturn
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .datastructures import CallbackDict
-from .tag import TaggedJSONSerializer
+from .http.datastructures.structures import CallbackDict
+from .json.tag import TaggedJSONSerializer
 
 #: The serializer of the stock cookie session (tagged JSON: tuples, bytes, Markup,
 #: UUIDs and datetimes round-trip); Flask's module-level name for it.

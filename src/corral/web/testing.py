@@ -13,12 +13,12 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from click.testing import CliRunner as _ClickCliRunner
 from click.testing import Result
 
-from .environbuilder import EnvironBuilder, encode_multipart
-from .http import dump_cookie, parse_cookie, parse_date
+from .http.environ_builder import EnvironBuilder, encode_multipart
+from .http.parsing import dump_cookie, parse_cookie, parse_date
 
 if TYPE_CHECKING:
     from .app import App
-    from .wrappers import Response
+    from .http.response import Response
 
 
 def _default_user_agent() -> str:

@@ -25,8 +25,8 @@ from uuid import UUID
 
 from markupsafe import Markup
 
-from . import json
-from .http import http_date, parse_date
+from .. import json
+from ..http.parsing import http_date, parse_date
 
 
 class JSONTag:

@@ -1,4 +1,4 @@
-"""JSON support: the app's pluggable provider, ``jsonify`` and module helpers."""
+"""JSON providers: the pluggable JSONProvider interface and the default one."""
 
 from __future__ import annotations
 
@@ -10,16 +10,14 @@ import uuid
 import weakref
 from datetime import date
 
-from .globals import _cv_app
-
 if t.TYPE_CHECKING:
-    from .app import App
-    from .wrappers import Response
+    from ..app import App
+    from ..wrappers import Response
 
 
 def _default(o: t.Any) -> t.Any:
     if isinstance(o, date):
-        from .http import http_date
+        from ..http.parsing import http_date
 
         return http_date(o)
     if isinstance(o, (decimal.Decimal, uuid.UUID)):
@@ -169,44 +167,3 @@ def _make_encoder(
     return encode
 
 
-def dumps(obj: t.Any, **kwargs: t.Any) -> str:
-    """Serialize with the current app's provider, or the default rules outside one."""
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.dumps(obj, **kwargs)
-    kwargs.setdefault("default", _default)
-    return _json.dumps(obj, **kwargs)
-
-
-def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        ctx.app.json.dump(obj, fp, **kwargs)
-        return
-    kwargs.setdefault("default", _default)
-    _json.dump(obj, fp, **kwargs)
-
-
-def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.loads(s, **kwargs)
-    return _json.loads(s, **kwargs)
-
-
-def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.load(fp, **kwargs)
-    return _json.load(fp, **kwargs)
-
-
-def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
-    """A JSON response from one value, several positional values (a list) or
-    keyword arguments (an object)."""
-    ctx = _cv_app.get(None)
-    if ctx is None:
-        from .globals import _no_app_msg
-
-        raise RuntimeError(_no_app_msg)
-    return ctx.app.json.response(*args, **kwargs)
