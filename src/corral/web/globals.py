@@ -14,7 +14,8 @@ from .http import werkzeug_interop
 if TYPE_CHECKING:
     from .app import App
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
-    from .http.request import Request
+    from .sessions import SessionMixin
+    from .wrappers import Request
 
 _no_app_msg = """\
 Working outside of application context.
@@ -163,5 +164,5 @@ current_app: App = _make_proxy(_cv_app, "app", _no_app_msg)
 g: _AppCtxGlobals = _make_proxy(_cv_app, "g", _no_app_msg)
 request_ctx: RequestContext = _make_proxy(_cv_request, None, _no_req_msg)
 request: Request = _make_proxy(_cv_request, "request", _no_req_msg)
-session: Any = _make_proxy(_cv_request, "session", _no_req_msg)
+session: SessionMixin = _make_proxy(_cv_request, "session", _no_req_msg)
 

@@ -18,7 +18,8 @@ from .signals import message_flashed
 
 if TYPE_CHECKING:
     from .app import App
-    from .http.response import Response
+    from .http.response import Response as BaseResponse
+    from .wrappers import Response
 
 __all__ = [
     "abort",
@@ -83,8 +84,17 @@ def url_for(
     )
 
 
-def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
-    """A redirect response to ``location`` (the current app's response class)."""
+def redirect(
+    location: str, code: int = 302, Response: type[BaseResponse] | None = None
+) -> BaseResponse:
+    """A redirect response.
+
+    :param location: the URL to redirect to (the ``Location`` header).
+    :param code: the redirect status: 301, 302 (the default), 303, 307 or 308.
+    :param Response: the response class, outside an app context; inside one the
+        app's :meth:`~corral.web.App.redirect` decides (its response class).
+    :return: the redirect response, with a small HTML body linking to ``location``.
+    """
     ctx = _cv_app.get(None)
     if ctx is not None:
         return ctx.app.redirect(location, code=code)
