@@ -175,6 +175,7 @@ class ScriptInfo:
         self._loaded_app: Any = None
 
     def resolved_import_path(self) -> str | None:
+        """The import path of the app: ``--app``, else ``CORRAL_APP``/``FLASK_APP``; None when none was given."""
         if self.app_import_path:
             return self.app_import_path
         for name in APP_ENV_VARS:
@@ -711,6 +712,7 @@ class CorralGroup(AppGroup):
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the command line; with no arguments or just ``--help``, the .env files are read first so that the app's commands are listed."""
         if (not args and self.no_args_is_help) or (
             len(args) == 1 and args[0] in self.get_help_option_names(ctx)
         ):

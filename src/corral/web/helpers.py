@@ -72,8 +72,19 @@ def url_for(
     _external: bool | None = None,
     **values: Any,
 ) -> str:
-    """The URL of ``endpoint`` (``.name`` is relative to the current blueprint);
-    unknown values become the query string."""
+    """Build the URL of an endpoint, with the current app.
+
+    :param endpoint: the endpoint name (``"index"``, ``"blog.post"``); ``".post"``
+        is relative to the current request's blueprint.
+    :param _anchor: a fragment to append (``#...``).
+    :param _method: the method the rule must allow, to pick among rules.
+    :param _scheme: the scheme of an external URL.
+    :param _external: an absolute URL (scheme and host); inside a request the
+        default is a path, outside one an absolute URL (needs ``SERVER_NAME``).
+    :param values: the rule's variables; the others become the query string.
+    :return: the URL.
+    :raises BuildError: when no rule of the endpoint takes these values.
+    """
     return _app().url_for(
         endpoint,
         _anchor=_anchor,
@@ -102,7 +113,13 @@ def redirect(
 
 
 def abort(code: int | Response, *args: Any, **kwargs: Any) -> Any:
-    """Raise the HTTPException for ``code`` (or one wrapping a response)."""
+    """Stop the request with an HTTP error: raise the HTTPException for ``code``.
+
+    :param code: a status code (``abort(404)``), or a response to send as it is.
+    :param args: passed to the exception (a ``description`` for the error page).
+    :param kwargs: passed to the exception.
+    :raises HTTPException: always.
+    """
     ctx = _cv_app.get(None)
     if ctx is not None:
         ctx.app.aborter(code, *args, **kwargs)
@@ -110,7 +127,13 @@ def abort(code: int | Response, *args: Any, **kwargs: Any) -> Any:
 
 
 def make_response(*args: Any) -> Response:
-    """``make_response(body, status, headers)`` as a view would return them."""
+    """Turn what a view may return into a response object, to change it before
+    returning it (``resp = make_response(render_template(...)); resp.set_cookie(...)``).
+
+    :param args: nothing (an empty response), one value, or ``(body, status,
+        headers)`` / ``(body, status)`` / ``(body, headers)``, as a view returns them.
+    :return: the app's response class.
+    """
     app = _app()
     if not args:
         return app.response_class()
@@ -118,7 +141,12 @@ def make_response(*args: Any) -> Response:
 
 
 def flash(message: str, category: str = "message") -> None:
-    """Store a message in the session, for the next request to show."""
+    """Store a message in the session, for a later request to show
+    (with :func:`get_flashed_messages`).
+
+    :param message: the text.
+    :param category: a label such as ``"error"`` or ``"info"`` (``"message"`` by default).
+    """
     ctx = _cv_request.get(None)
     if ctx is None:
         raise RuntimeError(_no_req_msg)
@@ -136,7 +164,13 @@ def flash(message: str, category: str = "message") -> None:
 def get_flashed_messages(
     with_categories: bool = False, category_filter: Any = ()
 ) -> list[str] | list[tuple[str, str]]:
-    """Pop the flashed messages (once per request; repeated calls see the same)."""
+    """Take the flashed messages out of the session (repeated calls in the same
+    request see the same ones).
+
+    :param with_categories: return ``(category, message)`` pairs.
+    :param category_filter: only the messages of these categories.
+    :return: the messages, oldest first.
+    """
     ctx = _cv_request.get(None)
     if ctx is None:
         raise RuntimeError(_no_req_msg)

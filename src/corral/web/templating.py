@@ -208,7 +208,13 @@ def _stream(app: App, template: Template, context: dict[str, Any]) -> Iterator[s
 def render_template(
     template_name_or_list: str | Template | list[str | Template], **context: Any
 ) -> str:
-    """Render a template by name (the first existing one of a list)."""
+    """Render a template from the app's (or a blueprint's) template folders.
+
+    :param template_name_or_list: the template's name, or a list of names (the
+        first that exists is used), or a Template object.
+    :param context: the names the template sees, beside the context processors'.
+    :return: the rendered text.
+    """
     app = _current_app()
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return _render(app, template, context)

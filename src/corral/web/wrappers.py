@@ -33,6 +33,7 @@ class Request(_BaseRequest):
 
     @property
     def max_content_length(self) -> int | None:  # type: ignore[override]
+        """The largest body accepted (``MAX_CONTENT_LENGTH``, unless set on the request); a larger one is a 413."""
         value = self.__dict__.get("_max_content_length")
         return value if value is not None else self._app_config("MAX_CONTENT_LENGTH")
 
@@ -81,6 +82,7 @@ class Request(_BaseRequest):
             attach_enctype_error_multidict(self)
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        """Called when the body is not valid JSON: a 400 (with the parse error shown in debug mode)."""
         try:
             return super().on_json_loading_failed(e)
         except BadRequest as ebr:
@@ -182,8 +184,15 @@ def _not_valid(rv: Any) -> str:
 
 
 def make_response_from_view(app: App, rv: Any) -> Response:
-    """``str``/``bytes``/iterator bodies, ``dict``/``list`` as JSON, tuples with a
-    status and/or headers, response objects and WSGI callables."""
+    """Turn a view's return value into a response (``App.make_response``).
+
+    :param app: the app (its response class and JSON provider).
+    :param rv: a ``str``, ``bytes`` or iterator body; a ``dict`` or ``list`` (JSON);
+        a response object or WSGI callable; or a tuple ``(body, status, headers)``,
+        ``(body, status)`` or ``(body, headers)``.
+    :return: the app's response class.
+    :raises TypeError: for None or any other type.
+    """
     response_class = app.response_class
     kind = type(rv)
     if kind is str:

@@ -23,6 +23,7 @@ def dumps(obj: t.Any, **kwargs: t.Any) -> str:
 
 
 def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
+    """Serialize ``obj`` as JSON into the text file ``fp``, with the current app's provider when there is one."""
     ctx = _cv_app.get(None)
     if ctx is not None:
         ctx.app.json.dump(obj, fp, **kwargs)
@@ -32,6 +33,7 @@ def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
 
 
 def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
+    """Parse JSON text (str or bytes), with the current app's provider when there is one."""
     ctx = _cv_app.get(None)
     if ctx is not None:
         return ctx.app.json.loads(s, **kwargs)
@@ -39,6 +41,7 @@ def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
 
 
 def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
+    """Read and parse JSON from the file ``fp``, with the current app's provider when there is one."""
     ctx = _cv_app.get(None)
     if ctx is not None:
         return ctx.app.json.load(fp, **kwargs)
@@ -46,8 +49,12 @@ def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
 
 
 def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
-    """A JSON response from one value, several positional values (a list) or
-    keyword arguments (an object)."""
+    """A JSON response (``application/json``), through the app's JSON provider.
+
+    :param args: one value to serialize, or several (sent as a list).
+    :param kwargs: keyword arguments, sent as an object (not with ``args``).
+    :return: the app's response class.
+    """
     ctx = _cv_app.get(None)
     if ctx is None:
         from ..globals import _no_app_msg

@@ -11,11 +11,15 @@ import weakref
 from datetime import date
 
 if t.TYPE_CHECKING:
-    from ..app import App
+    from ..app_setup import AppSetup
     from ..wrappers import Response
 
 
 def _default(o: t.Any) -> t.Any:
+    """The conversion of values the ``json`` module does not know: dates (HTTP date
+    strings), decimals and UUIDs (strings), dataclasses (dicts) and objects with
+    ``__html__`` (their HTML). Raises :class:`TypeError` for anything else; replace
+    ``DefaultJSONProvider.default`` to support more types."""
     if isinstance(o, date):
         from ..http.parsing import http_date
 
@@ -33,19 +37,31 @@ def _default(o: t.Any) -> t.Any:
 class JSONProvider:
     """The interface an app uses for JSON; subclass and set ``App.json_provider_class``."""
 
-    def __init__(self, app: App) -> None:
-        self._app: App = weakref.proxy(app)  # type: ignore[assignment]
+    def __init__(self, app: AppSetup) -> None:
+        self._app: AppSetup = weakref.proxy(app)  # type: ignore[assignment]
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        """Serialize ``obj`` to a JSON string.
+
+        :param obj: the value.
+        :param kwargs: options for the underlying JSON library.
+        """
         raise NotImplementedError
 
     def dump(self, obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
+        """Serialize ``obj`` as JSON and write it to the text file ``fp``."""
         fp.write(self.dumps(obj, **kwargs))
 
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        """Parse JSON text (str or bytes) into a Python value.
+
+        :param s: the JSON document.
+        :param kwargs: options for the underlying JSON library.
+        """
         raise NotImplementedError
 
     def load(self, fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
+        """Read JSON from the file ``fp`` and parse it."""
         return self.loads(fp.read(), **kwargs)
 
     def _prepare_response_obj(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
@@ -58,6 +74,12 @@ class JSONProvider:
         return args or kwargs
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        """A JSON response (the ``application/json`` mimetype) from one value,
+        several positional values (a list) or keyword arguments (an object); what
+        :func:`~corral.web.jsonify` and dict or list view results use.
+
+        :return: the app's response class.
+        """
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(self.dumps(obj), mimetype="application/json")
 
@@ -72,7 +94,7 @@ class DefaultJSONProvider(JSONProvider):
     compact: bool | None = None
     mimetype = "application/json"
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppSetup) -> None:
         super().__init__(app)
         self._app_ref = weakref.ref(app)
         self._encoders: dict[tuple[t.Any, ...], t.Callable[[t.Any], str]] = {}
