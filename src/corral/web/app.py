@@ -248,7 +248,8 @@ class App(AppSetup):
         try:
             if signals.request_started.receivers:
                 signals.request_started.send(self, _async_wrapper=self.ensure_sync)
-            rv = self.preprocess_request() if self.request_plan.run_preprocess else None
+            plan = self._request_plan or self.request_plan
+            rv = self.preprocess_request() if plan.run_preprocess else None
             if rv is None:
                 rv = self.dispatch_request()
         except Exception as e:
@@ -369,7 +370,7 @@ class App(AppSetup):
             # a hook swapped in another header mapping (a Werkzeug Headers or MultiDict)
             response.headers = Headers(response.headers)
         si = self.session_interface
-        if ctx._session is None and si is self.request_plan.stock_session_interface:
+        if ctx._session is None and si is (self._request_plan or self.request_plan).stock_session_interface:
             # the stock session, neither opened during the request nor sent by the
             # client: there is nothing to save
             cookies = ctx.request.environ.get("HTTP_COOKIE")

@@ -96,7 +96,7 @@ class AppContext:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 if (
-                    app.request_plan.run_teardown_appcontext
+                    (app._request_plan or app.request_plan).run_teardown_appcontext
                     or signals.appcontext_tearing_down.receivers
                 ):
                     app.do_teardown_appcontext(exc)
@@ -203,7 +203,7 @@ class RequestContext:
                     exc = sys.exc_info()[1]
                 app = self.app
                 if (
-                    app.request_plan.run_teardown_request
+                    (app._request_plan or app.request_plan).run_teardown_request
                     or signals.request_tearing_down.receivers
                 ):
                     app.do_teardown_request(exc)

@@ -158,9 +158,10 @@ class Map:
         script name) and kept, so binding each request of a site costs a dict
         lookup plus the adapter itself.
         """
-        env = getattr(environ, "environ", environ)
+        env = environ if type(environ) is dict else getattr(environ, "environ", environ)
+        host = env.get("HTTP_HOST")
         key = (
-            env.get("HTTP_HOST"), env.get("SERVER_NAME"), env.get("SERVER_PORT"),
+            host if host is not None else (env.get("SERVER_NAME"), env.get("SERVER_PORT")),
             env.get("wsgi.url_scheme", "http"), env.get("SCRIPT_NAME", ""),
             server_name, subdomain, self.default_subdomain, self.host_matching,
         )  # fmt: skip
@@ -170,8 +171,11 @@ class Map:
             if keep and len(self._bound_hosts) < _BOUND_HOSTS_MAX:
                 self._bound_hosts[key] = bound
         server_name, script_name, subdomain, scheme = bound
+        path = env.get("PATH_INFO", "")
+        if not path.isascii():
+            path = environ_text(env, "PATH_INFO")
         return MapAdapter(
-            self, server_name, script_name, subdomain, scheme, environ_text(env, "PATH_INFO"),
+            self, server_name, script_name, subdomain, scheme, path,
             env.get("REQUEST_METHOD", "GET"), env.get("QUERY_STRING", ""),
         )  # fmt: skip
 
