@@ -360,3 +360,28 @@ def test_routing_errors_come_from_the_one_matcher() -> None:
     resp = client.get("/dir")
     assert resp.status_code == 308 and resp.location == "http://localhost/dir/"
     assert client.post("/item/3").data == b"3"
+
+
+def test_redirects_and_external_urls_carry_the_host_of_each_request() -> None:
+    """Routing by path alone matches without binding the map to the host; what
+    needs the host (a slash redirect, an external URL) still sees each request's."""
+    from corral.web import url_for
+
+    app = App(__name__)
+    app.add_url_rule("/dir/", "dir", lambda: url_for("dir", _external=True))
+    client = app.test_client()
+    for host in ("a.test", "b.test:8080", "a.test"):
+        resp = client.get("/dir", headers={"Host": host})
+        assert (resp.status_code, resp.location) == (308, f"http://{host}/dir/")
+        assert client.get("/dir/", headers={"Host": host}).data == f"http://{host}/dir/".encode()
+
+
+def test_a_bad_host_is_a_400_also_after_good_ones() -> None:
+    app = App(__name__)
+    app.add_url_rule("/", "index", lambda: "ok")
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "good.test"}).data == b"ok"
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_HOST": "a..b",
+           "wsgi.url_scheme": "http", "SERVER_NAME": "x", "SERVER_PORT": "80"}  # fmt: skip
+    with app.request_context(env):
+        assert app.full_dispatch_request().status_code == 400

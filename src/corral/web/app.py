@@ -113,6 +113,21 @@ class App(AppSetup):
             from .testing import CliRunner as cls
         return cls(self, **kwargs)  # type: ignore[no-any-return]
 
+    def _routes_by_path(self) -> bool:
+        """Does matching a request depend on its path and method only? (The stock
+        ``create_url_adapter``; no ``SERVER_NAME``, trusted hosts, host or
+        subdomain matching, and no rule tied to a host or subdomain.)"""
+        config = self.config
+        url_map = self.url_map
+        return (
+            config["SERVER_NAME"] is None
+            and config["TRUSTED_HOSTS"] is None
+            and not self.subdomain_matching
+            and not url_map.host_matching
+            and not url_map._check_domain
+            and (self._request_plan or self.request_plan).stock_url_adapter
+        )
+
     def create_url_adapter(self, request: Request | None) -> Any:
         """The URL map bound to a request (or, with ``request`` None, to the
         ``SERVER_NAME`` setting) for matching and building URLs.

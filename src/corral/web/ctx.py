@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 from . import signals
 from .globals import _cv_app, _cv_request
 from .http.exceptions import HTTP_EXCEPTIONS
+from .http.wsgi import environ_text
+from .routing.exceptions import RequestRedirect
 
 if TYPE_CHECKING:
     from .app import App
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 _sentinel = object()
+_UNBOUND: Any = object()  # a request context's URL adapter, not bound yet
 
 
 class _AppCtxGlobals:
@@ -140,15 +143,34 @@ class RequestContext:
             request = app.request_class(environ)
             request.json_module = app.json
         self.request: Request = request
-        self.url_adapter: Any = None
-        try:
-            self.url_adapter = app.create_url_adapter(request)
-        except HTTP_EXCEPTIONS as e:  # a bad or untrusted Host
-            request.routing_exception = e
+        self._url_adapter: Any = _UNBOUND
+        if not (
+            app._routes_by_path() and app.url_map.binds_host(request.environ.get("HTTP_HOST"))
+        ):
+            self._url_adapter = None
+            try:
+                self._url_adapter = app.create_url_adapter(request)
+            except HTTP_EXCEPTIONS as e:  # a bad or untrusted Host
+                request.routing_exception = e
         self.flashes: list[tuple[str, str]] | None = None
         self._session = session
         self._after_request_functions: list[Callable[[Any], Any]] = []
         self._cv_tokens: list[tuple[Any, AppContext | None]] = []
+
+    @property
+    def url_adapter(self) -> Any:
+        """The app's URL map bound to this request (``app.create_url_adapter``), for
+        matching and building URLs; None when it cannot be bound. When routing
+        depends on the path alone it is bound on first use (by ``url_for``, say)."""
+        adapter = self._url_adapter
+        if adapter is _UNBOUND:
+            adapter = self._url_adapter = None
+            adapter = self._url_adapter = self.app.create_url_adapter(self.request)
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: Any) -> None:
+        self._url_adapter = value
 
     @property
     def session(self) -> Any:
@@ -171,12 +193,25 @@ class RequestContext:
         """Match the request's URL with the bound URL adapter; store the rule and
         its arguments on the request, or the routing error in
         ``request.routing_exception``."""
+        req = self.request
         try:
-            rule, view_args = self.url_adapter.match(return_rule=True)
+            if self._url_adapter is _UNBOUND:
+                # routing by path alone: the map's own adapter matches the path; a
+                # redirect is matched again bound to the request, for its URL
+                path = req.environ.get("PATH_INFO") or "/"
+                if not path.isascii():
+                    path = environ_text(req.environ, "PATH_INFO")
+                try:
+                    rule, view_args = self.app.url_map.path_adapter().match(
+                        path, req.method, return_rule=True
+                    )
+                except RequestRedirect:
+                    rule, view_args = self.url_adapter.match(return_rule=True)
+            else:
+                rule, view_args = self.url_adapter.match(return_rule=True)
         except HTTP_EXCEPTIONS as e:
-            self.request.routing_exception = e
+            req.routing_exception = e
         else:
-            req = self.request
             req.url_rule = rule
             req.view_args = view_args
 
@@ -190,7 +225,7 @@ class RequestContext:
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        if self.url_adapter is not None:
+        if self._url_adapter is not None:
             self.match_request()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]

@@ -45,6 +45,9 @@ class RequestPlan:
     #: the app's session interface when it is the stock cookie one: a request that
     #: neither opened the session nor sent its cookie has nothing to save
     stock_session_interface: Any
+    #: ``create_url_adapter`` is the stock one: with routing by path alone, a request
+    #: is matched without binding the map to its host (bound when something needs it)
+    stock_url_adapter: bool = True
 
     @classmethod
     def for_app(cls, app: App, base: type) -> RequestPlan:
@@ -67,4 +70,5 @@ class RequestPlan:
                 or _overridden(app, base, "do_teardown_appcontext")
             ),
             stock_session_interface=si if type(si) is SecureCookieSessionInterface else None,
+            stock_url_adapter=not _overridden(app, base, "create_url_adapter"),
         )

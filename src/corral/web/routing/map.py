@@ -64,6 +64,9 @@ class Map:
         self._rules_by_endpoint: dict[t.Any, list[Rule]] = {}
         self._index: _Index | None = None
         self._bound_hosts: dict[tuple[t.Any, ...], tuple[str, str, str | None, str]] = {}
+        self._path_adapter: MapAdapter | None = None
+        #: Host headers this map was bound to without an error
+        self._bound_host_names: set[str] = set()
         self._lock = self.lock_class()
         self.default_subdomain = default_subdomain
         self.strict_slashes = strict_slashes
@@ -147,6 +150,22 @@ class Map:
             default_method, query_args,
         )  # fmt: skip
 
+    def path_adapter(self) -> MapAdapter:
+        """An adapter bound to no host, for matching a path and method when no rule
+        depends on the host (``_check_domain`` false, as without host or subdomain
+        matching): it answers what a bound adapter answers, except that the URL of
+        a redirect it raises carries no host (bind to the request for that)."""
+        adapter = self._path_adapter
+        subdomain = self.default_subdomain or ""
+        if adapter is None or adapter.subdomain != subdomain:
+            adapter = self._path_adapter = MapAdapter(self, "", "/", subdomain, "http", "/", "GET")
+        return adapter
+
+    def binds_host(self, host: str | None) -> bool:
+        """Whether requests with this Host header were bound before, without an
+        error (an invalid host name is a 400 when the map is bound)."""
+        return host in self._bound_host_names
+
     def bind_to_environ(
         self, environ: t.Any, server_name: str | None = None, subdomain: str | None = None
     ) -> MapAdapter:
@@ -170,6 +189,8 @@ class Map:
             bound, keep = self._bind_host(env, server_name, subdomain)
             if keep and len(self._bound_hosts) < _BOUND_HOSTS_MAX:
                 self._bound_hosts[key] = bound
+                if host is not None:
+                    self._bound_host_names.add(host)
         server_name, script_name, subdomain, scheme = bound
         path = env.get("PATH_INFO", "")
         if not path.isascii():
