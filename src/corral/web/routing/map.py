@@ -390,7 +390,8 @@ class MapAdapter:
         rule, values = found
         if rule.redirect_to is not None:
             raise RequestRedirect(self._redirect_to_url(rule, values))
-        if self.map.redirect_defaults and self.map._index_ready.providers:
+        url_map = self.map
+        if url_map.redirect_defaults and (url_map._index or url_map._index_ready).providers:
             if query_args is None:
                 query_args = self.query_args
             self._check_defaults_redirect(rule, values, method, query_args)
