@@ -1,4 +1,5 @@
-"""The application object and its request pipeline."""
+"""The application object: serving requests (wsgi_app and the steps it runs); its
+setup half (configuration and registrations) is :class:`~corral.web.app_setup.AppSetup`."""
 
 from __future__ import annotations
 
