@@ -26,6 +26,7 @@ from .http.exceptions import (
     HTTPException,
     InternalServerError,
 )
+from .http.response import redirect
 from .plan import RequestPlan
 from .routing.exceptions import BuildError, RequestRedirect
 from .sessions import SecureCookieSessionInterface, SessionInterface
@@ -513,7 +514,6 @@ class App(AppSetup):
         :param code: the status code (302 by default).
         :return: the response.
         """
-        from .http.response import redirect
 
         return redirect(location, code=code, Response=self.response_class)  # type: ignore[return-value]
 

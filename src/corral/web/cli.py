@@ -22,7 +22,7 @@ import click
 
 from .app import App
 from .devserver import is_running_from_reloader
-from .globals import _cv_app
+from .globals import _cv_app, current_app, g
 from .helpers import get_debug_flag, get_load_dotenv
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -568,8 +568,6 @@ def shell_command() -> None:
     context processors' names) in scope."""
     import code
 
-    from .globals import current_app, g
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     banner = (
         f"Python {sys.version} on {sys.platform}\n"
@@ -622,7 +620,6 @@ def _route_rows(rules: list[Any], all_methods: bool, host_matching: bool) -> tup
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
     """Show every route of the app: endpoint, methods and rule."""
-    from .globals import current_app
 
     rules = list(current_app.url_map.iter_rules())
     if not rules:

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from . import signals
+from .flask_alias import flask_installed_as_alias
 from .globals import _cv_app, _cv_request
 from .http.exceptions import HTTP_EXCEPTIONS
 from .http.wsgi import environ_text
@@ -58,8 +59,6 @@ class _AppCtxGlobals:
     def __repr__(self) -> str:
         ctx = _cv_app.get(None)
         if ctx is not None:
-            from .flask_alias import flask_installed_as_alias
-
             owner = "flask" if flask_installed_as_alias() else "corral.web"
             return f"<{owner}.g of '{ctx.app.name}'>"
         return object.__repr__(self)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .sessions import SecureCookieSessionInterface
+
 if TYPE_CHECKING:
     from .app import App
 
@@ -52,7 +54,6 @@ class RequestPlan:
     @classmethod
     def for_app(cls, app: App, base: type) -> RequestPlan:
         """The plan of ``app``, whose stock methods are those of ``base``."""
-        from .sessions import SecureCookieSessionInterface
 
         si = app.session_interface
         return cls(

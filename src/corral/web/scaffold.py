@@ -11,6 +11,9 @@ from collections import defaultdict
 from functools import cached_property
 from typing import IO, Any, Callable, TypeVar
 
+from .globals import current_app
+from .http.exceptions import HTTP_EXCEPTIONS, default_exceptions
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 # The key of hook dicts: a blueprint's dotted name, or None for the app.
@@ -56,8 +59,6 @@ def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
 
 
 def _exc_class_and_code(exc_class_or_code: type[BaseException] | int) -> tuple[type[BaseException], int | None]:
-    from .http.exceptions import HTTP_EXCEPTIONS, default_exceptions
-
     exc_class: Any
     if isinstance(exc_class_or_code, int):
         try:
@@ -173,7 +174,6 @@ class Scaffold:
         ``SEND_FILE_MAX_AGE_DEFAULT`` (None: the browser revalidates each time).
         Override to vary it by file name.
         """
-        from .globals import current_app
 
         value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
         if value is None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from markupsafe import Markup, escape
 
 from . import werkzeug_interop
-from .parsing import HTTP_STATUS_CODES
+from .parsing import HTTP_STATUS_CODES, http_date
 
 if t.TYPE_CHECKING:
     from .response import Response
@@ -334,8 +334,6 @@ class _RetryAfter(HTTPException):
         headers = super().get_headers(environ)
         if self.retry_after:
             from datetime import datetime
-
-            from .parsing import http_date
 
             value = self.retry_after
             value = http_date(value) if isinstance(value, datetime) else str(value)

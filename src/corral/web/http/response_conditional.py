@@ -22,6 +22,7 @@ from .parsing import (
     http_date,
     is_resource_modified,
     parse_date,
+    parse_dict_header,
     parse_etags,
     parse_options_header,
     parse_range_header,
@@ -309,7 +310,6 @@ class ResponseConditionalMixin:
         cached = self.__dict__.get("_cache_control")
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        from .parsing import parse_dict_header
 
         raw = self.headers.get("cache-control")
         cc = ResponseCacheControl(parse_dict_header(raw) if raw else None, on_update)

@@ -21,6 +21,7 @@ from zlib import adler32
 
 from .exceptions import NotFound, RequestedRangeNotSatisfiable
 from .parsing import dump_options_header, http_date, quote_etag
+from .response import Response
 
 if TYPE_CHECKING:
     from .response import Response
@@ -180,8 +181,6 @@ def send_file(
         data = wrap_file(environ, file)
 
     if response_class is None:
-        from .response import Response
-
         response_class = Response
     rv = _build_response(
         response_class, data, mimetype, headers, size, path, mtime, last_modified, max_age, etag

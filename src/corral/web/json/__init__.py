@@ -6,7 +6,7 @@ from __future__ import annotations
 import json as _json
 import typing as t
 
-from ..globals import _cv_app
+from ..globals import _cv_app, _no_app_msg
 from .provider import _default
 
 if t.TYPE_CHECKING:
@@ -57,7 +57,5 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     """
     ctx = _cv_app.get(None)
     if ctx is None:
-        from ..globals import _no_app_msg
-
         raise RuntimeError(_no_app_msg)
     return ctx.app.json.response(*args, **kwargs)

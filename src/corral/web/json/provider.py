@@ -10,6 +10,8 @@ import uuid
 import weakref
 from datetime import date
 
+from ..http.parsing import http_date
+
 if t.TYPE_CHECKING:
     from ..app_setup import AppSetup
     from ..wrappers import Response
@@ -21,8 +23,6 @@ def _default(o: t.Any) -> t.Any:
     ``__html__`` (their HTML). Raises :class:`TypeError` for anything else; replace
     ``DefaultJSONProvider.default`` to support more types."""
     if isinstance(o, date):
-        from ..http.parsing import http_date
-
         return http_date(o)
     if isinstance(o, (decimal.Decimal, uuid.UUID)):
         return str(o)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from ..http import werkzeug_interop
 from ..http.exceptions import HTTPException
+from ..http.response import redirect
 
 if t.TYPE_CHECKING:
     from ..http.response import Response
@@ -40,8 +41,6 @@ class RequestRedirect(HTTPException, RoutingException):
         self.new_url = new_url
 
     def get_response(self, environ: t.Any = None, scope: t.Any = None) -> Response:
-        from ..http.response import redirect
-
         return redirect(self.new_url, self.code)
 
 
