@@ -6,7 +6,16 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from corral.web import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from corral.web import (
+    Blueprint,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from .db import get_db
 from .security import check_password_hash, generate_password_hash
