@@ -94,7 +94,8 @@ def test_response_has_every_flask_attribute() -> None:
 
 
 def test_werkzeug_base_wrappers_covered() -> None:
-    from corral.web.wrappers import Request, Response
+    from corral.web.http.request import Request
+    from corral.web.http.response import Response
 
     assert _missing(werkzeug.wrappers.Request(_environ()), Request(_environ())) == []
     assert _missing(werkzeug.wrappers.Response("x"), Response("x")) == []

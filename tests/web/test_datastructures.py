@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from corral.web.datastructures import (
+from corral.web.http.datastructures import (
     Authorization,
     CallbackDict,
     CombinedMultiDict,
@@ -20,8 +20,8 @@ from corral.web.datastructures import (
     ResponseCacheControl,
     TypeConversionDict,
 )
-from corral.web.exceptions import BadRequest, BadRequestKeyError
-from corral.web.http import parse_accept_header
+from corral.web.http.exceptions import BadRequest, BadRequestKeyError
+from corral.web.http.parsing import parse_accept_header
 
 
 def test_multidict_basics():

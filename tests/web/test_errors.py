@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from corral.web import App, Blueprint, abort, got_request_exception, request
-from corral.web.exceptions import (
+from corral.web.http.exceptions import (
     BadRequest,
     BadRequestKeyError,
     Forbidden,

@@ -1,8 +1,8 @@
 import pytest
 from werkzeug import exceptions as wexc
 
-from corral.web import exceptions as exc
-from corral.web.wrappers import Response
+from corral.web.http import exceptions as exc
+from corral.web.http.response import Response
 
 
 def _call(app, environ=None):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from corral.web import App, Blueprint, send_file, send_from_directory
-from corral.web.files import safe_join
+from corral.web.http.send_file import safe_join
 
 CONTENT = b"0123456789" * 100
 
@@ -131,7 +131,7 @@ def test_send_from_directory_and_traversal(app: App) -> None:
     for bad in ("/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/missing.txt"):
         assert client.get(bad).status_code == 404, bad
     with app.test_request_context():
-        from corral.web.exceptions import NotFound
+        from corral.web.http.exceptions import NotFound
 
         with pytest.raises(NotFound):
             send_from_directory("files", "../secret.txt")

@@ -32,11 +32,11 @@ def test_every_public_flask_module_is_corral_web() -> None:
         for name in {names!r}:
             mod = importlib.import_module(name)
             assert sys.modules[name] is mod, name
-        import flask, flask.helpers, flask.json.provider, corral.web.helpers, corral.web.json
+        import flask, flask.helpers, flask.json.provider, corral.web.helpers, corral.web.json.provider
         assert flask.Flask is corral.web.App
         assert flask.request is corral.web.request
         assert flask.helpers is corral.web.helpers
-        assert flask.json.provider is corral.web.json
+        assert flask.json.provider is corral.web.json.provider
         assert flask.json.jsonify is corral.web.jsonify
         assert flask.sansio.app.App is corral.web.App
         assert flask.__version__ == "3.1.3"

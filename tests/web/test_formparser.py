@@ -3,9 +3,9 @@ import io
 import pytest
 from werkzeug.formparser import parse_form_data as wz_parse_form_data
 
-from corral.web.exceptions import BadRequest, RequestEntityTooLarge
-from corral.web.formparser import parse_form_bytes, parse_form_data
-from corral.web.wrappers import Request
+from corral.web.http.exceptions import BadRequest, RequestEntityTooLarge
+from corral.web.http.formparser import parse_form_bytes, parse_form_data
+from corral.web.http.request import Request
 
 BOUNDARY = "----corralboundary"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
@@ -197,7 +197,7 @@ def test_werkzeug_encoded_empty_file_parts():
     assert b"Content-Type: application/octet-stream\r\n\r\n" + dash in body
     for chunk_size in (1, 5, 64 * 1024):
         env["wsgi.input"] = io.BytesIO(body)
-        import corral.web.formparser as fp
+        import corral.web.http.formparser as fp
 
         old, fp.CHUNK_SIZE = fp.CHUNK_SIZE, chunk_size
         try:

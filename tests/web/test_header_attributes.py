@@ -10,8 +10,14 @@ from werkzeug.test import EnvironBuilder as WEnvironBuilder
 from werkzeug.wrappers import Request as WRequest
 from werkzeug.wrappers import Response as WResponse
 
-from corral.web.headervalues import COEP, COOP, ContentSecurityPolicy, WWWAuthenticate
-from corral.web.wrappers import Request, Response
+from corral.web.http.datastructures.header_values import (
+    COEP,
+    COOP,
+    ContentSecurityPolicy,
+    WWWAuthenticate,
+)
+from corral.web.http.request import Request
+from corral.web.http.response import Response
 
 REQUEST_HEADERS = [
     {},
@@ -59,7 +65,7 @@ def test_from_values_and_application() -> None:
     @Request.application
     def app(request: Request) -> Response:
         if request.args.get("fail"):
-            from corral.web.exceptions import NotFound
+            from corral.web.http.exceptions import NotFound
 
             raise NotFound()
         return Response(f"hi {request.args['n']}")
@@ -72,7 +78,7 @@ def test_from_values_and_application() -> None:
 
 
 def test_form_data_parser_class_is_used() -> None:
-    from corral.web.formdata import FormDataParser
+    from corral.web.http.form_data_parser import FormDataParser
 
     calls: list[str] = []
 

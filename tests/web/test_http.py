@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from werkzeug import http as wz
 
-from corral.web import http
+from corral.web.http import parsing as http
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_dump_options_header_matches_werkzeug(header, options):
 
 
 def test_headers_add_params_use_dashes():
-    from corral.web.datastructures import Headers
+    from corral.web.http.datastructures import Headers
 
     h = Headers()
     h.add("X-Thing", "v", some_key="1")

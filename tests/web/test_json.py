@@ -12,7 +12,7 @@ import pytest
 from markupsafe import Markup
 
 from corral.web import App, json, jsonify, request
-from corral.web.json import DefaultJSONProvider
+from corral.web.json.provider import DefaultJSONProvider
 
 
 @dataclasses.dataclass

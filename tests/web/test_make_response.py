@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corral.web import App, Response, make_response
-from corral.web.datastructures import Headers
+from corral.web.http.datastructures import Headers
 
 
 @pytest.fixture

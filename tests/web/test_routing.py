@@ -5,7 +5,7 @@ from werkzeug import exceptions as wexc
 from werkzeug import routing as wr
 
 from corral.web import routing as r
-from corral.web.exceptions import MethodNotAllowed, NotFound
+from corral.web.http.exceptions import MethodNotAllowed, NotFound
 
 RULES = [
     ("/", "index", None, None),
@@ -120,7 +120,7 @@ def test_build_errors(adapters):
 
 
 def test_build_multidict_and_append_unknown(adapters):
-    from corral.web.datastructures import MultiDict
+    from corral.web.http.datastructures import MultiDict
 
     ours, _ = adapters
     values = MultiDict([("uid", 1), ("x", "1"), ("x", "2")])
@@ -282,38 +282,3 @@ def test_app_serves_first_defaults_rule_directly() -> None:
     assert resp.status_code == 200 and resp.data == b"page 1"
     resp = client.get("/list/1")
     assert resp.status_code == 308 and resp.location == "http://localhost/list"
-
-
-@pytest.mark.parametrize("with_branch", [True, False])
-def test_quick_match_agrees_with_the_full_matcher(with_branch: bool) -> None:
-    """Map.quick_match either declines (None) or gives what MapAdapter.match gives."""
-    rules = RULES if with_branch else [rule for rule in RULES if rule[0] != "/dir/<sub>/"]
-    m = _build(r, rules)
-    adapter = m.bind("example.com", "/")
-    answered = 0
-    for path in [*PATHS, "/dir/x/y", "/blog/page/x", "/items/"]:
-        for method in ("GET", "POST", "HEAD", "PUT"):
-            quick = m.quick_match(path, method)
-            if quick is None:
-                continue
-            answered += 1
-            rule, args = quick
-            assert _outcome(adapter, path, method, r.RequestRedirect) == (
-                "ok", rule.endpoint, args
-            ), (path, method)
-    assert answered > 10
-
-
-def test_quick_match_declines_redirects_and_domains() -> None:
-    m = r.Map([
-        r.Rule("/old/<int:n>", endpoint="old", redirect_to="/new/<n>"),
-        r.Rule("/list", endpoint="lst", defaults={"page": 1}),
-        r.Rule("/list/<int:page>", endpoint="lst"),
-        r.Rule("/slash/", endpoint="slash"),
-    ])  # fmt: skip
-    assert m.quick_match("/old/3", "GET") is None
-    assert m.quick_match("/list/1", "GET") is None  # redirects to /list
-    assert m.quick_match("/slash", "GET") is None  # redirects to /slash/
-    assert m.quick_match("/list", "GET") is not None
-    hosted = r.Map([r.Rule("/", endpoint="i", subdomain="api")])
-    assert hosted.quick_match("/", "GET") is None

@@ -15,10 +15,15 @@ import werkzeug.local as wl
 import werkzeug.routing as wr
 
 from corral.web import App, abort, request
-from corral.web import exceptions as cx
-from corral.web.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict, MultiDict
-from corral.web.filestorage import FileStorage
 from corral.web.globals import current_app, g, session
+from corral.web.http import exceptions as cx
+from corral.web.http.datastructures import (
+    CombinedMultiDict,
+    FileStorage,
+    Headers,
+    ImmutableMultiDict,
+    MultiDict,
+)
 
 
 @pytest.fixture
@@ -82,7 +87,7 @@ def test_errorhandler_for_werkzeug_class_catches_corral_abort(app: App) -> None:
         abort(403)
 
     r = app.test_client().get("/")
-    assert (r.status_code, r.data) == (403, b"handled corral.web.exceptions")
+    assert (r.status_code, r.data) == (403, b"handled corral.web.http.exceptions")
 
 
 @pytest.mark.parametrize("key", [403, cx.Forbidden, cx.HTTPException, wx.HTTPException])
@@ -162,7 +167,7 @@ def test_corral_web_runs_without_werkzeug() -> None:
         "import sys\n"
         "sys.modules['werkzeug'] = None\n"
         "from corral.web import App, abort\n"
-        "from corral.web.datastructures import Headers\n"
+        "from corral.web.http.datastructures import Headers\n"
         "app = App('x')\n"
         "@app.route('/')\n"
         "def index():\n"

@@ -6,14 +6,15 @@ import pytest
 from flask.wrappers import Response as WResponse  # werkzeug's, with Flask's text/html default
 from werkzeug.wrappers import Request as WRequest
 
-from corral.web.datastructures import Headers
-from corral.web.exceptions import (
+from corral.web.http.datastructures import Headers
+from corral.web.http.exceptions import (
     BadRequest,
     RequestedRangeNotSatisfiable,
     RequestEntityTooLarge,
     UnsupportedMediaType,
 )
-from corral.web.wrappers import Request, Response, redirect
+from corral.web.http.request import Request
+from corral.web.http.response import Response, redirect
 
 
 def make_environ(path="/", method="GET", query="", body=b"", headers=None, **extra):
@@ -341,7 +342,7 @@ def test_make_conditional_ranges():
 
 
 def test_range_over_file_wrapper():
-    from corral.web.wsgi import FileWrapper
+    from corral.web.http.wsgi import FileWrapper
 
     r = Response(FileWrapper(io.BytesIO(b"abcdefghij"), 3), direct_passthrough=True)
     r.make_conditional(make_environ(headers={"Range": "bytes=-3"}), accept_ranges=True, complete_length=10)
@@ -392,7 +393,7 @@ def test_module_imports_no_flask():
     import sys
 
     code = (
-        "import sys, corral.web.routing, corral.web.wrappers, corral.web.formparser;"
+        "import sys, corral.web.routing, corral.web.wrappers, corral.web.http.formparser;"
         "bad = [m for m in sys.modules if m.split('.')[0] == 'flask'];"
         "print(bad); raise SystemExit(1 if bad else 0)"
     )

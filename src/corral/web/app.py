@@ -1,4 +1,5 @@
-"""The application object and its request pipeline."""
+"""The application object: serving requests (wsgi_app and the steps it runs); its
+setup half (configuration and registrations) is :class:`~corral.web.app_setup.AppSetup`."""
 
 from __future__ import annotations
 
@@ -7,39 +8,31 @@ import contextvars
 import inspect
 import os
 import sys
-import threading
-import weakref
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from functools import cached_property, update_wrapper
+from functools import update_wrapper
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from . import pipeline, signals, werkzeug_interop
-from .adapters import bind_plain as _bind_plain
-from .apptemplates import TemplateMixin
-from .appwrappers import Request, Response, make_response_from_view
-from .config import DEFAULT_CONFIG, Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .datastructures import Headers
-from .exceptions import (
+from . import signals
+from .app_setup import _APP_ONLY, AppSetup, _blueprint_chain
+from .ctx import AppContext, RequestContext
+from .globals import _cv_app, _cv_request, request
+from .http import werkzeug_interop
+from .http.datastructures.headers import Headers
+from .http.exceptions import (
     HTTP_EXCEPTIONS,
-    Aborter,
     BadRequest,
     BadRequestKeyError,
     HTTPException,
     InternalServerError,
 )
-from .globals import _cv_app, _cv_request, request
-from .helpers import get_debug_flag
-from .json import DefaultJSONProvider, JSONProvider
-from .routing import BuildError, Map, RequestRedirect, Rule
-from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
+from .http.response import redirect
+from .plan import RequestPlan
+from .routing.exceptions import BuildError, RequestRedirect
 from .sessions import SecureCookieSessionInterface, SessionInterface
+from .wrappers import Request, Response, make_response_from_view
 
 if TYPE_CHECKING:
-    from .blueprints import Blueprint
     from .testing import CliRunner, TestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,267 +44,49 @@ _REQUEST_REDIRECTS = werkzeug_interop.family(RequestRedirect)
 _sentinel: Any = object()
 
 
-def _td_seconds(value: timedelta | int | None) -> timedelta | None:
-    if value is None or isinstance(value, timedelta):
-        return value
-    return timedelta(seconds=value)
-
-
-_APP_ONLY: tuple[str | None, ...] = (None,)
-
-
-def _blueprint_chain(endpoint: str) -> tuple[str | None, ...]:
-    """``(None, "a", "a.b")`` for ``a.b.view``: the app, then blueprints outer to inner."""
-    if "." not in endpoint:
-        return _APP_ONLY
-    parts = endpoint.split(".")[:-1]
-    return (None, *(".".join(parts[: i + 1]) for i in range(len(parts))))
-
-
-class App(Scaffold, TemplateMixin):
+class App(AppSetup):
     """A WSGI application with Flask's API.
 
     ``app = App(__name__)``; register views with ``@app.route``; serve it with
     any WSGI server (``app(environ, start_response)``) or ``app.run()``.
     """
 
-    request_class: type[Request] = Request
-    response_class: type[Response] = Response
-    aborter_class = Aborter
-    jinja_environment: Any = None  # templating.Environment, set lazily
-    app_ctx_globals_class = _AppCtxGlobals
-    config_class = Config
-    testing = ConfigAttribute[bool]("TESTING")
-    secret_key = ConfigAttribute[Any]("SECRET_KEY")
-    permanent_session_lifetime = ConfigAttribute[timedelta](
-        "PERMANENT_SESSION_LIFETIME", get_converter=_td_seconds  # type: ignore[arg-type]
-    )
-    json_provider_class: type[JSONProvider] = DefaultJSONProvider
-    jinja_options: dict[str, Any] = {}
-    url_rule_class = Rule
-    url_map_class = Map
     test_client_class: type[TestClient] | None = None
     test_cli_runner_class: type[CliRunner] | None = None
     session_interface: SessionInterface = SecureCookieSessionInterface()
-    default_config = DEFAULT_CONFIG
-
-    def __init__(
-        self,
-        import_name: str,
-        static_url_path: str | None = None,
-        static_folder: str | os.PathLike[str] | None = "static",
-        static_host: str | None = None,
-        host_matching: bool = False,
-        subdomain_matching: bool = False,
-        template_folder: str | os.PathLike[str] | None = "templates",
-        instance_path: str | None = None,
-        instance_relative_config: bool = False,
-        root_path: str | None = None,
-    ) -> None:
-        super().__init__(
-            import_name=import_name,
-            static_folder=static_folder,
-            static_url_path=static_url_path,
-            template_folder=template_folder,
-            root_path=root_path,
-        )
-        if instance_path is None:
-            instance_path = self.auto_find_instance_path()
-        elif not os.path.isabs(instance_path):
-            raise ValueError(
-                "If an instance path is provided it must be absolute."
-                " A relative path was given instead."
-            )
-        self.instance_path = instance_path
-        self.config = self.make_config(instance_relative_config)
-        self.aborter = self.make_aborter()
-        self.json: JSONProvider = self.json_provider_class(self)
-        self.url_build_error_handlers: list[Callable[[Exception, str, dict[str, Any]], str]] = []
-        self.teardown_appcontext_funcs: list[Callable[[BaseException | None], None]] = []
-        self.shell_context_processors: list[Callable[[], dict[str, Any]]] = []
-        self.before_first_request_funcs: list[Callable[[], Any]] = []
-        self.blueprints: dict[str, Blueprint] = {}
-        self.extensions: dict[str, Any] = {}
-        self.url_map = self.url_map_class(host_matching=host_matching)
-        self.subdomain_matching = subdomain_matching
-        self._got_first_request = False
-        self._before_first_request_lock = threading.Lock()
-        self._sync_cache: dict[Callable[..., Any], Callable[..., Any]] = {}
-        self._adapter_templates: dict[Any, Any] = {}
-        # decided at the first request (see _decide_pipeline)
-        self._stock_pipeline: bool | None = None
-        self._fast_lane = self._direct_text = False
-        from .templating import _default_template_ctx_processor
-
-        self.template_context_processors[None].append(_default_template_ctx_processor)
-        if self.has_static_folder:
-            assert bool(static_host) == host_matching, (
-                "Invalid static_host/host_matching combination"
-            )
-            self_ref = weakref.ref(self)
-            self.add_url_rule(
-                f"{self.static_url_path}/<path:filename>",
-                endpoint="static",
-                host=static_host,
-                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
-            )
 
     # -- properties ------------------------------------------------------------
 
-    @cached_property
-    def name(self) -> str:  # type: ignore[override]
-        if self.import_name == "__main__":
-            fn: str | None = getattr(sys.modules["__main__"], "__file__", None)
-            if fn is None:
-                return "__main__"
-            return os.path.splitext(os.path.basename(fn))[0]
-        return self.import_name
-
-    @property
-    def debug(self) -> bool:
-        return bool(self.config["DEBUG"])
-
-    @debug.setter
-    def debug(self, value: bool) -> None:
-        self.config["DEBUG"] = value
-        if self.config["TEMPLATES_AUTO_RELOAD"] is None and "jinja_env" in self.__dict__:
-            self.jinja_env.auto_reload = value
-
-    @cached_property
-    def cli(self) -> Any:
-        from .cli import AppGroup
-
-        return AppGroup(self.name)
-
-    @cached_property
-    def logger(self) -> Any:
-        from .logging import create_logger
-
-        return create_logger(self)
-
-    @cached_property
-    def jinja_env(self) -> Any:
-        return self.create_jinja_environment()
-
-    def make_config(self, instance_relative: bool = False) -> Config:
-        root_path = self.instance_path if instance_relative else self.root_path
-        defaults = dict(self.default_config)
-        defaults["DEBUG"] = get_debug_flag()
-        return self.config_class(root_path, defaults)
-
-    def make_aborter(self) -> Aborter:
-        return self.aborter_class()
-
-    def auto_find_instance_path(self) -> str:
-        prefix, package_path = find_package(self.import_name)
-        if prefix is None:
-            return os.path.join(package_path, "instance")
-        return os.path.join(prefix, "var", f"{self.name}-instance")
-
-    def open_instance_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> Any:
-        path = os.path.join(self.instance_path, resource)
-        if "b" in mode:
-            return open(path, mode)
-        return open(path, mode, encoding=encoding)
-
-    def _check_setup_finished(self, f_name: str) -> None:
-        if self._got_first_request:
-            raise AssertionError(
-                f"The setup method '{f_name}' can no longer be called"
-                " on the application. It has already handled its first"
-                " request, any changes will not be applied"
-                " consistently.\n"
-                "Make sure all imports, decorators, functions, etc."
-                " needed to set up the application are done before"
-                " running it."
-            )
-
     # -- registration ------------------------------------------------------------
-
-    @setupmethod
-    def add_url_rule(
-        self,
-        rule: str,
-        endpoint: str | None = None,
-        view_func: Callable[..., Any] | None = None,
-        provide_automatic_options: bool | None = None,
-        **options: Any,
-    ) -> None:
-        if endpoint is None:
-            endpoint = _endpoint_from_view_func(view_func)  # type: ignore[arg-type]
-        options["endpoint"] = endpoint
-        methods = options.pop("methods", None)
-        if methods is None:
-            methods = getattr(view_func, "methods", None) or ("GET",)
-        if isinstance(methods, str):
-            raise TypeError(
-                "Allowed methods must be a list of strings, for"
-                ' example: @app.route(..., methods=["POST"])'
-            )
-        methods = {item.upper() for item in methods}
-        required_methods = set(getattr(view_func, "required_methods", ()))
-        if provide_automatic_options is None:
-            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
-        if provide_automatic_options is None:
-            if "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]:
-                provide_automatic_options = True
-                required_methods.add("OPTIONS")
-            else:
-                provide_automatic_options = False
-        methods |= required_methods
-        rule_obj = self.url_rule_class(rule, methods=methods, **options)
-        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
-        self.url_map.add(rule_obj)
-        if view_func is not None:
-            old_func = self.view_functions.get(endpoint)
-            if old_func is not None and old_func != view_func:
-                raise AssertionError(
-                    "View function mapping is overwriting an existing"
-                    f" endpoint function: {endpoint}"
-                )
-            self.view_functions[endpoint] = view_func
-
-    @setupmethod
-    def before_first_request(self, f: F) -> F:
-        """Run ``f()`` once, before the first request this app instance handles."""
-        self.before_first_request_funcs.append(f)
-        return f
-
-    @setupmethod
-    def teardown_appcontext(self, f: F) -> F:
-        self.teardown_appcontext_funcs.append(f)
-        return f
-
-    @setupmethod
-    def shell_context_processor(self, f: F) -> F:
-        self.shell_context_processors.append(f)
-        return f
-
-    def make_shell_context(self) -> dict[str, Any]:
-        rv: dict[str, Any] = {"app": self, "g": self.app_ctx_globals_class}
-        ctx = _cv_app.get(None)
-        if ctx is not None:
-            rv["g"] = ctx.g
-        for processor in self.shell_context_processors:
-            rv.update(processor())
-        return rv
-
-    @setupmethod
-    def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
-        blueprint.register(self, options)
-
-    def iter_blueprints(self) -> Iterator[Blueprint]:
-        return iter(self.blueprints.values())
 
     # -- contexts ---------------------------------------------------------------
 
     def app_context(self) -> AppContext:
+        """A new :class:`~corral.web.ctx.AppContext` for this app; use it as
+        ``with app.app_context():`` to make ``current_app`` and ``g`` available
+        outside a request (in a CLI command or a test).
+        """
         return AppContext(self)
 
     def request_context(self, environ: dict[str, Any]) -> RequestContext:
+        """A new :class:`~corral.web.ctx.RequestContext` for a WSGI environ;
+        :meth:`wsgi_app` pushes one for each request.
+
+        :param environ: the WSGI environment.
+        :return: the context, not pushed yet.
+        """
         return RequestContext(self, environ)
 
     def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
+        """A request context for a request built from test arguments, for using
+        ``request`` and ``session`` outside a real request::
+
+            with app.test_request_context("/?q=1", method="POST"):
+                ...
+
+        Takes the arguments of :class:`~corral.web.testing.EnvironBuilder`
+        (path, base_url, query_string, method, headers, data, json...).
+        """
         from .testing import EnvironBuilder
 
         builder = EnvironBuilder(self, *args, **kwargs)
@@ -321,43 +96,50 @@ class App(Scaffold, TemplateMixin):
             builder.close()
 
     def test_client(self, use_cookies: bool = True, **kwargs: Any) -> TestClient:
+        """A test client for the app: send requests without a server.
+
+        :param use_cookies: keep cookies between requests, as a browser does.
+        :param kwargs: passed to ``test_client_class``.
+        :return: a :class:`~corral.web.testing.TestClient`; use it as a context manager
+            to keep the last request's context for inspection.
+        """
         cls: Any = self.test_client_class
         if cls is None:
             from .testing import TestClient as cls
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)  # type: ignore[no-any-return]
 
     def test_cli_runner(self, **kwargs: Any) -> CliRunner:
+        """A :class:`~corral.web.testing.CliRunner` that invokes the app's CLI commands in tests."""
         cls: Any = self.test_cli_runner_class
         if cls is None:
             from .testing import CliRunner as cls
         return cls(self, **kwargs)  # type: ignore[no-any-return]
 
-    def _routes_by_path_alone(self) -> bool:
-        """Does matching a request depend on its path and method only (no server
-        name, trusted hosts, host or subdomain matching, stock adapter)?"""
+    def _routes_by_path(self) -> bool:
+        """Does matching a request depend on its path and method only? (The stock
+        ``create_url_adapter``; no ``SERVER_NAME``, trusted hosts, host or
+        subdomain matching, and no rule tied to a host or subdomain.)"""
         config = self.config
+        url_map = self.url_map
         return (
             config["SERVER_NAME"] is None
             and config["TRUSTED_HOSTS"] is None
             and not self.subdomain_matching
-            and not self.url_map.host_matching
-            and type(self).create_url_adapter is App.create_url_adapter
-            and "create_url_adapter" not in self.__dict__
+            and not url_map.host_matching
+            and not url_map._check_domain
+            and (self._request_plan or self.request_plan).stock_url_adapter
         )
 
     def create_url_adapter(self, request: Request | None) -> Any:
+        """The URL map bound to a request (or, with ``request`` None, to the
+        ``SERVER_NAME`` setting) for matching and building URLs.
+
+        :param request: the request, or None outside a request.
+        :return: a :class:`~corral.web.routing.MapAdapter`, or None when there is no
+            request and no ``SERVER_NAME``.
+        """
         config = self.config
         if request is not None:
-            url_map = self.url_map
-            if (
-                config["SERVER_NAME"] is None
-                and config["TRUSTED_HOSTS"] is None
-                and not self.subdomain_matching
-                and not url_map.host_matching
-            ):
-                adapter = _bind_plain(url_map, request.environ, self._adapter_templates)
-                if adapter is not None:
-                    return adapter
             trusted = config["TRUSTED_HOSTS"]
             if trusted is not None:
                 request.trusted_hosts = trusted  # type: ignore[attr-defined]
@@ -414,37 +196,40 @@ class App(Scaffold, TemplateMixin):
     # -- the pipeline -------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self._fast_lane and "wsgi_app" not in self.__dict__:
-            return pipeline.serve(self, environ, start_response)
+        """The WSGI entry point: calls :meth:`wsgi_app`, so that middleware can
+        wrap ``app.wsgi_app`` while the app object is still what the server holds."""
         return self.wsgi_app(environ, start_response)
 
-    def _decide_pipeline(self) -> None:
-        """At the first request: may the stock steps be inlined (none of them
-        overridden on the class or this instance), and may ``wsgi_app`` take
-        the fast lane (see :mod:`.pipeline`)?"""
-        self._stock_pipeline = pipeline.overrides_none(self, App, pipeline.PIPELINE_STEPS)
-        self._direct_text = pipeline.direct_text_ok()
-        self._fast_lane = pipeline.overrides_none(self, App, pipeline.FAST_LANE_STEPS)
+    def _hooks_changed(self) -> None:
+        """A hook was registered: the request plan is decided again."""
+        self._request_plan = None
+
+    @property
+    def request_plan(self) -> RequestPlan:
+        """What this app's requests need, decided at the first request (see
+        :class:`~corral.web.plan.RequestPlan`)."""
+        plan = self._request_plan
+        if plan is None:
+            plan = RequestPlan.for_app(self, App)
+            if self._got_first_request:  # setup is over: the plan holds from now on
+                self._request_plan = plan
+        return plan
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self._fast_lane:
-            return pipeline.serve(self, environ, start_response)
-        if self._stock_pipeline is None:
-            self._decide_pipeline()
-            if self._fast_lane:
-                return pipeline.serve(self, environ, start_response)
-        return self._wsgi_general(environ, start_response)
+        """Handle one request: push a request context, dispatch it
+        (:meth:`full_dispatch_request`), turn an unhandled error into a 500
+        (:meth:`handle_exception`), call the response, pop the context.
 
-    def _wsgi_general(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        :param environ: the WSGI environment of the request.
+        :param start_response: the server's WSGI ``start_response`` callable.
+        :return: the response body, an iterable of bytes.
+        """
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:
             try:
                 ctx.push()
-                if self._stock_pipeline:
-                    response = pipeline.finish(self, ctx, pipeline.run_view(self, ctx))
-                else:
-                    response = self.full_dispatch_request()
+                response = self.full_dispatch_request()
             except Exception as e:
                 error = e
                 response = self.handle_exception(e)
@@ -461,9 +246,6 @@ class App(Scaffold, TemplateMixin):
                 error = None
             ctx.pop(error)
 
-    def should_ignore_error(self, error: BaseException | None) -> bool:
-        return False
-
     def _run_before_first_request(self) -> None:
         with self._before_first_request_lock:
             if not self._got_first_request:
@@ -472,12 +254,19 @@ class App(Scaffold, TemplateMixin):
                 self._got_first_request = True
 
     def full_dispatch_request(self) -> Response:
+        """Run a request from the request_started signal to the finished response:
+        before-request hooks, the view (or a handled error), then
+        :meth:`finalize_request`.
+
+        :return: the response object.
+        """
         if not self._got_first_request:
             self._run_before_first_request()
         try:
             if signals.request_started.receivers:
                 signals.request_started.send(self, _async_wrapper=self.ensure_sync)
-            rv = self.preprocess_request()
+            plan = self._request_plan or self.request_plan
+            rv = self.preprocess_request() if plan.run_preprocess else None
             if rv is None:
                 rv = self.dispatch_request()
         except Exception as e:
@@ -485,6 +274,15 @@ class App(Scaffold, TemplateMixin):
         return self.finalize_request(rv)
 
     def finalize_request(self, rv: Any, from_error_handler: bool = False) -> Response:
+        """Turn a view's return value into the final response: :meth:`make_response`,
+        after-request hooks and session saving (:meth:`process_response`), and the
+        request_finished signal.
+
+        :param rv: the view's (or error handler's) return value.
+        :param from_error_handler: when True, an error while finalizing is logged
+            instead of raised.
+        :return: the response object.
+        """
         response = self.make_response(rv)
         try:
             response = self.process_response(response)
@@ -501,6 +299,12 @@ class App(Scaffold, TemplateMixin):
         return response
 
     def preprocess_request(self) -> Any:
+        """Run the URL value preprocessors and before-request functions (the app's,
+        then the request's blueprints'). A before-request function that returns a
+        value stops the request: that value is the response.
+
+        :return: that value, or None to go on to the view.
+        """
         req = _cv_request.get().request
         rule = req.url_rule
         if rule is None or "." not in rule.endpoint:
@@ -525,6 +329,10 @@ class App(Scaffold, TemplateMixin):
         return None
 
     def raise_routing_exception(self, request: Request) -> None:
+        """Raise the routing error kept on ``request`` (404, 405, or a redirect
+        that adds a slash). In debug mode a redirect that would drop a form body
+        raises a clear error instead.
+        """
         exc: Any = request.routing_exception
         if self.debug and isinstance(exc, _REQUEST_REDIRECTS):
             from .debughelpers import check_routing_redirect
@@ -533,6 +341,12 @@ class App(Scaffold, TemplateMixin):
         raise exc
 
     def dispatch_request(self) -> Any:
+        """Call the view function matched for the current request, with the URL's
+        values as keyword arguments (``OPTIONS`` is answered automatically when the
+        rule provides it).
+
+        :return: the view's return value, not yet a response.
+        """
         req = _cv_request.get().request
         if req.routing_exception is not None:
             self.raise_routing_exception(req)  # type: ignore[arg-type]
@@ -543,6 +357,7 @@ class App(Scaffold, TemplateMixin):
         return (self._sync_cache.get(view) or self.ensure_sync(view))(**req.view_args)  # type: ignore[arg-type]
 
     def make_default_options_response(self) -> Response:
+        """The automatic answer to ``OPTIONS``: an empty response whose ``Allow`` header lists the URL's methods."""
         adapter = _cv_request.get().url_adapter
         methods = adapter.allowed_methods()
         rv = self.response_class()
@@ -550,6 +365,12 @@ class App(Scaffold, TemplateMixin):
         return rv
 
     def process_response(self, response: Response) -> Response:
+        """Run the after-request functions (the request's own, then the blueprints',
+        then the app's, last registered first) and save the session.
+
+        :param response: the response from :meth:`make_response`.
+        :return: the response the functions returned.
+        """
         ctx = _cv_request.get()
         ensure_sync = self.ensure_sync
         for func in ctx._after_request_functions:
@@ -565,11 +386,13 @@ class App(Scaffold, TemplateMixin):
         if (arf or ctx._after_request_functions) and not isinstance(response.headers, Headers):
             # a hook swapped in another header mapping (a Werkzeug Headers or MultiDict)
             response.headers = Headers(response.headers)
-        # Not opened during the request: only a cookie that came in (or a custom
-        # interface, which may do anything) can need saving.
-        if pipeline.session_untouched(self, ctx):
-            return response
         si = self.session_interface
+        if ctx._session is None and si is (self._request_plan or self.request_plan).stock_session_interface:
+            # the stock session, neither opened during the request nor sent by the
+            # client: there is nothing to save
+            cookies = ctx.request.environ.get("HTTP_COOKIE")
+            if not cookies or self.config["SESSION_COOKIE_NAME"] not in cookies:
+                return response
         session = ctx.session
         if not si.is_null_session(session):
             si.save_session(self, session, response)
@@ -583,6 +406,11 @@ class App(Scaffold, TemplateMixin):
         return session
 
     def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:
+        """Run the teardown-request functions (last registered first) and send the
+        request_tearing_down signal; called when the request context is popped.
+
+        :param exc: the unhandled exception of the request, or None.
+        """
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         trf = self.teardown_request_funcs
@@ -597,6 +425,11 @@ class App(Scaffold, TemplateMixin):
             signals.request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
+        """Run the teardown-appcontext functions and send the
+        appcontext_tearing_down signal; called when the app context is popped.
+
+        :param exc: the unhandled exception, or None.
+        """
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         if self.teardown_appcontext_funcs:
@@ -607,36 +440,11 @@ class App(Scaffold, TemplateMixin):
 
     # -- errors ---------------------------------------------------------------------
 
-    def _find_error_handler(self, e: BaseException, blueprints: list[str]) -> Callable[..., Any] | None:
-        exc_class = type(e)
-        code = getattr(e, "code", None) if isinstance(e, HTTP_EXCEPTIONS) else None
-        names = (*blueprints, None)
-        spec = self.error_handler_spec
-        for c in (code, None) if code is not None else (None,):
-            for name in names:
-                if name not in spec:
-                    continue
-                handler_map = spec[name].get(c)
-                if not handler_map:
-                    continue
-                for cls in exc_class.__mro__:
-                    # a Werkzeug class also finds handlers of the corral.web class for it
-                    handler = handler_map.get(cls) or handler_map.get(werkzeug_interop.ours(cls))
-                    if handler is not None:
-                        return handler
-        return None
-
-    def trap_http_exception(self, e: Exception) -> bool:
-        if self.config["TRAP_HTTP_EXCEPTIONS"]:
-            return True
-        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None and self.debug and isinstance(e, _BAD_REQUEST_KEY_ERRORS):
-            return True
-        if trap_bad_request:
-            return isinstance(e, _BAD_REQUESTS)
-        return False
-
     def handle_http_exception(self, e: HTTPException) -> Any:
+        """Answer an HTTP exception: its registered error handler's result, or the
+        exception itself (which is a response). Redirects from routing are returned
+        as they are.
+        """
         if e.code is None or isinstance(e, _REQUEST_REDIRECTS):
             return e
         handler = self._find_error_handler(e, request.blueprints)
@@ -645,6 +453,12 @@ class App(Scaffold, TemplateMixin):
         return self.ensure_sync(handler)(e)
 
     def handle_user_exception(self, e: Exception) -> Any:
+        """Handle an exception raised by a view or a hook: HTTP exceptions go to
+        :meth:`handle_http_exception`; others to their registered error handler.
+        Without a handler the exception is re-raised (to :meth:`handle_exception`).
+
+        :return: the handler's return value.
+        """
         if isinstance(e, _BAD_REQUEST_KEY_ERRORS) and (
             self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
         ):
@@ -657,6 +471,14 @@ class App(Scaffold, TemplateMixin):
         return self.ensure_sync(handler)(e)
 
     def handle_exception(self, e: Exception) -> Response:
+        """Handle an exception no error handler caught: send the
+        got_request_exception signal, then re-raise it in debug or testing mode
+        (``PROPAGATE_EXCEPTIONS``), else log it and answer 500 (with the handler
+        registered for 500 or :class:`InternalServerError`, if any).
+
+        :param e: the unhandled exception.
+        :return: the 500 response.
+        """
         exc_info = sys.exc_info()
         signals.got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
         propagate = self.config["PROPAGATE_EXCEPTIONS"]
@@ -677,6 +499,7 @@ class App(Scaffold, TemplateMixin):
         self,
         exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
     ) -> None:
+        """Log an unhandled exception with the app's logger (``app.logger.error``, with the path and method)."""
         self.logger.error(f"Exception on {request.path} [{request.method}]", exc_info=exc_info)
 
     # -- responses and URLs -----------------------------------------------------------
@@ -685,7 +508,12 @@ class App(Scaffold, TemplateMixin):
     make_response: ClassVar[Callable[[App, Any], Response]] = make_response_from_view
 
     def redirect(self, location: str, code: int = 302) -> Response:
-        from .wrappers import redirect
+        """A redirect response of the app's response class.
+
+        :param location: the URL to redirect to.
+        :param code: the status code (302 by default).
+        :return: the response.
+        """
 
         return redirect(location, code=code, Response=self.response_class)  # type: ignore[return-value]
 
@@ -700,6 +528,19 @@ class App(Scaffold, TemplateMixin):
         _external: bool | None = None,
         **values: Any,
     ) -> str:
+        """Build the URL of an endpoint; what :func:`corral.web.url_for` calls.
+
+        :param endpoint: the endpoint name; ``".name"`` means the current blueprint's.
+        :param _anchor: a fragment to append (``#...``).
+        :param _method: the method the rule must allow, to pick among rules.
+        :param _scheme: the URL scheme, for an external URL.
+        :param _external: an absolute URL (with scheme and host); the default inside a
+            request is a path, outside one an absolute URL (needs ``SERVER_NAME``).
+        :param values: the rule's variables; unknown ones become the query string.
+        :return: the URL.
+        :raises BuildError: when no rule fits (unless a URL build error handler
+            answers).
+        """
         req_ctx = _cv_request.get(None)
         if req_ctx is not None:
             url_adapter = req_ctx.url_adapter
@@ -736,26 +577,6 @@ class App(Scaffold, TemplateMixin):
             rv = f"{rv}#{quote(_anchor, safe='%!#$&' + chr(39) + '()*+,/:;=?@')}"
         return rv
 
-    def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
-        udf = self.url_default_functions
-        for name in _blueprint_chain(endpoint):
-            if name in udf:
-                for func in udf[name]:
-                    func(endpoint, values)
-
-    def handle_url_build_error(self, error: BuildError, endpoint: str, values: dict[str, Any]) -> str:
-        for handler in self.url_build_error_handlers:
-            try:
-                rv = handler(error, endpoint, values)
-            except BuildError as e:
-                error = e
-            else:
-                if rv is not None:
-                    return rv
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
-
     # -- serving ----------------------------------------------------------------------
 
     def run(
@@ -766,7 +587,14 @@ class App(Scaffold, TemplateMixin):
         load_dotenv: bool = True,
         **options: Any,
     ) -> None:
-        """Serve the app with corral's server (blocking).
+        """Serve the app with corral's server, for development (blocks until stopped).
+
+        :param host: the interface to listen on (``127.0.0.1``, or ``SERVER_NAME``'s host).
+        :param port: the port (5000, or ``SERVER_NAME``'s port).
+        :param debug: turn debug mode on or off (and the reloader with it).
+        :param load_dotenv: read ``.env`` and ``.flaskenv`` first, as ``corral-web run`` does.
+        :param options: the development server's options (``use_reloader``,
+            ``threaded``, ``ssl_context``...).
 
         Does nothing under ``corral-web run`` (which sets ``CORRAL_RUN_FROM_CLI``),
         so a module that calls ``app.run()`` when imported does not start a

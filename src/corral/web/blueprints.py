@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 
 if TYPE_CHECKING:
-    from .app import App
+    from .app_setup import AppSetup
 
 F = TypeVar("F", bound=Callable[..., Any])
 DeferredSetupFunction = Callable[["BlueprintSetupState"], None]
@@ -28,7 +28,7 @@ class BlueprintSetupState:
     def __init__(
         self,
         blueprint: Blueprint,
-        app: App,
+        app: AppSetup,
         options: dict[str, Any],
         first_registration: bool,
     ) -> None:
@@ -52,6 +52,7 @@ class BlueprintSetupState:
         view_func: Callable[..., Any] | None = None,
         **options: Any,
     ) -> None:
+        """Add a blueprint's rule to the app, with the registration's URL prefix, subdomain, defaults and endpoint prefix."""
         if self.url_prefix is not None:
             rule = "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/"))) if rule else self.url_prefix
         options.setdefault("subdomain", self.subdomain)
@@ -134,8 +135,9 @@ class Blueprint(Scaffold):
         self.record(wrapper)
 
     def make_setup_state(
-        self, app: App, options: dict[str, Any], first_registration: bool = False
+        self, app: AppSetup, options: dict[str, Any], first_registration: bool = False
     ) -> BlueprintSetupState:
+        """The :class:`BlueprintSetupState` passed to the deferred setup functions of one registration."""
         return BlueprintSetupState(self, app, options, first_registration)
 
     @setupmethod
@@ -145,7 +147,7 @@ class Blueprint(Scaffold):
             raise ValueError("Cannot register a blueprint on itself")
         self._blueprints.append((blueprint, options))
 
-    def register(self, app: App, options: dict[str, Any]) -> None:
+    def register(self, app: AppSetup, options: dict[str, Any]) -> None:
         """Called by :meth:`App.register_blueprint`."""
         name_prefix = options.get("name_prefix", "")
         self_name = options.get("name", self.name)
@@ -199,7 +201,7 @@ class Blueprint(Scaffold):
         opts["name_prefix"] = name
         return opts
 
-    def _register_cli(self, app: App, name: str, options: dict[str, Any]) -> None:
+    def _register_cli(self, app: AppSetup, name: str, options: dict[str, Any]) -> None:
         cli = self.__dict__.get("cli")
         if cli is None or not cli.commands:
             return
@@ -210,7 +212,7 @@ class Blueprint(Scaffold):
             cli.name = name if group is _sentinel else group
             app.cli.add_command(cli)
 
-    def _merge_blueprint_funcs(self, app: App, name: str) -> None:
+    def _merge_blueprint_funcs(self, app: AppSetup, name: str) -> None:
         def extend(bp_dict: dict[Any, list[Any]], parent_dict: dict[Any, list[Any]]) -> None:
             for key, values in bp_dict.items():
                 key = name if key is None else f"{name}.{key}"
@@ -239,6 +241,7 @@ class Blueprint(Scaffold):
         provide_automatic_options: bool | None = None,
         **options: Any,
     ) -> None:
+        """Record a rule for the blueprint, added to the app (with the blueprint's prefix and endpoint name) on registration."""
         if endpoint and "." in endpoint:
             raise ValueError("'endpoint' may not contain a dot '.' character.")
         if view_func and hasattr(view_func, "__name__") and "." in view_func.__name__:
@@ -261,35 +264,43 @@ class Blueprint(Scaffold):
 
     @setupmethod
     def before_app_request(self, f: F) -> F:
+        """Like :meth:`before_request`, but for every request of the app."""
         return self._app_hook("before_request_funcs", f)
 
     @setupmethod
     def after_app_request(self, f: F) -> F:
+        """Like :meth:`after_request`, but for every request of the app."""
         return self._app_hook("after_request_funcs", f)
 
     @setupmethod
     def teardown_app_request(self, f: F) -> F:
+        """Like :meth:`teardown_request`, but for every request of the app."""
         return self._app_hook("teardown_request_funcs", f)
 
     @setupmethod
     def app_context_processor(self, f: F) -> F:
+        """Like :meth:`context_processor`, but for every template the app renders."""
         return self._app_hook("template_context_processors", f)
 
     @setupmethod
     def app_url_value_preprocessor(self, f: F) -> F:
+        """Like :meth:`url_value_preprocessor`, but for every request of the app."""
         return self._app_hook("url_value_preprocessors", f)
 
     @setupmethod
     def app_url_defaults(self, f: F) -> F:
+        """Like :meth:`url_defaults`, but for every URL the app builds."""
         return self._app_hook("url_default_functions", f)
 
     @setupmethod
     def before_app_first_request(self, f: F) -> F:
+        """Register ``f()`` to run once before the app's first request."""
         self.record_once(lambda s: s.app.before_first_request_funcs.append(f))
         return f
 
     @setupmethod
     def app_errorhandler(self, code: type[BaseException] | int) -> Callable[[F], F]:
+        """Like :meth:`errorhandler`, but for errors anywhere in the app."""
         def decorator(f: F) -> F:
             self.record_once(lambda s: s.app.register_error_handler(code, f))
             return f
@@ -307,24 +318,30 @@ class Blueprint(Scaffold):
 
     @setupmethod
     def app_template_filter(self, name: str | Callable[..., Any] | None = None) -> Any:
+        """Register a Jinja filter for the whole app (decorator; ``name`` defaults to the function's)."""
         return self._app_template("filter", name)
 
     @setupmethod
     def add_app_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
+        """Register ``f`` as a Jinja filter for the whole app."""
         self._app_template("filter", name)(f)
 
     @setupmethod
     def app_template_test(self, name: str | Callable[..., Any] | None = None) -> Any:
+        """Register a Jinja test for the whole app (decorator)."""
         return self._app_template("test", name)
 
     @setupmethod
     def add_app_template_test(self, f: Callable[..., bool], name: str | None = None) -> None:
+        """Register ``f`` as a Jinja test for the whole app."""
         self._app_template("test", name)(f)
 
     @setupmethod
     def app_template_global(self, name: str | Callable[..., Any] | None = None) -> Any:
+        """Register a Jinja global for the whole app (decorator)."""
         return self._app_template("global", name)
 
     @setupmethod
     def add_app_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
+        """Register ``f`` as a Jinja global for the whole app."""
         self._app_template("global", name)(f)

@@ -22,7 +22,7 @@ import click
 
 from .app import App
 from .devserver import is_running_from_reloader
-from .globals import _cv_app
+from .globals import _cv_app, current_app, g
 from .helpers import get_debug_flag, get_load_dotenv
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -175,6 +175,7 @@ class ScriptInfo:
         self._loaded_app: Any = None
 
     def resolved_import_path(self) -> str | None:
+        """The import path of the app: ``--app``, else ``CORRAL_APP``/``FLASK_APP``; None when none was given."""
         if self.app_import_path:
             return self.app_import_path
         for name in APP_ENV_VARS:
@@ -567,8 +568,6 @@ def shell_command() -> None:
     context processors' names) in scope."""
     import code
 
-    from .globals import current_app, g
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     banner = (
         f"Python {sys.version} on {sys.platform}\n"
@@ -621,7 +620,6 @@ def _route_rows(rules: list[Any], all_methods: bool, host_matching: bool) -> tup
 @with_appcontext
 def routes_command(sort: str, all_methods: bool) -> None:
     """Show every route of the app: endpoint, methods and rule."""
-    from .globals import current_app
 
     rules = list(current_app.url_map.iter_rules())
     if not rules:
@@ -711,6 +709,7 @@ class CorralGroup(AppGroup):
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the command line; with no arguments or just ``--help``, the .env files are read first so that the app's commands are listed."""
         if (not args and self.no_args_is_help) or (
             len(args) == 1 and args[0] in self.get_help_option_names(ctx)
         ):

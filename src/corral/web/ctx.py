@@ -8,7 +8,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from . import signals
+from .flask_alias import flask_installed_as_alias
 from .globals import _cv_app, _cv_request
+from .http.exceptions import HTTP_EXCEPTIONS
+from .http.wsgi import environ_text
+from .routing.exceptions import RequestRedirect
 
 if TYPE_CHECKING:
     from .app import App
@@ -17,7 +21,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 _sentinel = object()
-_LAZY: Any = object()  # a request's URL adapter, not built yet
+_UNBOUND: Any = object()  # a request context's URL adapter, not bound yet
 
 
 class _AppCtxGlobals:
@@ -55,8 +59,6 @@ class _AppCtxGlobals:
     def __repr__(self) -> str:
         ctx = _cv_app.get(None)
         if ctx is not None:
-            from .flask_alias import flask_installed_as_alias
-
             owner = "flask" if flask_installed_as_alias() else "corral.web"
             return f"<{owner}.g of '{ctx.app.name}'>"
         return object.__repr__(self)
@@ -83,43 +85,30 @@ class AppContext:
         self.__dict__["_url_adapter"] = value
 
     def push(self) -> None:
+        """Make this the current app context (``current_app``, ``g``)."""
         self._cv_tokens.append(_cv_app.set(self))
         if signals.appcontext_pushed.receivers:
             signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """Undo :meth:`push`; the last pop runs the app's teardown_appcontext functions."""
+        app = self.app
         try:
             if len(self._cv_tokens) == 1:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_appcontext(exc)
+                if (
+                    (app._request_plan or app.request_plan).run_teardown_appcontext
+                    or signals.appcontext_tearing_down.receivers
+                ):
+                    app.do_teardown_appcontext(exc)
         finally:
             ctx = _cv_app.get()
             _cv_app.reset(self._cv_tokens.pop())
-        self._popped(ctx)
-
-    def _popped(self, ctx: Any) -> None:
-        """After the context variable was reset: check it was this context, tell
-        the ``appcontext_popped`` receivers."""
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
         if signals.appcontext_popped.receivers:
-            signals.appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
-
-    def _pop_last(self, exc: BaseException | None) -> None:
-        """``pop(exc)`` of the context's only push (the common case)."""
-        app = self.app
-        try:
-            if not (
-                app._stock_pipeline
-                and not app.teardown_appcontext_funcs
-                and not signals.appcontext_tearing_down.receivers
-            ):
-                app.do_teardown_appcontext(exc)
-        finally:
-            ctx = _cv_app.get()
-            _cv_app.reset(self._cv_tokens.pop())
-        self._popped(ctx)
+            signals.appcontext_popped.send(app, _async_wrapper=app.ensure_sync)
 
     def __enter__(self) -> AppContext:
         self.push()
@@ -153,14 +142,14 @@ class RequestContext:
             request = app.request_class(environ)
             request.json_module = app.json
         self.request: Request = request
-        self._url_adapter: Any = None
-        if app._routes_by_path_alone():
-            # matching needs no adapter: it is built only if something asks for it
-            self._url_adapter = _LAZY
-        else:
+        self._url_adapter: Any = _UNBOUND
+        if not (
+            app._routes_by_path() and app.url_map.binds_host(request.environ.get("HTTP_HOST"))
+        ):
+            self._url_adapter = None
             try:
-                self._url_adapter = app.create_url_adapter(request)  # type: ignore[arg-type]
-            except Exception as e:  # an HTTPException from a bad Host
+                self._url_adapter = app.create_url_adapter(request)
+            except HTTP_EXCEPTIONS as e:  # a bad or untrusted Host
                 request.routing_exception = e
         self.flashes: list[tuple[str, str]] | None = None
         self._session = session
@@ -169,11 +158,13 @@ class RequestContext:
 
     @property
     def url_adapter(self) -> Any:
-        """The app's URL map bound to this request (None when it cannot be bound)."""
+        """The app's URL map bound to this request (``app.create_url_adapter``), for
+        matching and building URLs; None when it cannot be bound. When routing
+        depends on the path alone it is bound on first use (by ``url_for``, say)."""
         adapter = self._url_adapter
-        if adapter is _LAZY:
+        if adapter is _UNBOUND:
             adapter = self._url_adapter = None
-            adapter = self._url_adapter = self.app.create_url_adapter(self.request)  # type: ignore[arg-type]
+            adapter = self._url_adapter = self.app.create_url_adapter(self.request)
         return adapter
 
     @url_adapter.setter
@@ -182,9 +173,10 @@ class RequestContext:
 
     @property
     def session(self) -> Any:
+        """The request's session, opened by the app's session interface on first use."""
         s = self._session
         if s is None:
-            s = self._session = self.app._open_session(self.request)  # type: ignore[arg-type]
+            s = self._session = self.app._open_session(self.request)
         return s
 
     @session.setter
@@ -192,68 +184,61 @@ class RequestContext:
         self._session = value
 
     def copy(self) -> RequestContext:
-        # the copy shares the session object (opened now if it was not yet)
+        """A new context for the same request and session (opened now if it was not
+        yet), for use in another thread or greenlet."""
         return self.__class__(self.app, self.request.environ, self.request, self.session)
 
     def match_request(self) -> None:
+        """Match the request's URL with the bound URL adapter; store the rule and
+        its arguments on the request, or the routing error in
+        ``request.routing_exception``."""
+        req = self.request
         try:
-            rule, view_args = self.url_adapter.match(return_rule=True)
-            req = self.request
+            if self._url_adapter is _UNBOUND:
+                # routing by path alone: the map's own adapter matches the path; a
+                # redirect is matched again bound to the request, for its URL
+                path = req.environ.get("PATH_INFO") or "/"
+                if not path.isascii():
+                    path = environ_text(req.environ, "PATH_INFO")
+                try:
+                    rule, view_args = self.app.url_map.path_adapter().match(
+                        path, req.method, return_rule=True
+                    )
+                except RequestRedirect:
+                    rule, view_args = self.url_adapter.match(return_rule=True)
+            else:
+                rule, view_args = self.url_adapter.match(return_rule=True)
+        except HTTP_EXCEPTIONS as e:
+            req.routing_exception = e
+        else:
             req.url_rule = rule
             req.view_args = view_args
-        except Exception as e:
-            self.request.routing_exception = e
 
     def push(self) -> None:
+        """Make this the current request context (pushing an app context for its
+        app first when none is current) and match the URL."""
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not self.app:
             app_ctx = self.app.app_context()
-            if type(app_ctx) is AppContext:  # AppContext.push(), inlined
-                app_ctx._cv_tokens.append(_cv_app.set(app_ctx))
-                if signals.appcontext_pushed.receivers:
-                    signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
-            else:
-                app_ctx.push()
+            app_ctx.push()
         else:
             app_ctx = None
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
-        self._match_pushed()
-
-    def _match_pushed(self) -> None:
-        """Match the request's URL (the last step of ``push``); a routing failure
-        is kept in ``request.routing_exception``."""
-        req = self.request
-        if self._url_adapter is _LAZY:
-            path = req.environ.get("PATH_INFO") or "/"
-            if path.isascii() and path[:1] == "/" and path[1:2] != "/":
-                found = self.app.url_map.quick_match(path, req.method)
-                if found is not None:
-                    req.url_rule, req.view_args = found
-                    return
-            try:
-                adapter = self.url_adapter
-            except Exception as e:
-                req.routing_exception = e
-                return
-        else:
-            adapter = self._url_adapter
-        if adapter is not None:
-            try:  # match_request(), inlined
-                req.url_rule, req.view_args = adapter.match(return_rule=True)
-            except Exception as e:
-                req.routing_exception = e
+        if self._url_adapter is not None:
+            self.match_request()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """Undo :meth:`push`. The last pop runs the teardown_request functions,
+        closes the request and pops the app context pushed with it."""
         clear_request = len(self._cv_tokens) == 1
         try:
             if clear_request:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 app = self.app
-                if not (
-                    app._stock_pipeline
-                    and not app.teardown_request_funcs
-                    and not signals.request_tearing_down.receivers
+                if (
+                    (app._request_plan or app.request_plan).run_teardown_request
+                    or signals.request_tearing_down.receivers
                 ):
                     app.do_teardown_request(exc)
                 close = getattr(self.request, "close", None)
@@ -269,10 +254,7 @@ class RequestContext:
                 if environ.get("werkzeug.request") is ctx.request:
                     environ["werkzeug.request"] = None
             if app_ctx is not None:
-                if type(app_ctx) is AppContext and len(app_ctx._cv_tokens) == 1:
-                    app_ctx._pop_last(exc)
-                else:
-                    app_ctx.pop(exc)
+                app_ctx.pop(exc)
             if ctx is not self:
                 raise AssertionError(
                     f"Popped wrong request context. ({ctx!r} instead of {self!r})"

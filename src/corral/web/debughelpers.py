@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .globals import _cv_request
+
 if TYPE_CHECKING:
-    from .request_wrapper import Request
+    from .http.request import Request
 
 
 class UnexpectedUnicodeError(AssertionError, UnicodeError):
@@ -89,7 +91,6 @@ def explain_template_loading_attempts(
     """Log, on ``app.logger``, which loaders were asked for ``template`` and what each
     answered. ``attempts`` holds ``(loader, owner, source triple or None)`` per loader,
     the owner being the app or a blueprint."""
-    from .globals import _cv_request
 
     lines = [f"Locating template {template!r}:"]
     found = 0

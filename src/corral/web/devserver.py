@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .helpers import get_debug_flag, get_load_dotenv
+
 log = logging.getLogger("corral.web.devserver")
 
 #: Set in the environment of a process the reloader started (Werkzeug's
@@ -277,7 +279,6 @@ def script_command() -> list[str]:
 def load_run_dotenv(app: Any, load: bool) -> None:
     """``App.run(load_dotenv=True)``: read ``.env``/``.flaskenv`` (unless
     ``FLASK_SKIP_DOTENV``) and let a debug variable set there decide debug mode."""
-    from .helpers import get_debug_flag, get_load_dotenv
 
     if not get_load_dotenv(load):
         return

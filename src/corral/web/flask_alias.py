@@ -20,9 +20,10 @@ import importlib.abc
 import importlib.machinery
 import sys
 import types
-import warnings
 from collections.abc import Sequence
 from typing import Any
+
+from .http import warn as _warn
 
 #: The Flask release whose public API corral.web follows; ``flask.__version__``.
 FLASK_API_VERSION = "3.1.3"
@@ -37,8 +38,8 @@ MODULES: dict[str, str] = {
     "flask.debughelpers": "corral.web.debughelpers",
     "flask.globals": "corral.web.globals",
     "flask.helpers": "corral.web.helpers",
-    "flask.json.provider": "corral.web.json",
-    "flask.json.tag": "corral.web.tag",
+    "flask.json.provider": "corral.web.json.provider",
+    "flask.json.tag": "corral.web.json.tag",
     "flask.logging": "corral.web.logging",
     "flask.sessions": "corral.web.sessions",
     "flask.signals": "corral.web.signals",
@@ -46,7 +47,7 @@ MODULES: dict[str, str] = {
     "flask.testing": "corral.web.testing",
     "flask.typing": "corral.web.typing",
     "flask.views": "corral.web.views",
-    "flask.wrappers": "corral.web.appwrappers",
+    "flask.wrappers": "corral.web.wrappers",
     "flask.sansio.app": "corral.web.app",
     "flask.sansio.blueprints": "corral.web.blueprints",
     "flask.sansio.scaffold": "corral.web.scaffold",
@@ -175,20 +176,9 @@ def public_module_name(name: str) -> str:
     return "flask" if name == "corral.web" else name
 
 
-def warn(message: str, category: type[Warning] = UserWarning, stacklevel: int = 1) -> None:
-    """``warnings.warn`` whose module is the public name of the warning's frame, so a
-    filter keyed on Flask's module names (``"flask.app"``) applies under the alias."""
-    frame = sys._getframe(stacklevel)
-    module = frame.f_globals.get("__name__", "")
-    if not flask_installed_as_alias() or not module.startswith("corral.web"):
-        warnings.warn(message, category, stacklevel=stacklevel + 1)
-        return
-    registry = frame.f_globals.setdefault("__warningregistry__", {})
-    warnings.warn_explicit(
-        message,
-        category,
-        frame.f_code.co_filename,
-        frame.f_lineno,
-        module=public_module_name(module),
-        registry=registry,
-    )
+def _public_name_of_corral_module(name: str) -> str:
+    return public_module_name(name) if name.startswith("corral.web") else name
+
+
+_warn.public_module_name = _public_name_of_corral_module
+warn = _warn.warn

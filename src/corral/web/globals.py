@@ -9,11 +9,12 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import werkzeug_interop
+from .http import werkzeug_interop
 
 if TYPE_CHECKING:
     from .app import App
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
+    from .sessions import SessionMixin
     from .wrappers import Request
 
 _no_app_msg = """\
@@ -158,10 +159,16 @@ def _make_proxy(var: ContextVar[Any], attr: str | None, message: str) -> Any:
     return cls()
 
 
+#: The current app context (``g``, the app).
 app_ctx: AppContext = _make_proxy(_cv_app, None, _no_app_msg)
+#: The app handling the current request (or of the pushed app context).
 current_app: App = _make_proxy(_cv_app, "app", _no_app_msg)
+#: A namespace for data during one app context (one request): ``g.user = ...``.
 g: _AppCtxGlobals = _make_proxy(_cv_app, "g", _no_app_msg)
+#: The current request context.
 request_ctx: RequestContext = _make_proxy(_cv_request, None, _no_req_msg)
+#: The request being handled: ``request.args``, ``request.form``, ``request.json``...
 request: Request = _make_proxy(_cv_request, "request", _no_req_msg)
-session: Any = _make_proxy(_cv_request, "session", _no_req_msg)
+#: The session of the current request: a dict kept in a signed cookie.
+session: SessionMixin = _make_proxy(_cv_request, "session", _no_req_msg)
 

@@ -9,7 +9,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .globals import _cv_request
 
 if TYPE_CHECKING:
-    from .app import App
+    from .app_setup import AppSetup
 
 
 class _WSGIErrorsStream:
@@ -68,7 +68,7 @@ def has_level_handler(logger: logging.Logger) -> bool:
     return False
 
 
-def create_logger(app: App) -> logging.Logger:
+def create_logger(app: AppSetup) -> logging.Logger:
     """The ``app.name`` logger: DEBUG level in debug mode when unset, and
     :data:`default_handler` attached unless a handler is configured already."""
     logger = logging.getLogger(app.name)

@@ -11,6 +11,9 @@ from collections import defaultdict
 from functools import cached_property
 from typing import IO, Any, Callable, TypeVar
 
+from .globals import current_app
+from .http.exceptions import HTTP_EXCEPTIONS, default_exceptions
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 # The key of hook dicts: a blueprint's dotted name, or None for the app.
@@ -56,8 +59,6 @@ def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
 
 
 def _exc_class_and_code(exc_class_or_code: type[BaseException] | int) -> tuple[type[BaseException], int | None]:
-    from .exceptions import HTTP_EXCEPTIONS, default_exceptions
-
     exc_class: Any
     if isinstance(exc_class_or_code, int):
         try:
@@ -136,6 +137,7 @@ class Scaffold:
 
     @property
     def static_folder(self) -> str | None:
+        """The absolute path of the static files folder, or None when there is none."""
         if self._static_folder is not None:
             return os.path.join(self.root_path, self._static_folder)
         return None
@@ -148,10 +150,12 @@ class Scaffold:
 
     @property
     def has_static_folder(self) -> bool:
+        """Whether a static folder is set."""
         return self.static_folder is not None
 
     @property
     def static_url_path(self) -> str | None:
+        """The URL prefix static files are served under (``/static`` by default)."""
         if self._static_url_path is not None:
             return self._static_url_path
         if self.static_folder is not None:
@@ -166,7 +170,10 @@ class Scaffold:
         self._static_url_path = value
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
-        from .globals import current_app
+        """The ``max_age`` :func:`~corral.web.send_file` uses by default:
+        ``SEND_FILE_MAX_AGE_DEFAULT`` (None: the browser revalidates each time).
+        Override to vary it by file name.
+        """
 
         value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
         if value is None:
@@ -176,9 +183,10 @@ class Scaffold:
         return int(value)
 
     def send_static_file(self, filename: str) -> Any:
+        """The view of the ``static`` endpoint: send ``filename`` from the static folder (404 when missing)."""
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static_files.")
-        from .files import send_from_directory
+        from .helpers import send_from_directory
 
         max_age = self.get_send_file_max_age(filename)
         return send_from_directory(self.static_folder, filename, max_age=max_age)  # type: ignore[arg-type]
@@ -192,6 +200,12 @@ class Scaffold:
         return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 
     def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> IO[Any]:
+        """Open a file relative to the app's (or blueprint's) root path, for reading.
+
+        :param resource: the path, relative to ``root_path``.
+        :param mode: ``"r"``, ``"rt"`` or ``"rb"`` (the default).
+        :param encoding: the text encoding, for text mode.
+        """
         if mode not in {"r", "rt", "rb"}:
             raise ValueError("Resources can only be opened for reading.")
         path = os.path.join(self.root_path, resource)
@@ -207,22 +221,36 @@ class Scaffold:
         return self.route(rule, methods=[method], **options)
 
     def get(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=['GET'], **options)``: register the decorated function for GET."""
         return self._method_route("GET", rule, options)
 
     def post(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=['POST'], **options)``: register the decorated function for POST."""
         return self._method_route("POST", rule, options)
 
     def put(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=['PUT'], **options)``: register the decorated function for PUT."""
         return self._method_route("PUT", rule, options)
 
     def delete(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=['DELETE'], **options)``: register the decorated function for DELETE."""
         return self._method_route("DELETE", rule, options)
 
     def patch(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """``route(rule, methods=['PATCH'], **options)``: register the decorated function for PATCH."""
         return self._method_route("PATCH", rule, options)
 
     def route(self, rule: str, **options: Any) -> Callable[[F], F]:
-        """Register the decorated function as the view for ``rule``."""
+        """Register the decorated function as the view of a URL rule::
+
+            @app.route("/user/<int:id>", methods=["GET", "POST"])
+            def user(id): ...
+
+        :param rule: the URL rule; ``<converter:name>`` parts are passed to the view.
+        :param options: :meth:`add_url_rule`'s: ``endpoint``, ``methods``,
+            ``defaults``, ``strict_slashes``...
+        :return: a decorator that returns the function unchanged.
+        """
 
         def decorator(f: F) -> F:
             endpoint = options.pop("endpoint", None)
@@ -239,10 +267,14 @@ class Scaffold:
         provide_automatic_options: bool | None = None,
         **options: Any,
     ) -> None:
+        """Connect a URL rule to a view function (see :meth:`App.add_url_rule <corral.web.App.add_url_rule>`)."""
         raise NotImplementedError
 
     @setupmethod
     def endpoint(self, endpoint: str) -> Callable[[F], F]:
+        """Register the decorated function as the view of ``endpoint``, for a rule
+        added without a view (``add_url_rule(rule, endpoint)``).
+        """
         def decorator(f: F) -> F:
             self.view_functions[endpoint] = f
             return f
@@ -258,31 +290,57 @@ class Scaffold:
 
     @setupmethod
     def before_request(self, f: F) -> F:
+        """Register ``f()`` to run before each request, before the view. If it returns
+        a value other than None, that value is the response and the view is not
+        called. On a blueprint, it runs for the blueprint's requests only.
+        """
         return self._add_hook(self.before_request_funcs, f)
 
     @setupmethod
     def after_request(self, f: F) -> F:
+        """Register ``f(response)`` to run after each request; it must return the
+        response (the same or a new one). Not called when an unhandled exception
+        ends the request. On a blueprint, for the blueprint's requests only.
+        """
         return self._add_hook(self.after_request_funcs, f)
 
     @setupmethod
     def teardown_request(self, f: F) -> F:
+        """Register ``f(error)`` to run when the request context is popped, after
+        the response is built, even after an unhandled exception (passed as
+        ``error``, else None). Its return value is ignored.
+        """
         return self._add_hook(self.teardown_request_funcs, f)
 
     @setupmethod
     def context_processor(self, f: F) -> F:
+        """Register a function returning a dict of names added to every template's context."""
         return self._add_hook(self.template_context_processors, f)
 
     @setupmethod
     def url_value_preprocessor(self, f: F) -> F:
+        """Register ``f(endpoint, values)`` to run before the before-request
+        functions; it may pop values out of the matched URL arguments (into ``g``, say).
+        """
         return self._add_hook(self.url_value_preprocessors, f)
 
     @setupmethod
     def url_defaults(self, f: F) -> F:
+        """Register ``f(endpoint, values)`` to fill in URL values when :func:`url_for` builds a URL."""
         return self._add_hook(self.url_default_functions, f)
 
     @setupmethod
     def errorhandler(self, code_or_exception: type[BaseException] | int) -> Callable[[F], F]:
-        """Register a handler for an HTTP status code or an exception class."""
+        """Register the decorated function as the handler of an HTTP status code or
+        an exception class (and its subclasses)::
+
+            @app.errorhandler(404)
+            def not_found(e): return render_template("404.html"), 404
+
+        :param code_or_exception: a status code (``404``) or an exception class.
+        :return: a decorator that returns the function unchanged; the handler
+            receives the exception and returns a response, as a view does.
+        """
 
         def decorator(f: F) -> F:
             self.register_error_handler(code_or_exception, f)
@@ -294,6 +352,9 @@ class Scaffold:
     def register_error_handler(
         self, code_or_exception: type[BaseException] | int, f: Callable[..., Any]
     ) -> None:
+        """Register ``f`` as the handler of an exception class or HTTP status code;
+        the non-decorator form of :meth:`errorhandler`.
+        """
         exc_class, code = _exc_class_and_code(code_or_exception)
         self.error_handler_spec[None][code][exc_class] = f
         self._hooks_changed()

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, NoReturn
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .datastructures import CallbackDict
-from .tag import TaggedJSONSerializer
+from .http.datastructures.structures import CallbackDict
+from .json.tag import TaggedJSONSerializer
 
 #: The serializer of the stock cookie session (tagged JSON: tuples, bytes, Markup,
 #: UUIDs and datetimes round-trip); Flask's module-level name for it.
@@ -68,10 +68,12 @@ class SecureCookieSession(CallbackDict, SessionMixin):  # type: ignore[misc]
         return super().__getitem__(key)
 
     def get(self, key: Any, default: Any = None) -> Any:
+        """``dict.get`` that marks the session as accessed (so the response varies on Cookie)."""
         self.accessed = True
         return super().get(key, default)
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
+        """``dict.setdefault`` that marks the session as accessed (and modified when it sets)."""
         self.accessed = True
         return super().setdefault(key, default)
 
@@ -80,6 +82,7 @@ class NullSession(SecureCookieSession):
     """The session used without a secret key: readable (empty), never writable."""
 
     def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refuse the change: a session needs the app's ``secret_key`` to be written."""
         raise RuntimeError(NO_SECRET_KEY_MESSAGE)
 
     __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
@@ -110,46 +113,70 @@ class SessionInterface:
     pickle_based = False
 
     def make_null_session(self, app: Any) -> NullSession:
+        """The session used when none can be opened (no secret key): empty, and raising on any write."""
         return self.null_session_class()  # type: ignore[no-any-return]
 
     def is_null_session(self, obj: object) -> bool:
+        """Whether ``obj`` is a null session (nothing to save)."""
         return isinstance(obj, self.null_session_class)
 
     def get_cookie_name(self, app: Any) -> str:
+        """The session cookie's name (``SESSION_COOKIE_NAME``)."""
         return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]
 
     def get_cookie_domain(self, app: Any) -> str | None:
+        """The session cookie's Domain (``SESSION_COOKIE_DOMAIN``; None: the current host only)."""
         return app.config["SESSION_COOKIE_DOMAIN"] or None
 
     def get_cookie_path(self, app: Any) -> str:
+        """The session cookie's Path (``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``)."""
         return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
 
     def get_cookie_httponly(self, app: Any) -> bool:
+        """Whether the cookie is HttpOnly (``SESSION_COOKIE_HTTPONLY``)."""
         return bool(app.config["SESSION_COOKIE_HTTPONLY"])
 
     def get_cookie_secure(self, app: Any) -> bool:
+        """Whether the cookie is sent over HTTPS only (``SESSION_COOKIE_SECURE``)."""
         return bool(app.config["SESSION_COOKIE_SECURE"])
 
     def get_cookie_samesite(self, app: Any) -> str | None:
+        """The cookie's SameSite value (``SESSION_COOKIE_SAMESITE``)."""
         return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
 
     def get_cookie_partitioned(self, app: Any) -> bool:
+        """Whether the cookie is Partitioned (``SESSION_COOKIE_PARTITIONED``)."""
         return bool(app.config.get("SESSION_COOKIE_PARTITIONED", False))
 
     def get_expiration_time(self, app: Any, session: SessionMixin) -> datetime | None:
+        """When the cookie expires: now plus ``PERMANENT_SESSION_LIFETIME`` for a permanent session, else None (a browser-session cookie)."""
         if not session.permanent:
             return None
         return datetime.now(timezone.utc) + _lifetime(app)
 
     def should_set_cookie(self, app: Any, session: SessionMixin) -> bool:
+        """Whether to send the cookie: when the session was modified, or it is permanent and ``SESSION_REFRESH_EACH_REQUEST`` is set."""
         return session.modified or (
             session.permanent and bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
         )
 
     def open_session(self, app: Any, request: Any) -> SessionMixin | None:
+        """Load the session of a request; called the first time the request uses it.
+
+        :param app: the app.
+        :param request: the request.
+        :return: a session object, or None for a null session.
+        """
         raise NotImplementedError
 
     def save_session(self, app: Any, session: SessionMixin, response: Any) -> None:
+        """Write the session into the response (a cookie, or a store plus a
+        cookie); called after the request's after-request functions.
+
+        :param app: the app.
+        :param session: the session of the request.
+        :param response: the response to add the cookie to.
+        """
         raise NotImplementedError
 
 
@@ -169,6 +196,7 @@ class SecureCookieSessionInterface(SessionInterface):
 
     def get_signing_serializer(self, app: Any) -> URLSafeTimedSerializer | None:
         # the attribute, not the config key: a subclass may set ``secret_key`` itself
+        """The itsdangerous serializer that signs the cookie with the app's secret key (and fallback keys); None without a secret key."""
         secret = getattr(app, "secret_key", None)
         if not secret:
             return None

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from jinja2 import BaseLoader, Template, TemplateNotFound
 
-from .globals import _cv_app, _cv_request
+from . import helpers
+from .globals import _cv_app, _cv_request, _no_app_msg, g, request, session
+from .helpers import stream_with_context
 from .signals import before_render_template, template_rendered
 
 if TYPE_CHECKING:
@@ -55,8 +57,6 @@ class Environment(jinja2.Environment):
             options["auto_reload"] = bool(app.debug if auto_reload is None else auto_reload)
         super().__init__(**options)
         self.app = app
-        from . import helpers
-        from .globals import g, request, session
 
         self.globals.update(
             url_for=app.url_for,
@@ -172,8 +172,6 @@ def _ensure_sync(app: App, func: Callable[..., Any]) -> Callable[..., Any]:
 def _current_app() -> App:
     ctx = _cv_app.get(None)
     if ctx is None:
-        from .globals import _no_app_msg
-
         raise RuntimeError(_no_app_msg)
     return ctx.app
 
@@ -199,8 +197,6 @@ def _stream(app: App, template: Template, context: dict[str, Any]) -> Iterator[s
 
     rv = generate()
     if _cv_request.get(None) is not None:
-        from .helpers import stream_with_context
-
         rv = stream_with_context(rv)
     return rv
 
@@ -208,7 +204,13 @@ def _stream(app: App, template: Template, context: dict[str, Any]) -> Iterator[s
 def render_template(
     template_name_or_list: str | Template | list[str | Template], **context: Any
 ) -> str:
-    """Render a template by name (the first existing one of a list)."""
+    """Render a template from the app's (or a blueprint's) template folders.
+
+    :param template_name_or_list: the template's name, or a list of names (the
+        first that exists is used), or a Template object.
+    :param context: the names the template sees, beside the context processors'.
+    :return: the rendered text.
+    """
     app = _current_app()
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return _render(app, template, context)

@@ -13,12 +13,12 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from click.testing import CliRunner as _ClickCliRunner
 from click.testing import Result
 
-from .environbuilder import EnvironBuilder, encode_multipart
-from .http import dump_cookie, parse_cookie, parse_date
+from .http.environ_builder import EnvironBuilder, encode_multipart
+from .http.parsing import dump_cookie, parse_cookie, parse_date
 
 if TYPE_CHECKING:
     from .app import App
-    from .wrappers import Response
+    from .http.response import Response
 
 
 def _default_user_agent() -> str:
@@ -55,6 +55,7 @@ class Cookie:
         self.decoded_value = value if decoded_value is None else decoded_value
 
     def matches(self, host: str, path: str) -> bool:
+        """Whether the cookie is to be sent to ``host`` and ``path`` (its domain and path rules)."""
         domain = self.domain
         host_ok = host == domain or (
             not self.origin_only and host.endswith(domain) and host[: -len(domain)].endswith(".")
@@ -116,6 +117,7 @@ class TestResponseMixin:
 
     @property
     def text(self) -> str:
+        """The response body decoded as text."""
         return self.get_data(as_text=True)  # type: ignore[attr-defined, no-any-return]
 
 
@@ -153,6 +155,7 @@ class TestClient:
         return self._cookies
 
     def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> Cookie | None:
+        """The cookie the client holds for ``key``, ``domain`` and ``path``, or None."""
         return self._jar().get((domain, path, key))
 
     def set_cookie(self, key: str, value: str = "", *, domain: str = "localhost",
@@ -170,6 +173,7 @@ class TestClient:
 
     def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/",
                       **kwargs: Any) -> None:
+        """Forget the cookie the client holds for ``key``, ``domain`` and ``path``."""
         self._jar().pop((domain, path, key), None)
 
     def _cookie_header(self, host: str, path: str) -> str | None:
@@ -226,6 +230,7 @@ class TestClient:
             builder.close()
 
     def run_wsgi_app(self, environ: dict[str, Any], buffered: bool = False) -> Any:
+        """Call the app with ``environ`` (adding the client's cookies, keeping the ones it sets); return ``(app_iter, status, headers)``."""
         if self._cookies is not None:
             self._add_cookies_to_wsgi(environ)
         captured: list[Any] = []
@@ -252,6 +257,17 @@ class TestClient:
 
     def open(self, *args: Any, buffered: bool = False, follow_redirects: bool = False,
              **kwargs: Any) -> Any:
+        """Send a request to the app and return its response.
+
+        Takes :class:`~corral.web.testing.EnvironBuilder`'s arguments (path,
+        ``method``, ``query_string``, ``headers``, ``data``, ``json``...), an
+        EnvironBuilder, an environ dict or a request object.
+
+        :param buffered: read the whole body before returning.
+        :param follow_redirects: follow redirects; the response's ``history`` holds
+            the ones passed through.
+        :return: the response, with ``request`` and ``get_json()``.
+        """
         self._context_stack.close()
         environ = self._build_environ(args, kwargs)
         self._new_contexts.clear()
@@ -320,27 +336,35 @@ class TestClient:
         return new
 
     def get(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='GET')``."""
         return self.open(*args, method="GET", **kw)
 
     def post(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='POST')``."""
         return self.open(*args, method="POST", **kw)
 
     def put(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='PUT')``."""
         return self.open(*args, method="PUT", **kw)
 
     def patch(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='PATCH')``."""
         return self.open(*args, method="PATCH", **kw)
 
     def delete(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='DELETE')``."""
         return self.open(*args, method="DELETE", **kw)
 
     def head(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='HEAD')``."""
         return self.open(*args, method="HEAD", **kw)
 
     def options(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='OPTIONS')``."""
         return self.open(*args, method="OPTIONS", **kw)
 
     def trace(self, *args: Any, **kw: Any) -> Any:
+        """``open(..., method='TRACE')``."""
         return self.open(*args, method="TRACE", **kw)
 
     # -- contexts -------------------------------------------------------------------
@@ -402,6 +426,7 @@ FlaskCliRunner = CliRunner
 
 
 def make_test_environ_builder(app: App, *args: Any, **kwargs: Any) -> EnvironBuilder:
+    """An :class:`EnvironBuilder` for ``app`` (the old name of ``EnvironBuilder(app, ...)``)."""
     return EnvironBuilder(app, *args, **kwargs)
 
 

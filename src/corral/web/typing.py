@@ -6,8 +6,8 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterator, Mappin
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 if TYPE_CHECKING:
-    from .datastructures import Headers
-    from .wrappers import Response
+    from .http.datastructures.headers import Headers
+    from .http.response import Response
 
 _WSGIApplication = Callable[[dict, Callable[..., Any]], Any]  # type: ignore[type-arg]
 

@@ -26,6 +26,7 @@ class View:
     init_every_request: ClassVar[bool] = True
 
     def dispatch_request(self, **kwargs: Any) -> Any:
+        """The view itself: called for each request with the URL's values; override it."""
         raise NotImplementedError()
 
     @classmethod
@@ -77,6 +78,7 @@ class MethodView(View):
                 cls.methods = methods
 
     def dispatch_request(self, **kwargs: Any) -> Any:
+        """Call the method named after the request's method (``get``, ``post``...; ``head`` falls back to ``get``)."""
         method = _cv_request.get().request.method
         meth = getattr(self, method.lower(), None)
         if meth is None and method == "HEAD":

@@ -1,453 +1,253 @@
-"""Response (a fast WSGI response) and redirect(); Request is re-exported from .request."""
+"""The request and response classes of an app, and ``make_response``'s rules."""
 
 from __future__ import annotations
 
-import typing as t
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from markupsafe import escape
+from . import json as _json_mod
+from .globals import _cv_app, _cv_request
+from .http.datastructures.headers import Headers
+from .http.exceptions import BadRequest
+from .http.request import Request as _BaseRequest
+from .http.response import Response as _BaseResponse
+from .http.response import _content_type_cache, get_content_type
 
-from .datastructures import Headers
-from .http import HTTP_STATUS_CODES, dump_cookie, iri_to_uri
-from .request_wrapper import (
-    Request,
-    UserAgent,
-    _environ_host,
-    _environ_path,
-    _is_json_mimetype,
-    _StdJSON,
-    cached_property,
-)
-from .response_mixins import ResponseConditionalMixin
-from .wsgi import ClosingIterator, run_wsgi_app
-
-WSGIEnvironment = dict[str, t.Any]
-StartResponse = Callable[..., t.Any]
-
-_CHARSET_APP_TYPES = frozenset(
-    {
-        "application/ecmascript",
-        "application/javascript",
-        "application/sql",
-        "application/xml",
-        "application/xml-dtd",
-        "application/xml-external-parsed-entity",
-    }
-)
-_content_type_cache: dict[tuple[str, str], str] = {}
+if TYPE_CHECKING:
+    from .app import App
+    from .routing.rules import Rule
 
 
-def get_content_type(mimetype: str, charset: str) -> str:
-    """Append ``; charset=`` to text-ish mimetypes."""
-    key = (mimetype, charset)
-    cached = _content_type_cache.get(key)
-    if cached is not None:
-        return cached
-    result = mimetype
-    if "charset" not in mimetype and (
-        mimetype.startswith("text/")
-        or mimetype in _CHARSET_APP_TYPES
-        or (mimetype.startswith("application/") and mimetype.endswith("+xml"))
-    ):
-        result = f"{mimetype}; charset={charset}"
-    if len(_content_type_cache) < 256:
-        _content_type_cache[key] = result
-    return result
+class Request(_BaseRequest):
+    """The request object of an app: routing results and config-driven limits."""
 
+    json_module: Any = _json_mod
+    url_rule: Rule | None = None
+    view_args: dict[str, Any] | None = None
+    routing_exception: Exception | None = None
 
-_status_cache: dict[int, str] = {
-    code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()
-}
-_NO_BODY_STATUS = frozenset({204, 304})
-_ENTITY_HEADERS = frozenset(
-    {
-        "allow", "content-encoding", "content-language", "content-length", "content-md5",
-        "content-range", "content-type", "last-modified",
-    }
-)  # fmt: skip
-
-
-def _clean_status(value: t.Any) -> tuple[str, int]:
-    if isinstance(value, int):
-        code = int(value)
-        status = _status_cache.get(code)
-        return (status if status is not None else f"{code} UNKNOWN"), code
-    if isinstance(value, bytes):
-        value = value.decode("latin1")
-    value = str(value).strip()
-    if not value:
-        raise ValueError("Empty status argument")
-    code_str, sep, _rest = value.partition(" ")
-    try:
-        code = int(code_str)
-    except ValueError:
-        return f"0 {value}", 0
-    if sep:
-        return value, code
-    return _clean_status(code)
-
-
-
-
-class ResponseStream:
-    """A write-only file over a response body: each write appends a chunk."""
-
-    mode = "wb+"
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-        self.closed = False
-
-    def write(self, value: bytes) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        self.response._ensure_sequence(mutable=True)
-        self.response.response.append(value)
-        self.response.headers.remove("Content-Length")
-        return len(value)
-
-    def writelines(self, seq: Iterable[bytes]) -> None:
-        for item in seq:
-            self.write(item)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def flush(self) -> None:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-
-    def isatty(self) -> bool:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        return False
-
-    def tell(self) -> int:
-        self.response._ensure_sequence()
-        return sum(map(len, self.response.response))
+    def _app_config(self, key: str) -> Any:
+        ctx = _cv_app.get(None)
+        return None if ctx is None else ctx.app.config[key]
 
     @property
-    def encoding(self) -> str:
-        return "utf-8"
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        """The largest body accepted (``MAX_CONTENT_LENGTH``, unless set on the request); a larger one is a 413."""
+        value = self.__dict__.get("_max_content_length")
+        return value if value is not None else self._app_config("MAX_CONTENT_LENGTH")
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self.__dict__["_max_content_length"] = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+        value = self.__dict__.get("_max_form_memory_size")
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+        ctx = _cv_app.get(None)
+        return 500_000 if ctx is None else ctx.app.config["MAX_FORM_MEMORY_SIZE"]
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self.__dict__["_max_form_memory_size"] = value
+
+    @property
+    def max_form_parts(self) -> int | None:  # type: ignore[override]
+        value = self.__dict__.get("_max_form_parts")
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+        ctx = _cv_app.get(None)
+        return 1000 if ctx is None else ctx.app.config["MAX_FORM_PARTS"]
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self.__dict__["_max_form_parts"] = value
+
+    def _load_form_data(self) -> None:
+        if "form" in self.__dict__:
+            return
+        super()._load_form_data()
+        # in debug mode, files[key] for a key that came as a form field says why
+        ctx = _cv_app.get(None)
+        if (
+            ctx is not None
+            and ctx.app.debug
+            and self.mimetype != "multipart/form-data"
+            and not self.files
+        ):
+            from .debughelpers import attach_enctype_error_multidict
+
+            attach_enctype_error_multidict(self)
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        """Called when the body is not valid JSON: a 400 (with the parse error shown in debug mode)."""
+        try:
+            return super().on_json_loading_failed(e)
+        except BadRequest as ebr:
+            ctx = _cv_app.get(None)
+            if ctx is not None and ctx.app.debug:
+                raise
+            raise BadRequest() from ebr
 
 
-class Response(ResponseConditionalMixin):
-    """A WSGI response built from a body (str/bytes/iterable), a status and headers."""
+class Response(_BaseResponse):
+    """The response object of an app; ``default_mimetype`` is text/html."""
 
-    charset = "utf-8"
-    default_status = 200
     default_mimetype: str | None = "text/html"
-    implicit_sequence_conversion = True
+    json_module: Any = _json_mod
     autocorrect_location_header = False
-    automatically_set_content_length = True
-    max_cookie_size = 4093
-    json_module: t.Any = _StdJSON
 
     def __init__(
         self,
-        response: t.Any = None,
+        response: Any = None,
         status: int | str | None = None,
-        headers: t.Any = None,
+        headers: Any = None,
         mimetype: str | None = None,
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        if headers is None:
-            self.headers = Headers()
-        elif isinstance(headers, Headers):
-            self.headers = headers
-        else:
-            self.headers = Headers(headers)
-        if content_type is None:
-            if mimetype is None and "content-type" not in self.headers:
-                mimetype = self.default_mimetype
-            if mimetype is not None:
-                self.headers.set("Content-Type", get_content_type(mimetype, self.charset))
-        else:
-            self.headers.set("Content-Type", content_type)
-        if status is None:
-            status = self.default_status
-        self._status, self._status_code = _clean_status(status)
-        self.direct_passthrough = direct_passthrough
-        self._on_close: list[Callable[[], t.Any]] = []
-        if response is None:
-            self.response: t.Any = []
-        elif isinstance(response, (str, bytes, bytearray)):
-            self.set_data(response)
-        else:
-            self.response = response
-
-    # -- status
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @status.setter
-    def status(self, value: int | str) -> None:
-        self._status, self._status_code = _clean_status(value)
-
-    @property
-    def status_code(self) -> int:
-        return self._status_code
-
-    @status_code.setter
-    def status_code(self, code: int) -> None:
-        self.status = code
-
-    # -- body
-    def set_data(self, value: str | bytes | bytearray) -> None:
-        if isinstance(value, str):
-            value = value.encode(self.charset)
-        else:
-            value = bytes(value)
-        self.response = [value]
-        if self.automatically_set_content_length:
-            self.headers.set("Content-Length", str(len(value)))
-
-    def get_data(self, as_text: bool = False) -> t.Any:
-        self._ensure_sequence()
-        rv = b"".join(self.iter_encoded())
-        return rv.decode(self.charset) if as_text else rv
-
-    data = property(get_data, set_data)
-
-    @property
-    def is_sequence(self) -> bool:
-        return isinstance(self.response, (tuple, list))
-
-    @property
-    def is_streamed(self) -> bool:
-        try:
-            len(self.response)
-        except (TypeError, AttributeError):
-            return True
-        return False
-
-    def _ensure_sequence(self, mutable: bool = False) -> None:
-        if self.is_sequence:
-            if mutable and not isinstance(self.response, list):
-                self.response = list(self.response)
-            return
-        if self.direct_passthrough:
-            raise RuntimeError(
-                "Attempted implicit sequence conversion but the response object is in"
-                " direct passthrough mode."
-            )
-        if not self.implicit_sequence_conversion:
-            raise RuntimeError("The response object required the iterable to be a sequence.")
-        self.make_sequence()
-
-    def make_sequence(self) -> None:
-        if not self.is_sequence:
-            close = getattr(self.response, "close", None)
-            self.response = list(self.iter_encoded())
-            if close is not None:
-                self.call_on_close(close)
-
-    def iter_encoded(self) -> Iterator[bytes]:
-        charset = self.charset
-        for item in self.response:
-            yield item.encode(charset) if isinstance(item, str) else item
-
-    def calculate_content_length(self) -> int | None:
-        try:
-            self._ensure_sequence()
-        except RuntimeError:
-            return None
-        return sum(len(x) for x in self.iter_encoded())
-
-    def freeze(self) -> None:
-        self.response = list(self.iter_encoded())
-        self.headers["Content-Length"] = str(sum(map(len, self.response)))
-
-    def call_on_close(self, func: Callable[[], t.Any]) -> Callable[[], t.Any]:
-        self._on_close.append(func)
-        return func
-
-    def close(self) -> None:
-        close = getattr(self.response, "close", None)
-        if close is not None:
-            close()
-        for func in self._on_close:
-            func()
-
-    def __enter__(self) -> Response:
-        return self
-
-    def __exit__(self, *exc: t.Any) -> None:
-        self.close()
-
-    @cached_property
-    def stream(self) -> ResponseStream:
-        """A file-like object whose writes append to the body."""
-        return ResponseStream(self)
-
-    # -- JSON
-    @property
-    def is_json(self) -> bool:
-        return _is_json_mimetype(self.mimetype or "")
-
-    @property
-    def json(self) -> t.Any:
-        return self.get_json()
-
-    def get_json(self, force: bool = False, silent: bool = False) -> t.Any:
-        if not (force or self.is_json):
-            return None
-        try:
-            return self.json_module.loads(self.get_data())
-        except ValueError:
-            if not silent:
-                raise
-            return None
-
-    # -- cookies
-    def set_cookie(
-        self,
-        key: str,
-        value: str = "",
-        max_age: t.Any = None,
-        expires: t.Any = None,
-        path: str | None = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: str | None = None,
-        partitioned: bool = False,
-    ) -> None:
-        self.headers.add(
-            "Set-Cookie",
-            dump_cookie(
-                key, value, max_age=max_age, expires=expires, path=path, domain=domain,
-                secure=secure, httponly=httponly, max_size=self.max_cookie_size,
-                samesite=samesite, partitioned=partitioned,
-            ),  # fmt: skip
-        )
-
-    def delete_cookie(
-        self,
-        key: str,
-        path: str | None = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: str | None = None,
-        partitioned: bool = False,
-    ) -> None:
-        self.set_cookie(
-            key, expires=0, max_age=0, path=path, domain=domain, secure=secure,
-            httponly=httponly, samesite=samesite, partitioned=partitioned,
-        )  # fmt: skip
-
-    # -- WSGI
-    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
-        headers = Headers(self.headers)
-        status = self._status_code
+        # The common case (a text body, default status, no extra headers) is
+        # built directly; everything else goes through the general constructor.
         if (
-            self.automatically_set_content_length
-            and self.is_sequence
-            and "content-length" not in headers
-            and status not in _NO_BODY_STATUS
-            and not 100 <= status < 200
-        ):
-            headers["Content-Length"] = str(sum(len(x) for x in self.iter_encoded()))
-        for key in ("Location", "Content-Location"):
-            value = headers.get(key)
-            if value is not None:
-                converted = iri_to_uri(value)
-                if converted != value:
-                    headers[key] = converted
-        if status in (304, 412):
-            for key in {k.lower() for k, _v in headers}:
-                if key in _ENTITY_HEADERS:
-                    headers.remove(key)
-        return headers
-
-    def get_app_iter(self, environ: WSGIEnvironment) -> Iterable[bytes]:
-        status = self._status_code
-        if (
-            environ.get("REQUEST_METHOD") == "HEAD"
-            or 100 <= status < 200
-            or status in _NO_BODY_STATUS
-        ):
-            iterable: Iterable[bytes] = ()
-        elif self.direct_passthrough:
-            return self.response  # type: ignore[no-any-return]
-        else:
-            iterable = self.iter_encoded()
-        return ClosingIterator(iterable, [self.close])
-
-    def get_wsgi_response(
-        self, environ: WSGIEnvironment
-    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
-        headers = self.get_wsgi_headers(environ)
-        return self.get_app_iter(environ), self._status, headers.to_wsgi_list()
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        body = self.response
-        code = self._status_code
-        # fast path: a ready body, Content-Length already right, nothing to run on close
-        if (
-            type(body) is list
-            and len(body) == 1
-            and type(body[0]) is bytes
-            and not self._on_close
-            and code not in _NO_BODY_STATUS
-            and code >= 200
+            type(response) is str
+            and headers is None
+            and status is None
+            and content_type is None
+            and self.default_status == 200
             and self.automatically_set_content_length
-            and environ.get("REQUEST_METHOD") != "HEAD"
+            and _PLAIN_HEADERS
         ):
-            header_list = self.headers._list
-            names = {k.lower() for k, _v in header_list}
-            if "content-length" in names and "location" not in names and "content-location" not in names:
-                start_response(self._status, list(header_list))
-                return body
-        app_iter, status, headers = self.get_wsgi_response(environ)
-        start_response(status, headers)
-        return app_iter
+            self._init_text(response, mimetype or self.default_mimetype)
+            self.direct_passthrough = direct_passthrough
+            return
+        super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
+
+    def _init_text(self, text: str, mimetype: str | None) -> None:
+        """The attributes of a 200 response with a text body and no other headers."""
+        charset = self.charset
+        data = text.encode(charset)
+        hdrs = _new_headers(Headers)
+        if mimetype is not None:
+            content_type = _content_type_cache.get((mimetype, charset))
+            if content_type is None:
+                content_type = get_content_type(mimetype, charset)
+            hdrs._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        else:
+            hdrs._list = [("Content-Length", str(len(data)))]
+        self.headers = hdrs
+        self._status = "200 OK"
+        self._status_code = 200
+        self.direct_passthrough = False
+        self._on_close = []
+        self.response = [data]
 
     @classmethod
-    def force_type(cls, response: t.Any, environ: WSGIEnvironment | None = None) -> Response:
-        if not isinstance(response, Response):
-            if environ is None:
-                raise TypeError(
-                    "cannot convert WSGI application into response objects without an environ"
-                )
-            app_iter, status, headers = run_wsgi_app(response, environ)
-            response = Response(app_iter, status, headers)
-        response.__class__ = cls
-        return response  # type: ignore[no-any-return]
+    def text_response(cls, text: str, mimetype: str | None = None) -> Response:
+        """``cls(text, mimetype=mimetype)``, built without the general constructor
+        when that is the stock one."""
+        if (
+            cls.__init__ is _stock_init
+            and cls.default_status == 200
+            and cls.automatically_set_content_length
+            and _PLAIN_HEADERS
+        ):
+            rv = _new_response(cls)
+            rv._init_text(text, mimetype or cls.default_mimetype)
+            return rv
+        return cls(text, mimetype=mimetype)
 
-    @classmethod
-    def from_app(
-        cls, app: Callable[..., Iterable[bytes]], environ: WSGIEnvironment, buffered: bool = False
-    ) -> Response:
-        return cls(*run_wsgi_app(app, environ, buffered))
-
-    def __repr__(self) -> str:
-        body = f"{sum(map(len, self.iter_encoded()))} bytes" if self.is_sequence else "streamed"
-        return f"<{type(self).__name__} {body} [{self.status}]>"
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+        return 4093
 
 
-def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
-    """A redirect response with Werkzeug's small HTML body."""
-    if Response is None:
-        Response = globals()["Response"]
-    assert Response is not None
-    html_location = escape(location)
-    response = Response(
-        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
-        "<h1>Redirecting...</h1>\n"
-        "<p>You should be redirected automatically to the target URL: "
-        f'<a href="{html_location}">{html_location}</a>. If not, click the link.\n',
-        code,
-        mimetype="text/html",
+
+_new_headers = _new_response = object.__new__
+_stock_init = Response.__init__
+# Headers built without __init__ must need nothing but their ``_list``.
+_PLAIN_HEADERS = set(vars(Headers())) == {"_list"}
+
+
+def _not_valid(rv: Any) -> str:
+    return (
+        "The view function did not return a valid"
+        " response. The return type must be a string,"
+        " dict, list, tuple with headers or status,"
+        " Response instance, or WSGI callable, but it was a"
+        f" {type(rv).__name__}."
     )
-    response.headers["Location"] = location
-    return response
 
 
-__all__ = [
-    "Request", "Response", "ResponseStream", "UserAgent", "_environ_host", "_environ_path", "cached_property",
-    "get_content_type", "redirect",
-]  # fmt: skip
+def make_response_from_view(app: App, rv: Any) -> Response:
+    """Turn a view's return value into a response (``App.make_response``).
+
+    :param app: the app (its response class and JSON provider).
+    :param rv: a ``str``, ``bytes`` or iterator body; a ``dict`` or ``list`` (JSON);
+        a response object or WSGI callable; or a tuple ``(body, status, headers)``,
+        ``(body, status)`` or ``(body, headers)``.
+    :return: the app's response class.
+    :raises TypeError: for None or any other type.
+    """
+    response_class = app.response_class
+    kind = type(rv)
+    if kind is str:
+        if issubclass(response_class, Response):
+            return response_class.text_response(rv)
+        return response_class(rv)
+    if kind is response_class:
+        return rv  # type: ignore[no-any-return]
+    if kind is dict:
+        return app.json.response(rv)  # type: ignore[return-value]
+    status = headers = None
+    if isinstance(rv, tuple):
+        len_rv = len(rv)
+        if len_rv == 3:
+            rv, status, headers = rv
+        elif len_rv == 2:
+            if isinstance(rv[1], (Headers, dict, tuple, list)):
+                rv, headers = rv
+            else:
+                rv, status = rv
+        else:
+            raise TypeError(
+                "The view function did not return a valid response tuple."
+                " The tuple must have the form (body, status, headers),"
+                " (body, status), or (body, headers)."
+            )
+    if rv is None:
+        ctx = _cv_request.get(None)
+        endpoint = None if ctx is None else ctx.request.endpoint
+        raise TypeError(
+            f"The view function for {endpoint!r} did not"
+            " return a valid response. The function either returned"
+            " None or ended without a return statement."
+        )
+    if not isinstance(rv, response_class):
+        if isinstance(rv, (str, bytes, bytearray, Iterator)):
+            rv = response_class(rv, status=status, headers=headers)
+            status = headers = None
+        elif isinstance(rv, (dict, list)):
+            rv = app.json.response(rv)
+        elif isinstance(rv, _BaseResponse) or callable(rv):
+            ctx = _cv_request.get(None)
+            try:
+                rv = response_class.force_type(rv, None if ctx is None else ctx.request.environ)
+            except TypeError as e:
+                raise TypeError(f"{e}\n{_not_valid(rv)}").with_traceback(
+                    sys.exc_info()[2]
+                ) from None
+        else:
+            raise TypeError(_not_valid(rv))
+    if status is not None:
+        if isinstance(status, (str, bytes, bytearray)):
+            rv.status = status
+        else:
+            rv.status_code = status
+    if headers:
+        rv.headers.update(headers)
+    return rv  # type: ignore[no-any-return]

@@ -5,15 +5,24 @@ from __future__ import annotations
 import typing as t
 from datetime import datetime, timedelta, timezone
 
-from .datastructures import Headers, HeaderSet, ResponseCacheControl
+from .datastructures.header_values import (
+    COEP,
+    COOP,
+    ContentSecurityPolicy,
+    HeaderSet,
+    ResponseCacheControl,
+    WWWAuthenticate,
+    parse_set_header,
+)
+from .datastructures.headers import Headers
 from .exceptions import RequestedRangeNotSatisfiable
-from .headervalues import COEP, COOP, ContentSecurityPolicy, WWWAuthenticate, parse_set_header
-from .http import (
+from .parsing import (
     ContentRange,
     generate_etag,
     http_date,
     is_resource_modified,
     parse_date,
+    parse_dict_header,
     parse_etags,
     parse_options_header,
     parse_range_header,
@@ -230,7 +239,7 @@ class ResponseConditionalMixin:
 
     @mimetype.setter
     def mimetype(self, value: str) -> None:
-        from .wrappers import get_content_type
+        from .response import get_content_type
 
         self.headers["Content-Type"] = get_content_type(value, self.charset)
 
@@ -301,7 +310,6 @@ class ResponseConditionalMixin:
         cached = self.__dict__.get("_cache_control")
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        from .http import parse_dict_header
 
         raw = self.headers.get("cache-control")
         cc = ResponseCacheControl(parse_dict_header(raw) if raw else None, on_update)

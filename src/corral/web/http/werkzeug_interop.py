@@ -30,10 +30,11 @@ else:
 
 #: corral.web module -> the Werkzeug module holding the namesakes of its classes
 HOMES: dict[str, str] = {
-    "corral.web.exceptions": "werkzeug.exceptions",
-    "corral.web.rules": "werkzeug.routing.exceptions",
-    "corral.web.datastructures": "werkzeug.datastructures",
-    "corral.web.filestorage": "werkzeug.datastructures",
+    "corral.web.http.exceptions": "werkzeug.exceptions",
+    "corral.web.routing.exceptions": "werkzeug.routing.exceptions",
+    "corral.web.http.datastructures.structures": "werkzeug.datastructures",
+    "corral.web.http.datastructures.headers": "werkzeug.datastructures",
+    "corral.web.http.datastructures.file_storage": "werkzeug.datastructures",
     "corral.web.globals": "werkzeug.local",
 }
 

@@ -1,10 +1,5 @@
-"""URL routing: a map of rules with an indexed matcher, and URL building.
-
-Static rules resolve through one dict lookup.  Dynamic rules live in a trie keyed by
-their leading static path segments; every trie node owns one combined regular
-expression over the rules that can match below it (in priority order), so matching
-costs a short walk plus one regex call whatever the size of the map.
-"""
+"""Map (the rules and the settings they share) and MapAdapter (a map bound to
+one request: matching and URL building)."""
 
 from __future__ import annotations
 
@@ -14,145 +9,22 @@ import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
+from ..http.datastructures.structures import ImmutableDict, MultiDict
+from ..http.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
+from ..http.parsing import iter_multi_items
+from ..http.warn import warn
+from ..http.wsgi import environ_text, get_host
 from .converters import (
     DEFAULT_CONVERTERS,
-    AnyConverter,
     BaseConverter,
-    FloatConverter,
-    IntegerConverter,
-    NumberConverter,
-    PathConverter,
-    UnicodeConverter,
-    UUIDConverter,
     ValidationError,
 )
 from .converters import URL_SAFE as _URL_SAFE
-from .datastructures import ImmutableDict, MultiDict
-from .exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
-from .http import iter_multi_items
-from .rules import (
-    _QUERY_SAFE,
-    BuildError,
-    RequestPath,
-    RequestRedirect,
-    RoutingException,
-    Rule,
-    _rule_re,
-    parse_converter_args,
-)
+from .exceptions import BuildError, RequestPath, RequestRedirect
+from .matcher import _Index, _Node, _slash_first
+from .rules import _QUERY_SAFE, Rule, _rule_re
 
-__all__ = [
-    "DEFAULT_CONVERTERS", "AnyConverter", "BaseConverter", "BuildError", "FloatConverter",
-    "IntegerConverter", "Map", "MapAdapter", "NumberConverter", "PathConverter",
-    "RequestPath", "RequestRedirect", "RoutingException", "Rule", "UUIDConverter",
-    "UnicodeConverter", "ValidationError", "parse_converter_args",
-]  # fmt: skip
-
-# -- the index
-
-
-def _slash_first(branch: Rule, exact: Rule) -> bool:
-    """Would the walk reach ``branch`` (as a slash redirect) before ``exact``?"""
-    assert branch._path is not None and exact._path is not None
-    bkey, ekey = branch._path.slashless_key, exact._path.sort_key
-    if bkey != ekey:
-        return bkey < ekey
-    if branch._path.regex.pattern[:-1] == exact._path.regex.pattern:
-        return False
-    return branch._order < exact._order
-
-
-class _Node:
-    __slots__ = ("children", "rules", "regex", "ordered", "has_branch", "by_group", "by_index")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.rules: list[Rule] = []
-        self.regex: re.Pattern[str] | None = None
-        self.ordered: list[Rule] = []
-        self.has_branch = False
-        # name of a rule's outer group -> (position, rule, its converter groups)
-        self.by_group: dict[str, tuple[int, Rule, tuple[tuple[str, str, t.Any], ...]]] = {}
-        # the same by the number of the outer group, with converter group numbers
-        self.by_index: dict[int, tuple[Rule, tuple[tuple[str, int, t.Any], ...]]] = {}
-
-
-def _rule_order(rule: Rule) -> tuple[t.Any, ...]:
-    assert rule._path is not None
-    return rule._path.sort_key
-
-
-class _Index:
-    """Static dict + trie of dynamic rules with one combined regex per trie node."""
-
-    def __init__(self, rules: list[Rule], by_endpoint: dict[t.Any, list[Rule]]) -> None:
-        self.static: dict[str, list[Rule]] = {}
-        self.root = _Node()
-        for rule in rules:
-            if rule.build_only:
-                continue
-            assert rule._path is not None
-            if rule._path.is_static:
-                self.static.setdefault(rule.rule, []).append(rule)
-                continue
-            node = self.root
-            for seg in rule._path.static_prefix():
-                node = node.children.setdefault(seg, _Node())
-            node.rules.append(rule)
-        self._finish(self.root, [])
-        # paths that a static rule ending in "/" answers with a slash redirect
-        self.slash_static = {path[:-1] for path in self.static if path[-1:] == "/"}
-        self.dynamic_branch = any(
-            r.is_branch and r._path is not None and not r._path.is_static for r in rules
-        )
-        # a matched rule redirects to a rule of its endpoint that provides its
-        # defaults, considering only the rules ahead of it in build order
-        self.providers: dict[int, list[Rule]] = {}
-        for same_endpoint in by_endpoint.values():
-            for pos, rule in enumerate(same_endpoint):
-                for other in same_endpoint[:pos]:
-                    if other.provides_defaults_for(rule):
-                        self.providers.setdefault(id(rule), []).append(other)
-
-    def _finish(self, node: _Node, inherited: list[Rule]) -> None:
-        # stable sort: priority first, registration order among equals
-        ordered = sorted(inherited + node.rules, key=_rule_order)
-        order_index = {id(r): i for i, r in enumerate(inherited + node.rules)}
-        ordered.sort(key=lambda r: (_rule_order(r), order_index[id(r)]))
-        node.ordered = ordered
-        node.has_branch = any(rule.is_branch for rule in ordered)
-        if ordered:
-            alternatives = []
-            for idx, rule in enumerate(ordered):
-                assert rule._path is not None
-                alternatives.append(f"(?P<_R{idx}>{rule._path.regex_for(f'_{idx}_')})")
-                node.by_group[f"_R{idx}"] = (idx, rule, rule._path.groups_for(f"_{idx}_"))
-            node.regex = regex = re.compile("|".join(alternatives))
-            numbers = regex.groupindex
-            for name, (_idx, rule, groups) in node.by_group.items():
-                node.by_index[numbers[name]] = (
-                    rule, tuple((var, numbers[gname], conv) for var, gname, conv in groups)
-                )  # fmt: skip
-        for child in node.children.values():
-            self._finish(child, ordered)
-
-    def candidates(self, path: str) -> _Node:
-        """The deepest trie node along the leading segments of ``path``."""
-        node = self.root
-        children = node.children
-        pos = 1
-        find = path.find
-        while children:
-            end = find("/", pos)
-            if end < 0:
-                break
-            nxt = children.get(path[pos:end])
-            if nxt is None:
-                break
-            node = nxt
-            children = node.children
-            pos = end + 1
-        return node
+_BOUND_HOSTS_MAX = 64  # distinct hosts a map keeps its binding for
 
 
 _FOREIGN_RULE_ATTRS = (
@@ -191,6 +63,10 @@ class Map:
         self._rules: list[Rule] = []
         self._rules_by_endpoint: dict[t.Any, list[Rule]] = {}
         self._index: _Index | None = None
+        self._bound_hosts: dict[tuple[t.Any, ...], tuple[str, str, str | None, str]] = {}
+        self._path_adapter: MapAdapter | None = None
+        #: Host headers this map was bound to without an error
+        self._bound_host_names: set[str] = set()
         self._lock = self.lock_class()
         self.default_subdomain = default_subdomain
         self.strict_slashes = strict_slashes
@@ -229,57 +105,6 @@ class Map:
                 if index is None:
                     index = self._index = _Index(self._rules, self._rules_by_endpoint)
         return index
-
-    def quick_match(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
-        """``(rule, view_args)`` when ``path`` (normalised, ASCII) plainly matches a
-        rule that allows ``method`` and needs no redirect; None when the full
-        matcher (``MapAdapter.match``) must decide, errors and redirects included."""
-        index = self._index or self._index_ready
-        if self._check_domain:
-            return None
-        static = index.static.get(path)
-        if static is not None:
-            rule = static[0]
-            if len(static) != 1 or (rule.methods is not None and method not in rule.methods):
-                return None
-            values = dict(rule.defaults) if rule.defaults else {}
-        else:
-            if path[-1:] != "/" and (index.dynamic_branch or path in index.slash_static):
-                return None
-            node = index.root
-            children = node.children
-            pos = 1
-            while children:  # index.candidates(path), inlined
-                end = path.find("/", pos)
-                if end < 0:
-                    break
-                child = children.get(path[pos:end])
-                if child is None:
-                    break
-                node = child
-                children = node.children
-                pos = end + 1
-            regex = node.regex
-            m = None if regex is None else regex.fullmatch(path)
-            if m is None:
-                return None
-            rule, groups = node.by_index[m.lastindex]  # type: ignore[index]
-            if rule.methods is not None and method not in rule.methods:
-                return None
-            try:
-                if len(groups) == 1:
-                    name, number, to_python = groups[0]
-                    values = {name: to_python(m.group(number))}
-                else:
-                    group = m.group
-                    values = {name: to_python(group(number)) for name, number, to_python in groups}
-            except ValidationError:
-                return None
-            if rule.defaults:
-                values.update(rule.defaults)
-        if rule.redirect_to is not None or (self.redirect_defaults and id(rule) in index.providers):
-            return None
-        return rule, values
 
     def update(self) -> None:
         """Rebuild the matcher now (it is otherwise built on first match)."""
@@ -325,14 +150,65 @@ class Map:
             default_method, query_args,
         )  # fmt: skip
 
+    def path_adapter(self) -> MapAdapter:
+        """An adapter bound to no host, for matching a path and method when no rule
+        depends on the host (``_check_domain`` false, as without host or subdomain
+        matching): it answers what a bound adapter answers, except that the URL of
+        a redirect it raises carries no host (bind to the request for that)."""
+        adapter = self._path_adapter
+        subdomain = self.default_subdomain or ""
+        if adapter is None or adapter.subdomain != subdomain:
+            adapter = self._path_adapter = MapAdapter(self, "", "/", subdomain, "http", "/", "GET")
+        return adapter
+
+    def binds_host(self, host: str | None) -> bool:
+        """Whether requests with this Host header were bound before, without an
+        error (an invalid host name is a 400 when the map is bound)."""
+        return host in self._bound_host_names
+
     def bind_to_environ(
         self, environ: t.Any, server_name: str | None = None, subdomain: str | None = None
     ) -> MapAdapter:
-        env = getattr(environ, "environ", environ)
-        from .wrappers import _environ_host, _environ_path
+        """Bind the map to a WSGI environ (or a request holding one): the host,
+        script name, scheme and subdomain come from the environ, unless
+        ``server_name`` or ``subdomain`` are given.
 
-        wsgi_server_name = _environ_host(env).lower()
+        The host part is worked out once per distinct (Host header, scheme,
+        script name) and kept, so binding each request of a site costs a dict
+        lookup plus the adapter itself.
+        """
+        env = environ if type(environ) is dict else getattr(environ, "environ", environ)
+        host = env.get("HTTP_HOST")
+        key = (
+            host if host is not None else (env.get("SERVER_NAME"), env.get("SERVER_PORT")),
+            env.get("wsgi.url_scheme", "http"), env.get("SCRIPT_NAME", ""),
+            server_name, subdomain, self.default_subdomain, self.host_matching,
+        )  # fmt: skip
+        bound = self._bound_hosts.get(key)
+        if bound is None:
+            bound, keep = self._bind_host(env, server_name, subdomain)
+            if keep and len(self._bound_hosts) < _BOUND_HOSTS_MAX:
+                self._bound_hosts[key] = bound
+                if host is not None:
+                    self._bound_host_names.add(host)
+        server_name, script_name, subdomain, scheme = bound
+        path = env.get("PATH_INFO", "")
+        if not path.isascii():
+            path = environ_text(env, "PATH_INFO")
+        return MapAdapter(
+            self, server_name, script_name, subdomain, scheme, path,
+            env.get("REQUEST_METHOD", "GET"), env.get("QUERY_STRING", ""),
+        )  # fmt: skip
+
+    def _bind_host(
+        self, env: t.Any, server_name: str | None, subdomain: str | None
+    ) -> tuple[tuple[str, str, str | None, str], bool]:
+        """``(server name, script name, subdomain, scheme)`` for
+        :meth:`bind_to_environ`, and whether it may be kept for the same key
+        (not when the host did not match the configured server name)."""
+        wsgi_server_name = get_host(env).lower()
         scheme = env.get("wsgi.url_scheme", "http")
+        keep = True
         if server_name is None:
             server_name = wsgi_server_name
         else:
@@ -345,25 +221,17 @@ class Map:
             current = wsgi_server_name.split(".")
             real = server_name.split(".")
             if current[-len(real) :] != real:
-                from .flask_alias import warn
-
                 warn(
                     f"Current server name {wsgi_server_name!r} doesn't match configured"
                     f" server name {server_name!r}",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 subdomain = "<invalid>"
+                keep = False
             else:
                 subdomain = ".".join(filter(None, current[: -len(real)]))
-        return self.bind(
-            server_name,
-            _environ_path(env, "SCRIPT_NAME") or "/",
-            subdomain,
-            scheme,
-            env.get("REQUEST_METHOD", "GET"),
-            _environ_path(env, "PATH_INFO"),
-            env.get("QUERY_STRING", ""),
-        )
+        adapter = self.bind(server_name, environ_text(env, "SCRIPT_NAME") or "/", subdomain, scheme)
+        return (adapter.server_name, adapter.script_name, adapter.subdomain, scheme), keep
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({list(self.iter_rules())!r})"
@@ -522,7 +390,8 @@ class MapAdapter:
         rule, values = found
         if rule.redirect_to is not None:
             raise RequestRedirect(self._redirect_to_url(rule, values))
-        if self.map.redirect_defaults and self.map._index_ready.providers:
+        url_map = self.map
+        if url_map.redirect_defaults and (url_map._index or url_map._index_ready).providers:
             if query_args is None:
                 query_args = self.query_args
             self._check_defaults_redirect(rule, values, method, query_args)

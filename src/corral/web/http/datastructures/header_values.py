@@ -239,7 +239,7 @@ class Authorization:
                 return None
             return cls(scheme, {"username": username, "password": password})
         if "=" in rest.rstrip("="):
-            from .http import parse_dict_header
+            from ..parsing import parse_dict_header
 
             return cls(scheme, parse_dict_header(rest))
         return cls(scheme, None, rest or None)
@@ -252,7 +252,7 @@ class Authorization:
             return "Basic " + base64.b64encode(raw).decode("ascii")
         if self.token is not None:
             return f"{self.type.title()} {self.token}"
-        from .http import dump_options_header
+        from ..parsing import dump_options_header
 
         params = ", ".join(dump_options_header("", {k: v}).lstrip("; ") for k, v in self.parameters.items())
         return f"{self.type.title()} {params}"
@@ -396,7 +396,7 @@ class _CacheControl:
     stale_if_error = _cache_property("stale-if-error", None, int)
 
     def to_header(self) -> str:
-        from .http import quote_header_value
+        from ..parsing import quote_header_value
 
         parts = []
         for key, value in self._values.items():
@@ -430,11 +430,11 @@ class IfRange:
 
     def to_header(self) -> str:
         if self.date is not None:
-            from .http import http_date
+            from ..parsing import http_date
 
             return http_date(self.date)
         if self.etag is not None:
-            from .http import quote_etag
+            from ..parsing import quote_etag
 
             return quote_etag(self.etag)
         return ""
@@ -450,7 +450,7 @@ def parse_if_range(value: str | None) -> IfRange:
     """An ``If-Range`` value as a date when it reads as one, else as an etag."""
     if not value:
         return IfRange()
-    from .http import parse_date, unquote_etag
+    from ..parsing import parse_date, unquote_etag
 
     when = parse_date(value)
     if when is not None:
@@ -464,7 +464,7 @@ def parse_set_header(
     """A comma-separated header as a :class:`HeaderSet` (quoted items unquoted)."""
     if not value:
         return HeaderSet(None, on_update)
-    from .http import parse_list_header
+    from ..parsing import parse_list_header
 
     return HeaderSet(parse_list_header(value), on_update)
 
@@ -693,7 +693,7 @@ class WWWAuthenticate:
         scheme, _, rest = value.partition(" ")
         rest = rest.strip()
         if "=" in rest.rstrip("="):
-            from .http import parse_dict_header
+            from ..parsing import parse_dict_header
 
             return cls(scheme, parse_dict_header(rest))
         return cls(scheme, None, rest or None)
@@ -703,7 +703,7 @@ class WWWAuthenticate:
             return f"{self.type.title()} {self.token}"
         if not self.parameters:
             return self.type.title()
-        from .http import quote_header_value
+        from ..parsing import quote_header_value
 
         digest = self.type == "digest"
         always = {"realm", "domain", "nonce", "opaque", "qop"} if digest else set()

@@ -1,4 +1,4 @@
-"""JSON support: the app's pluggable provider, ``jsonify`` and module helpers."""
+"""JSON providers: the pluggable JSONProvider interface and the default one."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ import uuid
 import weakref
 from datetime import date
 
-from .globals import _cv_app
+from ..http.parsing import http_date
 
 if t.TYPE_CHECKING:
-    from .app import App
-    from .wrappers import Response
+    from ..app_setup import AppSetup
+    from ..wrappers import Response
 
 
 def _default(o: t.Any) -> t.Any:
+    """The conversion of values the ``json`` module does not know: dates (HTTP date
+    strings), decimals and UUIDs (strings), dataclasses (dicts) and objects with
+    ``__html__`` (their HTML). Raises :class:`TypeError` for anything else; replace
+    ``DefaultJSONProvider.default`` to support more types."""
     if isinstance(o, date):
-        from .http import http_date
-
         return http_date(o)
     if isinstance(o, (decimal.Decimal, uuid.UUID)):
         return str(o)
@@ -35,19 +37,31 @@ def _default(o: t.Any) -> t.Any:
 class JSONProvider:
     """The interface an app uses for JSON; subclass and set ``App.json_provider_class``."""
 
-    def __init__(self, app: App) -> None:
-        self._app: App = weakref.proxy(app)  # type: ignore[assignment]
+    def __init__(self, app: AppSetup) -> None:
+        self._app: AppSetup = weakref.proxy(app)  # type: ignore[assignment]
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        """Serialize ``obj`` to a JSON string.
+
+        :param obj: the value.
+        :param kwargs: options for the underlying JSON library.
+        """
         raise NotImplementedError
 
     def dump(self, obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
+        """Serialize ``obj`` as JSON and write it to the text file ``fp``."""
         fp.write(self.dumps(obj, **kwargs))
 
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        """Parse JSON text (str or bytes) into a Python value.
+
+        :param s: the JSON document.
+        :param kwargs: options for the underlying JSON library.
+        """
         raise NotImplementedError
 
     def load(self, fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
+        """Read JSON from the file ``fp`` and parse it."""
         return self.loads(fp.read(), **kwargs)
 
     def _prepare_response_obj(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
@@ -60,6 +74,12 @@ class JSONProvider:
         return args or kwargs
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        """A JSON response (the ``application/json`` mimetype) from one value,
+        several positional values (a list) or keyword arguments (an object); what
+        :func:`~corral.web.jsonify` and dict or list view results use.
+
+        :return: the app's response class.
+        """
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(self.dumps(obj), mimetype="application/json")
 
@@ -74,7 +94,7 @@ class DefaultJSONProvider(JSONProvider):
     compact: bool | None = None
     mimetype = "application/json"
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppSetup) -> None:
         super().__init__(app)
         self._app_ref = weakref.ref(app)
         self._encoders: dict[tuple[t.Any, ...], t.Callable[[t.Any], str]] = {}
@@ -169,44 +189,3 @@ def _make_encoder(
     return encode
 
 
-def dumps(obj: t.Any, **kwargs: t.Any) -> str:
-    """Serialize with the current app's provider, or the default rules outside one."""
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.dumps(obj, **kwargs)
-    kwargs.setdefault("default", _default)
-    return _json.dumps(obj, **kwargs)
-
-
-def dump(obj: t.Any, fp: t.IO[str], **kwargs: t.Any) -> None:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        ctx.app.json.dump(obj, fp, **kwargs)
-        return
-    kwargs.setdefault("default", _default)
-    _json.dump(obj, fp, **kwargs)
-
-
-def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.loads(s, **kwargs)
-    return _json.loads(s, **kwargs)
-
-
-def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:
-    ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.load(fp, **kwargs)
-    return _json.load(fp, **kwargs)
-
-
-def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
-    """A JSON response from one value, several positional values (a list) or
-    keyword arguments (an object)."""
-    ctx = _cv_app.get(None)
-    if ctx is None:
-        from .globals import _no_app_msg
-
-        raise RuntimeError(_no_app_msg)
-    return ctx.app.json.response(*args, **kwargs)

@@ -1,4 +1,6 @@
-"""The request pipeline: hook order, short-circuits, first-request functions, teardown."""
+"""The one request path: hook order, short-circuits, first-request functions,
+teardown, the request plan, and that every request runs through wsgi_app and the
+context classes."""
 
 from __future__ import annotations
 
@@ -227,3 +229,159 @@ def test_method_shortcuts() -> None:
         assert getattr(c, verb)("/x").data == verb.encode()
     with pytest.raises(TypeError):
         app.get("/y", methods=["GET"])
+
+
+# -- one request path: every request goes through wsgi_app, contexts from ctx.py
+
+
+def test_a_field_added_to_request_context_init_is_seen_by_a_stock_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Patching RequestContext.__init__ (no subclass) reaches a stock App's views:
+    the context every request runs in is built by that constructor."""
+    from corral.web import ctx as ctx_module
+    from corral.web.globals import _cv_request
+
+    stock_init = ctx_module.RequestContext.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        stock_init(self, *args, **kwargs)
+        self.tenant = "acme"
+
+    monkeypatch.setattr(ctx_module.RequestContext, "__init__", init)
+    app = App(__name__)
+
+    @app.route("/")
+    def index() -> str:
+        return _cv_request.get().tenant  # type: ignore[no-any-return]
+
+    @app.route("/data")
+    def data() -> dict[str, str]:
+        return {"tenant": _cv_request.get().tenant}
+
+    client = app.test_client()
+    assert client.get("/").data == b"acme"
+    assert client.get("/data").get_json() == {"tenant": "acme"}
+
+
+def test_every_request_goes_through_wsgi_app_and_the_context_classes() -> None:
+    """Overriding a step (here request_context and dispatch_request) changes what
+    every request does; nothing bypasses them."""
+    seen: list[str] = []
+
+    class Counting(App):
+        def request_context(self, environ: dict[str, Any]) -> Any:
+            seen.append("ctx")
+            return super().request_context(environ)
+
+        def dispatch_request(self) -> Any:
+            seen.append("dispatch")
+            return super().dispatch_request()
+
+    app = Counting(__name__)
+    app.route("/")(lambda: "hi")
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/").data == b"hi"
+    assert seen == ["ctx", "dispatch"] * 3
+
+
+def test_a_str_result_is_a_response_object_seen_by_after_request() -> None:
+    app = App(__name__)
+    app.add_url_rule("/", "text", lambda: "text")
+    app.add_url_rule("/json", "json", lambda: {"a": 1})
+    seen: list[Any] = []
+
+    @app.after_request
+    def note(response: Any) -> Any:
+        seen.append(response)
+        return response
+
+    client = app.test_client()
+    assert client.get("/").data == b"text"
+    assert client.get("/json").get_json() == {"a": 1}
+    assert all(isinstance(r, app.response_class) for r in seen) and len(seen) == 2
+
+
+def test_the_request_plan_is_kept_from_the_first_request() -> None:
+    app = App(__name__)
+    app.route("/")(lambda: "x")
+    before = app.request_plan
+    assert app.request_plan is not before  # setup not over: rebuilt on each use
+    app.test_client().get("/")
+    plan = app.request_plan
+    assert plan is app.request_plan
+    assert not plan.run_preprocess and not plan.run_teardown_request
+    assert plan.stock_session_interface is app.session_interface
+
+
+def test_the_plan_sees_hooks_and_overridden_steps() -> None:
+    calls: list[str] = []
+
+    class Tearing(App):
+        def do_teardown_request(self, exc: BaseException | None = None) -> None:
+            calls.append("teardown")
+
+        def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+            calls.append("appcontext")
+
+    app = Tearing(__name__)
+    app.route("/")(lambda: "x")
+    app.url_value_preprocessor(lambda endpoint, values: calls.append("uvp"))
+    app.test_client().get("/")
+    plan = app.request_plan
+    assert plan.run_preprocess and plan.run_teardown_request and plan.run_teardown_appcontext
+    assert calls == ["uvp", "teardown", "appcontext"]
+
+
+def test_a_session_interface_set_after_the_first_request_is_used() -> None:
+    from corral.web.sessions import SecureCookieSessionInterface
+
+    class Stamping(SecureCookieSessionInterface):
+        def save_session(self, app: Any, session: Any, response: Any) -> None:
+            response.headers["X-Saved"] = "yes"
+
+    app = App(__name__)
+    app.secret_key = "k"
+    app.route("/")(lambda: "x")
+    client = app.test_client()
+    assert "X-Saved" not in client.get("/").headers
+    app.session_interface = Stamping()
+    assert client.get("/").headers["X-Saved"] == "yes"
+
+
+def test_routing_errors_come_from_the_one_matcher() -> None:
+    app = App(__name__)
+    app.add_url_rule("/dir/", "dir", lambda: "dir")
+    app.add_url_rule("/item/<int:n>", "item", lambda n: str(n), methods=["POST"])
+    client = app.test_client()
+    assert client.get("/nope").status_code == 404
+    assert client.get("/item/3").status_code == 405
+    resp = client.get("/dir")
+    assert resp.status_code == 308 and resp.location == "http://localhost/dir/"
+    assert client.post("/item/3").data == b"3"
+
+
+def test_redirects_and_external_urls_carry_the_host_of_each_request() -> None:
+    """Routing by path alone matches without binding the map to the host; what
+    needs the host (a slash redirect, an external URL) still sees each request's."""
+    from corral.web import url_for
+
+    app = App(__name__)
+    app.add_url_rule("/dir/", "dir", lambda: url_for("dir", _external=True))
+    client = app.test_client()
+    for host in ("a.test", "b.test:8080", "a.test"):
+        resp = client.get("/dir", headers={"Host": host})
+        assert (resp.status_code, resp.location) == (308, f"http://{host}/dir/")
+        assert client.get("/dir/", headers={"Host": host}).data == f"http://{host}/dir/".encode()
+
+
+def test_a_bad_host_is_a_400_also_after_good_ones() -> None:
+    app = App(__name__)
+    app.add_url_rule("/", "index", lambda: "ok")
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "good.test"}).data == b"ok"
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_HOST": "a..b",
+           "wsgi.url_scheme": "http", "SERVER_NAME": "x", "SERVER_PORT": "80"}  # fmt: skip
+    with app.request_context(env):
+        assert app.full_dispatch_request().status_code == 400

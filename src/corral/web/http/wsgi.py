@@ -6,7 +6,7 @@ import io
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 
-from .exceptions import ClientDisconnected, RequestEntityTooLarge
+from .exceptions import ClientDisconnected, RequestEntityTooLarge, SecurityError
 
 WSGIEnvironment = dict[str, t.Any]
 
@@ -33,8 +33,6 @@ def get_host(environ: WSGIEnvironment, trusted_hosts: Iterable[str] | None = Non
     elif scheme in ("https", "wss") and host.endswith(":443"):
         host = host[:-4]
     if trusted_hosts is not None and not host_is_trusted(host, trusted_hosts):
-        from .exceptions import SecurityError
-
         raise SecurityError(f"Host {host!r} is not trusted.")
     return host  # type: ignore[no-any-return]
 

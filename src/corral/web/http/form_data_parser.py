@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import typing as t
 
-from .datastructures import ImmutableMultiDict, MultiDict
+from .datastructures.structures import ImmutableMultiDict, MultiDict
+from .parsing import dump_options_header
 
 WSGIEnvironment = dict[str, t.Any]
 
@@ -42,8 +43,6 @@ class FormDataParser:
         content_length: int | None,
         options: dict[str, str] | None = None,
     ) -> tuple[t.IO[bytes], MultiDict, MultiDict]:
-        from .http import dump_options_header
-
         environ: WSGIEnvironment = {"CONTENT_TYPE": dump_options_header(mimetype, options or {})}
         if content_length is not None:
             environ["CONTENT_LENGTH"] = str(content_length)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 if t.TYPE_CHECKING:
-    from .routing import Map
+    from .map import Map
 
 URL_SAFE = "!$&'()*+,/:;=@"
 

@@ -20,12 +20,11 @@ from urllib.parse import quote
 from zlib import adler32
 
 from .exceptions import NotFound, RequestedRangeNotSatisfiable
-from .globals import _cv_app, _cv_request
-from .http import dump_options_header, http_date, quote_etag
+from .parsing import dump_options_header, http_date, quote_etag
+from .response import Response
 
 if TYPE_CHECKING:
-    from .app import App
-    from .wrappers import Response
+    from .response import Response
 
 MaxAge = Union[int, Callable[[Union[str, None]], Union[int, None]], None]
 
@@ -118,16 +117,9 @@ def _cache_headers(max_age: int | None) -> dict[str, str]:
     return {"Cache-Control": control, "Expires": http_date(int(time() + max_age))}
 
 
-def _current() -> tuple[App, dict[str, Any]]:
-    app_ctx = _cv_app.get(None)
-    req_ctx = _cv_request.get(None)
-    if app_ctx is None or req_ctx is None:
-        raise RuntimeError("send_file() needs an active request context.")
-    return app_ctx.app, req_ctx.request.environ
-
-
 def send_file(
     path_or_file: os.PathLike[str] | str | IO[bytes],
+    environ: dict[str, Any],
     mimetype: str | None = None,
     as_attachment: bool = False,
     download_name: str | None = None,
@@ -135,14 +127,19 @@ def send_file(
     etag: bool | str = True,
     last_modified: datetime | int | float | None = None,
     max_age: MaxAge = None,
+    use_x_sendfile: bool = False,
+    response_class: type[Response] | None = None,
+    _root_path: os.PathLike[str] | str | None = None,
 ) -> Response:
-    """Send a file (a path, relative to ``app.root_path``, or a binary file object).
+    """A response sending ``path_or_file`` (a path, relative to ``_root_path`` when
+    given, or a binary file object) for the request of ``environ``.
 
-    ``download_name`` sets ``Content-Disposition`` (with an RFC 5987 ``filename*``
-    for non-ASCII names) and the guessed mimetype; ``max_age`` (seconds, or a
-    callable of the path) defaults to ``app.get_send_file_max_age``.
+    ``download_name`` goes into ``Content-Disposition`` (RFC 5987 ``filename*`` for
+    non-ASCII names) and guesses the mimetype; ``conditional`` answers 304/206/416;
+    ``max_age`` (seconds, or a callable of the path; None: ``no-cache``);
+    ``use_x_sendfile`` lets the front server send the path. Returns a
+    ``response_class`` (the HTTP layer's Response by default) streaming the file.
     """
-    app, environ = _current()
     path: str | None = None
     file: IO[bytes] | None = None
     size: int | None = None
@@ -150,7 +147,9 @@ def send_file(
     headers: dict[str, str] = {}
 
     if isinstance(path_or_file, (str, os.PathLike)):
-        path = os.path.join(app.root_path, os.fspath(path_or_file))
+        path = os.fspath(path_or_file)
+        if _root_path is not None:
+            path = os.path.join(_root_path, path)
         stat = os.stat(path)
         size, mtime = stat.st_size, stat.st_mtime
     else:
@@ -168,7 +167,7 @@ def send_file(
             " 'download_name' or pass a path instead of a file."
         )
 
-    use_x_sendfile = bool(app.config.get("USE_X_SENDFILE")) and path is not None
+    use_x_sendfile = use_x_sendfile and path is not None
     data: Any = None
     if use_x_sendfile:
         headers["X-Sendfile"] = path  # type: ignore[assignment]
@@ -181,8 +180,10 @@ def send_file(
             raise ValueError("Files must be opened in binary mode or use BytesIO.")
         data = wrap_file(environ, file)
 
+    if response_class is None:
+        response_class = Response
     rv = _build_response(
-        app, data, mimetype, headers, size, path, mtime, last_modified, max_age, etag
+        response_class, data, mimetype, headers, size, path, mtime, last_modified, max_age, etag
     )
     if conditional:
         try:
@@ -197,7 +198,7 @@ def send_file(
 
 
 def _build_response(
-    app: App,
+    response_class: type[Response],
     data: Any,
     mimetype: str,
     headers: dict[str, str],
@@ -208,7 +209,7 @@ def _build_response(
     max_age: MaxAge,
     etag: bool | str,
 ) -> Response:
-    rv = app.response_class(data, mimetype=mimetype, direct_passthrough=True)
+    rv = response_class(data, mimetype=mimetype, direct_passthrough=True)
     for key, value in headers.items():
         rv.headers[key] = value
     if size is not None:
@@ -217,8 +218,6 @@ def _build_response(
         last_modified = mtime
     if last_modified is not None:
         rv.headers["Last-Modified"] = http_date(last_modified)
-    if max_age is None:
-        max_age = app.get_send_file_max_age
     if callable(max_age):
         max_age = max_age(path)
     for key, value in _cache_headers(max_age).items():
@@ -232,17 +231,22 @@ def _build_response(
 
 
 def send_from_directory(
-    directory: os.PathLike[str] | str, path: os.PathLike[str] | str, **kwargs: Any
+    directory: os.PathLike[str] | str,
+    path: os.PathLike[str] | str,
+    environ: dict[str, Any],
+    **kwargs: Any,
 ) -> Response:
-    """Send ``path`` from inside ``directory``; anything outside it, or missing, is a 404.
+    """:func:`send_file` for ``path`` inside ``directory``; a path that leaves
+    ``directory``, or names no file, raises :class:`NotFound`.
 
     Never pass a user-supplied ``directory``; ``path`` may come from the URL.
+    ``kwargs`` are :func:`send_file`'s (``_root_path`` applies to ``directory``).
     """
-    app, _environ = _current()
     joined = safe_join(os.fspath(directory), os.fspath(path))
     if joined is None:
         raise NotFound()
-    full = os.path.join(app.root_path, joined)
+    root = kwargs.pop("_root_path", None)
+    full = joined if root is None else os.path.join(root, joined)
     if not os.path.isfile(full):
         raise NotFound()
-    return send_file(full, **kwargs)
+    return send_file(full, environ, **kwargs)

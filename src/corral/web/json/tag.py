@@ -25,8 +25,8 @@ from uuid import UUID
 
 from markupsafe import Markup
 
-from . import json
-from .http import http_date, parse_date
+from .. import json
+from ..http.parsing import http_date, parse_date
 
 
 class JSONTag:
@@ -38,15 +38,19 @@ class JSONTag:
         self.serializer = serializer
 
     def check(self, value: Any) -> bool:
+        """Whether this tag handles ``value``."""
         raise NotImplementedError
 
     def to_json(self, value: Any) -> Any:
+        """``value`` as something JSON can hold (the tag's key is added by :meth:`tag`)."""
         raise NotImplementedError
 
     def to_python(self, value: Any) -> Any:
+        """Turn the JSON form made by :meth:`to_json` back into the Python value."""
         raise NotImplementedError
 
     def tag(self, value: Any) -> Any:
+        """``value`` converted and wrapped in a one-key dict under this tag's key."""
         return {self.key: self.to_json(value)}
 
 
@@ -72,6 +76,7 @@ class TagDict(JSONTag):
 
 
 class PassDict(JSONTag):
+    """Plain dicts: their values are tagged, the dict itself is not."""
     def check(self, value: Any) -> bool:
         return isinstance(value, dict)
 
@@ -82,6 +87,7 @@ class PassDict(JSONTag):
 
 
 class TagTuple(JSONTag):
+    """Tuples, as JSON lists under the `` t`` key."""
     key = " t"
 
     def check(self, value: Any) -> bool:
@@ -95,6 +101,7 @@ class TagTuple(JSONTag):
 
 
 class PassList(JSONTag):
+    """Plain lists: their items are tagged, the list itself is not."""
     def check(self, value: Any) -> bool:
         return isinstance(value, list)
 
@@ -105,6 +112,7 @@ class PassList(JSONTag):
 
 
 class TagBytes(JSONTag):
+    """Bytes, as base64 text under the `` b`` key."""
     key = " b"
 
     def check(self, value: Any) -> bool:
@@ -118,6 +126,7 @@ class TagBytes(JSONTag):
 
 
 class TagMarkup(JSONTag):
+    """Objects with ``__html__`` (Markup), as their HTML under the `` m`` key."""
     key = " m"
 
     def check(self, value: Any) -> bool:
@@ -131,6 +140,7 @@ class TagMarkup(JSONTag):
 
 
 class TagUUID(JSONTag):
+    """UUIDs, as their hex form under the `` u`` key."""
     key = " u"
 
     def check(self, value: Any) -> bool:
@@ -144,6 +154,7 @@ class TagUUID(JSONTag):
 
 
 class TagDateTime(JSONTag):
+    """Datetimes, as HTTP dates under the `` d`` key."""
     key = " d"
 
     def check(self, value: Any) -> bool:
@@ -191,12 +202,14 @@ class TaggedJSONSerializer:
             self.order.insert(index, tag)
 
     def tag(self, value: Any) -> Any:
+        """``value`` with every tagged type inside it replaced by its tagged form."""
         for tag in self.order:
             if tag.check(value):
                 return tag.tag(value)
         return value
 
     def untag(self, value: dict[str, Any]) -> Any:
+        """Turn a one-key tagged dict back into its Python value (other dicts are returned as they are)."""
         if len(value) != 1:
             return value
         key = next(iter(value))
@@ -211,7 +224,9 @@ class TaggedJSONSerializer:
         return value
 
     def dumps(self, value: Any) -> str:
+        """``value`` tagged and serialized to compact JSON text."""
         return json.dumps(self.tag(value), separators=(",", ":"))
 
     def loads(self, value: str | bytes) -> Any:
+        """Parse JSON text made by :meth:`dumps`, turning tagged values back into Python objects."""
         return self._untag_scan(json.loads(value))

@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from time import time
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
-from .datastructures import MultiDict
+from .datastructures.header_values import Accept
+from .datastructures.structures import MultiDict
 
 HTTP_STATUS_CODES: dict[int, str] = {
     100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
@@ -146,7 +147,6 @@ _accept_item_re = re.compile(r"\s*([^,;\s][^,;]*?)\s*((?:;[^,]*)?)(?:,|$)")
 
 def parse_accept_header(value: str | None, cls: type[t.Any] | None = None) -> t.Any:
     """Parse an ``Accept*`` header into an :class:`Accept` (or ``cls``) instance."""
-    from .datastructures import Accept
 
     if cls is None:
         cls = Accept

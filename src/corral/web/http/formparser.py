@@ -11,9 +11,11 @@ from urllib.parse import unquote_plus
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, QuerystringParser
 
-from .datastructures import FileStorage, Headers, ImmutableMultiDict, MultiDict
+from .datastructures.file_storage import FileStorage
+from .datastructures.headers import Headers
+from .datastructures.structures import ImmutableMultiDict, MultiDict
 from .exceptions import BadRequest, HTTPException, RequestEntityTooLarge
-from .http import parse_options_header
+from .parsing import parse_options_header
 from .wsgi import get_content_length, get_input_stream
 
 # malformed bodies become 400s here; keep the parser's own log lines off stderr

@@ -8,22 +8,23 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
-from .datastructures import (
+from .datastructures.header_values import (
     Accept,
     Authorization,
     CharsetAccept,
-    CombinedMultiDict,
-    EnvironHeaders,
-    ImmutableMultiDict,
+    HeaderSet,
+    IfRange,
     LanguageAccept,
     MIMEAccept,
-    MultiDict,
     RequestCacheControl,
+    parse_if_range,
+    parse_set_header,
 )
+from .datastructures.headers import EnvironHeaders
+from .datastructures.structures import CombinedMultiDict, ImmutableMultiDict, MultiDict
 from .exceptions import BadRequest, HTTPException, UnsupportedMediaType
-from .formdata import FormDataParser
-from .headervalues import HeaderSet, IfRange, parse_if_range, parse_set_header
-from .http import (
+from .form_data_parser import FormDataParser
+from .parsing import (
     parse_accept_header,
     parse_cookie,
     parse_date,
@@ -34,12 +35,7 @@ from .http import (
     parse_range_header,
     uri_to_iri,
 )
-from .wsgi import (
-    environ_text,
-    get_content_length,
-    get_host,
-    get_input_stream,
-)
+from .wsgi import environ_text, get_content_length, get_host, get_input_stream
 
 WSGIEnvironment = dict[str, t.Any]
 StartResponse = Callable[..., t.Any]
@@ -164,7 +160,7 @@ class Request:
     def from_values(cls, *args: t.Any, **kwargs: t.Any) -> Request:
         """A request for an environ built from test-client style arguments
         (``Request.from_values("/?a=1", method="POST", data=...)``)."""
-        from .environbuilder import EnvironBuilder
+        from .environ_builder import EnvironBuilder
 
         charset = kwargs.pop("charset", None)
         if charset is not None:

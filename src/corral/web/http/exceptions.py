@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from markupsafe import Markup, escape
 
 from . import werkzeug_interop
-from .http import HTTP_STATUS_CODES
+from .parsing import HTTP_STATUS_CODES, http_date
 
 if t.TYPE_CHECKING:
-    from .wrappers import Response
+    from .response import Response
 
 WSGIEnvironment = dict[str, t.Any]
 StartResponse = Callable[..., t.Any]
@@ -57,7 +57,7 @@ class HTTPException(Exception, metaclass=werkzeug_interop.WerkzeugKin):
 
     def get_response(self, environ: t.Any = None, scope: t.Any = None) -> Response:
         """The response to send for this error (``self.response`` if one was given)."""
-        from .wrappers import Response as ResponseClass
+        from .response import Response as ResponseClass
 
         if self.response is not None:
             return self.response
@@ -334,8 +334,6 @@ class _RetryAfter(HTTPException):
         headers = super().get_headers(environ)
         if self.retry_after:
             from datetime import datetime
-
-            from .http import http_date
 
             value = self.retry_after
             value = http_date(value) if isinstance(value, datetime) else str(value)

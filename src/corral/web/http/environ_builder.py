@@ -1,4 +1,5 @@
-"""Building test environs: Werkzeug's EnvironBuilder with an app's URL defaults."""
+"""Building WSGI environs from test arguments (Werkzeug's EnvironBuilder); given an
+app-like object, its URL settings are the defaults."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-from .datastructures import EnvironHeaders, FileMultiDict, Headers, MultiDict
-from .http import parse_options_header, url_encode
-from .request_wrapper import Request as _BaseRequest
-
-if TYPE_CHECKING:
-    from .app import App
+from .datastructures.file_storage import FileMultiDict
+from .datastructures.headers import EnvironHeaders, Headers
+from .datastructures.structures import MultiDict
+from .parsing import parse_options_header, url_encode
+from .request import Request as _BaseRequest
 
 
 def _is_file(value: Any) -> bool:
@@ -91,6 +91,21 @@ def _wsgi_text(value: str) -> str:
     return value.encode("utf-8").decode("latin-1")
 
 
+class BuilderApp(Protocol):
+    """What :class:`EnvironBuilder` reads from an app (corral.web's ``App`` has it):
+    its request class, its config (``SERVER_NAME``, ``APPLICATION_ROOT``,
+    ``PREFERRED_URL_SCHEME``) and its JSON provider."""
+
+    @property
+    def request_class(self) -> type[Any]: ...
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def json(self) -> Any: ...
+
+
 class EnvironBuilder:
     """Build a WSGI environ from test arguments, as Werkzeug's builder does; with
     an app, its SERVER_NAME, APPLICATION_ROOT and PREFERRED_URL_SCHEME are the
@@ -102,7 +117,7 @@ class EnvironBuilder:
 
     def __init__(
         self,
-        app: App | None,
+        app: BuilderApp | None,
         path: str = "/",
         base_url: str | None = None,
         subdomain: str | None = None,
@@ -221,7 +236,7 @@ class EnvironBuilder:
             self.headers.set("Authorization", auth.to_header() if hasattr(auth, "to_header") else str(auth))
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, Any], app: App | None = None,
+    def from_environ(cls, environ: Mapping[str, Any], app: BuilderApp | None = None,
                      **kwargs: Any) -> EnvironBuilder:
         """A builder that makes an environ like ``environ`` (its headers, URL and body)."""
         headers = Headers(EnvironHeaders(dict(environ)))

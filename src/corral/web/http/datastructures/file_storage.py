@@ -8,8 +8,9 @@ import shutil
 import typing as t
 from collections.abc import Iterator
 
-from . import werkzeug_interop
-from .datastructures import Headers, MultiDict
+from .. import werkzeug_interop
+from .headers import Headers
+from .structures import MultiDict
 
 
 class FileStorage(metaclass=werkzeug_interop.WerkzeugKin):
@@ -61,13 +62,13 @@ class FileStorage(metaclass=werkzeug_interop.WerkzeugKin):
 
     @property
     def mimetype(self) -> str:
-        from .http import parse_options_header
+        from ..parsing import parse_options_header
 
         return parse_options_header(self.content_type)[0].lower()
 
     @property
     def mimetype_params(self) -> dict[str, str]:
-        from .http import parse_options_header
+        from ..parsing import parse_options_header
 
         return parse_options_header(self.content_type)[1]
 

@@ -1,0 +1,151 @@
+"""corral.web's module graph: no import cycles, and the HTTP layer (``corral.web.http``
+and ``corral.web.routing``) never imports the app layer.
+
+The graph is read from the source with ``ast``: an edge for every import a module
+runs when it is loaded (top level, including inside ``if``/``try``, but not under
+``if TYPE_CHECKING``). The layering check reads every import, those inside
+functions and for type checking included.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+WEB = Path(__file__).resolve().parent.parent / "src" / "corral" / "web"
+HTTP_LAYER = ("corral.web.http", "corral.web.routing")
+
+
+def _module_name(path: Path) -> str:
+    parts = ["corral", "web", *path.relative_to(WEB).with_suffix("").parts]
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(WEB.rglob("*.py"))}
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _import_nodes(body: list[ast.stmt], *, run_at_load: bool) -> list[ast.Import | ast.ImportFrom]:
+    """Import statements of a module: those run when it loads, or all of them."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    if not run_at_load:
+        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.append(node)
+        return found
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node.test):
+                found.extend(_import_nodes(node.body, run_at_load=True))
+            found.extend(_import_nodes(node.orelse, run_at_load=True))
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                found.extend(_import_nodes(block, run_at_load=True))
+    return found
+
+
+def _targets(name: str, path: Path, node: ast.Import | ast.ImportFrom, modules: dict[str, Path]) -> set[str]:
+    """The corral.web modules an import statement loads."""
+    out: set[str] = set()
+    if isinstance(node, ast.Import):
+        candidates = [a.name for a in node.names]
+    else:
+        if node.level:
+            package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+            for _ in range(node.level - 1):
+                package = package.rpartition(".")[0]
+            base = f"{package}.{node.module}" if node.module else package
+        else:
+            base = node.module or ""
+        candidates = [base, *(f"{base}.{a.name}" for a in node.names)]
+    for candidate in candidates:
+        # a package's __init__ runs too, from corral.web down
+        parts = candidate.split(".")
+        for i in range(3, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            if prefix in modules:
+                out.add(prefix)
+    # a module's own packages are loaded before it: no edge back to them
+    return {m for m in out if m != name and not name.startswith(m + ".")}
+
+
+def _graph(*, run_at_load: bool) -> dict[str, set[str]]:
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), str(path))
+        edges: set[str] = set()
+        for node in _import_nodes(tree.body, run_at_load=run_at_load):
+            edges |= _targets(name, path, node, modules)
+        graph[name] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_graph_is_read() -> None:
+    graph = _graph(run_at_load=True)
+    assert "corral.web.http.request" in graph["corral.web.wrappers"]
+    assert "corral.web.routing.map" in graph["corral.web.routing"]
+
+
+def test_no_import_cycles() -> None:
+    assert _cycles(_graph(run_at_load=True)) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_http_layer_never_imports_the_app_layer() -> None:
+    offenders = []
+    for name, edges in _graph(run_at_load=False).items():
+        if not name.startswith(HTTP_LAYER):
+            continue
+        for target in sorted(edges):
+            if target.startswith("corral.web.") and not target.startswith(HTTP_LAYER):
+                offenders.append(f"{name} imports {target}")
+    assert not offenders, offenders
