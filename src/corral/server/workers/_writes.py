@@ -87,9 +87,10 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
 
 def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
               beat: Callable[[], object] | None = None, every: float = 1.0,
-              needed: Callable[[], bool] | None = None) -> None:
+              needed: Callable[[], bool] | None = None) -> bool:
     """Send part of a file: ``os.sendfile`` on plain sockets, read+send otherwise;
-    the same progress bounds as :func:`send_all`."""
+    the same progress bounds as :func:`send_all`.  True when it went out with
+    ``os.sendfile``."""
     if needed is not None and beat is None:
         beat = _nothing
     try:
@@ -99,7 +100,7 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
     if type(sock) is not socket.socket or infd < 0:
         for piece in file_pieces(chunk):
             send_all(sock, piece, timeout, beat, every, needed)
-        return
+        return False
     step = wait_step(timeout, beat, every)
     if sock.gettimeout() != step:
         sock.settimeout(step)  # (a timeout makes the descriptor non-blocking)
@@ -112,7 +113,7 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
         except BlockingIOError:
             n = -1
         if n == 0:  # the file is shorter than announced
-            return
+            return True
         if n > 0:
             offset += n
             left -= n
@@ -125,6 +126,7 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
         why = _stalled(timeout, step, last, needed)
         if why is not None:
             raise SendStalled(why)
+    return True
 
 
 def _nothing() -> None:

@@ -1,0 +1,122 @@
+"""``os.sendfile`` on the event-driven worker classes: ``asyncio`` (inline and
+``--threads 4``, on uvloop and on plain asyncio) and ``gevent`` send
+``wsgi.file_wrapper`` responses and ``--static-map`` files with it on plain
+connections, and keep reading and writing under TLS and with ``--no-sendfile``.
+
+Real servers, real clients: a file of several MiB arrives intact (hash
+compared), a Range answers its slice, the connection carries the next request,
+and a client that stops reading costs only its own connection (closed after
+``--send-timeout``).  That sendfile was used is read from the worker's debug
+log, which names every file sent with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server.test_slow_clients import drain
+from tests.server.test_tls import Certs
+from tests.support import ServerProcess
+
+APP = "tests.server.test_sendfile:app"
+SIZE = 8 << 20  # several MiB: more than the socket buffers hold
+SEND_TIMEOUT = 2.0
+SENT = "of a file with sendfile"  # the debug line of each file sent with it
+
+KINDS: list[tuple[str, list[str]]] = [
+    ("asyncio-uvloop", ["-k", "asyncio", "--loop", "uvloop"]),
+    ("asyncio-plain", ["-k", "asyncio", "--loop", "asyncio"]),
+    ("asyncio-t4-uvloop", ["-k", "asyncio", "--threads", "4", "--loop", "uvloop"]),
+    ("asyncio-t4-plain", ["-k", "asyncio", "--threads", "4", "--loop", "asyncio"]),
+    ("gevent", ["-k", "gevent"]),
+]
+
+
+def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    if environ["PATH_INFO"] == "/file":
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](open(os.environ["DATA_FILE"], "rb"))  # type: ignore[no-any-return]
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    root = tmp_path_factory.mktemp("sendfile")
+    data = os.urandom(SIZE)
+    (root / "big.bin").write_bytes(data)
+    return root, data
+
+
+def serve(kind: str, root: Path, *extra: str) -> ServerProcess:
+    args = [APP, "-b", "127.0.0.1:0", "-w", "1", *dict(KINDS)[kind], "--log-level", "debug",
+            "--send-timeout", str(SEND_TIMEOUT), "--static-map", f"/static={root}", *extra]
+    return ServerProcess(args, env={"DATA_FILE": str(root / "big.bin")}).start()
+
+
+@pytest.fixture(scope="module", params=[k for k, _ in KINDS])
+def server(request: pytest.FixtureRequest, files: tuple[Path, bytes]
+           ) -> Iterator[tuple[str, ServerProcess]]:
+    srv = serve(request.param, files[0])
+    try:
+        yield request.param, srv
+    finally:
+        srv.stop()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str] | None = None
+        ) -> tuple[int, dict[str, str], bytes]:
+    conn.request("GET", path, headers=headers or {})
+    resp = conn.getresponse()
+    return resp.status, dict(resp.getheaders()), resp.read()
+
+
+def sent_lines(srv: ServerProcess, at_least: int, wait: float = 10.0) -> int:
+    """How many files the log says went out with sendfile (waiting a little for
+    the log to catch up, until ``at_least`` are seen)."""
+    deadline = time.monotonic() + wait
+    while True:
+        n = srv.output().count(SENT)
+        if n >= at_least or time.monotonic() > deadline:
+            return n
+        time.sleep(0.1)
+
+
+def test_large_files_ranges_and_keep_alive(server: tuple[str, ServerProcess],
+                                           files: tuple[Path, bytes]) -> None:
+    kind, srv = server
+    data = files[1]
+    before = srv.output().count(SENT)
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+    conn.auto_open = 0  # a closed connection fails the next request: keep-alive held
+    conn.connect()
+    try:
+        status, headers, body = get(conn, "/file")
+        assert status == 200 and int(headers["Content-Length"]) == SIZE
+        assert sha(body) == sha(data)
+        status, headers, body = get(conn, "/static/big.bin")
+        assert status == 200 and sha(body) == sha(data)
+        status, headers, body = get(conn, "/static/big.bin",
+                                    {"Range": "bytes=1000-3000999"})
+        assert status == 206, headers
+        assert headers["Content-Range"] == f"bytes 1000-3000999/{SIZE}"
+        assert sha(body) == sha(data[1000:3001000])
+        status, _, body = get(conn, "/small")
+        assert (status, body) == (200, b"ok")
+    finally:
+        conn.close()
+    assert sent_lines(srv, before + 3) >= before + 3, srv.output()[-3000:]
