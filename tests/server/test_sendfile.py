@@ -120,3 +120,79 @@ def test_large_files_ranges_and_keep_alive(server: tuple[str, ServerProcess],
     finally:
         conn.close()
     assert sent_lines(srv, before + 3) >= before + 3, srv.output()[-3000:]
+
+
+def test_a_stalled_reader_costs_only_its_connection(server: tuple[str, ServerProcess],
+                                                    files: tuple[Path, bytes]) -> None:
+    """A client that asks for the big file and reads nothing: the others are
+    served meanwhile, and --send-timeout closes that connection (only it)."""
+    kind, srv = server
+    stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.settimeout(10)
+    try:
+        stalled.connect(("127.0.0.1", srv.port))
+        stalled.sendall(b"GET /file HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.5)  # the server is now blocked on this client's full window
+        for _ in range(3):
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            try:
+                status, _, body = get(conn, "/small")
+                assert (status, body) == (200, b"ok")
+                status, _, body = get(conn, "/static/big.bin")
+                assert status == 200 and sha(body) == sha(files[1])
+            finally:
+                conn.close()
+        time.sleep(SEND_TIMEOUT + 3)  # past --send-timeout (checked by the tick)
+        got, closed = drain(stalled, 20)
+        assert closed, f"{kind}: the stalled reader's connection was left open"
+        assert got < SIZE, f"{kind}: the stalled reader got the whole file"
+    finally:
+        stalled.close()
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    try:
+        assert get(conn, "/small")[2] == b"ok"
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("kind", [k for k, _ in KINDS])
+@pytest.mark.parametrize("how", ["--no-sendfile", "SENDFILE=0", "tls"])
+def test_read_and_write_without_sendfile(kind: str, how: str, files: tuple[Path, bytes],
+                                         tmp_path: Path) -> None:
+    """``--no-sendfile``/``SENDFILE=0`` and TLS connections: the file is read and
+    written, arrives intact, and no file is logged as sent with sendfile."""
+    root, data = files
+    extra: list[str] = []
+    ctx: ssl.SSLContext | None = None
+    if how == "--no-sendfile":
+        extra = ["--no-sendfile"]
+    elif how == "tls":
+        certs = Certs(tmp_path)
+        extra = ["--certfile", str(certs.certfile), "--keyfile", str(certs.keyfile)]
+        ctx = certs.client_context()
+    args = [APP, "-b", "127.0.0.1:0", "-w", "1", *dict(KINDS)[kind], "--log-level", "debug",
+            "--static-map", f"/static={root}", *extra]
+    env = {"DATA_FILE": str(root / "big.bin")}
+    if how == "SENDFILE=0":
+        env["SENDFILE"] = "0"
+    srv = ServerProcess(args, env=env).start()
+    try:
+        conn: http.client.HTTPConnection
+        if ctx is not None:
+            conn = http.client.HTTPSConnection("127.0.0.1", srv.port, timeout=30, context=ctx)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        try:
+            for path in ("/file", "/static/big.bin"):
+                status, _, body = get(conn, path)
+                assert status == 200 and sha(body) == sha(data)
+            status, _, body = get(conn, "/small")
+            assert (status, body) == (200, b"ok")
+        finally:
+            conn.close()
+        time.sleep(0.3)  # the log catches up
+        log = srv.output()
+    finally:
+        srv.stop()
+    assert "Booting worker" in log and SENT not in log
