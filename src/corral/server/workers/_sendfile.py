@@ -12,6 +12,10 @@ made only when a wait is needed and closed when the chunk is done or the
 connection is lost.  While the sender holds it the transport writes nothing
 (the response's output waits for the chunk), so the two never interleave.
 
+A reader on the same machine can drain the socket as fast as the kernel fills it,
+so one ``os.sendfile`` call is capped (:data:`~._writes.MAX_CALL`) and a few
+calls at most are made before the loop serves other connections.
+
 ``--send-timeout`` holds as for buffered writes: a client that takes no byte
 for that long loses its connection (and only it).
 """
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from corral.server.http.response import FileChunk
+from corral.server.workers._writes import MAX_CALL
 
 _now = time.monotonic
 BURST = 4  # sendfile calls per writable event before letting other connections run
@@ -43,7 +48,8 @@ class FileSender:
     ``done(False)`` when the connection failed or stalled (it is then aborted)."""
 
     __slots__ = ("proto", "transport", "loop", "chunk_fd", "offset", "left", "sock_fd",
-                 "wait_fd", "done", "timeout", "last", "timer", "sent", "finished", "ok", "pending")
+                 "wait_fd", "done", "timeout", "last", "timer", "sent", "finished", "ok", "pending",
+                 "calls", "steps")
 
     def __init__(self, proto: Any, chunk: FileChunk, chunk_fd: int, timeout: float,
                  done: Callable[[bool], None]) -> None:
@@ -63,6 +69,7 @@ class FileSender:
         self.finished = False
         self.ok = False
         self.pending = False  # start() returned: report the end through done()
+        self.calls = self.steps = 0  # for the debug line
 
     def start(self) -> bool | None:
         """Send what the socket takes now: True when that was all of it, False
@@ -79,6 +86,7 @@ class FileSender:
         return None
 
     def _step(self) -> None:
+        self.steps += 1
         if self.finished:
             return
         proto = self.proto
@@ -89,8 +97,9 @@ class FileSender:
             self._wait()
             return
         for _ in range(BURST):
+            self.calls += 1
             try:
-                n = os.sendfile(self.sock_fd, self.chunk_fd, self.offset, self.left)
+                n = os.sendfile(self.sock_fd, self.chunk_fd, self.offset, min(self.left, MAX_CALL))
             except BlockingIOError:
                 break
             except OSError:  # the client went away
@@ -151,7 +160,9 @@ class FileSender:
             finally:
                 os.close(fd)  # the transport's own descriptor keeps the socket open
         if ok:
-            self.proto.mgr.worker.log.debug("Sent %d bytes of a file with sendfile", self.sent)
+            self.proto.mgr.worker.log.debug(
+                "Sent %d bytes of a file with sendfile (%d calls in %d steps)",
+                self.sent, self.calls, self.steps)
         if self.pending:
             self.done(ok)
 

@@ -31,6 +31,9 @@ from corral.server.workers._buffered import file_pieces
 
 _now = time.monotonic
 YIELD_AFTER = 2.0  # seconds without progress after which a needed thread gives up
+# bytes one os.sendfile call may send: with a fast local reader a call for the whole
+# file can run for a long time, holding up the other connections of a loop or hub
+MAX_CALL = 2 << 20
 
 
 class SendStalled(TimeoutError):
@@ -109,7 +112,7 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
     last = _now()
     while left > 0:
         try:
-            n = os.sendfile(fd, infd, offset, left)
+            n = os.sendfile(fd, infd, offset, min(left, MAX_CALL))
         except BlockingIOError:
             n = -1
         if n == 0:  # the file is shorter than announced
@@ -118,6 +121,8 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
             offset += n
             left -= n
             last = _now()
+            if n == MAX_CALL:
+                time.sleep(0)  # under gevent: let the hub's other greenlets run
             continue
         if select.select([], [fd], [], step)[1]:
             continue
@@ -133,4 +138,4 @@ def _nothing() -> None:
     pass
 
 
-__all__ = ["YIELD_AFTER", "SendStalled", "send_all", "send_file", "wait_step"]
+__all__ = ["MAX_CALL", "YIELD_AFTER", "SendStalled", "send_all", "send_file", "wait_step"]
