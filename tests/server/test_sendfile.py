@@ -196,3 +196,34 @@ def test_read_and_write_without_sendfile(kind: str, how: str, files: tuple[Path,
     finally:
         srv.stop()
     assert "Booting worker" in log and SENT not in log
+
+
+def read_response(f: Any) -> tuple[int, dict[str, str], bytes]:
+    """One response with a Content-Length from a socket's file."""
+    status = int(f.readline().split(b" ", 2)[1])
+    headers: dict[str, str] = {}
+    while (line := f.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, f.read(int(headers["content-length"]))
+
+
+def test_pipelined_requests_stay_in_order(server: tuple[str, ServerProcess],
+                                          files: tuple[Path, bytes]) -> None:
+    """Requests sent together: a small answer, the file, a range and a small answer
+    again come back whole and in order (nothing written while sendfile runs)."""
+    kind, srv = server
+    data = files[1]
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(b"GET /small HTTP/1.1\r\nHost: t\r\n\r\n"
+                  b"GET /file HTTP/1.1\r\nHost: t\r\n\r\n"
+                  b"GET /static/big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=-5000\r\n\r\n"
+                  b"GET /small HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        f = s.makefile("rb")
+        assert read_response(f)[::2] == (200, b"ok")
+        status, _, body = read_response(f)
+        assert status == 200 and sha(body) == sha(data)
+        status, _, body = read_response(f)
+        assert status == 206 and body == data[-5000:]
+        assert read_response(f)[::2] == (200, b"ok")
+        assert f.read() == b""

@@ -75,7 +75,8 @@ class FileSender:
         """Send what the socket takes now: True when that was all of it, False
         when the connection failed (it is aborted), None when the rest follows
         from the loop (``done`` then tells how it ended)."""
-        if self.sock_fd < 0:
+        if self.sock_fd < 0:  # the socket is already closed
+            self.proto.abort()
             return False
         self._step()
         if self.finished:
