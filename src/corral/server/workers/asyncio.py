@@ -17,6 +17,10 @@ thread mode, the watch for requests stuck past ``--timeout`` (a thread waiting
 for a client to read is not stuck: ``--send-timeout`` bounds it, closing only
 that connection).  At the connection cap the idlest connection is shed for a new
 one (see :mod:`corral.server.workers._pressure`).
+
+A ``wsgi.file_wrapper`` body (a :class:`FileChunk`) goes out with ``os.sendfile``
+on plain connections once the transport's buffer is empty, and is read and
+written under TLS (see :mod:`corral.server.workers._sendfile`).
 """
 
 from __future__ import annotations
