@@ -31,6 +31,9 @@ from corral.server.workers._buffered import file_pieces
 
 _now = time.monotonic
 YIELD_AFTER = 2.0  # seconds without progress after which a needed thread gives up
+# bytes one os.sendfile call may send: with a fast local reader a call for the whole
+# file can run for a long time, holding up the other connections of a loop or hub
+MAX_CALL = 2 << 20
 
 
 class SendStalled(TimeoutError):
@@ -87,9 +90,10 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
 
 def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
               beat: Callable[[], object] | None = None, every: float = 1.0,
-              needed: Callable[[], bool] | None = None) -> None:
+              needed: Callable[[], bool] | None = None) -> bool:
     """Send part of a file: ``os.sendfile`` on plain sockets, read+send otherwise;
-    the same progress bounds as :func:`send_all`."""
+    the same progress bounds as :func:`send_all`.  True when it went out with
+    ``os.sendfile``."""
     if needed is not None and beat is None:
         beat = _nothing
     try:
@@ -99,7 +103,7 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
     if type(sock) is not socket.socket or infd < 0:
         for piece in file_pieces(chunk):
             send_all(sock, piece, timeout, beat, every, needed)
-        return
+        return False
     step = wait_step(timeout, beat, every)
     if sock.gettimeout() != step:
         sock.settimeout(step)  # (a timeout makes the descriptor non-blocking)
@@ -108,15 +112,17 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
     last = _now()
     while left > 0:
         try:
-            n = os.sendfile(fd, infd, offset, left)
+            n = os.sendfile(fd, infd, offset, min(left, MAX_CALL))
         except BlockingIOError:
             n = -1
         if n == 0:  # the file is shorter than announced
-            return
+            return True
         if n > 0:
             offset += n
             left -= n
             last = _now()
+            if n == MAX_CALL:
+                time.sleep(0)  # under gevent: let the hub's other greenlets run
             continue
         if select.select([], [fd], [], step)[1]:
             continue
@@ -125,10 +131,11 @@ def send_file(sock: socket.socket, chunk: FileChunk, timeout: float | None,
         why = _stalled(timeout, step, last, needed)
         if why is not None:
             raise SendStalled(why)
+    return True
 
 
 def _nothing() -> None:
     pass
 
 
-__all__ = ["YIELD_AFTER", "SendStalled", "send_all", "send_file", "wait_step"]
+__all__ = ["MAX_CALL", "YIELD_AFTER", "SendStalled", "send_all", "send_file", "wait_step"]

@@ -17,6 +17,10 @@ thread mode, the watch for requests stuck past ``--timeout`` (a thread waiting
 for a client to read is not stuck: ``--send-timeout`` bounds it, closing only
 that connection).  At the connection cap the idlest connection is shed for a new
 one (see :mod:`corral.server.workers._pressure`).
+
+A ``wsgi.file_wrapper`` body (a :class:`FileChunk`) goes out with ``os.sendfile``
+on plain connections once the transport's buffer is empty, and is read and
+written under TLS (see :mod:`corral.server.workers._sendfile`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from corral.server.http.cycle import ConnInfo, Exchange
@@ -34,6 +38,7 @@ from corral.server.http.errors import ParseError
 from corral.server.http.parser import RequestHead
 from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
 from corral.server.http.quick import Matched, QuickConn
+from corral.server.http.response import FileChunk
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
@@ -48,6 +53,7 @@ from corral.server.workers._buffered import (
 from corral.server.workers._closing import Lingering, pending_bytes
 from corral.server.workers._manager import TICK, ConnectionManager
 from corral.server.workers._prelude import Prelude
+from corral.server.workers._sendfile import FileSender, file_fd
 from corral.server.workers._threads import Job
 from corral.server.workers._writes import YIELD_AFTER
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
@@ -76,6 +82,7 @@ class HttpProtocol(Prelude):
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
         "served", "job", "writable", "sent", "lost", "partial", "threaded",
         "make_exchange", "lane", "qc", "held", "linger", "wsize", "wsince", "stash",
+        "sending",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -122,6 +129,7 @@ class HttpProtocol(Prelude):
         self.wsize = -1  # --send-timeout (see write_stalled)
         self.wsince = 0.0
         self.stash: bytes | None = None  # read while over the cap, kept for later
+        self.sending: FileSender | None = None  # a FileChunk going out with sendfile
 
     # -- asyncio callbacks ---------------------------------------------------------
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
@@ -143,6 +151,8 @@ class HttpProtocol(Prelude):
             return
         self.lost = self.closing = True
         self.held = None
+        if self.sending is not None:
+            self.sending.cancel()
         ex = self.exchange
         if ex is not None and self.job is None:  # inline exchange paused mid-response
             self.exchange = self.out = None
@@ -258,11 +268,13 @@ class HttpProtocol(Prelude):
     def resume_writing(self) -> None:
         self.wpaused = False
         if self.writable is not None:  # thread mode
-            self.writable.set()
+            if self.sending is None:
+                self.writable.set()
             if self.busy and self.job is None and not self.closing:
                 self.busy = False
                 self.serve()
-        elif self.out is not None and not self.closing and self._drive():
+        elif (self.out is not None and self.sending is None and not self.closing
+              and self._drive()):
             self.serve()
 
     # -- serving -------------------------------------------------------------------
@@ -317,8 +329,12 @@ class HttpProtocol(Prelude):
                 if self.wpaused or self.closing:
                     return False
             else:
-                self.out = _chain(file_pieces(data), out)  # type: ignore[arg-type]
-                return self._drive()
+                sent = self._sendfile(data, self._sent)  # type: ignore[arg-type]
+                if sent is None:  # no sendfile here: read and write it
+                    self.out = _chain(file_pieces(data), out)  # type: ignore[arg-type]
+                    return self._drive()
+                if not sent:  # goes on in _sent(), or the connection failed
+                    return False
         self.exchange = self.out = None
         self.busy = False
         if not self._end(ex):
@@ -354,9 +370,13 @@ class HttpProtocol(Prelude):
         for data in out:
             if data.__class__ is bytes:
                 write(data)
-            else:  # a FileChunk: expand it in front of the rest
-                self.out = out = _chain(file_pieces(data), out)
-                return self._drive()
+            else:  # a FileChunk: sendfile, or expand it in front of the rest
+                sent = self._sendfile(data, self._sent)
+                if sent is None:
+                    self.out = out = _chain(file_pieces(data), out)
+                    return self._drive()
+                if not sent:
+                    return False
             if self.wpaused or self.closing:
                 return False
         ex = self.exchange
@@ -369,6 +389,28 @@ class HttpProtocol(Prelude):
             self.finish()
             return False
         return True
+
+    def _sendfile(self, chunk: FileChunk, done: Callable[[bool], None]) -> bool | None:
+        """Send ``chunk`` with ``os.sendfile`` (see :mod:`._sendfile`): True when it
+        all went out at once, False when it goes on (then ``done`` is called) or
+        the connection failed, None when this connection cannot (TLS, no file
+        descriptor): the caller reads and writes it instead."""
+        fd = file_fd(chunk)
+        if self.tls is not None or fd < 0:
+            return None
+        sender = FileSender(self, chunk, fd, self.mgr.send_timeout, done)
+        sent = sender.start()
+        if sent is None:
+            self.sending = sender
+            return False
+        return sent
+
+    def _sent(self, ok: bool) -> None:
+        """Inline mode: the FileChunk went out (ok) or the connection failed."""
+        self.sending = None
+        if ok and self.out is not None and not self.closing and not self.wpaused:
+            if self._drive():
+                self.serve()
 
     def _end(self, ex: Exchange) -> bool:
         """Finish one exchange: close it, free the body, count it. True when the
@@ -492,12 +534,19 @@ class HttpProtocol(Prelude):
         else:
             assert head is not None
             ex = self.mgr.cycle.exchange(head, body, self.conn)
-        batch: list[bytes] = []
+        batch: list[Any] = []
         size = 0
+        sendfile = self.tls is None
         try:
             for data in ex:
                 if self.closing or job.timed_out:
                     break
+                if sendfile and data.__class__ is not bytes and file_fd(data) >= 0:  # type: ignore[arg-type]
+                    batch.append(data)  # sent by the loop (see _thread_write)
+                    if not self._post(batch, job):
+                        return
+                    batch, size = [], 0
+                    continue
                 pieces = [data] if data.__class__ is bytes else file_pieces(data)  # type: ignore[arg-type]
                 for piece in pieces:
                     batch.append(piece)
@@ -563,10 +612,24 @@ class HttpProtocol(Prelude):
             job.resume()
         return not (self.closing or job.timed_out)
 
-    def _thread_write(self, batch: list[bytes], job: Job) -> None:
+    def _thread_write(self, batch: list[Any], job: Job) -> None:
+        """Write a batch from a pool thread; one ending in a FileChunk wakes the
+        thread only once that went out (see :meth:`_thread_sent`)."""
         if job is self.job and not self.closing:
             self.sent = True
-            self.transport.writelines(batch)
+            last = batch[-1]
+            if last.__class__ is bytes:
+                self.transport.writelines(batch)
+            else:
+                if len(batch) > 1:
+                    self.transport.writelines(batch[:-1])
+                if not self._sendfile(last, self._thread_sent):
+                    return  # goes on; or the connection failed, which wakes the thread
+        if not self.wpaused and self.writable is not None:
+            self.writable.set()
+
+    def _thread_sent(self, ok: bool) -> None:
+        self.sending = None
         if not self.wpaused and self.writable is not None:
             self.writable.set()
 

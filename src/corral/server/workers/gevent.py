@@ -346,8 +346,8 @@ class GeventWorker(Worker):
         try:
             if out.__class__ is bytes:
                 send_all(sock, out, self.send_timeout)
-            else:
-                send_file(sock, out, self.send_timeout)
+            elif send_file(sock, out, self.send_timeout):
+                self.log.debug("Sent %d bytes of a file with sendfile", out.count)
         finally:
             if started is not None and current not in self.running:
                 self.running[current] = started + (_now() - t0)
