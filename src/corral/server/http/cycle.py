@@ -45,9 +45,7 @@ from corral.server.http.errors import (
     ParseError,
     RequestTimeout,
 )
-from corral.server.http.head import Limits
 from corral.server.http.parser import RequestHead
-from corral.server.http.quick import QuickLane
 from corral.server.http.response import (
     COLLECT_MAX,
     ExcInfo,
@@ -107,13 +105,6 @@ class RequestCycle:
     def exchange(self, head: RequestHead, body: Any, conn: ConnInfo) -> Exchange:
         return Exchange(self, head, body, conn)
 
-    def quick_lane(self, limits: Limits) -> QuickLane | None:
-        """The one-call path for ordinary requests (:mod:`corral.server.http.quick`);
-        None when ``pre_request``/``post_request`` hooks need the general path."""
-        if self.pre_request is not None or self.post_request is not None:
-            return None
-        return QuickLane(self, limits)
-
     def error_response(self, status: int, reason: str = "") -> bytes:
         return error_response(status, reason)
 
@@ -128,27 +119,21 @@ class Exchange:
     fast = True  # answer a list or tuple of bytes in one piece (False: stream it)
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
-        self._setup(cycle, head, body, conn, Response(cycle.log), None, None,
-                    _monotonic() if cycle.access_enabled else 0.0)
-        self._gen = self._run()
-
-    def _setup(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo,
-               response: Response, environ: dict[str, Any] | None, iterable: Any,
-               t0: float) -> None:
         self.cycle = cycle
         self.head = head
         self.body = body
         self.conn = conn
-        self.response = response
-        self.environ = environ
+        self.response = Response(cycle.log)
+        self.environ: dict[str, Any] | None = None
         self.keep_alive = False
         self.sent = 0
         self.status = 0
-        self._iterable = iterable
+        self._iterable: Any = None
         self._iter_closed = False
         self._closed = False
-        self._t0 = t0
+        self._t0 = _monotonic() if cycle.access_enabled else 0.0
         self._hook_req: default_hooks.HookRequest | None = None
+        self._gen = self._run()
 
     # -- public --------------------------------------------------------------
     def __iter__(self) -> Generator[Output, None, None]:
@@ -184,19 +169,6 @@ class Exchange:
                 self._close_iterable()
             if self.environ is not None:
                 self._finish_logs()
-
-    @classmethod
-    def handed_over(cls, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo,
-                    environ: dict[str, Any], resp: Response, writes: list[bytes],
-                    result: Any, exc: BaseException | None, t0: float) -> Exchange:
-        """An exchange whose app was already called (by the quick lane, see
-        :mod:`corral.server.http.quick`): ``result`` is what the app returned
-        (None if it raised), ``exc`` what it raised, if anything; ``resp`` and
-        ``writes`` are what its ``start_response`` fills."""
-        self = cls.__new__(cls)
-        self._setup(cycle, head, body, conn, resp, environ, result, t0)
-        self._gen = self._after(result, writes) if exc is None else self._raised(exc)
-        return self
 
     # -- the exchange ----------------------------------------------------------
     def _run(self) -> Generator[Output, None, None]:

@@ -210,20 +210,6 @@ class EnvironBuilder:
         """Whether the peer may set forwarding headers (``forwarded_allow_ips``)."""
         return self.trusted(conn.peer)
 
-    def connection_environ(self, conn: ConnInfo) -> dict[str, Any]:
-        """The keys every HTTP/1.1 request on ``conn`` shares when no forwarding
-        header applies (see :mod:`corral.server.http.quick`)."""
-        env = self.template.copy()
-        env["SERVER_PROTOCOL"] = "HTTP/1.1"
-        peer = conn.peer
-        if isinstance(peer, tuple):
-            env["REMOTE_ADDR"] = str(peer[0])
-            env["REMOTE_PORT"] = str(peer[1])
-        else:
-            env["REMOTE_ADDR"] = peer or ""
-        env["wsgi.url_scheme"] = conn.url_scheme
-        return env
-
     def host_keys(self, host: str, scheme: str) -> tuple[str, str]:
         """(SERVER_NAME, SERVER_PORT) for a Host header value."""
         hosts = self._https_hosts if scheme == "https" else self._hosts
@@ -233,11 +219,6 @@ class EnvironBuilder:
             if len(hosts) < 256:
                 hosts[host] = split
         return split
-
-    def forwarding_keys(self) -> list[str]:
-        """Environ keys whose presence changes the scheme or the client address
-        when the peer is trusted."""
-        return [key for key, _ in self.secure_headers] + ["HTTP_X_FORWARDED_FOR"]
 
     def _addresses(self, env: dict[str, Any], conn: ConnInfo) -> None:
         peer = conn.peer

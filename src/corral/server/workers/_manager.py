@@ -55,7 +55,6 @@ class ConnectionManager:
         self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
         threads = int(s.threads or 1)
         self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
-        self.lane = self.cycle.quick_lane(self.limits)
         self.watch = Watch(worker) if threads > 1 else None
         self.conns: set[HttpProtocol] = set()
         self.waiting: deque[HttpProtocol] = deque()  # accepted beyond the cap

@@ -33,11 +33,9 @@ from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import RequestHead
 from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
-from corral.server.http.quick import Matched, QuickConn
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
-    NO_BODY,
     Body,
     ExpectBody,
     RequestBuffer,
@@ -53,6 +51,8 @@ from corral.server.workers._writes import YIELD_AFTER
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
 _now = time.monotonic
+HOLD_MAX = 16384  # larger pieces of output are written at once
+HOLD_COUNT = 64  # answers held per connection before they are written
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
@@ -75,7 +75,7 @@ class HttpProtocol(Prelude):
         "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
         "served", "job", "writable", "sent", "lost", "partial", "threaded",
-        "make_exchange", "lane", "qc", "held", "linger", "wsize", "wsince", "stash",
+        "make_exchange", "held", "linger", "wsize", "wsince", "stash",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -109,11 +109,9 @@ class HttpProtocol(Prelude):
         self.partial = True  # a request is arriving (a fresh connection counts)
         self.threaded = mgr.pool is not None
         self.make_exchange = mgr.cycle.exchange
-        self.lane = mgr.lane
-        self.qc: QuickConn | None = None
-        # quick-lane answers not written yet: they go out together at the end of
-        # the loop's pass (see ConnectionManager.hold); anything else written to
-        # this connection releases them first, so the order on the wire holds
+        # small answers not written yet: they go out together at the end of the
+        # loop's pass (see ConnectionManager.hold); anything else written to this
+        # connection releases them first, so the order on the wire holds
         self.held: list[bytes] | None = None
         self.sent = False  # thread mode: some bytes of the response went out
         # set once the connection is to close after an error while the client may
@@ -161,26 +159,9 @@ class HttpProtocol(Prelude):
             data = self._special(data)
             if not data:
                 return
-        buf = self.buffer
-        if self.lane is not None and not self.busy and buf.quiet and not self.wpaused:
-            qc = self.qc
-            if qc is None:
-                qc = self.qc = self.lane.connection(self.conn)
-            if not self.threaded:
-                matched = self.lane.match(data, qc)
-                if matched is not None:
-                    self.mgr.worker.request_started()
-                    self._answered(self.lane.run(matched, qc, NO_BODY), qc)
-                    return
-            else:  # matched here, answered whole by a pool thread
-                matched = self.lane.match(data, qc)
-                if matched is not None:
-                    self.partial = False
-                    self.last = _now()
-                    self._submit(None, NO_BODY, matched)
-                    return
         if self.held is not None:
             self.release()
+        buf = self.buffer
         self.last = now = _now()
         buf.feed(data)
         if self.busy:
@@ -200,24 +181,8 @@ class HttpProtocol(Prelude):
                 buf.continue_wanted = False
                 self.transport.write(CONTINUE)
 
-    def _answered(self, res: bytes | Exchange, qc: QuickConn) -> None:
-        """Write what the quick lane answered inline (or drive its exchange)."""
-        self.partial = False
-        if res.__class__ is bytes:
-            held = self.held
-            if held is None:
-                self.held = [res]  # type: ignore[list-item]
-                self.mgr.hold(self)
-            else:
-                held.append(res)  # type: ignore[arg-type]
-            self.last = _now()
-            if not self._count(qc.keep_alive):
-                self.finish()
-        elif self._answer(res, NO_BODY):  # type: ignore[arg-type]
-            self.serve()
-
     def release(self) -> None:
-        """Write the held quick-lane answers now."""
+        """Write the held answers now."""
         held = self.held
         if held is not None:
             self.held = None
@@ -286,6 +251,8 @@ class HttpProtocol(Prelude):
         while ready and not self.closing:
             head, body = ready.popleft()
             if body.__class__ is ExpectBody:
+                if self.held is not None:
+                    self.release()  # before a 100 Continue
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
                     buf, fd_reader(fd, self.mgr.body_timeout, self.mgr.timeouts),
@@ -304,16 +271,24 @@ class HttpProtocol(Prelude):
         """Write an exchange's output (inline mode). True when it ended and the
         connection may carry the next request; False when writing paused (the
         rest goes out from :meth:`resume_writing`) or the connection closes."""
-        if self.held is not None:
-            self.release()
         self.exchange = ex
         self.body = body
         self.out = out = iter(ex)
         self.busy = True
-        write = self.transport.write
         for data in out:  # the common case inline; _drive() for the rest
             if data.__class__ is bytes:
-                write(data)
+                held = self.held
+                if held is None:
+                    if len(data) <= HOLD_MAX:
+                        self.held = [data]
+                        self.mgr.hold(self)
+                        continue
+                elif len(held) < HOLD_COUNT and len(data) <= HOLD_MAX:
+                    held.append(data)
+                    continue
+                else:
+                    self.release()
+                self.transport.write(data)
                 if self.wpaused or self.closing:
                     return False
             else:
@@ -343,6 +318,8 @@ class HttpProtocol(Prelude):
                 self.transport.resume_reading()
         if buf.continue_wanted:
             buf.continue_wanted = False
+            if self.held is not None:
+                self.release()
             self.transport.write(CONTINUE)
 
     def _drive(self) -> bool:
@@ -350,6 +327,8 @@ class HttpProtocol(Prelude):
         transport pauses (False)."""
         out = self.out
         assert out is not None
+        if self.held is not None:
+            self.release()
         write = self.transport.write
         for data in out:
             if data.__class__ is bytes:
@@ -461,8 +440,7 @@ class HttpProtocol(Prelude):
                     or self.buffer.ready or self.held is not None or self.wpaused)
 
     # -- thread mode ---------------------------------------------------------------
-    def _submit(self, head: RequestHead | None, body: Body,
-                matched: Matched | None = None) -> None:
+    def _submit(self, head: RequestHead, body: Body) -> None:
         mgr = self.mgr
         assert mgr.pool is not None and mgr.watch is not None
         mgr.worker.request_started()  # before framing: the last one says Connection: close
@@ -474,24 +452,13 @@ class HttpProtocol(Prelude):
         self.sent = False
         self.body = body
         job = self.job = mgr.watch.add(self)
-        mgr.pool.submit(self._run_in_thread, job, head, body, matched)
+        mgr.pool.submit(self._run_in_thread, job, head, body)
 
-    def _run_in_thread(self, job: Job, head: RequestHead | None, body: Body,
-                       matched: Matched | None) -> None:
-        """In a pool thread: run the exchange (or the quick lane's answer),
-        posting output batches to the loop."""
+    def _run_in_thread(self, job: Job, head: RequestHead, body: Body) -> None:
+        """In a pool thread: run the exchange, posting output batches to the loop."""
         job.begin()
         loop = self.mgr.loop
-        if matched is not None:
-            assert self.lane is not None and self.qc is not None
-            res = self.lane.run(matched, self.qc, body)
-            if res.__class__ is bytes:
-                loop.call_soon_threadsafe(self._thread_done, job, [res], self.qc.keep_alive)
-                return
-            ex: Exchange = res  # type: ignore[assignment]
-        else:
-            assert head is not None
-            ex = self.mgr.cycle.exchange(head, body, self.conn)
+        ex = self.mgr.cycle.exchange(head, body, self.conn)
         batch: list[bytes] = []
         size = 0
         try:

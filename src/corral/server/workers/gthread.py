@@ -30,19 +30,15 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any
 
 from corral.server.http.cycle import ConnInfo
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits
 from corral.server.http.proxy import accept_proxy
-from corral.server.http.quick import Matched, QuickConn
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
 from corral.server.tls import TLS_RECORD_HANDSHAKE, accept_tls, refuse_plain, suppresses_ragged_eofs
 from corral.server.workers._buffered import (
-    NO_BODY,
-    Body,
     ExpectBody,
     RequestBuffer,
     Timeouts,
@@ -66,7 +62,7 @@ class Conn:
     """One client connection."""
 
     __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
-                 "eof", "sent", "gone", "qc", "tls", "handshaking", "linger")
+                 "eof", "sent", "gone", "tls", "handshaking", "linger")
 
     def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
         self.sock = sock
@@ -79,7 +75,6 @@ class Conn:
         self.eof = False
         self.sent = False  # some byte of the current response went out
         self.gone = False  # closed (or abandoned after a timeout)
-        self.qc: QuickConn | None = None  # the quick lane's view, once it is used
         self.tls: ssl.SSLContext | None = None  # TLS to start on the first bytes
         self.handshaking = False  # wrapped, TLS handshake under way
         self.linger: Lingering | None = None  # answered and closing: input is discarded
@@ -110,7 +105,6 @@ class ThreadWorker(Worker):
         self.accepting = False
         self.pool = ThreadPool(int(s.threads or 1), self.log)
         self.watch = Watch(self)
-        self.lane = self.cycle.quick_lane(self.limits)
         for listener in self.listeners:
             listener.sock.setblocking(False)
             self.by_fd[listener.sock.fileno()] = listener
@@ -364,15 +358,6 @@ class ThreadWorker(Worker):
         now = conn.last = _now()
         if buf.idle and not buf.ready:
             conn.head_start = now
-            if self.lane is not None and data:
-                qc = conn.qc
-                if qc is None:
-                    qc = conn.qc = self.lane.connection(conn.info)
-                matched = self.lane.match(data, qc)
-                if matched is not None:  # one ordinary request: the pool answers it whole
-                    conn.busy = True
-                    self.pool.submit(self.handle, conn, matched)
-                    return
         try:
             if data:
                 buf.feed(data)
@@ -402,16 +387,12 @@ class ThreadWorker(Worker):
             self.close(conn)
 
     # -- answering (pool threads) ------------------------------------------------------
-    def handle(self, conn: Conn, matched: Matched | None = None) -> None:
-        """Answer the request the quick lane matched, if any, and every complete
-        request buffered on ``conn``, then give it back."""
+    def handle(self, conn: Conn) -> None:
+        """Answer every complete request buffered on ``conn``, then give it back."""
         sock = conn.sock
         buf = conn.buffer
         try:
             sock.settimeout(self.send_timeout)
-            if matched is not None and (not self.answer(conn, matched) or conn.eof):
-                self.finish(conn)
-                return
             while buf.ready and not conn.gone:
                 if not self.answer(conn) or conn.eof:
                     self.finish(conn)
@@ -432,13 +413,11 @@ class ThreadWorker(Worker):
         conn.busy = False
         self.rearm(conn)
 
-    def answer(self, conn: Conn, matched: Matched | None = None) -> bool:
-        """One exchange (the next buffered request, or the one the quick lane
-        matched); True when the connection may carry another request."""
+    def answer(self, conn: Conn) -> bool:
+        """One exchange (the next buffered request); True when the connection
+        may carry another request."""
         sock = conn.sock
-        body: Body = NO_BODY
-        if matched is None:
-            head, body = conn.buffer.ready.popleft()
+        head, body = conn.buffer.ready.popleft()
         self.request_started()  # before framing: the last one says Connection: close
         job = self.watch.add(conn)
         job.begin()
@@ -447,34 +426,21 @@ class ThreadWorker(Worker):
                 conn.buffer, self._recv_with(sock, job), sock.sendall)
         conn.sent = False
         keep = False
-        ex: Any = None
+        ex = self.cycle.exchange(head, body, conn.info)
         try:
-            if matched is None:
-                ex = self.cycle.exchange(head, body, conn.info)
+            for out in ex:
+                if job.timed_out:
+                    break
+                conn.sent = True
+                self.send(sock, out, job)
             else:
-                assert self.lane is not None and conn.qc is not None
-                ex = self.lane.run(matched, conn.qc, body)
-                if ex.__class__ is bytes:  # answered whole
-                    data, ex = ex, None
-                    if not job.timed_out:
-                        conn.sent = True
-                        self.send(sock, data, job)
-                        keep = conn.qc.keep_alive
-            if ex is not None:
-                for out in ex:
-                    if job.timed_out:
-                        break
-                    conn.sent = True
-                    self.send(sock, out, job)
-                else:
-                    keep = ex.keep_alive
+                keep = ex.keep_alive
         except OSError as e:
             self.log.debug("Client went away while sending the response: %s", e)
         finally:
             self.watch.discard(job)
             try:
-                if ex is not None:
-                    ex.close()
+                ex.close()
             finally:
                 body.release()
         conn.served += 1
