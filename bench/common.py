@@ -225,6 +225,8 @@ def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/"
         "non2xx": float(bad.group(1)) if bad else 0.0,
         "errors": float(sum(int(g) for g in errs.groups())) if errs else 0.0,
         "wrk_cpu": (usage.ru_utime + usage.ru_stime) / wall if wall else 0.0,
+        "wrk_us": ((usage.ru_utime + usage.ru_stime) * 1e6 / int(total.group(1))
+                   if total and int(total.group(1)) else 0.0),
     }
 
 

@@ -95,13 +95,15 @@ Samples = dict[str, dict[str, list[float]]]  # traffic -> server -> one figure p
 
 
 def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, duration: float
-              ) -> tuple[Samples, Samples, Samples]:
-    """Requests/s, CPU µs per request and wrk's CPU share, per traffic, server and round."""
+              ) -> tuple[Samples, Samples, Samples, Samples]:
+    """Requests/s, CPU µs per request, wrk's CPU share and wrk's CPU µs per request,
+    per traffic, server and round."""
     kinds = [k for k in kinds if app == "hello" or k not in HELLO_ONLY]
     servers: dict[str, Server] = {}
     samples: Samples = {t: {k: [] for k in kinds} for t in traffics}
     cpu: Samples = {t: {k: [] for k in kinds} for t in traffics}
     wrk_cpu: Samples = {t: {k: [] for k in kinds} for t in traffics}
+    wrk_us: Samples = {t: {k: [] for k in kinds} for t in traffics}
     runs = [(k, t) for k in kinds for t in traffics]
     try:
         for k in kinds:
@@ -118,13 +120,14 @@ def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, dura
                 samples[t][k].append(res["rps"])
                 cpu[t][k].append(res["cpu_us"])
                 wrk_cpu[t][k].append(res["wrk_cpu"])
+                wrk_us[t][k].append(res["wrk_us"])
                 print(f"  round {r + 1} {app:9} {t:9} {k:18} {res['rps']:10.0f} req/s "
                       f"{res['cpu_us']:8.1f} us CPU/request, wrk {res['wrk_cpu']:.0%} CPU",
                       flush=True)
     finally:
         for s in servers.values():
             s.stop()
-    return samples, cpu, wrk_cpu
+    return samples, cpu, wrk_cpu, wrk_us
 
 
 def ratio_of(results: dict[str, dict[str, dict[str, dict[str, object]]]], label: str,
@@ -173,12 +176,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     load_before = load_average()
     cpu_before = cpu_times()
     for app in APPS:
-        samples, cpu, wrk_cpu = bench_app(app, kinds, traffics, args.rounds, args.duration)
+        samples, cpu, wrk_cpu, wrk_us = bench_app(app, kinds, traffics, args.rounds, args.duration)
         for t in traffics:
             results[t][app] = {
                 k: {"median": median(v), "samples": v, "cpu_us": median(cpu[t][k]),
                     "cpu_samples": cpu[t][k], "wrk_cpu": median(wrk_cpu[t][k]),
-                    "wrk_cpu_samples": wrk_cpu[t][k]}
+                    "wrk_cpu_samples": wrk_cpu[t][k], "wrk_us": median(wrk_us[t][k])}
                 for k, v in samples[t].items()}
     ratios = [r for spec in RATIOS if (r := ratio_of(results, *spec)) is not None]
     command = "python bench/servers.py"

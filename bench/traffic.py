@@ -51,30 +51,35 @@ class Capture:
 
     heads: list[bytes] = field(default_factory=list)
     port: int = 0
-    _sock: socket.socket | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _acceptor: threading.Thread | None = None
 
     def start(self) -> Capture:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        sock.settimeout(0.1)  # so the acceptor sees stop() soon
+        self.port = sock.getsockname()[1]
+        self._acceptor = threading.Thread(target=self._accept, args=(sock,), daemon=True)
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        self._stopping.set()
+        if self._acceptor is not None:
+            self._acceptor.join(5)
+            self._acceptor = None
 
-    def _accept(self) -> None:
-        assert self._sock is not None
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _accept(self, sock: socket.socket) -> None:
+        with sock:
+            while not self._stopping.is_set():
+                try:
+                    conn, _ = sock.accept()
+                except TimeoutError:
+                    continue
+                conn.settimeout(None)
+                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         buf = b""
