@@ -52,7 +52,13 @@ def servers_md(data: dict[str, Any]) -> list[str]:
     wrk_lines = ", ".join(f"`{data[key]}` ({t})" for t, key in
                           (("realistic", "wrk_realistic"), ("repeated", "wrk"))
                           if t in traffics and key in data)
-    out = [
+    out = []
+    if "realistic" not in traffics:
+        out += ["### Requests per second, one worker: realistic traffic", "",
+                "`python bench/servers.py --traffic realistic,repeated --rounds 3 --duration 3`"
+                ": figures pending a quiet run (the figures below are of repeated traffic "
+                "only).", ""]
+    out += [
         "### Requests per second, one worker" + (": realistic traffic first"
                                                  if "realistic" in traffics else ""),
         "",

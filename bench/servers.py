@@ -5,7 +5,7 @@ several interleaved rounds (every server once per round), medians and ratios
 printed and saved to ``bench/results/servers.json``.
 
     python bench/servers.py [--traffic realistic,repeated] [--rounds 5] [--duration 3]
-                            [--only corral-asyncio,granian]
+                            [--only corral-asyncio,granian] [--no-save]
 
 Two kinds of traffic (bench/traffic.py), both by default, each server taking
 both in every round:
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--only", default="", help="comma-separated server names")
+    ap.add_argument("--no-save", action="store_true",
+                    help="print only; leave bench/results/servers.json alone (smoke runs)")
     args = ap.parse_args(argv)
     traffics = [t for t in TRAFFIC if t in args.traffic.split(",")]
     unknown = set(args.traffic.split(",")) - set(TRAFFIC)
@@ -204,7 +206,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "results": results,
         "ratios": ratios,
     }
-    save("servers", data)
+    if not args.no_save:
+        save("servers", data)
     print()
     for t in traffics:
         for app, by_kind in results[t].items():
