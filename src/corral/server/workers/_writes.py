@@ -65,14 +65,19 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
     if needed is not None and beat is None:
         beat = _nothing
     step = wait_step(timeout, beat, every)
-    if sock.gettimeout() != step:
+    # a non-blocking plain socket stays non-blocking (no system call to switch
+    # it back and forth): its waits are select() calls
+    polled = sock.gettimeout() == 0.0 and type(sock) is socket.socket
+    if not polled and sock.gettimeout() != step:
         sock.settimeout(step)
     view = data
     last = _now()
     while True:
         try:
             n = sock.send(view)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError) as e:
+            if e.__class__ is BlockingIOError and select.select([], [sock], [], step)[1]:
+                continue
             if beat is not None:
                 beat()
             why = _stalled(timeout, step, last, needed)

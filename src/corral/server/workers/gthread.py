@@ -392,7 +392,8 @@ class ThreadWorker(Worker):
         sock = conn.sock
         buf = conn.buffer
         try:
-            sock.settimeout(self.send_timeout)
+            if type(sock) is not socket.socket:  # TLS: sends block, bounded by a timeout
+                sock.settimeout(self.send_timeout)
             while buf.ready and not conn.gone:
                 if not self.answer(conn) or conn.eof:
                     self.finish(conn)
@@ -402,7 +403,8 @@ class ThreadWorker(Worker):
             if buf.error is not None:  # bad bytes after the requests just answered
                 self.fail(conn, buf.error.status, buf.error.reason)
                 return
-            sock.setblocking(False)
+            if sock.gettimeout() != 0.0:
+                sock.setblocking(False)
         except OSError:
             self.close(conn)
             return
