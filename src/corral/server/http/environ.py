@@ -136,6 +136,9 @@ class EnvironBuilder:
         self.secure_headers = [
             ("HTTP_" + k.upper().replace("-", "_"), v.lower()) for k, v in secure.items()
         ]
+        # the keys of the fields a trusted peer may forward the scheme or client in
+        self.forwarding = frozenset([key for key, _ in self.secure_headers]
+                                    + ["HTTP_X_FORWARDED_FOR"])
         self.header_map = str(getattr(settings, "header_map", "drop") or "drop")
         self.forwarders = forwarder_names(settings)
         self.underscores = underscore_policy(self.header_map, self.forwarders)
@@ -173,7 +176,7 @@ class EnvironBuilder:
         if "%" in path or script_name:
             path = path_info(path, script_name)
         env["PATH_INFO"] = path
-        if conn.environ_trusted:
+        if conn.environ_trusted and not self.forwarding.isdisjoint(env):
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
@@ -240,7 +243,7 @@ class EnvironBuilder:
         if "SCRIPT_NAME" in direct:
             script_name = env["SCRIPT_NAME"] = direct.pop("SCRIPT_NAME").rstrip("/")
         env["PATH_INFO"] = path_info(head.path, script_name)
-        if conn.environ_trusted:
+        if conn.environ_trusted and not self.forwarding.isdisjoint(env):
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
