@@ -44,13 +44,14 @@ from corral.server.workers._buffered import (
     file_pieces,
 )
 from corral.server.workers._closing import Lingering, pending_bytes
-from corral.server.workers._manager import TICK, ConnectionManager
+from corral.server.workers._manager import ANSWERING, ARRIVING, IDLE, TICK, ConnectionManager
 from corral.server.workers._prelude import Prelude
 from corral.server.workers._threads import Job
 from corral.server.workers._writes import YIELD_AFTER
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
 _now = time.monotonic
+
 HOLD_MAX = 16384  # larger pieces of output are written at once
 HOLD_COUNT = 64  # answers held per connection before they are written
 
@@ -72,9 +73,9 @@ class HttpProtocol(Prelude):
     """One client connection: buffer requests, run them in order, write back."""
 
     __slots__ = (
-        "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
+        "mgr", "transport", "buffer", "conn", "phase", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
-        "served", "job", "writable", "sent", "lost", "partial", "threaded",
+        "served", "job", "writable", "sent", "lost", "threaded",
         "make_exchange", "held", "linger", "wsize", "wsince", "stash",
     )
 
@@ -92,7 +93,10 @@ class HttpProtocol(Prelude):
         early = mgr.pool is not None or tls is None
         self.buffer = RequestBuffer(mgr.limits, mgr.spool_size, early)
         self.conn: ConnInfo = mgr.conn_template
-        self.busy = False  # a request is being answered
+        # IDLE -> ARRIVING (first bytes of a request) -> ANSWERING (complete) -> IDLE;
+        # closing, flow control (wpaused, rpaused, capped) and lingering are
+        # separate: a connection may close or pause in any phase
+        self.phase = ARRIVING
         self.exchange: Exchange | None = None
         self.body: Body | None = None
         self.out: Iterator[Any] | None = None  # the paused output iterator (inline mode)
@@ -106,7 +110,6 @@ class HttpProtocol(Prelude):
         self.job: Job | None = None
         self.writable: threading.Event | None = None  # thread mode back-pressure
         self.special = False  # a PROXY header or a TLS start is pending
-        self.partial = True  # a request is arriving (a fresh connection counts)
         self.threaded = mgr.pool is not None
         self.make_exchange = mgr.cycle.exchange
         # small answers not written yet: they go out together at the end of the
@@ -152,7 +155,7 @@ class HttpProtocol(Prelude):
 
     def data_received(self, data: bytes) -> None:
         if self.linger is not None:
-            if not self.linger.read(len(data), _now()) and not self.busy:
+            if not self.linger.read(len(data), _now()) and self.phase is not ANSWERING:
                 self.close()
             return
         if self.special:
@@ -164,18 +167,18 @@ class HttpProtocol(Prelude):
         buf = self.buffer
         self.last = now = _now()
         buf.feed(data)
-        if self.busy:
+        if self.phase is ANSWERING:
             if len(buf.ready) >= MAX_PIPELINED and not self.rpaused:
                 self.rpaused = True
                 self.transport.pause_reading()
         elif buf.ready:
-            self.partial = False
+            self.phase = IDLE
             self.serve()
         elif buf.error is not None:
             self._error(buf.error.status, buf.error.reason)
         else:
-            if not self.partial:  # the first bytes of a request head
-                self.partial = True
+            if self.phase is IDLE:  # the first bytes of a request head
+                self.phase = ARRIVING
                 self.head_start = now
             if buf.continue_wanted:
                 buf.continue_wanted = False
@@ -205,14 +208,14 @@ class HttpProtocol(Prelude):
         if self.held is not None:
             self.release()
         self.eof = True
-        if self.linger is not None and not self.busy:
+        if self.linger is not None and self.phase is not ANSWERING:
             self.close()
             return False
         try:
             self.buffer.feed_eof()
         except ParseError:
             pass
-        return bool(self.busy or self.buffer.ready)  # True: answer first, then close
+        return bool(self.phase is ANSWERING or self.buffer.ready)  # True: answer first, then close
 
     def pause_writing(self) -> None:
         self.wpaused = True
@@ -224,8 +227,8 @@ class HttpProtocol(Prelude):
         self.wpaused = False
         if self.writable is not None:  # thread mode
             self.writable.set()
-            if self.busy and self.job is None and not self.closing:
-                self.busy = False
+            if self.phase is ANSWERING and self.job is None and not self.closing:
+                self.phase = IDLE
                 self.serve()
         elif self.out is not None and not self.closing and self._drive():
             self.serve()
@@ -274,7 +277,7 @@ class HttpProtocol(Prelude):
         self.exchange = ex
         self.body = body
         self.out = out = iter(ex)
-        self.busy = True
+        self.phase = ANSWERING
         for data in out:  # the common case inline; _drive() for the rest
             if data.__class__ is bytes:
                 held = self.held
@@ -295,7 +298,7 @@ class HttpProtocol(Prelude):
                 self.out = _chain(file_pieces(data), out)  # type: ignore[arg-type]
                 return self._drive()
         self.exchange = self.out = None
-        self.busy = False
+        self.phase = IDLE
         if not self._end(ex):
             self.finish()
             return False
@@ -306,7 +309,7 @@ class HttpProtocol(Prelude):
         if self.closing:
             return
         buf = self.buffer
-        if buf.error is not None and not self.busy:
+        if buf.error is not None and self.phase is not ANSWERING:
             self._error(buf.error.status, buf.error.reason)
             return
         if self.eof:
@@ -341,7 +344,7 @@ class HttpProtocol(Prelude):
         ex = self.exchange
         assert ex is not None
         self.exchange = self.out = None
-        self.busy = False
+        self.phase = IDLE
         self.last = _now()
         keep = self._end(ex)
         if not keep:
@@ -377,7 +380,7 @@ class HttpProtocol(Prelude):
         after that response."""
         if self.held is not None:
             self.release()
-        if self.busy:
+        if self.phase is ANSWERING:
             if exc is not None:
                 self.buffer.fail(exc)
             if self.linger is None:
@@ -436,7 +439,7 @@ class HttpProtocol(Prelude):
     def sheddable(self) -> bool:
         """Not answering a request, nothing queued or held: only waiting for the
         client (idle keep-alive, a fresh connection, a request still arriving)."""
-        return not (self.busy or self.closing or self.capped or self.special
+        return not (self.phase is ANSWERING or self.closing or self.capped or self.special
                     or self.buffer.ready or self.held is not None or self.wpaused)
 
     # -- thread mode ---------------------------------------------------------------
@@ -448,7 +451,7 @@ class HttpProtocol(Prelude):
             self.writable = threading.Event()
         if not self.wpaused:
             self.writable.set()
-        self.busy = True
+        self.phase = ANSWERING
         self.sent = False
         self.body = body
         job = self.job = mgr.watch.add(self)
@@ -544,7 +547,7 @@ class HttpProtocol(Prelude):
         if job is not self.job:  # timed out and already answered
             return
         self.job = None
-        self.busy = False
+        self.phase = IDLE
         body = self.body
         if body is not None:
             self.body = None
@@ -560,7 +563,7 @@ class HttpProtocol(Prelude):
         if not keep_alive or self.linger is not None:
             self.finish()
         elif self.wpaused:  # the client is not reading: the next request waits
-            self.busy = True  # for resume_writing()
+            self.phase = ANSWERING  # for resume_writing()
         else:
             self.serve()
 
