@@ -33,13 +33,13 @@ from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import RequestHead
 from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
+from corral.server.workers._blocking_io import YIELD_AFTER, fd_reader
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
     Body,
     ExpectBody,
     RequestBuffer,
-    fd_reader,
     fetch_blocking,
     file_pieces,
 )
@@ -47,7 +47,6 @@ from corral.server.workers._closing import Lingering, pending_bytes
 from corral.server.workers._manager import ANSWERING, ARRIVING, IDLE, TICK, ConnectionManager
 from corral.server.workers._prelude import Prelude
 from corral.server.workers._threads import Job
-from corral.server.workers._writes import YIELD_AFTER
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
 _now = time.monotonic

@@ -29,7 +29,6 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Callable
 
 from corral.server.http.cycle import ConnInfo
 from corral.server.http.errors import ParseError
@@ -38,6 +37,7 @@ from corral.server.http.proxy import accept_proxy
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
 from corral.server.tls import TLS_RECORD_HANDSHAKE, accept_tls, refuse_plain, suppresses_ragged_eofs
+from corral.server.workers._blocking_io import RECV_SIZE, body_reader, send_all, send_file
 from corral.server.workers._buffered import (
     ExpectBody,
     RequestBuffer,
@@ -47,11 +47,9 @@ from corral.server.workers._buffered import (
 from corral.server.workers._closing import Lingering, pending_bytes, shut_write
 from corral.server.workers._pressure import Shedder
 from corral.server.workers._threads import Job, ThreadPool, Watch
-from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
 TICK = 0.5
-RECV_SIZE = 65536
 _ARMED = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
 _ARMED_OUT = select.EPOLLOUT | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
 _ACCEPT_AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EPROTO)
@@ -425,7 +423,7 @@ class ThreadWorker(Worker):
         job.begin()
         if body.__class__ is ExpectBody:
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                conn.buffer, self._recv_with(sock, job), sock.sendall)
+                conn.buffer, body_reader(sock, self.timeouts.body, self.timeouts, job.pause, job.resume), sock.sendall)
         conn.sent = False
         keep = False
         ex = self.cycle.exchange(head, body, conn.info)
@@ -451,7 +449,7 @@ class ThreadWorker(Worker):
     def send(self, sock: socket.socket, out: bytes | FileChunk, job: Job) -> None:
         """Write one piece of output; the wait for the client is not the app's
         time (--timeout), and is bounded by --send-timeout (sooner when other
-        requests wait for a thread: see :mod:`corral.server.workers._writes`)."""
+        requests wait for a thread: see :mod:`corral.server.workers._blocking_io`)."""
         job.pause()
         needed = self.pool.needed
         try:
@@ -461,34 +459,6 @@ class ThreadWorker(Worker):
                 send_file(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
         finally:
             job.resume()
-
-    def _recv_with(self, sock: socket.socket, job: Job) -> Callable[[], bytes]:
-        """``recv()`` for a body the app reads after ``100 Continue``: bounded by
-        --body-timeout between reads and by --min-data-rate; the wait is the
-        client's time, not the app's (--timeout)."""
-        rates = self.timeouts
-        start = _now()
-        received = 0
-
-        def recv() -> bytes:
-            nonlocal received
-            wait = rates.body or None
-            floor = rates.rate_deadline(received, start)
-            if floor is not None:
-                left = floor - _now()
-                if left <= 0:
-                    raise TimeoutError("the body came slower than --min-data-rate")
-                wait = min(wait or left, left)
-            sock.settimeout(wait)
-            job.pause()
-            try:
-                data = sock.recv(RECV_SIZE)
-            finally:
-                job.resume()
-            received += len(data)
-            return data
-
-        return recv
 
     # -- closing -------------------------------------------------------------------
     def fail(self, conn: Conn, status: int, reason: str) -> None:
