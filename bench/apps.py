@@ -1,8 +1,10 @@
 """The applications every server in the benchmarks runs: the same objects for all.
 
 * ``hello``: the smallest useful WSGI app (fixed 13-byte body, Content-Length set).
-* ``flask_app``: a Flask app with one route returning the same text, so the
-  framework's dispatch cost is part of the figure.
+* ``flask_app``: a Flask app returning the same text, so the framework's
+  dispatch cost is part of the figure. It has a route for ``/`` and a catch-all
+  ``/<path:rest>`` so every path of the realistic traffic (bench/realistic.lua)
+  gets a 200, as ``hello`` gives for any path.
 * ``upload``: reads the whole request body and answers with its length (used by
   the slow-client benchmark's trickled bodies).
 """
@@ -33,10 +35,14 @@ def _make_flask() -> Any:
         from flask import Flask
     except ImportError:  # the Flask benchmark is skipped without Flask
         return None
-    app = Flask("bench")
+    app = Flask("bench", static_folder=None)  # /static/... goes to the catch-all too
 
     @app.route("/")
     def index() -> str:
+        return "Hello, world!"
+
+    @app.route("/<path:rest>")
+    def anything(rest: str) -> str:
         return "Hello, world!"
 
     return app

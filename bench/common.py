@@ -76,6 +76,8 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
         "waitress": [
             peer_bin("waitress-serve"), "--host", "127.0.0.1", f"--port={port}", spec,
         ],
+        # not a WSGI server: a fixed answer from uvloop + httptools, whatever the app
+        "raw-uvloop": [py, str(BENCH / "raw_server.py"), "--port", str(port)],
     }
     return table[kind]
 
@@ -188,15 +190,28 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/",
-        pid: int | None = None) -> dict[str, float]:
-    """``taskset -c 1 wrk -t1 -cN -dDs``: requests/s, non-2xx count, socket errors;
-    with ``pid``, also the CPU time that process tree spent per request (µs)."""
+        pid: int | None = None, traffic: str = "repeated") -> dict[str, float]:
+    """``taskset -c 1 wrk -t1 -cN -dDs``: requests/s, non-2xx count, socket errors,
+    and wrk's own CPU time as a share of the run (near 1.0, wrk was the bottleneck);
+    with ``pid``, also the CPU time that process tree spent per request (µs).
+    ``traffic`` is ``repeated`` (one request over and over) or ``realistic``
+    (every request differs: bench/realistic.lua, see bench/traffic.py)."""
+    from bench.traffic import wrk_args
+
     cpu0 = tree_cpu_seconds(pid) if pid else 0.0
     cmd = [
         "taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}",
-        f"-d{duration:g}s", f"http://127.0.0.1:{port}{path}",
+        f"-d{duration:g}s", *wrk_args(traffic, f"http://127.0.0.1:{port}{path}"),
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)  # taskset execs wrk: this is wrk's own rusage
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - start
     m = _RPS.search(out)
     bad = _NON2XX.search(out)
     errs = _ERRORS.search(out)
@@ -209,6 +224,9 @@ def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/"
         "rps": float(m.group(1)) if m else 0.0,
         "non2xx": float(bad.group(1)) if bad else 0.0,
         "errors": float(sum(int(g) for g in errs.groups())) if errs else 0.0,
+        "wrk_cpu": (usage.ru_utime + usage.ru_stime) / wall if wall else 0.0,
+        "wrk_us": ((usage.ru_utime + usage.ru_stime) * 1e6 / int(total.group(1))
+                   if total and int(total.group(1)) else 0.0),
     }
 
 

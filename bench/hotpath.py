@@ -1,12 +1,17 @@
 """Where the time goes per request in the ``asyncio`` worker (hello app).
 
+``--traffic realistic`` (the default) feeds requests that all differ, built
+as ``bench/realistic.lua`` builds them for wrk: varied paths and query strings,
+2,000 clients each with its own user agent, accept, accept-language and cookie,
+a unique X-Request-Id; ``--traffic repeated`` feeds one request over and over.
+
 Drives :class:`corral.server.workers.asyncio.HttpProtocol` in-process with a
 fake transport (no system calls, no event loop), so the figure is the Python
 work per request: parsing, environ, the app, framing, the worker's own
 bookkeeping.  Then runs the same loop under cProfile and groups the time by
-module.  Saved to ``bench/results/hotpath.json``.
+module.  ``--save`` writes ``bench/results/hotpath.json``.
 
-    python bench/hotpath.py [--requests 50000]
+    python bench/hotpath.py [--requests 50000] [--traffic realistic|repeated]
 
 For a live worker (with the event loop and system calls) use
 ``-k bench.profile_worker:ProfiledAsyncioWorker``.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import random
 import sys
 import time
 from collections import defaultdict
@@ -40,12 +46,56 @@ REQUEST = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: wrk\r\n"
            b"Accept: */*\r\n\r\n")
 
 
+AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{a}.0.{b}.{c} Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_{c}) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.{b} Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:{a}.0) Gecko/20100101 Firefox/{a}.0",
+]
+ACCEPTS = ["text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+           "application/json, text/plain, */*", "*/*"]
+LANGUAGES = ["en-US,en;q=0.9", "de-DE,de;q=0.9,en;q=0.6", "fr-FR,fr;q=0.9,en-US;q=0.7",
+             "ja,en-US;q=0.8,en;q=0.6"]
+WORDS = ["shoes", "red+dress", "laptop", "coffee", "garden+chair", "usb-c", "lamp", "tent"]
+
+
+def realistic(n: int, seed: int = 1) -> list[bytes]:
+    """``n`` requests that all differ, shaped as bench/realistic.lua shapes them."""
+    rnd = random.Random(seed)
+    clients = []
+    for _ in range(2000):
+        agent = rnd.choice(AGENTS).format(a=rnd.randint(110, 131), b=rnd.randint(0, 6999),
+                                          c=rnd.randint(1, 250))
+        cookie = f"session={rnd.getrandbits(128):032x}; theme=dark; _ga=GA1.1.{rnd.getrandbits(40)}"
+        clients.append(f"User-Agent: {agent}\r\nAccept: {rnd.choice(ACCEPTS)}\r\n"
+                       f"Accept-Language: {rnd.choice(LANGUAGES)}\r\n"
+                       f"Accept-Encoding: gzip, deflate, br\r\nCookie: {cookie}\r\n")
+    paths = []
+    for i in range(400):
+        k = i % 4
+        if k == 0:
+            paths.append(f"/products/{rnd.randint(1, 99999)}/reviews?page={rnd.randint(1, 20)}")
+        elif k == 1:
+            paths.append(f"/search?q={rnd.choice(WORDS)}&page={rnd.randint(1, 9)}")
+        elif k == 2:
+            paths.append(f"/api/v1/users/{rnd.randint(1, 999999)}/orders?limit=20")
+        else:
+            paths.append("/")
+    return [(f"GET {rnd.choice(paths)} HTTP/1.1\r\nHost: localhost\r\n"
+             f"{rnd.choice(clients)}X-Request-Id: req-{i:08d}\r\n\r\n").encode("latin-1")
+            for i in range(n)]
+
+
 class FakeTransport:
     def __init__(self) -> None:
         self.writes = 0
 
     def write(self, data: bytes) -> None:
         self.writes += 1
+
+    def writelines(self, data: list[bytes]) -> None:
+        self.writes += len(data)
 
     def get_extra_info(self, key: str) -> Any:
         return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(key)
@@ -73,7 +123,7 @@ def protocol() -> HttpProtocol:
 
 
 def group(path: str) -> str:
-    for key in ("quick", "parser", "strict", "environ", "response", "cycle", "body", "logging"):
+    for key in ("parser", "strict", "environ", "response", "cycle", "body", "logging"):
         if f"/http/{key}.py" in path or f"/server/{key}.py" in path:
             return f"http/{key}.py" if key != "logging" else "logging.py"
     if "/workers/" in path:
@@ -86,15 +136,20 @@ def group(path: str) -> str:
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--requests", type=int, default=50000)
+    ap.add_argument("--no-profile", action="store_true", help="only the timing")
+    ap.add_argument("--save", action="store_true", help="write bench/results/hotpath.json")
+    ap.add_argument("--top", type=int, default=15, help="functions listed by own time")
+    ap.add_argument("--traffic", choices=["realistic", "repeated"], default="realistic")
     args = ap.parse_args(argv)
     n = args.requests
+    pool = realistic(n) if args.traffic == "realistic" else [REQUEST]
     proto = protocol()
     receive = proto.data_received
     release = proto.mgr.release_held  # what the loop does at the end of its pass
 
     def fresh() -> list[bytes]:
         """A new bytes object per request, as each read gives (no cached hash)."""
-        return [bytes(bytearray(REQUEST)) for _ in range(n)]
+        return [bytes(bytearray(pool[i % len(pool)])) for i in range(n)]
 
     def feed(data: bytes) -> None:
         receive(data)
@@ -105,10 +160,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     best = float("inf")
     for _ in range(3):
         batch = fresh()
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for req in batch:
             feed(req)
-        best = min(best, (time.perf_counter() - t0) / n)
+        best = min(best, (time.process_time() - t0) / n)
+    if args.no_profile:
+        print(f"{best * 1e6:.2f} us of Python per request (no syscalls), {args.traffic} traffic")
+        return {"us_per_request": best * 1e6}
     batch = fresh()
     prof = cProfile.Profile()
     prof.enable()
@@ -124,18 +182,22 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     total = sum(by_group.values())
     shares = {k: v / total for k, v in sorted(by_group.items(), key=lambda kv: -kv[1])}
     top.sort(reverse=True)
-    data = {
-        "machine": machine(),
+    data: dict[str, object] = {
         "date": now(),
-        "command": f"python bench/hotpath.py --requests {n}",
+        "command": f"python bench/hotpath.py --requests {n} --traffic {args.traffic}",
+        "traffic": args.traffic,
         "us_per_request": best * 1e6,
         "shares": shares,
         "top": [{"function": f, "share": t / total} for t, f in top[:12]],
     }
-    save("hotpath", data)
-    print(f"{best * 1e6:.1f} us of Python per request (no syscalls)")
+    if args.save:
+        data["machine"] = machine()
+        save("hotpath", data)
+    print(f"{best * 1e6:.1f} us of Python per request (no syscalls), {args.traffic} traffic")
     for k, v in shares.items():
         print(f"  {v:6.1%}  {k}")
+    for t, f in top[:args.top]:
+        print(f"  {t / total:6.1%}  {f}")
     return data
 
 

@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import hotpath, memory, servers, slow_clients
-from bench.common import BENCH, load
+from bench.common import BENCH, load, median
 
 RESULTS_MD = BENCH / "RESULTS.md"
 HEADING = "## Servers"
@@ -38,35 +38,104 @@ def _fmt_ratio(r: dict[str, Any]) -> str:
             f"| {rounds} | {r.get('cpu_ratio', 0):.2f}x | {verdict} |")
 
 
+def _by_traffic(data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The traffic kinds of a servers.json and its results keyed by traffic (files
+    written before realistic traffic existed hold repeated traffic only)."""
+    if "traffic" in data:
+        return list(data["traffic"]), data["results"]
+    return ["repeated"], {"repeated": data["results"]}
+
+
 def servers_md(data: dict[str, Any]) -> list[str]:
-    out = [
-        "### Requests per second, one worker",
+    traffics, res = _by_traffic(data)
+    loads = data.get("load_average", ["?", "?"])
+    wrk_lines = ", ".join(f"`{data[key]}` ({t})" for t, key in
+                          (("realistic", "wrk_realistic"), ("repeated", "wrk"))
+                          if t in traffics and key in data)
+    out = []
+    if "realistic" not in traffics:
+        out += ["### Requests per second, one worker: realistic traffic", "",
+                "`python bench/servers.py --traffic realistic,repeated --rounds 3 --duration 3`"
+                ": figures pending a quiet run (the figures below are of repeated traffic "
+                "only).", ""]
+    out += [
+        "### Requests per second, one worker" + (": realistic traffic first"
+                                                 if "realistic" in traffics else ""),
         "",
-        f"`{data['command']}`; each server pinned to core 0, `{data['wrk']}` on core 1, "
-        f"{data['rounds']} interleaved rounds (order reversed every other round), medians. "
-        f"CPU time taken by the hypervisor (steal) during the run: "
-        f"{data.get('steal', 0.0):.1%}.",
+        f"`{data['command']}` at {data['date']}; load average {loads[0]} when it started, "
+        f"{loads[-1]} when it ended; CPU time taken by the hypervisor (steal) during the run: "
+        f"{data.get('steal', 0.0):.1%}. Each server pinned to core 0, wrk on core 1: "
+        f"{wrk_lines}; {data['rounds']} interleaved rounds (order reversed every other "
+        "round), in each of which every server takes every kind of traffic; medians.",
         "",
-        "| server | hello req/s (median) | flask req/s (median) | hello, per round "
-        "| flask, per round | CPU µs/request hello | CPU µs/request flask |",
-        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    res = data["results"]
-    for kind in res.get("hello", {}):
-        hello = res["hello"][kind]
-        flask = res.get("flask_app", {}).get(kind, {"median": 0.0, "samples": []})
-        out.append(f"| {kind} | {hello['median']:,.0f} | {flask['median']:,.0f} "
-                   f"| {_samples(hello['samples'])} | {_samples(flask['samples'])} "
-                   f"| {hello.get('cpu_us', 0):.1f} | {flask.get('cpu_us', 0):.1f} |")
+    if "realistic" in traffics:
+        out += [
+            "*Realistic* traffic: every request differs, as traffic from many clients does "
+            "(`bench/realistic.lua`): varying paths and query strings (400 of them), 2,000 "
+            "distinct clients each with its own user agent, accept, accept-language and "
+            "cookie header, and a unique `X-Request-Id` per request; about 440 bytes of "
+            "header fields (Host included). `python bench/traffic.py` shows what wrk sends. "
+            "*Repeated*: the same `GET /` over and over, byte for byte. `raw-uvloop` is not "
+            "a WSGI server but the floor under one: a fixed \"Hello, World!\" from an asyncio "
+            "Protocol on uvloop parsing with httptools (`bench/raw_server.py`).",
+            "",
+        ]
+    apps = [("hello", "hello"), ("flask_app", "flask")]
+    cols = [(app, name, t) for app, name in apps for t in traffics]
+    out += [
+        "| server | " + " | ".join(f"{name} {t} req/s" for _, name, t in cols)
+        + " | " + " | ".join(f"CPU µs/request {name} ({' / '.join(traffics)})"
+                             for _, name in apps)
+        + f" | wrk CPU share, hello ({' / '.join(traffics)}) |",
+        "|---|" + "---:|" * (len(cols) + len(apps) + 1),
+    ]
+    kinds = list(res[traffics[0]].get("hello", {}))
+    for kind in kinds:
+        cells = []
+        for app, _, t in cols:
+            r = res[t].get(app, {}).get(kind)
+            cells.append(f"{r['median']:,.0f}" if r else "n/a")
+        for app, _ in apps:
+            rs = [res[t].get(app, {}).get(kind) for t in traffics]
+            cells.append(" / ".join(f"{r.get('cpu_us', 0):.1f}" if r else "n/a" for r in rs))
+        rs = [res[t].get("hello", {}).get(kind) for t in traffics]
+        cells.append(" / ".join(f"{r['wrk_cpu']:.0%}" if r and "wrk_cpu" in r else "n/a"
+                                for r in rs))
+        out.append(f"| {kind} | " + " | ".join(cells) + " |")
     out += ["", "*CPU µs/request* is the user + system time of the server's processes "
             "(master, worker and their threads) over a wrk run divided by the requests "
             "served: unlike requests/s it does not move when the hypervisor takes the "
-            "core away for a while.", "",
+            "core away for a while. *wrk CPU share* is wrk's own user + system time over "
+            "its run (the median of the rounds): near 100% would mean wrk, not the server, "
+            "set the pace." + _wrk_cost(traffics, res), "",
             "| ratio | of medians | median of per-round ratios | per round "
-            "| CPU per request (peer / corral) | target |",
+            "| CPU per request (other / corral) | target |",
             "|---|---:|---:|---|---:|---|"]
     out += [_fmt_ratio(r) for r in data["ratios"]]
+    out += ["", "Requests/s per round:", "",
+            "| server | traffic | hello | flask |", "|---|---|---:|---:|"]
+    for kind in kinds:
+        for t in traffics:
+            hello = res[t].get("hello", {}).get(kind, {"samples": []})
+            flask = res[t].get("flask_app", {}).get(kind)
+            out.append(f"| {kind} | {t} | {_samples(hello['samples'])} "
+                       f"| {_samples(flask['samples']) if flask else 'n/a'} |")
     return out
+
+
+def _wrk_cost(traffics: list[str], res: dict[str, Any]) -> str:
+    """A sentence on wrk's own CPU time per request for each traffic (hello app):
+    what the realistic script adds to wrk's side."""
+    costs = []
+    for t in traffics:
+        us = [r["wrk_us"] for r in res[t].get("hello", {}).values() if r.get("wrk_us")]
+        if us:
+            costs.append(f"{median(us):.1f} µs ({t})")
+    if not costs:
+        return ""
+    return (" wrk's own CPU time per request, median over the servers (hello app): "
+            + ", ".join(costs) + ".")
 
 
 def _samples(values: list[float]) -> str:
@@ -77,7 +146,7 @@ def slow_md(data: dict[str, Any]) -> list[str]:
     out = [
         "### With slow clients connected",
         "",
-        f"`{data['command']}`: normal-client req/s (wrk as above, hello app) alone and with "
+        f"`{data['command']}` at {data.get('date', '?')}: normal-client req/s (wrk as above, hello app) alone and with "
         f"{data['slow']} slowloris connections open (half trickle their head a byte per "
         "second, half trickle a 1 MB body a byte per second), reconnecting when closed. "
         f"{data.get('rounds', 1)} rounds per server of three runs each, the order reversed "
@@ -121,7 +190,7 @@ def memory_md(data: dict[str, Any]) -> list[str]:
     out = [
         "### Idle keep-alive connections",
         "",
-        f"`{data['command']}`: worker RSS after one request, then with {n} idle keep-alive "
+        f"`{data['command']}` at {data.get('date', '?')}: worker RSS after one request, then with {n} idle keep-alive "
         "connections (targets: < 64 MiB in all, < 16 KiB each).",
         "",
         "| worker | RSS before | RSS with idle connections | per connection |",
@@ -137,7 +206,7 @@ def hotpath_md(data: dict[str, Any]) -> list[str]:
     out = [
         "### Where the time goes per request (asyncio worker, hello app)",
         "",
-        f"`{data['command']}`: {data['us_per_request']:.1f} µs of Python per request with "
+        f"`{data['command']}` at {data.get('date', '?')}: {data['us_per_request']:.1f} µs of Python per request with "
         "the socket and event loop taken out (fake transport), then cProfile self time "
         "grouped by module:",
         "",
@@ -181,7 +250,10 @@ def notes_md(servers_data: Any, slow: Any, mem: Any) -> list[str]:
         "looked up whole, otherwise its header section is looked up among those already "
         "validated on this worker; the environ is the connection's base dict plus the "
         "learnt keys, and the response goes out in one write; the profile above is of "
-        "that path. The writes of one pass of the event loop go out together at its end. "
+        "that path. The realistic traffic sends no two requests, and no two header "
+        "sections, alike (each carries its own X-Request-Id), so neither lookup can hit: "
+        "those figures are of the path a request takes when nothing repeats. The writes "
+        "of one pass of the event loop go out together at its end. "
         "That matters most on the Flask app: there the server, not wrk, is the bottleneck, "
         "so wrk sleeps between responses and each write that wakes it costs the server's "
         "core a cross-core wake-up, which on this virtual machine is dear (`perf record` "
@@ -227,8 +299,8 @@ def section() -> str:
         parts += render(data) + [""]
     parts += notes_md(load("servers"), load("slow_clients"), load("memory")) + [""]
     if first is not None:
-        parts[2:2] = [f"Machine: {first['machine']}. Date: {first['date']}. "
-                      "Produced by `make bench` (`python bench/run_all.py`).", "",
+        parts[2:2] = [f"Machine: {first['machine']}. Produced by `make bench` "
+                      "(`python bench/run_all.py`); each table gives the date of its run.", "",
                       *load_md(load("servers"), load("slow_clients")), ""]
     return "\n".join(parts).rstrip() + "\n"
 

@@ -4,13 +4,29 @@ One worker each, the server pinned to core 0 and ``wrk -t1 -c50`` to core 1,
 several interleaved rounds (every server once per round), medians and ratios
 printed and saved to ``bench/results/servers.json``.
 
-    python bench/servers.py [--rounds 5] [--duration 3] [--only corral-asyncio,granian]
+    python bench/servers.py [--traffic realistic,repeated] [--rounds 5] [--duration 3]
+                            [--only corral-asyncio,granian] [--no-save]
+
+Two kinds of traffic (bench/traffic.py), both by default, each server taking
+both in every round:
+
+* ``realistic`` (the headline): every request differs, as traffic from many
+  clients does: varying paths and query strings, 2,000 distinct clients each
+  with its own cookie, user agent and accept headers, a unique X-Request-Id per
+  request, about 400 bytes of header fields (``wrk -s bench/realistic.lua``).
+* ``repeated``: plain wrk, the same ``GET /`` over and over.
+
+Besides the WSGI servers, ``raw-uvloop`` (bench/raw_server.py) answers a fixed
+"Hello, World!" from an asyncio Protocol on uvloop parsing with httptools: the
+floor under any Python server here, measured with the hello app only.
 
 Two ratios are reported for each pair: the ratio of the two medians, and the
 median of the per-round ratios (each round measures every server within a few
 seconds, so a slow spell of the machine hits both sides of a round's ratio).
 The share of CPU time the hypervisor took (``steal`` in /proc/stat) during the
 run is recorded: on a shared virtual machine it is what moves the figures most.
+So is wrk's own CPU time as a share of each run: near 100% means wrk, not the
+server, set the pace.
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ from bench.common import (
     save,
     wrk,
 )
+from bench.traffic import TRAFFIC
 
 SERVERS = [
     "corral-asyncio",
@@ -43,45 +60,91 @@ SERVERS = [
     "gunicorn-gthread",
     "granian",
     "waitress",
+    "raw-uvloop",
 ]
 APPS = ["hello", "flask_app"]
+HELLO_ONLY = {"raw-uvloop"}  # a canned answer: the app it is given does not run
 
-# (label, numerator, denominator, app, target)
+# (label, numerator, denominator, app, traffic, target); the realistic ones first
 RATIOS = [
-    ("asyncio / granian (hello)", "corral-asyncio", "granian", "hello", 1.2),
-    ("asyncio / gunicorn sync (hello)", "corral-asyncio", "gunicorn-sync", "hello", 10.0),
-    ("gthread / gunicorn gthread (hello)", "corral-gthread", "gunicorn-gthread", "hello", 1.5),
-    ("asyncio / granian (flask)", "corral-asyncio", "granian", "flask_app", 1.3),
-    ("sync / gunicorn sync (hello)", "corral-sync", "gunicorn-sync", "hello", None),
-    ("asyncio / waitress (hello)", "corral-asyncio", "waitress", "hello", None),
+    ("asyncio / granian (hello, realistic)", "corral-asyncio", "granian", "hello",
+     "realistic", 1.3),
+    ("gthread / granian (hello, realistic)", "corral-gthread", "granian", "hello",
+     "realistic", 1.0),
+    ("asyncio / raw uvloop+httptools (hello, realistic)", "corral-asyncio", "raw-uvloop",
+     "hello", "realistic", 0.5),
+    ("asyncio / granian (flask, realistic)", "corral-asyncio", "granian", "flask_app",
+     "realistic", 1.3),
+    ("asyncio / granian (hello, repeated)", "corral-asyncio", "granian", "hello",
+     "repeated", 1.3),
+    ("asyncio / raw uvloop+httptools (hello, repeated)", "corral-asyncio", "raw-uvloop",
+     "hello", "repeated", None),
+    ("asyncio / gunicorn sync (hello, repeated)", "corral-asyncio", "gunicorn-sync", "hello",
+     "repeated", 10.0),
+    ("gthread / gunicorn gthread (hello, repeated)", "corral-gthread", "gunicorn-gthread",
+     "hello", "repeated", 1.5),
+    ("asyncio / granian (flask, repeated)", "corral-asyncio", "granian", "flask_app",
+     "repeated", 1.3),
+    ("sync / gunicorn sync (hello, repeated)", "corral-sync", "gunicorn-sync", "hello",
+     "repeated", None),
+    ("asyncio / waitress (hello, repeated)", "corral-asyncio", "waitress", "hello",
+     "repeated", None),
 ]
 
+Samples = dict[str, dict[str, list[float]]]  # traffic -> server -> one figure per round
 
-def bench_app(app: str, kinds: list[str], rounds: int, duration: float
-              ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Requests/s and CPU µs per request of every server, per round."""
-    servers = {k: Server(k, app).start() for k in kinds}
-    samples: dict[str, list[float]] = {k: [] for k in kinds}
-    cpu: dict[str, list[float]] = {k: [] for k in kinds}
+
+def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, duration: float
+              ) -> tuple[Samples, Samples, Samples, Samples]:
+    """Requests/s, CPU µs per request, wrk's CPU share and wrk's CPU µs per request,
+    per traffic, server and round."""
+    kinds = [k for k in kinds if app == "hello" or k not in HELLO_ONLY]
+    servers: dict[str, Server] = {}
+    samples: Samples = {t: {k: [] for k in kinds} for t in traffics}
+    cpu: Samples = {t: {k: [] for k in kinds} for t in traffics}
+    wrk_cpu: Samples = {t: {k: [] for k in kinds} for t in traffics}
+    wrk_us: Samples = {t: {k: [] for k in kinds} for t in traffics}
+    runs = [(k, t) for k in kinds for t in traffics]
     try:
-        for s in servers.values():  # warm up every server once
-            wrk(s.port, duration=1)
+        for k in kinds:
+            servers[k] = Server(k, app).start()
+        for k, t in runs:  # warm up every server once with each traffic
+            wrk(servers[k].port, duration=1, traffic=t)
         for r in range(rounds):
-            order = kinds if r % 2 == 0 else list(reversed(kinds))
-            for k in order:
+            for k, t in runs if r % 2 == 0 else list(reversed(runs)):
                 proc = servers[k].proc
-                res = wrk(servers[k].port, duration=duration,
+                res = wrk(servers[k].port, duration=duration, traffic=t,
                           pid=proc.pid if proc is not None else None)
                 if res["non2xx"] or res["errors"]:
-                    print(f"  warning: {k} {app}: {res}", file=sys.stderr)
-                samples[k].append(res["rps"])
-                cpu[k].append(res["cpu_us"])
-                print(f"  round {r + 1} {app:9} {k:18} {res['rps']:10.0f} req/s "
-                      f"{res['cpu_us']:8.1f} us CPU/request", flush=True)
+                    print(f"  warning: {k} {app} {t}: {res}", file=sys.stderr)
+                samples[t][k].append(res["rps"])
+                cpu[t][k].append(res["cpu_us"])
+                wrk_cpu[t][k].append(res["wrk_cpu"])
+                wrk_us[t][k].append(res["wrk_us"])
+                print(f"  round {r + 1} {app:9} {t:9} {k:18} {res['rps']:10.0f} req/s "
+                      f"{res['cpu_us']:8.1f} us CPU/request, wrk {res['wrk_cpu']:.0%} CPU",
+                      flush=True)
     finally:
         for s in servers.values():
             s.stop()
-    return samples, cpu
+    return samples, cpu, wrk_cpu, wrk_us
+
+
+def ratio_of(results: dict[str, dict[str, dict[str, dict[str, object]]]], label: str,
+             num: str, den: str, app: str, traffic: str, target: float | None
+             ) -> dict[str, object] | None:
+    """One line of the ratio table, or None when a side was not measured."""
+    try:
+        a_res, b_res = results[traffic][app][num], results[traffic][app][den]
+    except KeyError:
+        return None
+    a, b = float(a_res["median"]), float(b_res["median"])  # type: ignore[arg-type]
+    per_round = [x / y for x, y in zip(a_res["samples"], b_res["samples"],  # type: ignore[call-overload]
+                                       strict=True) if y]
+    ca, cb = float(a_res["cpu_us"]), float(b_res["cpu_us"])  # type: ignore[arg-type]
+    return {"label": label, "traffic": traffic, "ratio": a / b if b else 0.0, "target": target,
+            "per_round": per_round, "round_median": median(per_round),
+            "cpu_ratio": cb / ca if ca else 0.0}
 
 
 def steal_share(before: list[int], after: list[int]) -> float:
@@ -92,56 +155,69 @@ def steal_share(before: list[int], after: list[int]) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--traffic", default=",".join(TRAFFIC),
+                    help="comma-separated: realistic, repeated (default both)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--duration", type=float, default=3.0)
     ap.add_argument("--only", default="", help="comma-separated server names")
+    ap.add_argument("--no-save", action="store_true",
+                    help="print only; leave bench/results/servers.json alone (smoke runs)")
     args = ap.parse_args(argv)
+    traffics = [t for t in TRAFFIC if t in args.traffic.split(",")]
+    unknown = set(args.traffic.split(",")) - set(TRAFFIC)
+    if unknown or not traffics:
+        ap.error(f"--traffic: one or more of {', '.join(TRAFFIC)}, not {args.traffic!r}")
+    kinds = args.only.split(",") if args.only else SERVERS
+    if set(kinds) - set(SERVERS) - {"corral-asyncio-stdloop", "corral-gevent"}:
+        ap.error(f"--only: unknown server in {args.only!r} (known: {', '.join(SERVERS)})")
     have_tools()
     ensure_peers()
-    kinds = args.only.split(",") if args.only else SERVERS
-    results: dict[str, dict[str, dict[str, object]]] = {}
+    results: dict[str, dict[str, dict[str, dict[str, object]]]] = {t: {} for t in traffics}
     load_before = load_average()
     cpu_before = cpu_times()
     for app in APPS:
-        samples, cpu = bench_app(app, kinds, args.rounds, args.duration)
-        results[app] = {k: {"median": median(v), "samples": v, "cpu_us": median(cpu[k]),
-                            "cpu_samples": cpu[k]} for k, v in samples.items()}
-    ratios = []
-    for label, num, den, app, target in RATIOS:
-        try:
-            a = float(results[app][num]["median"])  # type: ignore[arg-type]
-            b = float(results[app][den]["median"])  # type: ignore[arg-type]
-        except KeyError:
-            continue
-        per_round = [x / y for x, y in zip(results[app][num]["samples"],  # type: ignore[call-overload]
-                                           results[app][den]["samples"], strict=True) if y]
-        ca = float(results[app][num]["cpu_us"])  # type: ignore[arg-type]
-        cb = float(results[app][den]["cpu_us"])  # type: ignore[arg-type]
-        ratios.append({"label": label, "ratio": a / b if b else 0.0, "target": target,
-                       "per_round": per_round, "round_median": median(per_round),
-                       "cpu_ratio": cb / ca if ca else 0.0})
+        samples, cpu, wrk_cpu, wrk_us = bench_app(app, kinds, traffics, args.rounds, args.duration)
+        for t in traffics:
+            results[t][app] = {
+                k: {"median": median(v), "samples": v, "cpu_us": median(cpu[t][k]),
+                    "cpu_samples": cpu[t][k], "wrk_cpu": median(wrk_cpu[t][k]),
+                    "wrk_cpu_samples": wrk_cpu[t][k], "wrk_us": median(wrk_us[t][k])}
+                for k, v in samples[t].items()}
+    ratios = [r for spec in RATIOS if (r := ratio_of(results, *spec)) is not None]
+    command = "python bench/servers.py"
+    if args.traffic != ",".join(TRAFFIC):
+        command += f" --traffic {args.traffic}"
+    command += f" --rounds {args.rounds} --duration {args.duration:g}"
+    if args.only:
+        command += f" --only {args.only}"
     data = {
         "machine": machine(),
         "date": now(),
-        "command": f"python bench/servers.py --rounds {args.rounds} --duration {args.duration:g}",
+        "command": command,
         "wrk": f"taskset -c 1 wrk -t1 -c50 -d{args.duration:g}s http://127.0.0.1:PORT/",
+        "wrk_realistic": f"taskset -c 1 wrk -t1 -c50 -d{args.duration:g}s "
+                         "-s bench/realistic.lua http://127.0.0.1:PORT/ -- NONCE",
+        "traffic": traffics,
         "rounds": args.rounds,
         "load_average": [load_before, load_average()],
         "steal": steal_share(cpu_before, cpu_times()),
         "results": results,
         "ratios": ratios,
     }
-    save("servers", data)
+    if not args.no_save:
+        save("servers", data)
     print()
-    for app in APPS:
-        for k in kinds:
-            print(f"{app:9} {k:18} median {results[app][k]['median']:10.0f} req/s "
-                  f"{results[app][k]['cpu_us']:8.1f} us CPU/request")
+    for t in traffics:
+        for app, by_kind in results[t].items():
+            for k, r in by_kind.items():
+                print(f"{t:9} {app:9} {k:18} median {r['median']:10.0f} req/s "
+                      f"{r['cpu_us']:8.1f} us CPU/request, wrk {r['wrk_cpu']:.0%} CPU")
     for r in ratios:
         tgt = f"(target >= {r['target']})" if r["target"] else ""
-        print(f"{r['label']:38} {r['ratio']:6.2f}x (per-round median {r['round_median']:.2f}x,"
-              f" CPU per request {r['cpu_ratio']:.2f}x less) {tgt}")
+        print(f"{r['label']:50} {r['ratio']:6.2f}x (per-round median {r['round_median']:.2f}x,"
+              f" CPU per request, other / corral: {r['cpu_ratio']:.2f}x) {tgt}")
     print(f"CPU time taken by the hypervisor (steal) during the run: {data['steal']:.1%}")
     return data
 

@@ -3,8 +3,8 @@ class speaking raw HTTP (and TLS for ``suppress_ragged_eofs``).
 
 Off (the default) every one of them is today's refusal; on, the request goes
 through as Gunicorn lets it.  Each accepted request is sent twice on one
-connection so a worker's quick lane, once it knows the header section, has to
-answer as the general path did.
+connection, so a worker answers it the same way as the first request on a
+connection and as one after it.
 """
 
 from __future__ import annotations

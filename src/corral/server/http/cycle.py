@@ -34,6 +34,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 from corral.server import hooks as default_hooks
@@ -45,9 +46,7 @@ from corral.server.http.errors import (
     ParseError,
     RequestTimeout,
 )
-from corral.server.http.head import Limits
 from corral.server.http.parser import RequestHead
-from corral.server.http.quick import QuickLane
 from corral.server.http.response import (
     COLLECT_MAX,
     ExcInfo,
@@ -58,14 +57,54 @@ from corral.server.http.response import (
     close_iterable,
     collect_body,
     error_response,
-    no_body,
     sized_body,
 )
 
 Output = bytes | FileChunk
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _LAST_CHUNK = b"0\r\n\r\n"
+_V11 = (1, 1)
 _monotonic = time.monotonic
+
+
+class Framing(IntEnum):
+    """How a response body is delimited on the wire."""
+
+    NONE = 0  # no body at all (HEAD, 1xx, 204, 304)
+    LENGTH = 1  # Content-Length (the app's or the one counted here)
+    CHUNKED = 2  # Transfer-Encoding: chunked (HTTP/1.1, length unknown)
+    CLOSE = 3  # the end of the connection (HTTP/1.0, length unknown)
+
+
+_NONE, _LENGTH, _CHUNKED, _CLOSE = Framing
+
+
+def framing(head: RequestHead, resp: Response, total: int | None) -> tuple[Framing, bytes]:
+    """The framing of a response and the header line that says so: the one
+    decision for every response (``total``: the body's length when known
+    before the head goes out)."""
+    method = head.method
+    status = resp.status
+    if method == "HEAD" or status < 200 or status == 204 or status == 304:
+        if total and resp.content_length is None and method == "HEAD":
+            return _NONE, b"Content-Length: %d\r\n" % total  # what GET would say
+        return _NONE, b""
+    if resp.content_length is not None:
+        return _LENGTH, b""
+    if total is not None:
+        return _LENGTH, b"Content-Length: %d\r\n" % total
+    if head.version == _V11:
+        return _CHUNKED, b"Transfer-Encoding: chunked\r\n"
+    return _CLOSE, b""
+
+
+def keeps_alive(head: RequestHead, resp: Response, conn: ConnInfo, mode: Framing) -> bool:
+    """Whether the connection carries another request after this response: what
+    the request allows, the worker allows (not stopping, keep-alive on), the app
+    did not refuse (``Connection: close``), and the body's end is not the
+    connection's end."""
+    return (head.keep_alive and conn.keepalive_allowed and not resp.must_close
+            and mode != _CLOSE)
 
 
 @dataclass(slots=True)
@@ -77,6 +116,12 @@ class ConnInfo:
     url_scheme: str = "http"
     keepalive_allowed: bool = True
     send_continue: Callable[[], None] | None = None
+    # the environ keys every request on this connection shares, made by the
+    # environ builder on the first request (for this peer: a PROXY header may
+    # change it before that): see EnvironBuilder.build
+    environ_base: dict[str, Any] | None = None
+    environ_peer: Any = None
+    environ_trusted: bool = False  # forwarded_allow_ips trusts the peer
 
 
 def _hook(settings: Any, name: str) -> Callable[..., Any] | None:
@@ -107,13 +152,6 @@ class RequestCycle:
     def exchange(self, head: RequestHead, body: Any, conn: ConnInfo) -> Exchange:
         return Exchange(self, head, body, conn)
 
-    def quick_lane(self, limits: Limits) -> QuickLane | None:
-        """The one-call path for ordinary requests (:mod:`corral.server.http.quick`);
-        None when ``pre_request``/``post_request`` hooks need the general path."""
-        if self.pre_request is not None or self.post_request is not None:
-            return None
-        return QuickLane(self, limits)
-
     def error_response(self, status: int, reason: str = "") -> bytes:
         return error_response(status, reason)
 
@@ -128,27 +166,21 @@ class Exchange:
     fast = True  # answer a list or tuple of bytes in one piece (False: stream it)
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
-        self._setup(cycle, head, body, conn, Response(cycle.log), None, None,
-                    _monotonic() if cycle.access_enabled else 0.0)
-        self._gen = self._run()
-
-    def _setup(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo,
-               response: Response, environ: dict[str, Any] | None, iterable: Any,
-               t0: float) -> None:
         self.cycle = cycle
         self.head = head
         self.body = body
         self.conn = conn
-        self.response = response
-        self.environ = environ
+        self.response = Response(cycle.log)
+        self.environ: dict[str, Any] | None = None
         self.keep_alive = False
         self.sent = 0
         self.status = 0
-        self._iterable = iterable
+        self._iterable: Any = None
         self._iter_closed = False
         self._closed = False
-        self._t0 = t0
+        self._t0 = _monotonic() if cycle.access_enabled else 0.0
         self._hook_req: default_hooks.HookRequest | None = None
+        self._gen = self._run()
 
     # -- public --------------------------------------------------------------
     def __iter__(self) -> Generator[Output, None, None]:
@@ -185,19 +217,6 @@ class Exchange:
             if self.environ is not None:
                 self._finish_logs()
 
-    @classmethod
-    def handed_over(cls, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo,
-                    environ: dict[str, Any], resp: Response, writes: list[bytes],
-                    result: Any, exc: BaseException | None, t0: float) -> Exchange:
-        """An exchange whose app was already called (by the quick lane, see
-        :mod:`corral.server.http.quick`): ``result`` is what the app returned
-        (None if it raised), ``exc`` what it raised, if anything; ``resp`` and
-        ``writes`` are what its ``start_response`` fills."""
-        self = cls.__new__(cls)
-        self._setup(cycle, head, body, conn, resp, environ, result, t0)
-        self._gen = self._after(result, writes) if exc is None else self._raised(exc)
-        return self
-
     # -- the exchange ----------------------------------------------------------
     def _run(self) -> Generator[Output, None, None]:
         cycle = self.cycle
@@ -220,6 +239,14 @@ class Exchange:
         except (Exception, RequestTimeout) as exc:
             yield from self._raised(exc)
             return
+        cls = result.__class__
+        if (cls is list or cls is tuple) and resp.status and not writes and self.fast:
+            total = sized_body(result)
+            if total is not None:  # all bytes: one write, Content-Length known
+                yield self._whole(result, total)
+                if self.keep_alive and not getattr(self.body, "complete", True):
+                    self._drain()
+                return
         yield from self._after(result, writes)
 
     def _raised(self, exc: BaseException) -> Generator[Output, None, None]:
@@ -241,15 +268,20 @@ class Exchange:
         else:
             yield from self._respond(result, writes)
         if self.keep_alive and not getattr(self.body, "complete", True):
-            drain = getattr(self.body, "drain", None)
-            self.keep_alive = bool(drain is not None and drain())
+            self._drain()
+
+    def _drain(self) -> None:
+        """Read the rest of a request body the app left unread, so the next
+        request can be read (the connection closes when that fails)."""
+        drain = getattr(self.body, "drain", None)
+        self.keep_alive = bool(drain is not None and drain())
 
     def _whole(self, result: list[bytes] | tuple[bytes, ...], total: int) -> bytes:
         """Head and body of a response whose body is a list/tuple of bytes (which
         has no ``close``): what :meth:`_stream` sends for it, in one piece."""
         self._iter_closed = True
         mode, data = self._start(total)
-        if mode:  # 1 (length): the body is known, so never chunked or close-delimited
+        if mode:  # LENGTH: the body is known, so never chunked or close-delimited
             body = result[0] if len(result) == 1 else b"".join(result)
             clen = self.response.content_length
             if clen is not None and clen < total:
@@ -318,45 +350,30 @@ class Exchange:
         if not closed:
             self.keep_alive = False
 
-    def _framing(self, total: int | None) -> tuple[int, bytes]:
-        """(mode, framing header): mode 0 none, 1 length, 2 chunked, 3 close."""
+    def _start(self, total: int | None) -> tuple[Framing, bytes]:
+        """The framing and the response head, once the head is to go out."""
+        head = self.head
         resp = self.response
         self.status = resp.status
-        if no_body(self.head.method, resp.status):
-            if total and resp.content_length is None and self.head.method == "HEAD":
-                return 0, b"Content-Length: %d\r\n" % total  # what GET would say
-            return 0, b""
-        if resp.content_length is not None:
-            return 1, b""
-        if total is not None:
-            return 1, b"Content-Length: %d\r\n" % total
-        if self.head.version == (1, 1):
-            return 2, b"Transfer-Encoding: chunked\r\n"
-        return 3, b""
-
-    def _start(self, total: int | None) -> tuple[int, bytes]:
-        mode, framing = self._framing(total)
-        head = self.head
-        self.keep_alive = (head.keep_alive and self.conn.keepalive_allowed
-                           and not self.response.must_close and mode != 3)
-        data = self.response.head_bytes(head.version, framing, self.keep_alive, head.keep_alive)
-        return mode, data
+        mode, line = framing(head, resp, total)
+        keep = self.keep_alive = keeps_alive(head, resp, self.conn, mode)
+        return mode, resp.head_bytes(head.version, line, keep, head.keep_alive)
 
     def _stream(self, chunks: Any, prefix: list[bytes], total: int | None, exhausted: bool,
                 writes: list[bytes]) -> Generator[Output, None, None]:
         mode, head_data = self._start(total)
         resp = self.response
         left = resp.content_length if resp.content_length is not None else total
-        if mode == 0:
+        if mode == _NONE:
             yield head_data
             self._close_iterable()
             return
         body = b"".join(prefix)
-        if mode == 1:
+        if mode == _LENGTH:
             assert left is not None
             body = body[:left]
             left -= len(body)
-        elif mode == 2 and body:
+        elif mode == _CHUNKED and body:
             body = b"%x\r\n%b\r\n" % (len(body), body)
         self.sent += len(body)
         yield head_data + body
@@ -370,13 +387,13 @@ class Exchange:
                         writes.clear()
                     if not chunk:
                         continue
-                    if mode == 1:
+                    if mode == _LENGTH:
                         assert left is not None
                         chunk = chunk[:left]
                         left -= len(chunk)
                         if not chunk:
                             continue
-                    elif mode == 2:
+                    elif mode == _CHUNKED:
                         chunk = b"%x\r\n%b\r\n" % (len(chunk), chunk)
                     self.sent += len(chunk)
                     yield chunk
@@ -387,9 +404,9 @@ class Exchange:
             self.cycle.log.exception("Error handling request %s", self.head.raw_uri)
             self.keep_alive = False
             return
-        if mode == 2:
+        if mode == _CHUNKED:
             yield _LAST_CHUNK
-        elif mode == 1 and left:
+        elif mode == _LENGTH and left:
             self.keep_alive = False  # the app sent less than it announced
 
     def _send_file(self, wrapper: FileWrapper, offset: int, count: int
@@ -399,7 +416,7 @@ class Exchange:
             count = clen
         mode, head_data = self._start(count)
         yield head_data
-        if mode and count:
+        if mode != _NONE and count:
             self.sent += count
             yield FileChunk(wrapper.filelike, offset, count)
         if (clen is not None and clen > count) or not self._close_iterable():

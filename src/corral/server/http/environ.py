@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from corral.server.http.cycle import ConnInfo
     from corral.server.http.parser import RequestHead
 
+_V11 = (1, 1)
 _HEADER_KEYS: dict[str, str | None] = {
     "Content-Type": "CONTENT_TYPE",
     "Content-Length": "CONTENT_LENGTH",
@@ -135,6 +136,9 @@ class EnvironBuilder:
         self.secure_headers = [
             ("HTTP_" + k.upper().replace("-", "_"), v.lower()) for k, v in secure.items()
         ]
+        # the keys of the fields a trusted peer may forward the scheme or client in
+        self.forwarding = frozenset([key for key, _ in self.secure_headers]
+                                    + ["HTTP_X_FORWARDED_FOR"])
         self.header_map = str(getattr(settings, "header_map", "drop") or "drop")
         self.forwarders = forwarder_names(settings)
         self.underscores = underscore_policy(self.header_map, self.forwarders)
@@ -155,16 +159,53 @@ class EnvironBuilder:
         self._hosts: dict[str, tuple[str, str]] = {}
 
     def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
-        env = self.template.copy()
+        base = conn.environ_base
+        if base is None or conn.environ_peer is not conn.peer:
+            base = self.connection_base(conn)
+        env = base.copy()
         env["REQUEST_METHOD"] = head.method
         env["RAW_URI"] = head.raw_uri
         env["QUERY_STRING"] = head.query
-        env["SERVER_PROTOCOL"] = "HTTP/1.1" if head.version == (1, 1) else "HTTP/1.0"
+        if head.version != _V11:
+            env["SERVER_PROTOCOL"] = "HTTP/1.0"
         env["wsgi.input"] = body
         if merge_headers(head.headers, env) and self.underscores != UNDERSCORE_DROPPED:
             return self._with_underscores(head, env, conn)
-        env["PATH_INFO"] = path_info(head.path, self.script_name)
-        self._addresses(env, conn)
+        path = head.path
+        script_name = self.script_name
+        if "%" in path or script_name:
+            path = path_info(path, script_name)
+        env["PATH_INFO"] = path
+        if conn.environ_trusted and not self.forwarding.isdisjoint(env):
+            self._forwarded(env, conn)
+        host = env.get("HTTP_HOST")
+        if host:
+            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_keys(host, env["wsgi.url_scheme"])
+        return env
+
+    def connection_base(self, conn: ConnInfo) -> dict[str, Any]:
+        """The keys every request on ``conn`` starts from: the template, the
+        peer's address, the scheme, the listening address (until a Host header
+        says otherwise), HTTP/1.1; kept on ``conn``."""
+        env = self.template.copy()
+        env["SERVER_PROTOCOL"] = "HTTP/1.1"
+        peer = conn.peer
+        if isinstance(peer, tuple):
+            env["REMOTE_ADDR"] = str(peer[0])
+            env["REMOTE_PORT"] = str(peer[1])
+        else:
+            env["REMOTE_ADDR"] = peer or ""
+        scheme = env["wsgi.url_scheme"] = conn.url_scheme
+        sock = conn.sockname
+        if isinstance(sock, tuple):
+            env["SERVER_NAME"] = str(sock[0])
+            env["SERVER_PORT"] = str(sock[1])
+        else:
+            env["SERVER_NAME"] = "localhost"
+            env["SERVER_PORT"] = "443" if scheme == "https" else "80"
+        conn.environ_trusted = self.trusts(conn)
+        conn.environ_base = env
+        conn.environ_peer = peer
         return env
 
     def _with_underscores(self, head: RequestHead, env: dict[str, Any],
@@ -202,27 +243,17 @@ class EnvironBuilder:
         if "SCRIPT_NAME" in direct:
             script_name = env["SCRIPT_NAME"] = direct.pop("SCRIPT_NAME").rstrip("/")
         env["PATH_INFO"] = path_info(head.path, script_name)
-        self._addresses(env, conn)
+        if conn.environ_trusted and not self.forwarding.isdisjoint(env):
+            self._forwarded(env, conn)
+        host = env.get("HTTP_HOST")
+        if host:
+            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_keys(host, env["wsgi.url_scheme"])
         env.update(direct)
         return env
 
     def trusts(self, conn: ConnInfo) -> bool:
         """Whether the peer may set forwarding headers (``forwarded_allow_ips``)."""
         return self.trusted(conn.peer)
-
-    def connection_environ(self, conn: ConnInfo) -> dict[str, Any]:
-        """The keys every HTTP/1.1 request on ``conn`` shares when no forwarding
-        header applies (see :mod:`corral.server.http.quick`)."""
-        env = self.template.copy()
-        env["SERVER_PROTOCOL"] = "HTTP/1.1"
-        peer = conn.peer
-        if isinstance(peer, tuple):
-            env["REMOTE_ADDR"] = str(peer[0])
-            env["REMOTE_PORT"] = str(peer[1])
-        else:
-            env["REMOTE_ADDR"] = peer or ""
-        env["wsgi.url_scheme"] = conn.url_scheme
-        return env
 
     def host_keys(self, host: str, scheme: str) -> tuple[str, str]:
         """(SERVER_NAME, SERVER_PORT) for a Host header value."""
@@ -234,40 +265,20 @@ class EnvironBuilder:
                 hosts[host] = split
         return split
 
-    def forwarding_keys(self) -> list[str]:
-        """Environ keys whose presence changes the scheme or the client address
-        when the peer is trusted."""
-        return [key for key, _ in self.secure_headers] + ["HTTP_X_FORWARDED_FOR"]
-
-    def _addresses(self, env: dict[str, Any], conn: ConnInfo) -> None:
-        peer = conn.peer
-        scheme = conn.url_scheme
-        if isinstance(peer, tuple):
-            env["REMOTE_ADDR"] = str(peer[0])
-            env["REMOTE_PORT"] = str(peer[1])
-        else:
-            env["REMOTE_ADDR"] = peer or ""
-        if self.trusts(conn):
-            scheme = self._forwarded_scheme(env, scheme)
-            fwd = env.get("HTTP_X_FORWARDED_FOR")
-            if fwd:
-                client = fwd.rsplit(",", 1)[-1].strip()
-                if client:
-                    env["REMOTE_ADDR"] = client
-                    env.pop("REMOTE_PORT", None)
-        env["wsgi.url_scheme"] = scheme
-        host = env.get("HTTP_HOST")
-        if host:
-            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_keys(host, scheme)
-            return
-        sock = conn.sockname
-        if isinstance(sock, tuple):
-            env["SERVER_NAME"] = str(sock[0])
-            env["SERVER_PORT"] = str(sock[1])
-        else:
-            env["SERVER_NAME"] = "localhost"
-            env["SERVER_PORT"] = "443" if scheme == "https" else "80"
-
+    def _forwarded(self, env: dict[str, Any], conn: ConnInfo) -> None:
+        """What the forwarding headers of a trusted peer say: the scheme, the
+        client's address."""
+        scheme = self._forwarded_scheme(env, conn.url_scheme)
+        if scheme != conn.url_scheme:
+            env["wsgi.url_scheme"] = scheme
+            if "HTTP_HOST" not in env and not isinstance(conn.sockname, tuple):
+                env["SERVER_PORT"] = "443" if scheme == "https" else "80"
+        fwd = env.get("HTTP_X_FORWARDED_FOR")
+        if fwd:
+            client = fwd.rsplit(",", 1)[-1].strip()
+            if client:
+                env["REMOTE_ADDR"] = client
+                env.pop("REMOTE_PORT", None)
 
     def _forwarded_scheme(self, env: dict[str, Any], scheme: str) -> str:
         """The scheme the ``secure_scheme_headers`` of a trusted peer say, as

@@ -18,9 +18,7 @@ worker-supplied ``fetch``) for the rest of the body to be buffered.
 from __future__ import annotations
 
 import os
-import select
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Union
@@ -256,34 +254,6 @@ def fetch_blocking(buffer: RequestBuffer, recv: Callable[[], bytes],
                 raise buffer.error  # a broken or too large body: answered as such
 
     return fetch
-
-
-def fd_reader(fd: int, timeout: float, rates: Timeouts | None = None) -> Callable[[], bytes]:
-    """``recv()`` for :func:`fetch_blocking` on a non-blocking descriptor: at most
-    ``timeout`` between reads, and (with ``rates``) no slower than
-    ``--min-data-rate`` from the first call."""
-    start = time.monotonic()
-    received = 0
-
-    def recv() -> bytes:
-        nonlocal received
-        while True:
-            wait = timeout or None
-            floor = rates.rate_deadline(received, start) if rates is not None else None
-            if floor is not None:
-                left = max(0.0, floor - time.monotonic())
-                wait = min(wait or left, left)
-            readable, _, _ = select.select([fd], [], [], wait)
-            if not readable:
-                raise TimeoutError("timed out reading the request body")
-            try:
-                data = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            received += len(data)
-            return data
-
-    return recv
 
 
 def file_pieces(chunk: FileChunk, size: int = 1 << 16) -> Iterator[bytes]:

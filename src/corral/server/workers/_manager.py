@@ -14,6 +14,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from corral.server.http.cycle import ConnInfo
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 
 TICK = 0.5  # seconds between housekeeping passes (heartbeat, timeouts)
 _now = time.monotonic
+
+class Phase(Enum):
+    """Where a connection is in its request cycle (``HttpProtocol.phase``)."""
+
+    IDLE = "idle"  # between requests: the last one answered, no byte of the next yet
+    ARRIVING = "arriving"  # a request is being read (a fresh connection counts)
+    ANSWERING = "answering"  # a request is being answered (inline or by a pool thread)
+
+
+IDLE, ARRIVING, ANSWERING = Phase
+
 
 
 class ConnectionManager:
@@ -55,7 +67,6 @@ class ConnectionManager:
         self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
         threads = int(s.threads or 1)
         self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
-        self.lane = self.cycle.quick_lane(self.limits)
         self.watch = Watch(worker) if threads > 1 else None
         self.conns: set[HttpProtocol] = set()
         self.waiting: deque[HttpProtocol] = deque()  # accepted beyond the cap
@@ -190,7 +201,7 @@ class ConnectionManager:
                                           "for %ss", send_timeout)
                     proto.abort()
                 continue
-            if proto.busy or proto.capped or proto.buffer.ready:
+            if proto.phase is ANSWERING or proto.capped or proto.buffer.ready:
                 continue
             if proto.linger is not None:
                 if proto.linger.expired(now):

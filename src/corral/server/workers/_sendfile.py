@@ -13,7 +13,7 @@ connection is lost.  While the sender holds it the transport writes nothing
 (the response's output waits for the chunk), so the two never interleave.
 
 A reader on the same machine can drain the socket as fast as the kernel fills it,
-so one ``os.sendfile`` call is capped (:data:`~._writes.MAX_CALL`) and a few
+so one ``os.sendfile`` call is capped (:data:`~._blocking_io.MAX_CALL`) and a few
 calls at most are made before the loop serves other connections.
 
 ``--send-timeout`` holds as for buffered writes: a client that takes no byte
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from corral.server.http.response import FileChunk
-from corral.server.workers._writes import MAX_CALL
+from corral.server.workers._blocking_io import MAX_CALL
 
 _now = time.monotonic
 BURST = 4  # sendfile calls per writable event before letting other connections run

@@ -37,28 +37,28 @@ from corral.server.http.cycle import ConnInfo, Exchange
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import RequestHead
 from corral.server.http.proxy import ProxyHeaderParser, proxy_parser
-from corral.server.http.quick import Matched, QuickConn
 from corral.server.http.response import FileChunk
+from corral.server.workers._blocking_io import YIELD_AFTER, fd_reader
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
-    NO_BODY,
     Body,
     ExpectBody,
     RequestBuffer,
-    fd_reader,
     fetch_blocking,
     file_pieces,
 )
 from corral.server.workers._closing import Lingering, pending_bytes
-from corral.server.workers._manager import TICK, ConnectionManager
+from corral.server.workers._manager import ANSWERING, ARRIVING, IDLE, TICK, ConnectionManager
 from corral.server.workers._prelude import Prelude
 from corral.server.workers._sendfile import FileSender, file_fd
 from corral.server.workers._threads import Job
-from corral.server.workers._writes import YIELD_AFTER
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
 _now = time.monotonic
+
+HOLD_MAX = 16384  # larger pieces of output are written at once
+HOLD_COUNT = 64  # answers held per connection before they are written
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
@@ -78,11 +78,10 @@ class HttpProtocol(Prelude):
     """One client connection: buffer requests, run them in order, write back."""
 
     __slots__ = (
-        "mgr", "transport", "buffer", "conn", "busy", "exchange", "body", "out",
+        "mgr", "transport", "buffer", "conn", "phase", "exchange", "body", "out",
         "wpaused", "rpaused", "capped", "closing", "eof", "last", "head_start",
-        "served", "job", "writable", "sent", "lost", "partial", "threaded",
-        "make_exchange", "lane", "qc", "held", "linger", "wsize", "wsince", "stash",
-        "sending",
+        "served", "job", "writable", "sent", "lost", "threaded",
+        "make_exchange", "held", "linger", "wsize", "wsince", "stash", "sending",
     )
 
     def __init__(self, mgr: ConnectionManager, tls: ssl.SSLContext | None) -> None:
@@ -99,7 +98,10 @@ class HttpProtocol(Prelude):
         early = mgr.pool is not None or tls is None
         self.buffer = RequestBuffer(mgr.limits, mgr.spool_size, early)
         self.conn: ConnInfo = mgr.conn_template
-        self.busy = False  # a request is being answered
+        # IDLE -> ARRIVING (first bytes of a request) -> ANSWERING (complete) -> IDLE;
+        # closing, flow control (wpaused, rpaused, capped) and lingering are
+        # separate: a connection may close or pause in any phase
+        self.phase = ARRIVING
         self.exchange: Exchange | None = None
         self.body: Body | None = None
         self.out: Iterator[Any] | None = None  # the paused output iterator (inline mode)
@@ -113,14 +115,11 @@ class HttpProtocol(Prelude):
         self.job: Job | None = None
         self.writable: threading.Event | None = None  # thread mode back-pressure
         self.special = False  # a PROXY header or a TLS start is pending
-        self.partial = True  # a request is arriving (a fresh connection counts)
         self.threaded = mgr.pool is not None
         self.make_exchange = mgr.cycle.exchange
-        self.lane = mgr.lane
-        self.qc: QuickConn | None = None
-        # quick-lane answers not written yet: they go out together at the end of
-        # the loop's pass (see ConnectionManager.hold); anything else written to
-        # this connection releases them first, so the order on the wire holds
+        # small answers not written yet: they go out together at the end of the
+        # loop's pass (see ConnectionManager.hold); anything else written to this
+        # connection releases them first, so the order on the wire holds
         self.held: list[bytes] | None = None
         self.sent = False  # thread mode: some bytes of the response went out
         # set once the connection is to close after an error while the client may
@@ -164,70 +163,37 @@ class HttpProtocol(Prelude):
 
     def data_received(self, data: bytes) -> None:
         if self.linger is not None:
-            if not self.linger.read(len(data), _now()) and not self.busy:
+            if not self.linger.read(len(data), _now()) and self.phase is not ANSWERING:
                 self.close()
             return
         if self.special:
             data = self._special(data)
             if not data:
                 return
-        buf = self.buffer
-        if self.lane is not None and not self.busy and buf.quiet and not self.wpaused:
-            qc = self.qc
-            if qc is None:
-                qc = self.qc = self.lane.connection(self.conn)
-            if not self.threaded:
-                matched = self.lane.match(data, qc)
-                if matched is not None:
-                    self.mgr.worker.request_started()
-                    self._answered(self.lane.run(matched, qc, NO_BODY), qc)
-                    return
-            else:  # matched here, answered whole by a pool thread
-                matched = self.lane.match(data, qc)
-                if matched is not None:
-                    self.partial = False
-                    self.last = _now()
-                    self._submit(None, NO_BODY, matched)
-                    return
         if self.held is not None:
             self.release()
+        buf = self.buffer
         self.last = now = _now()
         buf.feed(data)
-        if self.busy:
+        if self.phase is ANSWERING:
             if len(buf.ready) >= MAX_PIPELINED and not self.rpaused:
                 self.rpaused = True
                 self.transport.pause_reading()
         elif buf.ready:
-            self.partial = False
+            self.phase = IDLE
             self.serve()
         elif buf.error is not None:
             self._error(buf.error.status, buf.error.reason)
         else:
-            if not self.partial:  # the first bytes of a request head
-                self.partial = True
+            if self.phase is IDLE:  # the first bytes of a request head
+                self.phase = ARRIVING
                 self.head_start = now
             if buf.continue_wanted:
                 buf.continue_wanted = False
                 self.transport.write(CONTINUE)
 
-    def _answered(self, res: bytes | Exchange, qc: QuickConn) -> None:
-        """Write what the quick lane answered inline (or drive its exchange)."""
-        self.partial = False
-        if res.__class__ is bytes:
-            held = self.held
-            if held is None:
-                self.held = [res]  # type: ignore[list-item]
-                self.mgr.hold(self)
-            else:
-                held.append(res)  # type: ignore[arg-type]
-            self.last = _now()
-            if not self._count(qc.keep_alive):
-                self.finish()
-        elif self._answer(res, NO_BODY):  # type: ignore[arg-type]
-            self.serve()
-
     def release(self) -> None:
-        """Write the held quick-lane answers now."""
+        """Write the held answers now."""
         held = self.held
         if held is not None:
             self.held = None
@@ -250,14 +216,14 @@ class HttpProtocol(Prelude):
         if self.held is not None:
             self.release()
         self.eof = True
-        if self.linger is not None and not self.busy:
+        if self.linger is not None and self.phase is not ANSWERING:
             self.close()
             return False
         try:
             self.buffer.feed_eof()
         except ParseError:
             pass
-        return bool(self.busy or self.buffer.ready)  # True: answer first, then close
+        return bool(self.phase is ANSWERING or self.buffer.ready)  # True: answer first, then close
 
     def pause_writing(self) -> None:
         self.wpaused = True
@@ -270,8 +236,8 @@ class HttpProtocol(Prelude):
         if self.writable is not None:  # thread mode
             if self.sending is None:
                 self.writable.set()
-            if self.busy and self.job is None and not self.closing:
-                self.busy = False
+            if self.phase is ANSWERING and self.job is None and not self.closing:
+                self.phase = IDLE
                 self.serve()
         elif (self.out is not None and self.sending is None and not self.closing
               and self._drive()):
@@ -298,6 +264,8 @@ class HttpProtocol(Prelude):
         while ready and not self.closing:
             head, body = ready.popleft()
             if body.__class__ is ExpectBody:
+                if self.held is not None:
+                    self.release()  # before a 100 Continue
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
                     buf, fd_reader(fd, self.mgr.body_timeout, self.mgr.timeouts),
@@ -316,16 +284,24 @@ class HttpProtocol(Prelude):
         """Write an exchange's output (inline mode). True when it ended and the
         connection may carry the next request; False when writing paused (the
         rest goes out from :meth:`resume_writing`) or the connection closes."""
-        if self.held is not None:
-            self.release()
         self.exchange = ex
         self.body = body
         self.out = out = iter(ex)
-        self.busy = True
-        write = self.transport.write
+        self.phase = ANSWERING
         for data in out:  # the common case inline; _drive() for the rest
             if data.__class__ is bytes:
-                write(data)
+                held = self.held
+                if held is None:
+                    if len(data) <= HOLD_MAX:
+                        self.held = [data]
+                        self.mgr.hold(self)
+                        continue
+                elif len(held) < HOLD_COUNT and len(data) <= HOLD_MAX:
+                    held.append(data)
+                    continue
+                else:
+                    self.release()
+                self.transport.write(data)
                 if self.wpaused or self.closing:
                     return False
             else:
@@ -336,7 +312,7 @@ class HttpProtocol(Prelude):
                 if not sent:  # goes on in _sent(), or the connection failed
                     return False
         self.exchange = self.out = None
-        self.busy = False
+        self.phase = IDLE
         if not self._end(ex):
             self.finish()
             return False
@@ -347,7 +323,7 @@ class HttpProtocol(Prelude):
         if self.closing:
             return
         buf = self.buffer
-        if buf.error is not None and not self.busy:
+        if buf.error is not None and self.phase is not ANSWERING:
             self._error(buf.error.status, buf.error.reason)
             return
         if self.eof:
@@ -359,6 +335,8 @@ class HttpProtocol(Prelude):
                 self.transport.resume_reading()
         if buf.continue_wanted:
             buf.continue_wanted = False
+            if self.held is not None:
+                self.release()
             self.transport.write(CONTINUE)
 
     def _drive(self) -> bool:
@@ -366,6 +344,8 @@ class HttpProtocol(Prelude):
         transport pauses (False)."""
         out = self.out
         assert out is not None
+        if self.held is not None:
+            self.release()
         write = self.transport.write
         for data in out:
             if data.__class__ is bytes:
@@ -382,7 +362,7 @@ class HttpProtocol(Prelude):
         ex = self.exchange
         assert ex is not None
         self.exchange = self.out = None
-        self.busy = False
+        self.phase = IDLE
         self.last = _now()
         keep = self._end(ex)
         if not keep:
@@ -440,7 +420,7 @@ class HttpProtocol(Prelude):
         after that response."""
         if self.held is not None:
             self.release()
-        if self.busy:
+        if self.phase is ANSWERING:
             if exc is not None:
                 self.buffer.fail(exc)
             if self.linger is None:
@@ -499,12 +479,11 @@ class HttpProtocol(Prelude):
     def sheddable(self) -> bool:
         """Not answering a request, nothing queued or held: only waiting for the
         client (idle keep-alive, a fresh connection, a request still arriving)."""
-        return not (self.busy or self.closing or self.capped or self.special
+        return not (self.phase is ANSWERING or self.closing or self.capped or self.special
                     or self.buffer.ready or self.held is not None or self.wpaused)
 
     # -- thread mode ---------------------------------------------------------------
-    def _submit(self, head: RequestHead | None, body: Body,
-                matched: Matched | None = None) -> None:
+    def _submit(self, head: RequestHead, body: Body) -> None:
         mgr = self.mgr
         assert mgr.pool is not None and mgr.watch is not None
         mgr.worker.request_started()  # before framing: the last one says Connection: close
@@ -512,28 +491,17 @@ class HttpProtocol(Prelude):
             self.writable = threading.Event()
         if not self.wpaused:
             self.writable.set()
-        self.busy = True
+        self.phase = ANSWERING
         self.sent = False
         self.body = body
         job = self.job = mgr.watch.add(self)
-        mgr.pool.submit(self._run_in_thread, job, head, body, matched)
+        mgr.pool.submit(self._run_in_thread, job, head, body)
 
-    def _run_in_thread(self, job: Job, head: RequestHead | None, body: Body,
-                       matched: Matched | None) -> None:
-        """In a pool thread: run the exchange (or the quick lane's answer),
-        posting output batches to the loop."""
+    def _run_in_thread(self, job: Job, head: RequestHead, body: Body) -> None:
+        """In a pool thread: run the exchange, posting output batches to the loop."""
         job.begin()
         loop = self.mgr.loop
-        if matched is not None:
-            assert self.lane is not None and self.qc is not None
-            res = self.lane.run(matched, self.qc, body)
-            if res.__class__ is bytes:
-                loop.call_soon_threadsafe(self._thread_done, job, [res], self.qc.keep_alive)
-                return
-            ex: Exchange = res  # type: ignore[assignment]
-        else:
-            assert head is not None
-            ex = self.mgr.cycle.exchange(head, body, self.conn)
+        ex = self.mgr.cycle.exchange(head, body, self.conn)
         batch: list[Any] = []
         size = 0
         sendfile = self.tls is None
@@ -640,7 +608,7 @@ class HttpProtocol(Prelude):
         if job is not self.job:  # timed out and already answered
             return
         self.job = None
-        self.busy = False
+        self.phase = IDLE
         body = self.body
         if body is not None:
             self.body = None
@@ -656,7 +624,7 @@ class HttpProtocol(Prelude):
         if not keep_alive or self.linger is not None:
             self.finish()
         elif self.wpaused:  # the client is not reading: the next request waits
-            self.busy = True  # for resume_writing()
+            self.phase = ANSWERING  # for resume_writing()
         else:
             self.serve()
 

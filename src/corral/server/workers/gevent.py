@@ -35,6 +35,7 @@ from corral.server.http.parser import Limits
 from corral.server.http.proxy import accept_proxy
 from corral.server.sockets import Listener
 from corral.server.tls import suppresses_ragged_eofs
+from corral.server.workers._blocking_io import RECV_SIZE, body_reader, send_all, send_file
 from corral.server.workers._buffered import (
     ExpectBody,
     RequestBuffer,
@@ -43,11 +44,9 @@ from corral.server.workers._buffered import (
 )
 from corral.server.workers._closing import STOP_IDLE_GRACE, close_or_linger, pending_bytes
 from corral.server.workers._pressure import Shedder
-from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker, call_hook
 
 TICK = 0.5
-RECV_SIZE = 65536
 _now = time.monotonic
 
 
@@ -316,7 +315,7 @@ class GeventWorker(Worker):
         head, body = buf.ready.popleft()
         if body.__class__ is ExpectBody:
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                buf, self._recv_with(sock, current), sock.sendall)
+                buf, self._reader(sock, current), sock.sendall)
         sock.settimeout(self.send_timeout)
         self.request_started()  # before framing: the last one says Connection: close
         self.running[current] = _now()
@@ -352,34 +351,23 @@ class GeventWorker(Worker):
             if started is not None and current not in self.running:
                 self.running[current] = started + (_now() - t0)
 
-    def _recv_with(self, sock: socket.socket, current: Any) -> Any:
-        """``recv()`` for a body the app reads after ``100 Continue``: bounded by
-        --body-timeout between reads and by --min-data-rate; the wait is the
-        client's time, not the app's (--timeout)."""
-        start = _now()
-        received = 0
+    def _reader(self, sock: socket.socket, current: Any) -> Any:
+        """``recv()`` for a body the app reads after ``100 Continue``; the wait
+        is the client's time, not the app's (--timeout): the greenlet leaves
+        the running set while it waits."""
+        started: float | None = None
+        t0 = 0.0
 
-        def recv() -> bytes:
-            nonlocal received
-            wait = self.body_timeout
-            floor = self.rates.rate_deadline(received, start)
-            if floor is not None:
-                left = floor - _now()
-                if left <= 0:
-                    raise TimeoutError("the body came slower than --min-data-rate")
-                wait = min(wait or left, left)
-            sock.settimeout(wait)
+        def pause() -> None:
+            nonlocal started, t0
             started = self.running.pop(current, None)
             t0 = _now()
-            try:
-                data = sock.recv(RECV_SIZE)
-            finally:
-                if started is not None and current not in self.running:
-                    self.running[current] = started + (_now() - t0)
-            received += len(data)
-            return data
 
-        return recv
+        def resume() -> None:
+            if started is not None and current not in self.running:
+                self.running[current] = started + (_now() - t0)
+
+        return body_reader(sock, self.body_timeout, self.rates, pause, resume)
 
     def send_error(self, sock: socket.socket, status: int, reason: str) -> None:
         try:

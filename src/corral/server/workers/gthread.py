@@ -29,20 +29,16 @@ import select
 import socket
 import ssl
 import time
-from collections.abc import Callable
-from typing import Any
 
 from corral.server.http.cycle import ConnInfo
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits
 from corral.server.http.proxy import accept_proxy
-from corral.server.http.quick import Matched, QuickConn
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
 from corral.server.tls import TLS_RECORD_HANDSHAKE, accept_tls, refuse_plain, suppresses_ragged_eofs
+from corral.server.workers._blocking_io import RECV_SIZE, body_reader, send_all, send_file
 from corral.server.workers._buffered import (
-    NO_BODY,
-    Body,
     ExpectBody,
     RequestBuffer,
     Timeouts,
@@ -51,11 +47,9 @@ from corral.server.workers._buffered import (
 from corral.server.workers._closing import Lingering, pending_bytes, shut_write
 from corral.server.workers._pressure import Shedder
 from corral.server.workers._threads import Job, ThreadPool, Watch
-from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import EXIT_BOOT_ERROR, Worker
 
 TICK = 0.5
-RECV_SIZE = 65536
 _ARMED = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
 _ARMED_OUT = select.EPOLLOUT | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
 _ACCEPT_AGAIN = (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EPROTO)
@@ -66,7 +60,7 @@ class Conn:
     """One client connection."""
 
     __slots__ = ("sock", "fd", "buffer", "info", "last", "head_start", "served", "busy",
-                 "eof", "sent", "gone", "qc", "tls", "handshaking", "linger")
+                 "eof", "sent", "gone", "tls", "handshaking", "linger")
 
     def __init__(self, sock: socket.socket, info: ConnInfo, buffer: RequestBuffer) -> None:
         self.sock = sock
@@ -79,7 +73,6 @@ class Conn:
         self.eof = False
         self.sent = False  # some byte of the current response went out
         self.gone = False  # closed (or abandoned after a timeout)
-        self.qc: QuickConn | None = None  # the quick lane's view, once it is used
         self.tls: ssl.SSLContext | None = None  # TLS to start on the first bytes
         self.handshaking = False  # wrapped, TLS handshake under way
         self.linger: Lingering | None = None  # answered and closing: input is discarded
@@ -110,7 +103,6 @@ class ThreadWorker(Worker):
         self.accepting = False
         self.pool = ThreadPool(int(s.threads or 1), self.log)
         self.watch = Watch(self)
-        self.lane = self.cycle.quick_lane(self.limits)
         for listener in self.listeners:
             listener.sock.setblocking(False)
             self.by_fd[listener.sock.fileno()] = listener
@@ -364,15 +356,6 @@ class ThreadWorker(Worker):
         now = conn.last = _now()
         if buf.idle and not buf.ready:
             conn.head_start = now
-            if self.lane is not None and data:
-                qc = conn.qc
-                if qc is None:
-                    qc = conn.qc = self.lane.connection(conn.info)
-                matched = self.lane.match(data, qc)
-                if matched is not None:  # one ordinary request: the pool answers it whole
-                    conn.busy = True
-                    self.pool.submit(self.handle, conn, matched)
-                    return
         try:
             if data:
                 buf.feed(data)
@@ -402,16 +385,13 @@ class ThreadWorker(Worker):
             self.close(conn)
 
     # -- answering (pool threads) ------------------------------------------------------
-    def handle(self, conn: Conn, matched: Matched | None = None) -> None:
-        """Answer the request the quick lane matched, if any, and every complete
-        request buffered on ``conn``, then give it back."""
+    def handle(self, conn: Conn) -> None:
+        """Answer every complete request buffered on ``conn``, then give it back."""
         sock = conn.sock
         buf = conn.buffer
         try:
-            sock.settimeout(self.send_timeout)
-            if matched is not None and (not self.answer(conn, matched) or conn.eof):
-                self.finish(conn)
-                return
+            if type(sock) is not socket.socket:  # TLS: sends block, bounded by a timeout
+                sock.settimeout(self.send_timeout)
             while buf.ready and not conn.gone:
                 if not self.answer(conn) or conn.eof:
                     self.finish(conn)
@@ -421,7 +401,8 @@ class ThreadWorker(Worker):
             if buf.error is not None:  # bad bytes after the requests just answered
                 self.fail(conn, buf.error.status, buf.error.reason)
                 return
-            sock.setblocking(False)
+            if sock.gettimeout() != 0.0:
+                sock.setblocking(False)
         except OSError:
             self.close(conn)
             return
@@ -432,49 +413,34 @@ class ThreadWorker(Worker):
         conn.busy = False
         self.rearm(conn)
 
-    def answer(self, conn: Conn, matched: Matched | None = None) -> bool:
-        """One exchange (the next buffered request, or the one the quick lane
-        matched); True when the connection may carry another request."""
+    def answer(self, conn: Conn) -> bool:
+        """One exchange (the next buffered request); True when the connection
+        may carry another request."""
         sock = conn.sock
-        body: Body = NO_BODY
-        if matched is None:
-            head, body = conn.buffer.ready.popleft()
+        head, body = conn.buffer.ready.popleft()
         self.request_started()  # before framing: the last one says Connection: close
         job = self.watch.add(conn)
         job.begin()
         if body.__class__ is ExpectBody:
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                conn.buffer, self._recv_with(sock, job), sock.sendall)
+                conn.buffer, body_reader(sock, self.timeouts.body, self.timeouts, job.pause, job.resume), sock.sendall)
         conn.sent = False
         keep = False
-        ex: Any = None
+        ex = self.cycle.exchange(head, body, conn.info)
         try:
-            if matched is None:
-                ex = self.cycle.exchange(head, body, conn.info)
+            for out in ex:
+                if job.timed_out:
+                    break
+                conn.sent = True
+                self.send(sock, out, job)
             else:
-                assert self.lane is not None and conn.qc is not None
-                ex = self.lane.run(matched, conn.qc, body)
-                if ex.__class__ is bytes:  # answered whole
-                    data, ex = ex, None
-                    if not job.timed_out:
-                        conn.sent = True
-                        self.send(sock, data, job)
-                        keep = conn.qc.keep_alive
-            if ex is not None:
-                for out in ex:
-                    if job.timed_out:
-                        break
-                    conn.sent = True
-                    self.send(sock, out, job)
-                else:
-                    keep = ex.keep_alive
+                keep = ex.keep_alive
         except OSError as e:
             self.log.debug("Client went away while sending the response: %s", e)
         finally:
             self.watch.discard(job)
             try:
-                if ex is not None:
-                    ex.close()
+                ex.close()
             finally:
                 body.release()
         conn.served += 1
@@ -483,7 +449,7 @@ class ThreadWorker(Worker):
     def send(self, sock: socket.socket, out: bytes | FileChunk, job: Job) -> None:
         """Write one piece of output; the wait for the client is not the app's
         time (--timeout), and is bounded by --send-timeout (sooner when other
-        requests wait for a thread: see :mod:`corral.server.workers._writes`)."""
+        requests wait for a thread: see :mod:`corral.server.workers._blocking_io`)."""
         job.pause()
         needed = self.pool.needed
         try:
@@ -493,34 +459,6 @@ class ThreadWorker(Worker):
                 send_file(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
         finally:
             job.resume()
-
-    def _recv_with(self, sock: socket.socket, job: Job) -> Callable[[], bytes]:
-        """``recv()`` for a body the app reads after ``100 Continue``: bounded by
-        --body-timeout between reads and by --min-data-rate; the wait is the
-        client's time, not the app's (--timeout)."""
-        rates = self.timeouts
-        start = _now()
-        received = 0
-
-        def recv() -> bytes:
-            nonlocal received
-            wait = rates.body or None
-            floor = rates.rate_deadline(received, start)
-            if floor is not None:
-                left = floor - _now()
-                if left <= 0:
-                    raise TimeoutError("the body came slower than --min-data-rate")
-                wait = min(wait or left, left)
-            sock.settimeout(wait)
-            job.pause()
-            try:
-                data = sock.recv(RECV_SIZE)
-            finally:
-                job.resume()
-            received += len(data)
-            return data
-
-        return recv
 
     # -- closing -------------------------------------------------------------------
     def fail(self, conn: Conn, status: int, reason: str) -> None:

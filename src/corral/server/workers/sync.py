@@ -32,12 +32,11 @@ from corral.server.http.proxy import accept_proxy
 from corral.server.http.response import FileChunk, error_response
 from corral.server.sockets import Listener
 from corral.server.tls import accept_tls
+from corral.server.workers._blocking_io import RECV_SIZE, send_all, send_file
 from corral.server.workers._buffered import Timeouts
 from corral.server.workers._closing import close_or_linger, linger_close
-from corral.server.workers._writes import send_all, send_file
 from corral.server.workers.base import Worker
 
-RECV_SIZE = 65536
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _ACCEPT_ERRORS = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EPROTO)
 

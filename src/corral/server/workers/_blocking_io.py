@@ -1,4 +1,11 @@
-"""Blocking response writes bounded by progress, not by total time.
+"""Sending and receiving on sockets a thread blocks on (the sync, gthread and
+gevent workers; the asyncio worker's inline reads of a ``100 Continue`` body).
+
+Reads of a request body the application asked for (:func:`body_reader`,
+:func:`fd_reader`) wait at most ``--body-timeout`` between reads and give up
+when the client sends slower than ``--min-data-rate``.
+
+Writes are bounded by progress, not by total time.
 
 A client that stops reading a large response must cost its own connection and
 nothing else.  ``socket.sendall`` with a timeout bounds the *whole* write (a
@@ -27,9 +34,10 @@ import time
 from collections.abc import Callable
 
 from corral.server.http.response import FileChunk
-from corral.server.workers._buffered import file_pieces
+from corral.server.workers._buffered import Timeouts, file_pieces
 
 _now = time.monotonic
+RECV_SIZE = 65536  # bytes asked for per read
 YIELD_AFTER = 2.0  # seconds without progress after which a needed thread gives up
 # bytes one os.sendfile call may send: with a fast local reader a call for the whole
 # file can run for a long time, holding up the other connections of a loop or hub
@@ -68,14 +76,19 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
     if needed is not None and beat is None:
         beat = _nothing
     step = wait_step(timeout, beat, every)
-    if sock.gettimeout() != step:
+    # a non-blocking plain socket stays non-blocking (no system call to switch
+    # it back and forth): its waits are select() calls
+    polled = sock.gettimeout() == 0.0 and type(sock) is socket.socket
+    if not polled and sock.gettimeout() != step:
         sock.settimeout(step)
     view = data
     last = _now()
     while True:
         try:
             n = sock.send(view)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError) as e:
+            if e.__class__ is BlockingIOError and select.select([], [sock], [], step)[1]:
+                continue
             if beat is not None:
                 beat()
             why = _stalled(timeout, step, last, needed)
@@ -138,4 +151,64 @@ def _nothing() -> None:
     pass
 
 
-__all__ = ["MAX_CALL", "YIELD_AFTER", "SendStalled", "send_all", "send_file", "wait_step"]
+def body_reader(sock: socket.socket, timeout: float | None, rates: Timeouts,
+                pause: Callable[[], object], resume: Callable[[], object]
+                ) -> Callable[[], bytes]:
+    """``recv()`` for a body the app reads after ``100 Continue`` on a socket a
+    thread blocks on: at most ``timeout`` (--body-timeout) between reads, no
+    slower than --min-data-rate from the first call.  ``pause``/``resume``
+    bracket each wait: it is the client's time, not the app's (--timeout)."""
+    start = _now()
+    received = 0
+
+    def recv() -> bytes:
+        nonlocal received
+        wait = timeout or None
+        floor = rates.rate_deadline(received, start)
+        if floor is not None:
+            left = floor - _now()
+            if left <= 0:
+                raise TimeoutError("the body came slower than --min-data-rate")
+            wait = min(wait or left, left)
+        sock.settimeout(wait)
+        pause()
+        try:
+            data = sock.recv(RECV_SIZE)
+        finally:
+            resume()
+        received += len(data)
+        return data
+
+    return recv
+
+
+def fd_reader(fd: int, timeout: float, rates: Timeouts | None = None) -> Callable[[], bytes]:
+    """``recv()`` for :func:`fetch_blocking` on a non-blocking descriptor: at most
+    ``timeout`` between reads, and (with ``rates``) no slower than
+    ``--min-data-rate`` from the first call."""
+    start = time.monotonic()
+    received = 0
+
+    def recv() -> bytes:
+        nonlocal received
+        while True:
+            wait = timeout or None
+            floor = rates.rate_deadline(received, start) if rates is not None else None
+            if floor is not None:
+                left = max(0.0, floor - time.monotonic())
+                wait = min(wait or left, left)
+            readable, _, _ = select.select([fd], [], [], wait)
+            if not readable:
+                raise TimeoutError("timed out reading the request body")
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            received += len(data)
+            return data
+
+    return recv
+
+
+__all__ = ["MAX_CALL", "RECV_SIZE", "YIELD_AFTER", "SendStalled", "body_reader", "fd_reader", "send_all",
+           "send_file", "wait_step"]

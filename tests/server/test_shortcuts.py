@@ -1,4 +1,8 @@
-"""The shortcuts of the request cycle behave exactly like the general paths.
+"""Two shortcuts inside the one request path give what the long way gives.
+
+They are not second paths: each is a step of the one parser or the one
+exchange that skips work when it can, and falls back to the long way inside
+the same function otherwise.
 
 * The parser takes ordinary whole heads without llhttp (``RequestParser.fast``):
   for any input, fed in any pieces, it must give the same events, the same error
