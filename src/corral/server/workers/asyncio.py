@@ -378,6 +378,8 @@ class HttpProtocol(Prelude):
         fd = file_fd(chunk)
         if self.tls is not None or fd < 0:
             return None
+        if self.held is not None:  # what comes before the file goes first
+            self.release()
         sender = FileSender(self, chunk, fd, self.mgr.send_timeout, done)
         sent = sender.start()
         if sent is None:
