@@ -102,7 +102,9 @@ def test_construction_is_lazy():
     req = Request(env)
     assert env["werkzeug.request"] is req
     assert "args" not in req.__dict__ and "form" not in req.__dict__
-    assert set(req.__dict__) <= {"environ", "shallow"}
+    # only the method is read at once (every request is matched by it), as Werkzeug does
+    assert set(req.__dict__) <= {"environ", "shallow", "method"}
+    assert req.method == "GET"
 
 
 def test_json_body():

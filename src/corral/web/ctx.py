@@ -11,6 +11,7 @@ from . import signals
 from .flask_alias import flask_installed_as_alias
 from .globals import _cv_app, _cv_request
 from .http.exceptions import HTTP_EXCEPTIONS
+from .http.request import Request as _BaseRequest
 from .http.wsgi import environ_text
 from .routing.exceptions import RequestRedirect
 
@@ -22,6 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _sentinel = object()
 _UNBOUND: Any = object()  # a request context's URL adapter, not bound yet
+_stock_close = _BaseRequest.close
 
 
 class _AppCtxGlobals:
@@ -143,8 +145,18 @@ class RequestContext:
             request.json_module = app.json
         self.request: Request = request
         self._url_adapter: Any = _UNBOUND
+        # Routing by path alone (App._routes_by_path, spelt out here as it runs on
+        # every request) for a Host seen before: the map is bound on first use.
+        config = app.config
+        url_map = app.url_map
         if not (
-            app._routes_by_path() and app.url_map.binds_host(request.environ.get("HTTP_HOST"))
+            config["SERVER_NAME"] is None
+            and config["TRUSTED_HOSTS"] is None
+            and not app.subdomain_matching
+            and not url_map.host_matching
+            and not url_map._check_domain
+            and (app._request_plan or app.request_plan).stock_url_adapter
+            and request.environ.get("HTTP_HOST") in url_map._bound_host_names
         ):
             self._url_adapter = None
             try:
@@ -197,13 +209,16 @@ class RequestContext:
             if self._url_adapter is _UNBOUND:
                 # routing by path alone: the map's own adapter matches the path; a
                 # redirect is matched again bound to the request, for its URL
-                path = req.environ.get("PATH_INFO") or "/"
+                environ = req.environ
+                path = environ.get("PATH_INFO") or "/"
                 if not path.isascii():
-                    path = environ_text(req.environ, "PATH_INFO")
+                    path = environ_text(environ, "PATH_INFO")
+                url_map = self.app.url_map
+                adapter = url_map._path_adapter
+                if adapter is None or adapter.subdomain != (url_map.default_subdomain or ""):
+                    adapter = url_map.path_adapter()
                 try:
-                    rule, view_args = self.app.url_map.path_adapter().match(
-                        path, req.method, return_rule=True
-                    )
+                    rule, view_args = adapter.match(path, req.method, return_rule=True)
                 except RequestRedirect:
                     rule, view_args = self.url_adapter.match(return_rule=True)
             else:
@@ -241,9 +256,11 @@ class RequestContext:
                     or signals.request_tearing_down.receivers
                 ):
                     app.do_teardown_request(exc)
-                close = getattr(self.request, "close", None)
-                if close is not None:
-                    close()
+                request = self.request
+                close = getattr(type(request), "close", None)
+                # the stock close has nothing to do unless files were uploaded
+                if close is not None and (close is not _stock_close or request.__dict__.get("files")):
+                    request.close()
         finally:
             ctx = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()

@@ -99,50 +99,6 @@ class Response(_BaseResponse):
     json_module: Any = _json_mod
     autocorrect_location_header = False
 
-    def __init__(
-        self,
-        response: Any = None,
-        status: int | str | None = None,
-        headers: Any = None,
-        mimetype: str | None = None,
-        content_type: str | None = None,
-        direct_passthrough: bool = False,
-    ) -> None:
-        # The common case (a text body, default status, no extra headers) is
-        # built directly; everything else goes through the general constructor.
-        if (
-            type(response) is str
-            and headers is None
-            and status is None
-            and content_type is None
-            and self.default_status == 200
-            and self.automatically_set_content_length
-            and _PLAIN_HEADERS
-        ):
-            self._init_text(response, mimetype or self.default_mimetype)
-            self.direct_passthrough = direct_passthrough
-            return
-        super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
-
-    def _init_text(self, text: str, mimetype: str | None) -> None:
-        """The attributes of a 200 response with a text body and no other headers."""
-        charset = self.charset
-        data = text.encode(charset)
-        hdrs = _new_headers(Headers)
-        if mimetype is not None:
-            content_type = _content_type_cache.get((mimetype, charset))
-            if content_type is None:
-                content_type = get_content_type(mimetype, charset)
-            hdrs._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-        else:
-            hdrs._list = [("Content-Length", str(len(data)))]
-        self.headers = hdrs
-        self._status = "200 OK"
-        self._status_code = 200
-        self.direct_passthrough = False
-        self._on_close = []
-        self.response = [data]
-
     @classmethod
     def text_response(cls, text: str, mimetype: str | None = None) -> Response:
         """``cls(text, mimetype=mimetype)``, built without the general constructor
@@ -153,8 +109,25 @@ class Response(_BaseResponse):
             and cls.automatically_set_content_length
             and _PLAIN_HEADERS
         ):
+            # the attributes the general constructor would set for a 200 text body
             rv = _new_response(cls)
-            rv._init_text(text, mimetype or cls.default_mimetype)
+            charset = cls.charset
+            data = text.encode(charset)
+            hdrs = _new_headers(Headers)
+            mimetype = mimetype or cls.default_mimetype
+            if mimetype is not None:
+                content_type = _content_type_cache.get((mimetype, charset))
+                if content_type is None:
+                    content_type = get_content_type(mimetype, charset)
+                hdrs._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+            else:
+                hdrs._list = [("Content-Length", str(len(data)))]
+            rv.headers = hdrs
+            rv._status = "200 OK"
+            rv._status_code = 200
+            rv.direct_passthrough = False
+            rv._on_close = []
+            rv.response = [data]
             return rv
         return cls(text, mimetype=mimetype)
 

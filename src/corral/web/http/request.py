@@ -152,6 +152,8 @@ class Request:
         self, environ: WSGIEnvironment, populate_request: bool = True, shallow: bool = False
     ) -> None:
         self.environ = environ
+        #: the request method, upper case (read once: every request is matched by it)
+        self.method: str = environ.get("REQUEST_METHOD", "GET").upper()
         self.shallow = shallow
         if populate_request and not shallow:
             environ["werkzeug.request"] = self
@@ -189,10 +191,6 @@ class Request:
         return update_wrapper(application, f)
 
     # -- basics
-    @cached_property
-    def method(self) -> str:
-        return self.environ.get("REQUEST_METHOD", "GET").upper()  # type: ignore[no-any-return]
-
     @property
     def scheme(self) -> str:
         return self.environ.get("wsgi.url_scheme", "http")  # type: ignore[no-any-return]
