@@ -192,8 +192,10 @@ def test_worker_connections_cap(kind: str) -> None:
             assert recv_all(shed[0]) == b""
             with srv.connect() as busy1, srv.connect() as busy2:
                 for s in (busy1, busy2):
-                    s.sendall(b"GET /sleep?2 HTTP/1.1\r\nHost: t\r\n\r\n")
-                time.sleep(0.5)  # both running the app (second was shed for one of them)
+                    s.sendall(b"GET /sleep?4 HTTP/1.1\r\nHost: t\r\n\r\n")
+                # both running the app (second was shed for one of them); generous, so
+                # a loaded machine has both requests read before the fourth arrives
+                time.sleep(1.5)
                 with srv.connect() as fourth:
                     fourth.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
                     fourth.settimeout(1.0)
