@@ -14,21 +14,25 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from . import signals
-from .app_setup import _APP_ONLY, AppSetup, _blueprint_chain
+from .app_setup import (
+    _APP_ONLY,
+    _BAD_REQUEST_KEY_ERRORS,
+    _REQUEST_REDIRECTS,
+    AppSetup,
+    _blueprint_chain,
+    _sentinel,
+)
 from .ctx import AppContext, RequestContext
 from .globals import _cv_app, _cv_request, request
-from .http import werkzeug_interop
 from .http.datastructures.headers import Headers
 from .http.exceptions import (
     HTTP_EXCEPTIONS,
-    BadRequest,
-    BadRequestKeyError,
     HTTPException,
     InternalServerError,
 )
 from .http.response import redirect
 from .plan import RequestPlan
-from .routing.exceptions import BuildError, RequestRedirect
+from .routing.exceptions import BuildError
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .wrappers import Request, Response, make_response_from_view
 
@@ -37,11 +41,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# each with its Werkzeug namesake, which an extension may raise
-_BAD_REQUESTS = werkzeug_interop.family(BadRequest)
-_BAD_REQUEST_KEY_ERRORS = werkzeug_interop.family(BadRequestKeyError)
-_REQUEST_REDIRECTS = werkzeug_interop.family(RequestRedirect)
-_sentinel: Any = object()
 
 
 class App(AppSetup):

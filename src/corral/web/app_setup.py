@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# each with its Werkzeug namesake, which an extension may raise
+# each with its Werkzeug namesake, which an extension may raise (shared with app.py)
 _BAD_REQUESTS = werkzeug_interop.family(BadRequest)
 _BAD_REQUEST_KEY_ERRORS = werkzeug_interop.family(BadRequestKeyError)
 _REQUEST_REDIRECTS = werkzeug_interop.family(RequestRedirect)
