@@ -21,7 +21,6 @@ import argparse
 import http.client
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from bench.common import (
     median,
     now,
     save,
+    stop_group,
 )
 
 POSTS = 20
@@ -127,16 +127,7 @@ class BlogServer:
             assert status == 200, f"{self.kind} {path}: {status}"
 
     def stop(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(10)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_group(self.proc)
 
 
 def init_db(env: dict[str, str]) -> None:

@@ -125,17 +125,22 @@ class Server:
     def stop(self) -> None:
         if self.proc is None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(10)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stop_group(self.proc)
         self.proc = None
+
+
+def stop_group(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Stop the process group ``proc`` leads: TERM, then KILL after 10 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def children(pid: int) -> list[int]:

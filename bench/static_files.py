@@ -17,7 +17,6 @@ import argparse
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from bench.common import (
     median,
     now,
     save,
+    stop_group,
     wrk,
 )
 
@@ -88,16 +88,7 @@ class Proc:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(10)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_group(self.proc)
 
 
 def start(kind: str, tmp: Path, root: Path) -> Proc:
