@@ -5,6 +5,8 @@
   dispatch cost is part of the figure. It has a route for ``/`` and a catch-all
   ``/<path:rest>`` so every path of the realistic traffic (bench/realistic.lua)
   gets a 200, as ``hello`` gives for any path.
+* ``web_app``: the same app written for corral.web (same routes, same body), for
+  the end-to-end comparison of corral.web on corral with Flask on Gunicorn.
 * ``upload``: reads the whole request body and answers with its length (used by
   the slow-client benchmark's trickled bodies).
 """
@@ -35,7 +37,17 @@ def _make_flask() -> Any:
         from flask import Flask
     except ImportError:  # the Flask benchmark is skipped without Flask
         return None
-    app = Flask("bench", static_folder=None)  # /static/... goes to the catch-all too
+    return _routes(Flask("bench", static_folder=None))  # /static/... goes to the catch-all too
+
+
+def _make_web() -> Any:
+    from corral.web import App
+
+    return _routes(App("bench", static_folder=None))
+
+
+def _routes(app: Any) -> Any:
+    """The two routes of the framework apps: ``/`` and a catch-all."""
 
     @app.route("/")
     def index() -> str:
@@ -49,3 +61,4 @@ def _make_flask() -> Any:
 
 
 flask_app = _make_flask()
+web_app = _make_web()

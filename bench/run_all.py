@@ -81,7 +81,7 @@ def servers_md(data: dict[str, Any]) -> list[str]:
             "Protocol on uvloop parsing with httptools (`bench/raw_server.py`).",
             "",
         ]
-    apps = [("hello", "hello"), ("flask_app", "flask")]
+    apps = [("hello", "hello"), ("flask_app", "flask"), ("web_app", "corral.web")]
     cols = [(app, name, t) for app, name in apps for t in traffics]
     out += [
         "| server | " + " | ".join(f"{name} {t} req/s" for _, name, t in cols)
@@ -114,13 +114,15 @@ def servers_md(data: dict[str, Any]) -> list[str]:
             "|---|---:|---:|---|---:|---|"]
     out += [_fmt_ratio(r) for r in data["ratios"]]
     out += ["", "Requests/s per round:", "",
-            "| server | traffic | hello | flask |", "|---|---|---:|---:|"]
+            "| server | traffic | hello | flask | corral.web |", "|---|---|---:|---:|---:|"]
     for kind in kinds:
         for t in traffics:
             hello = res[t].get("hello", {}).get(kind, {"samples": []})
             flask = res[t].get("flask_app", {}).get(kind)
+            web = res[t].get("web_app", {}).get(kind)
             out.append(f"| {kind} | {t} | {_samples(hello['samples'])} "
-                       f"| {_samples(flask['samples']) if flask else 'n/a'} |")
+                       f"| {_samples(flask['samples']) if flask else 'n/a'} "
+                       f"| {_samples(web['samples']) if web else 'n/a'} |")
     return out
 
 

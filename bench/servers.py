@@ -62,8 +62,10 @@ SERVERS = [
     "waitress",
     "raw-uvloop",
 ]
-APPS = ["hello", "flask_app"]
+APPS = ["hello", "flask_app", "web_app"]
 HELLO_ONLY = {"raw-uvloop"}  # a canned answer: the app it is given does not run
+# corral.web's app runs on corral only: it is compared with Flask's on the peers
+CORRAL_ONLY_APPS = {"web_app"}
 
 # (label, numerator, denominator, app, traffic, target); the realistic ones first
 RATIOS = [
@@ -75,6 +77,8 @@ RATIOS = [
      "hello", "realistic", 0.5),
     ("asyncio / granian (flask, realistic)", "corral-asyncio", "granian", "flask_app",
      "realistic", 1.3),
+    ("corral.web on asyncio / Flask on gunicorn gthread (realistic)", "corral-asyncio",
+     "gunicorn-gthread", ("web_app", "flask_app"), "realistic", 8.0),
     ("asyncio / granian (hello, repeated)", "corral-asyncio", "granian", "hello",
      "repeated", 1.3),
     ("asyncio / raw uvloop+httptools (hello, repeated)", "corral-asyncio", "raw-uvloop",
@@ -99,6 +103,8 @@ def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, dura
     """Requests/s, CPU µs per request, wrk's CPU share and wrk's CPU µs per request,
     per traffic, server and round."""
     kinds = [k for k in kinds if app == "hello" or k not in HELLO_ONLY]
+    if app in CORRAL_ONLY_APPS:
+        kinds = [k for k in kinds if k.startswith("corral-")]
     servers: dict[str, Server] = {}
     samples: Samples = {t: {k: [] for k in kinds} for t in traffics}
     cpu: Samples = {t: {k: [] for k in kinds} for t in traffics}
@@ -131,11 +137,13 @@ def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, dura
 
 
 def ratio_of(results: dict[str, dict[str, dict[str, dict[str, object]]]], label: str,
-             num: str, den: str, app: str, traffic: str, target: float | None
-             ) -> dict[str, object] | None:
-    """One line of the ratio table, or None when a side was not measured."""
+             num: str, den: str, app: str | tuple[str, str], traffic: str,
+             target: float | None) -> dict[str, object] | None:
+    """One line of the ratio table, or None when a side was not measured.  ``app``
+    is the app both servers ran, or (the numerator's app, the denominator's)."""
+    num_app, den_app = (app, app) if isinstance(app, str) else app
     try:
-        a_res, b_res = results[traffic][app][num], results[traffic][app][den]
+        a_res, b_res = results[traffic][num_app][num], results[traffic][den_app][den]
     except KeyError:
         return None
     a, b = float(a_res["median"]), float(b_res["median"])  # type: ignore[arg-type]
