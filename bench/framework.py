@@ -264,18 +264,18 @@ def render(results: dict[tuple[str, str], float], names: list[str], args: argpar
         f"`python bench/framework.py --iterations {args.iterations} --repeats {args.repeats}`:"
         " each request calls the WSGI app with a fresh environ and drains and closes the"
         " body; CPU time of the benchmarking thread, best of the repeats (frameworks"
-        " interleaved), in microseconds per request. Targets: corral.web at most 1/6 of"
-        " Flask's time on every endpoint, and no slower than Bottle.",
+        " interleaved), in microseconds per request. Targets: corral.web at most 1/8 of"
+        " Flask's time and no slower than Falcon on every endpoint.",
         "",
-        "| endpoint | " + " | ".join(names) + " | Flask / corral.web | Bottle / corral.web |",
+        "| endpoint | " + " | ".join(names) + " | Flask / corral.web | corral.web / Falcon |",
         "|---|" + "---:|" * (len(names) + 2),
     ]
     for label, _path, _query in ENDPOINTS:
         cells = [f"{results[(label, n)] * 1e6:.1f}" for n in names]
         mine = results.get((label, "corral.web"))
         flask_ratio = f"{results[(label, 'flask')] / mine:.1f}x" if mine and (label, "flask") in results else "-"
-        bottle_ratio = f"{results[(label, 'bottle')] / mine:.2f}x" if mine and (label, "bottle") in results else "-"
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {flask_ratio} | {bottle_ratio} |")
+        falcon_ratio = f"{mine / results[(label, 'falcon')]:.2f}x" if mine and (label, "falcon") in results else "-"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {flask_ratio} | {falcon_ratio} |")
     loads = ", ".join(f"{x:.1f}" for x in LOADS) or "not sampled"
     lines += [
         "",
@@ -296,11 +296,11 @@ def status(results: dict[tuple[str, str], float]) -> str:
         mine = results.get((label, "corral.web"))
         if mine is None:
             return "Status: corral.web was not measured."
-        flask_t, bottle_t = results.get((label, "flask")), results.get((label, "bottle"))
-        if flask_t is not None and flask_t / mine < 6:
-            missed.append(f"{label}: {flask_t / mine:.1f}x Flask (target 6x)")
-        if bottle_t is not None and mine > bottle_t:
-            missed.append(f"{label}: {mine / bottle_t:.2f}x Bottle's time (target <= 1x)")
+        flask_t, falcon_t = results.get((label, "flask")), results.get((label, "falcon"))
+        if flask_t is not None and flask_t / mine < 8:
+            missed.append(f"{label}: {flask_t / mine:.1f}x Flask (target 8x)")
+        if falcon_t is not None and mine > falcon_t:
+            missed.append(f"{label}: {mine / falcon_t:.2f}x Falcon's time (target <= 1x)")
     if not missed:
         return "Status: every target met in this run."
     return "Status: targets missed in this run: " + "; ".join(missed) + "."

@@ -1,4 +1,4 @@
-"""Where the time goes per request in the ``asyncio`` worker (hello app).
+"""Where the time goes per request in the ``asyncio`` worker (hello app by default).
 
 ``--traffic realistic`` (the default) feeds requests that all differ, built
 as ``bench/realistic.lua`` builds them for wrk: varied paths and query strings,
@@ -12,6 +12,7 @@ bookkeeping.  Then runs the same loop under cProfile and groups the time by
 module.  ``--save`` writes ``bench/results/hotpath.json``.
 
     python bench/hotpath.py [--requests 50000] [--traffic realistic|repeated]
+                            [--app hello|web_app|flask_app]
 
 For a live worker (with the event loop and system calls) use
 ``-k bench.profile_worker:ProfiledAsyncioWorker``.
@@ -31,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.apps import hello
+from bench import apps
 from bench.common import machine, now, save
 from corral.server.config import Settings
 from corral.server.logging import Logger
@@ -110,10 +111,10 @@ class FakeTransport:
         pass
 
 
-def protocol() -> HttpProtocol:
+def protocol(app: Any = apps.hello) -> HttpProtocol:
     settings = Settings()
-    worker = AsyncioWorker(0, 0, [], lambda: hello, settings, Logger(settings))
-    worker.wsgi = hello
+    worker = AsyncioWorker(0, 0, [], lambda: app, settings, Logger(settings))
+    worker.wsgi = app
     worker.cycle = worker.make_cycle()
     worker.notify = lambda: None  # type: ignore[method-assign]
     mgr = ConnectionManager(worker, new_event_loop("auto"))
@@ -130,6 +131,10 @@ def group(path: str) -> str:
         return "workers (asyncio.py, _buffered.py, base.py)"
     if "bench/apps.py" in path:
         return "the app"
+    if "/corral/web/" in path:
+        return "corral.web"
+    if "/flask/" in path or "/werkzeug/" in path:
+        return "flask + werkzeug"
     return "builtins / C calls"
 
 
@@ -140,10 +145,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--save", action="store_true", help="write bench/results/hotpath.json")
     ap.add_argument("--top", type=int, default=15, help="functions listed by own time")
     ap.add_argument("--traffic", choices=["realistic", "repeated"], default="realistic")
+    ap.add_argument("--app", choices=["hello", "web_app", "flask_app"], default="hello",
+                    help="the app of bench/apps.py to serve (default hello)")
     args = ap.parse_args(argv)
     n = args.requests
     pool = realistic(n) if args.traffic == "realistic" else [REQUEST]
-    proto = protocol()
+    proto = protocol(getattr(apps, args.app))
     receive = proto.data_received
     release = proto.mgr.release_held  # what the loop does at the end of its pass
 
@@ -184,7 +191,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     top.sort(reverse=True)
     data: dict[str, object] = {
         "date": now(),
-        "command": f"python bench/hotpath.py --requests {n} --traffic {args.traffic}",
+        "command": f"python bench/hotpath.py --requests {n} --traffic {args.traffic}"
+                   + (f" --app {args.app}" if args.app != "hello" else ""),
         "traffic": args.traffic,
         "us_per_request": best * 1e6,
         "shares": shares,
@@ -193,7 +201,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if args.save:
         data["machine"] = machine()
         save("hotpath", data)
-    print(f"{best * 1e6:.1f} us of Python per request (no syscalls), {args.traffic} traffic")
+    print(f"{best * 1e6:.1f} us of Python per request (no syscalls), {args.traffic} traffic,"
+          f" app {args.app}")
     for k, v in shares.items():
         print(f"  {v:6.1%}  {k}")
     for t, f in top[:args.top]:

@@ -387,10 +387,12 @@ class App(AppSetup):
             response.headers = Headers(response.headers)
         si = self.session_interface
         if ctx._session is None and si is (self._request_plan or self.request_plan).stock_session_interface:
-            # the stock session, neither opened during the request nor sent by the
-            # client: there is nothing to save
+            # the stock session, not opened during the request, and either not sent
+            # by the client or unreadable without a secret key (it would open as
+            # the null session, which is never saved): there is nothing to save
             cookies = ctx.request.environ.get("HTTP_COOKIE")
-            if not cookies or self.config["SESSION_COOKIE_NAME"] not in cookies:
+            if (not cookies or self.config["SESSION_COOKIE_NAME"] not in cookies
+                    or not self.secret_key):
                 return response
         session = ctx.session
         if not si.is_null_session(session):
