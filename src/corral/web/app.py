@@ -105,14 +105,14 @@ class App(AppSetup):
         cls: Any = self.test_client_class
         if cls is None:
             from .testing import TestClient as cls
-        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)  # type: ignore[no-any-return]
+        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: Any) -> CliRunner:
         """A :class:`~corral.web.testing.CliRunner` that invokes the app's CLI commands in tests."""
         cls: Any = self.test_cli_runner_class
         if cls is None:
             from .testing import CliRunner as cls
-        return cls(self, **kwargs)  # type: ignore[no-any-return]
+        return cls(self, **kwargs)
 
     def _routes_by_path(self) -> bool:
         """Does matching a request depend on its path and method only? (The stock
@@ -141,7 +141,7 @@ class App(AppSetup):
         if request is not None:
             trusted = config["TRUSTED_HOSTS"]
             if trusted is not None:
-                request.trusted_hosts = trusted  # type: ignore[attr-defined]
+                request.trusted_hosts = trusted
                 request.host  # noqa: B018 - validates the Host header
             subdomain = None
             server_name = config["SERVER_NAME"]
@@ -348,7 +348,7 @@ class App(AppSetup):
         """
         req = _cv_request.get().request
         if req.routing_exception is not None:
-            self.raise_routing_exception(req)  # type: ignore[arg-type]
+            self.raise_routing_exception(req)
         rule: Any = req.url_rule
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()

@@ -314,7 +314,7 @@ class Blueprint(Scaffold):
 
         if callable(name):
             return add(name)
-        return lambda f: add(f, name)  # type: ignore[arg-type]
+        return lambda f: add(f, name)
 
     @setupmethod
     def app_template_filter(self, name: str | Callable[..., Any] | None = None) -> Any:

@@ -239,13 +239,13 @@ class AppGroup(click.Group):
         def decorator(f: Callable[..., Any]) -> click.Command:
             if wrap:
                 f = with_appcontext(f)
-            return click.Group.command(self, *args, **kwargs)(f)  # type: ignore[no-any-return]
+            return click.Group.command(self, *args, **kwargs)(f)
 
         return decorator
 
     def group(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Group]:  # type: ignore[override]
         kwargs.setdefault("cls", AppGroup)
-        return super().group(*args, **kwargs)  # type: ignore[no-any-return]
+        return super().group(*args, **kwargs)
 
 
 def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
@@ -676,7 +676,7 @@ class CorralGroup(AppGroup):
             return None
         if _cv_app.get(None) is None or _cv_app.get(None).app is not app:  # type: ignore[union-attr]
             ctx.with_resource(app.app_context())
-        return app.cli  # type: ignore[no-any-return]
+        return app.cli
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         rv = super().get_command(ctx, name)

@@ -98,7 +98,7 @@ class ConfigAttribute(Generic[T]):
         obj.config[self.__name__] = value  # type: ignore[attr-defined]
 
 
-class Config(dict):  # type: ignore[type-arg]
+class Config(dict):
     """A dict of settings that can be filled from files, objects and the environment.
 
     Only UPPERCASE keys are taken from objects, Python files and mappings, so a

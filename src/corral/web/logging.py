@@ -21,7 +21,7 @@ class _WSGIErrorsStream:
         if ctx is not None:
             stream = ctx.request.environ.get("wsgi.errors")
             if stream is not None:
-                return stream  # type: ignore[no-any-return]
+                return stream
         return sys.stderr
 
     def _get_current_object(self) -> IO[str]:
@@ -49,7 +49,7 @@ class _WSGIErrorsStream:
 wsgi_errors_stream = _WSGIErrorsStream()
 
 #: The handler added to ``app.logger`` when no handler would emit its records.
-default_handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[arg-type]
+default_handler = logging.StreamHandler(wsgi_errors_stream)
 default_handler.setFormatter(
     logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
 )

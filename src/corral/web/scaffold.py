@@ -41,7 +41,7 @@ def get_root_path(import_name: str) -> str:
     """The directory of the module or package ``import_name``."""
     mod = sys.modules.get(import_name)
     if mod is not None and getattr(mod, "__file__", None):
-        return os.path.dirname(os.path.abspath(mod.__file__))  # type: ignore[arg-type, type-var, return-value]
+        return os.path.dirname(os.path.abspath(mod.__file__))  # type: ignore[type-var, return-value]
     try:
         spec = importlib.util.find_spec(import_name)
     except (ImportError, ValueError):
@@ -50,7 +50,7 @@ def get_root_path(import_name: str) -> str:
         if spec is not None and spec.submodule_search_locations:
             return os.path.abspath(next(iter(spec.submodule_search_locations)))
         return os.getcwd()
-    return os.path.dirname(os.path.abspath(spec.origin))  # type: ignore[type-var, arg-type]
+    return os.path.dirname(os.path.abspath(spec.origin))
 
 
 def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
@@ -101,7 +101,7 @@ class Scaffold:
         root_path: str | None = None,
     ) -> None:
         self.import_name = import_name
-        self.static_folder = static_folder  # type: ignore[assignment]
+        self.static_folder = static_folder
         self.static_url_path = static_url_path
         self.template_folder = template_folder
         if root_path is None:

@@ -27,7 +27,7 @@ NO_SECRET_KEY_MESSAGE = (
 )
 
 
-class SessionMixin(MutableMapping):  # type: ignore[type-arg]
+class SessionMixin(MutableMapping):
     """What every session object offers on top of a mutable mapping."""
 
     #: Whether this session was just created (not read from the client).
@@ -52,7 +52,7 @@ def _mark_modified(session: SecureCookieSession) -> None:
     session.accessed = True
 
 
-class SecureCookieSession(CallbackDict, SessionMixin):  # type: ignore[misc]
+class SecureCookieSession(CallbackDict, SessionMixin):
     """The session dict: tracks reads (``accessed``) and writes (``modified``)."""
 
     modified = False
@@ -85,7 +85,7 @@ class NullSession(SecureCookieSession):
         """Refuse the change: a session needs the app's ``secret_key`` to be written."""
         raise RuntimeError(NO_SECRET_KEY_MESSAGE)
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 def add_vary(response: Any, value: str) -> None:
@@ -114,7 +114,7 @@ class SessionInterface:
 
     def make_null_session(self, app: Any) -> NullSession:
         """The session used when none can be opened (no secret key): empty, and raising on any write."""
-        return self.null_session_class()  # type: ignore[no-any-return]
+        return self.null_session_class()
 
     def is_null_session(self, obj: object) -> bool:
         """Whether ``obj`` is a null session (nothing to save)."""
@@ -122,7 +122,7 @@ class SessionInterface:
 
     def get_cookie_name(self, app: Any) -> str:
         """The session cookie's name (``SESSION_COOKIE_NAME``)."""
-        return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_NAME"]
 
     def get_cookie_domain(self, app: Any) -> str | None:
         """The session cookie's Domain (``SESSION_COOKIE_DOMAIN``; None: the current host only)."""
@@ -130,7 +130,7 @@ class SessionInterface:
 
     def get_cookie_path(self, app: Any) -> str:
         """The session cookie's Path (``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``)."""
-        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
 
     def get_cookie_httponly(self, app: Any) -> bool:
         """Whether the cookie is HttpOnly (``SESSION_COOKIE_HTTPONLY``)."""
@@ -142,7 +142,7 @@ class SessionInterface:
 
     def get_cookie_samesite(self, app: Any) -> str | None:
         """The cookie's SameSite value (``SESSION_COOKIE_SAMESITE``)."""
-        return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_SAMESITE"]
 
     def get_cookie_partitioned(self, app: Any) -> bool:
         """Whether the cookie is Partitioned (``SESSION_COOKIE_PARTITIONED``)."""

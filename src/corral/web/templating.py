@@ -128,7 +128,7 @@ class DispatchingJinjaLoader(BaseLoader):
 def _iter_blueprints(app: App) -> Iterable[Any]:
     iter_blueprints = getattr(app, "iter_blueprints", None)
     if iter_blueprints is not None:
-        return iter_blueprints()  # type: ignore[no-any-return]
+        return iter_blueprints()
     return list(getattr(app, "blueprints", {}).values())
 
 
@@ -166,7 +166,7 @@ def update_template_context(app: App, context: dict[str, Any]) -> None:
 
 def _ensure_sync(app: App, func: Callable[..., Any]) -> Callable[..., Any]:
     ensure_sync = getattr(app, "ensure_sync", None)
-    return func if ensure_sync is None else ensure_sync(func)  # type: ignore[no-any-return]
+    return func if ensure_sync is None else ensure_sync(func)
 
 
 def _current_app() -> App:

@@ -118,7 +118,7 @@ class TestResponseMixin:
     @property
     def text(self) -> str:
         """The response body decoded as text."""
-        return self.get_data(as_text=True)  # type: ignore[attr-defined, no-any-return]
+        return self.get_data(as_text=True)  # type: ignore[attr-defined]
 
 
 def _response_class(base: type[Response]) -> type[Any]:

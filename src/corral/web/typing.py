@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from .http.datastructures.headers import Headers
     from .http.response import Response
 
-_WSGIApplication = Callable[[dict, Callable[..., Any]], Any]  # type: ignore[type-arg]
+_WSGIApplication = Callable[[dict, Callable[..., Any]], Any]
 
 ResponseValue = Union[
     "Response",

@@ -57,7 +57,7 @@ class View:
         view.__module__ = cls.__module__
         view.methods = cls.methods
         view.provide_automatic_options = cls.provide_automatic_options
-        return view  # type: ignore[no-any-return]
+        return view
 
 
 class MethodView(View):

@@ -32,7 +32,7 @@ class Request(_BaseRequest):
         return None if ctx is None else ctx.app.config[key]
 
     @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]
+    def max_content_length(self) -> int | None:
         """The largest body accepted (``MAX_CONTENT_LENGTH``, unless set on the request); a larger one is a 413."""
         value = self.__dict__.get("_max_content_length")
         return value if value is not None else self._app_config("MAX_CONTENT_LENGTH")
@@ -42,10 +42,10 @@ class Request(_BaseRequest):
         self.__dict__["_max_content_length"] = value
 
     @property
-    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+    def max_form_memory_size(self) -> int | None:
         value = self.__dict__.get("_max_form_memory_size")
         if value is not None:
-            return value  # type: ignore[no-any-return]
+            return value
         ctx = _cv_app.get(None)
         return 500_000 if ctx is None else ctx.app.config["MAX_FORM_MEMORY_SIZE"]
 
@@ -54,10 +54,10 @@ class Request(_BaseRequest):
         self.__dict__["_max_form_memory_size"] = value
 
     @property
-    def max_form_parts(self) -> int | None:  # type: ignore[override]
+    def max_form_parts(self) -> int | None:
         value = self.__dict__.get("_max_form_parts")
         if value is not None:
-            return value  # type: ignore[no-any-return]
+            return value
         ctx = _cv_app.get(None)
         return 1000 if ctx is None else ctx.app.config["MAX_FORM_PARTS"]
 
@@ -135,7 +135,7 @@ class Response(_BaseResponse):
     def max_cookie_size(self) -> int:  # type: ignore[override]
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+            return ctx.app.config["MAX_COOKIE_SIZE"]
         return 4093
 
 
@@ -173,9 +173,9 @@ def make_response_from_view(app: App, rv: Any) -> Response:
             return response_class.text_response(rv)
         return response_class(rv)
     if kind is response_class:
-        return rv  # type: ignore[no-any-return]
+        return rv
     if kind is dict:
-        return app.json.response(rv)  # type: ignore[return-value]
+        return app.json.response(rv)
     status = headers = None
     if isinstance(rv, tuple):
         len_rv = len(rv)
@@ -223,4 +223,4 @@ def make_response_from_view(app: App, rv: Any) -> Response:
             rv.status_code = status
     if headers:
         rv.headers.update(headers)
-    return rv  # type: ignore[no-any-return]
+    return rv

@@ -319,7 +319,7 @@ class EnvironBuilder:
                 return "multipart/form-data"
             if self._form:
                 return "application/x-www-form-urlencoded"
-        return ct  # type: ignore[no-any-return]
+        return ct
 
     @content_type.setter
     def content_type(self, value: str | None) -> None:

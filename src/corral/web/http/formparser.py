@@ -26,7 +26,7 @@ SPOOL_MAX_SIZE = 500 * 1024
 WSGIEnvironment = dict[str, t.Any]
 
 
-class SpooledUpload(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+class SpooledUpload(tempfile.SpooledTemporaryFile):
     """In memory up to 500 KB, then a temporary file; closed quietly when collected."""
 
     def __del__(self) -> None:

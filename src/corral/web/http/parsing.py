@@ -674,7 +674,7 @@ def iter_multi_items(mapping: t.Any) -> Iterable[tuple[t.Any, t.Any]]:
             else:
                 pairs.append((key, value))
         return pairs
-    return mapping  # type: ignore[no-any-return]
+    return mapping
 
 
 def url_encode(obj: t.Any, sort: bool = False, key: t.Any = None) -> str:

@@ -193,7 +193,7 @@ class Request:
     # -- basics
     @property
     def scheme(self) -> str:
-        return self.environ.get("wsgi.url_scheme", "http")  # type: ignore[no-any-return]
+        return self.environ.get("wsgi.url_scheme", "http")
 
     @property
     def is_secure(self) -> bool:
@@ -205,7 +205,7 @@ class Request:
 
     @property
     def query_string(self) -> bytes:
-        return self.environ.get("QUERY_STRING", "").encode("latin1")  # type: ignore[no-any-return]
+        return self.environ.get("QUERY_STRING", "").encode("latin1")
 
     @cached_property
     def full_path(self) -> str:
@@ -382,19 +382,19 @@ class Request:
 
     @cached_property
     def accept_mimetypes(self) -> MIMEAccept:
-        return parse_accept_header(self.environ.get("HTTP_ACCEPT"), MIMEAccept)  # type: ignore[no-any-return]
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT"), MIMEAccept)
 
     @cached_property
     def accept_charsets(self) -> CharsetAccept:
-        return parse_accept_header(self.environ.get("HTTP_ACCEPT_CHARSET"), CharsetAccept)  # type: ignore[no-any-return]
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT_CHARSET"), CharsetAccept)
 
     @cached_property
     def accept_encodings(self) -> Accept:
-        return parse_accept_header(self.environ.get("HTTP_ACCEPT_ENCODING"))  # type: ignore[no-any-return]
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT_ENCODING"))
 
     @cached_property
     def accept_languages(self) -> LanguageAccept:
-        return parse_accept_header(self.environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)  # type: ignore[no-any-return]
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
 
     @cached_property
     def if_modified_since(self) -> datetime | None:
@@ -453,7 +453,7 @@ class Request:
 
     @property
     def data(self) -> bytes:
-        return self.get_data(parse_form_data=True)  # type: ignore[no-any-return]
+        return self.get_data(parse_form_data=True)
 
     def _get_stream_for_parsing(self) -> t.IO[bytes]:
         data = self.__dict__.get("_cached_data")
@@ -496,12 +496,12 @@ class Request:
     @property
     def form(self) -> MultiDict:
         self._load_form_data()
-        return self.__dict__["form"]  # type: ignore[no-any-return]
+        return self.__dict__["form"]
 
     @property
     def files(self) -> MultiDict:
         self._load_form_data()
-        return self.__dict__["files"]  # type: ignore[no-any-return]
+        return self.__dict__["files"]
 
     @cached_property
     def values(self) -> CombinedMultiDict:
@@ -555,7 +555,7 @@ class Request:
     # -- routing results
     @property
     def endpoint(self) -> str | None:
-        return None if self.url_rule is None else self.url_rule.endpoint  # type: ignore[no-any-return]
+        return None if self.url_rule is None else self.url_rule.endpoint
 
     @property
     def blueprint(self) -> str | None:

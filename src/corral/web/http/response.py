@@ -372,7 +372,7 @@ class Response(ResponseConditionalMixin):
         ):
             iterable: Iterable[bytes] = ()
         elif self.direct_passthrough:
-            return self.response  # type: ignore[no-any-return]
+            return self.response
         else:
             iterable = self.iter_encoded()
         return ClosingIterator(iterable, [self.close])
@@ -423,7 +423,7 @@ class Response(ResponseConditionalMixin):
             app_iter, status, headers = run_wsgi_app(response, environ)
             response = Response(app_iter, status, headers)
         response.__class__ = cls
-        return response  # type: ignore[no-any-return]
+        return response
 
     @classmethod
     def from_app(

@@ -34,7 +34,7 @@ from .wsgi import RangeWrapper
 
 def _header_text(name: str) -> property:
     def getter(self: ResponseConditionalMixin) -> str | None:
-        return self.headers.get(name)  # type: ignore[no-any-return]
+        return self.headers.get(name)
 
     def setter(self: ResponseConditionalMixin, value: t.Any) -> None:
         if value is None:
@@ -309,7 +309,7 @@ class ResponseConditionalMixin:
 
         cached = self.__dict__.get("_cache_control")
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
 
         raw = self.headers.get("cache-control")
         cc = ResponseCacheControl(parse_dict_header(raw) if raw else None, on_update)

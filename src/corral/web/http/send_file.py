@@ -227,7 +227,7 @@ def _build_response(
     elif etag and path is not None:
         check = adler32(path.encode()) & 0xFFFFFFFF
         rv.headers["ETag"] = quote_etag(f"{mtime}-{size}-{check}")
-    return rv  # type: ignore[no-any-return]
+    return rv
 
 
 def send_from_directory(

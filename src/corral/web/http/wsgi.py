@@ -15,8 +15,8 @@ def environ_text(environ: WSGIEnvironment, key: str, default: str = "") -> str:
     """A WSGI (latin-1) string from the environ, re-decoded as UTF-8."""
     value = environ.get(key, default)
     if value.isascii():
-        return value  # type: ignore[no-any-return]
-    return value.encode("latin1").decode("utf-8", "replace")  # type: ignore[no-any-return]
+        return value
+    return value.encode("latin1").decode("utf-8", "replace")
 
 
 def get_host(environ: WSGIEnvironment, trusted_hosts: Iterable[str] | None = None) -> str:
@@ -34,7 +34,7 @@ def get_host(environ: WSGIEnvironment, trusted_hosts: Iterable[str] | None = Non
         host = host[:-4]
     if trusted_hosts is not None and not host_is_trusted(host, trusted_hosts):
         raise SecurityError(f"Host {host!r} is not trusted.")
-    return host  # type: ignore[no-any-return]
+    return host
 
 
 def host_is_trusted(hostname: str, trusted_list: Iterable[str]) -> bool:
@@ -104,7 +104,7 @@ class LimitedStream(io.RawIOBase):
                 return b""
             raise ClientDisconnected()
         self._pos += len(data)
-        return data  # type: ignore[no-any-return]
+        return data
 
     def readall(self) -> bytes:
         chunks = []
@@ -128,7 +128,7 @@ class LimitedStream(io.RawIOBase):
             size = remaining
         line = self._stream.readline(size)
         self._pos += len(line)
-        return line  # type: ignore[no-any-return]
+        return line
 
     def tell(self) -> int:
         return self._pos
@@ -152,7 +152,7 @@ def get_input_stream(
     if "wsgi.input_terminated" in environ and environ["wsgi.input_terminated"]:
         if max_content_length is not None:
             return t.cast(t.IO[bytes], LimitedStream(stream, max_content_length, is_max=True))
-        return stream  # type: ignore[no-any-return]
+        return stream
     if content_length is None:
         return io.BytesIO()
     return t.cast(t.IO[bytes], LimitedStream(stream, content_length))
@@ -185,12 +185,12 @@ class FileWrapper:
     def __next__(self) -> bytes:
         data = self.file.read(self.buffer_size)
         if data:
-            return data  # type: ignore[no-any-return]
+            return data
         raise StopIteration()
 
 
 def wrap_file(environ: WSGIEnvironment, file: t.Any, buffer_size: int = 8192) -> Iterable[bytes]:
-    return environ.get("wsgi.file_wrapper", FileWrapper)(file, buffer_size)  # type: ignore[no-any-return]
+    return environ.get("wsgi.file_wrapper", FileWrapper)(file, buffer_size)
 
 
 class RangeWrapper:

@@ -38,7 +38,7 @@ class JSONProvider:
     """The interface an app uses for JSON; subclass and set ``App.json_provider_class``."""
 
     def __init__(self, app: AppSetup) -> None:
-        self._app: AppSetup = weakref.proxy(app)  # type: ignore[assignment]
+        self._app: AppSetup = weakref.proxy(app)
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to a JSON string.
@@ -129,8 +129,8 @@ class DefaultJSONProvider(JSONProvider):
         response_class = app.response_class
         text_response = getattr(response_class, "text_response", None)
         if text_response is not None:
-            return text_response(self.response_text(obj, app), self.mimetype)  # type: ignore[no-any-return]
-        return response_class(self.response_text(obj, app), mimetype=self.mimetype)  # type: ignore[no-any-return]
+            return text_response(self.response_text(obj, app), self.mimetype)
+        return response_class(self.response_text(obj, app), mimetype=self.mimetype)
 
     def response_text(self, obj: t.Any, app: t.Any = None) -> str:
         """The body of ``response(obj)``: compact (pretty in debug mode unless
@@ -179,7 +179,7 @@ def _make_encoder(
 
     def encode(obj: t.Any) -> str:
         if type(obj) is str:
-            return quote(obj)  # type: ignore[no-any-return]
+            return quote(obj)
         try:
             return join(c_encode(obj, 0))
         except BaseException:

@@ -28,13 +28,13 @@ class _RedirectCode:
 
     def __get__(self, obj: t.Any, owner: t.Any = None) -> int:
         kin = werkzeug_interop.namesake(__name__, "RequestRedirect")
-        return 308 if kin is None else kin.code  # type: ignore[attr-defined,no-any-return]
+        return 308 if kin is None else kin.code  # type: ignore[attr-defined]
 
 
 class RequestRedirect(HTTPException, RoutingException):
     """Raised when the matched URL should redirect (strict slashes, redirect_to)."""
 
-    code = _RedirectCode()  # type: ignore[assignment]
+    code = _RedirectCode()
 
     def __init__(self, new_url: str) -> None:
         super().__init__(new_url)

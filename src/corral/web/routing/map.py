@@ -284,7 +284,7 @@ class MapAdapter:
             if branch_only and not rule.is_branch:
                 continue
             assert rule._path is not None
-            m = rule._path.regex.fullmatch(path)  # type: ignore[assignment]
+            m = rule._path.regex.fullmatch(path)
             if m is not None and self._fits(rule, method, allowed):
                 return rule, m, "_a"
         return None

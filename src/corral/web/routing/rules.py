@@ -203,7 +203,7 @@ class Rule:
             methods = {x.upper() for x in methods}
             if "HEAD" not in methods and "GET" in methods:
                 methods.add("HEAD")
-        self.methods: set[str] | None = methods  # type: ignore[assignment]
+        self.methods: set[str] | None = methods
         self.endpoint = endpoint
         self.redirect_to = redirect_to
         self.arguments: set[str] = set(map(str, self.defaults or ()))

@@ -51,7 +51,7 @@ class FileStorage(metaclass=werkzeug_interop.WerkzeugKin):
 
     @property
     def content_type(self) -> str | None:
-        return self.headers.get("content-type")  # type: ignore[no-any-return]
+        return self.headers.get("content-type")
 
     @property
     def content_length(self) -> int:

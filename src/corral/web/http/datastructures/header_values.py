@@ -8,7 +8,7 @@ import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 
-class Accept(tuple):  # type: ignore[type-arg]
+class Accept(tuple):
     """Parsed ``Accept*`` header: (value, quality) pairs, most specific first."""
 
     provided: bool
@@ -37,7 +37,7 @@ class Accept(tuple):  # type: ignore[type-arg]
     def _value_matches(self, value: str, item: str) -> bool:
         return item == "*" or item.lower() == value.lower()
 
-    def __getitem__(self, key: t.Any) -> t.Any:  # type: ignore[override]
+    def __getitem__(self, key: t.Any) -> t.Any:
         if isinstance(key, str):
             return self.quality(key)
         return tuple.__getitem__(self, key)
@@ -57,7 +57,7 @@ class Accept(tuple):  # type: ignore[type-arg]
         pairs = ", ".join(f"({v!r}, {q})" for v, q in self)
         return f"{type(self).__name__}([{pairs}])"
 
-    def index(self, key: t.Any, *args: t.Any) -> int:  # type: ignore[override]
+    def index(self, key: t.Any, *args: t.Any) -> int:
         if isinstance(key, str):
             for idx, (item, _q) in enumerate(self):
                 if self._value_matches(key, item):
@@ -485,7 +485,7 @@ def _csp_property(key: str) -> t.Any:
     return property(getter, setter, deleter)
 
 
-class ContentSecurityPolicy(dict):  # type: ignore[type-arg]
+class ContentSecurityPolicy(dict):
     """``Content-Security-Policy`` directives (``{"default-src": "'self'"}``);
     changes are written back through ``on_update``."""
 

@@ -260,7 +260,7 @@ class EnvironHeaders(Headers):
                 _ENV_KEYS[key] = env_key
         return env_key
 
-    def get(  # type: ignore[override]
+    def get(
         self, key: str, default: t.Any = None, type: Callable[[str], t.Any] | None = None
     ) -> t.Any:
         if key.__class__ is not str:
@@ -310,8 +310,8 @@ class EnvironHeaders(Headers):
     def _readonly(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
         raise TypeError(f"{type(self).__name__!r} objects are immutable")
 
-    add = set = setlist = remove = extend = update = clear = pop = popitem = _readonly  # type: ignore[assignment]
-    setdefault = __setitem__ = __delitem__ = add_header = _readonly  # type: ignore[assignment]
+    add = set = setlist = remove = extend = update = clear = pop = popitem = _readonly
+    setdefault = __setitem__ = __delitem__ = add_header = _readonly
 
     def __eq__(self, other: object) -> bool:
         return self is other

@@ -52,10 +52,10 @@ class ImmutableDictMixin:
     __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = _immutable
 
 
-class TypeConversionDict(dict):  # type: ignore[type-arg]
+class TypeConversionDict(dict):
     """A dict whose ``get`` can convert values with ``type``."""
 
-    def get(  # type: ignore[override]
+    def get(
         self, key: t.Any, default: t.Any = None, type: Callable[[t.Any], t.Any] | None = None
     ) -> t.Any:
         try:
@@ -65,18 +65,18 @@ class TypeConversionDict(dict):  # type: ignore[type-arg]
         return _convert(value, type, default)
 
 
-class ImmutableDict(ImmutableDictMixin, dict):  # type: ignore[misc,type-arg]
+class ImmutableDict(ImmutableDictMixin, dict):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({dict.__repr__(self)})"
 
-    def copy(self) -> dict:  # type: ignore[type-arg]
+    def copy(self) -> dict:
         return dict(self)
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))
 
 
-class ImmutableTypeConversionDict(ImmutableDictMixin, TypeConversionDict):  # type: ignore[misc]
+class ImmutableTypeConversionDict(ImmutableDictMixin, TypeConversionDict):
     pass
 
 
@@ -113,7 +113,7 @@ class MultiDict(TypeConversionDict, metaclass=werkzeug_interop.WerkzeugKin):
                 return lst[0]
         raise _key_error(key)
 
-    def get(  # type: ignore[override]
+    def get(
         self, key: t.Any, default: t.Any = None, type: Callable[[t.Any], t.Any] | None = None
     ) -> t.Any:
         lst = _dict_get(self, key)
@@ -156,7 +156,7 @@ class MultiDict(TypeConversionDict, metaclass=werkzeug_interop.WerkzeugKin):
     def setlistdefault(self, key: t.Any, default_list: Iterable[t.Any] | None = None) -> list[t.Any]:
         if key not in self:
             dict.__setitem__(self, key, list(default_list or ()))
-        return dict.__getitem__(self, key)  # type: ignore[no-any-return]
+        return dict.__getitem__(self, key)
 
     def items(self, multi: bool = False) -> Iterator[tuple[t.Any, t.Any]]:  # type: ignore[override]
         for key, values in dict.items(self):
@@ -213,10 +213,10 @@ class MultiDict(TypeConversionDict, metaclass=werkzeug_interop.WerkzeugKin):
         return key, lst[0]
 
     def poplist(self, key: t.Any) -> list[t.Any]:
-        return dict.pop(self, key, [])  # type: ignore[no-any-return]
+        return dict.pop(self, key, [])
 
     def popitemlist(self) -> tuple[t.Any, list[t.Any]]:
-        return dict.popitem(self)  # type: ignore[no-any-return]
+        return dict.popitem(self)
 
     def __iter__(self) -> Iterator[t.Any]:
         return dict.__iter__(self)
@@ -250,7 +250,7 @@ class MultiDict(TypeConversionDict, metaclass=werkzeug_interop.WerkzeugKin):
         return (type(self), (list(self.items(multi=True)),))
 
 
-class ImmutableMultiDict(ImmutableDictMixin, MultiDict):  # type: ignore[misc]
+class ImmutableMultiDict(ImmutableDictMixin, MultiDict):
     def add(self, key: t.Any, value: t.Any) -> None:
         self._immutable()
 
@@ -290,7 +290,7 @@ class CombinedMultiDict(ImmutableMultiDict):
                 return d[key]
         raise _key_error(key)
 
-    def get(  # type: ignore[override]
+    def get(
         self, key: t.Any, default: t.Any = None, type: Callable[[t.Any], t.Any] | None = None
     ) -> t.Any:
         for d in self.dicts:
@@ -359,7 +359,7 @@ class CombinedMultiDict(ImmutableMultiDict):
         return f"{type(self).__name__}({self.dicts!r})"
 
 
-class CallbackDict(dict):  # type: ignore[type-arg]
+class CallbackDict(dict):
     """A dict that calls ``on_update(self)`` after every mutation."""
 
     on_update: Callable[[t.Any], None] | None
@@ -412,7 +412,7 @@ class CallbackDict(dict):  # type: ignore[type-arg]
         super().update(*args, **kwargs)
         self._changed()
 
-    def __ior__(self, other: t.Any) -> CallbackDict:  # type: ignore[override,misc]
+    def __ior__(self, other: t.Any) -> CallbackDict:  # type: ignore[misc]
         self.update(other)
         return self
 
