@@ -86,7 +86,7 @@ class App(AppSetup):
         Takes the arguments of :class:`~corral.web.testing.EnvironBuilder`
         (path, base_url, query_string, method, headers, data, json...).
         """
-        from .testing import EnvironBuilder
+        from .testing import EnvironBuilder  # the test tools load only when tests use them
 
         builder = EnvironBuilder(self, *args, **kwargs)
         try:
@@ -104,14 +104,14 @@ class App(AppSetup):
         """
         cls: Any = self.test_client_class
         if cls is None:
-            from .testing import TestClient as cls
+            from .testing import TestClient as cls  # loaded only when tests use it
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: Any) -> CliRunner:
         """A :class:`~corral.web.testing.CliRunner` that invokes the app's CLI commands in tests."""
         cls: Any = self.test_cli_runner_class
         if cls is None:
-            from .testing import CliRunner as cls
+            from .testing import CliRunner as cls  # loaded only when tests use it
         return cls(self, **kwargs)
 
     def _routes_by_path(self) -> bool:

@@ -37,6 +37,7 @@ from .wrappers import Request, Response
 
 if TYPE_CHECKING:
     from .blueprints import Blueprint
+    from .cli import AppGroup
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -175,10 +176,9 @@ class AppSetup(Scaffold):
             self.jinja_env.auto_reload = value
 
     @cached_property
-    def cli(self) -> Any:
-        from .cli import AppGroup
-
-        return AppGroup(self.name)
+    def cli(self) -> AppGroup:
+        """The click group of the app's commands, named after the app."""
+        return self._make_cli_group(self.name)
 
     @cached_property
     def logger(self) -> Any:

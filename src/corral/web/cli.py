@@ -21,14 +21,16 @@ from typing import Any, TypeVar, cast
 import click
 
 from .app import App
+from .devserver import DOTENV_FILES as DOTENV_FILES
 from .devserver import is_running_from_reloader
+from .devserver import load_dotenv as load_dotenv
+from .devserver import show_server_banner as show_server_banner
 from .globals import _cv_app, current_app, g
 from .helpers import get_debug_flag, get_load_dotenv
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 APP_ENV_VARS = ("CORRAL_APP", "FLASK_APP")
-DOTENV_FILES = (".env", ".flaskenv")
 DEFAULT_APP_FILES = ("wsgi.py", "app.py")
 
 
@@ -248,34 +250,6 @@ class AppGroup(click.Group):
         return super().group(*args, **kwargs)
 
 
-def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
-    """Load ``.env`` and ``.flaskenv`` (nearest upward from the working directory)
-    and then ``path``, without overriding variables already set.
-
-    Returns whether any file was loaded; does nothing without python-dotenv.
-    """
-    try:
-        import dotenv
-    except ImportError:
-        if path or any(os.path.isfile(name) for name in DOTENV_FILES):
-            click.secho(
-                " * Tip: There are .env files present. Install python-dotenv to use them.",
-                fg="yellow",
-                err=True,
-            )
-        return False
-    loaded = False
-    if path is not None and os.path.isfile(path):
-        loaded = dotenv.load_dotenv(path, encoding="utf-8", override=False)
-    if load_defaults:
-        for name in DOTENV_FILES:
-            found = dotenv.find_dotenv(name, usecwd=True)
-            if found:
-                dotenv.load_dotenv(found, encoding="utf-8", override=False)
-                loaded = True
-    return loaded
-
-
 def _set_app(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         ctx.ensure_object(ScriptInfo).app_import_path = value
@@ -371,16 +345,6 @@ version_option = click.Option(
     is_flag=True,
     is_eager=True,
 )
-
-
-def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
-    """The ``Serving app`` / ``Debug mode`` lines, once (not again after a reload)."""
-    if is_running_from_reloader():
-        return
-    if app_import_path is not None:
-        click.echo(f" * Serving app '{app_import_path}'", err=True)
-    if debug is not None:
-        click.echo(f" * Debug mode: {'on' if debug else 'off'}", err=True)
 
 
 def _import_object(name: str) -> Any:

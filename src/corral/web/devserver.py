@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import click
+
 from .helpers import get_debug_flag, get_load_dotenv
 
 log = logging.getLogger("corral.web.devserver")
@@ -33,6 +35,8 @@ log = logging.getLogger("corral.web.devserver")
 RUN_MAIN_ENV = "CORRAL_RUN_MAIN"
 #: "1" when the served app is to be wrapped in the interactive debugger.
 DEBUGGER_ENV = "CORRAL_DEBUGGER"
+#: What ``load_dotenv`` reads, nearest upward from the working directory.
+DOTENV_FILES = (".env", ".flaskenv")
 
 # run_simple keywords with no meaning for a pre-fork server
 _IGNORED = {
@@ -266,6 +270,44 @@ def run_with_reloader(
             _stop_child(proc)
 
 
+def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool = True) -> bool:
+    """Load ``.env`` and ``.flaskenv`` (nearest upward from the working directory)
+    and then ``path``, without overriding variables already set.
+
+    Returns whether any file was loaded; does nothing without python-dotenv.
+    """
+    try:
+        import dotenv
+    except ImportError:
+        if path or any(os.path.isfile(name) for name in DOTENV_FILES):
+            click.secho(
+                " * Tip: There are .env files present. Install python-dotenv to use them.",
+                fg="yellow",
+                err=True,
+            )
+        return False
+    loaded = False
+    if path is not None and os.path.isfile(path):
+        loaded = dotenv.load_dotenv(path, encoding="utf-8", override=False)
+    if load_defaults:
+        for name in DOTENV_FILES:
+            found = dotenv.find_dotenv(name, usecwd=True)
+            if found:
+                dotenv.load_dotenv(found, encoding="utf-8", override=False)
+                loaded = True
+    return loaded
+
+
+def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
+    """The ``Serving app`` / ``Debug mode`` lines, once (not again after a reload)."""
+    if is_running_from_reloader():
+        return
+    if app_import_path is not None:
+        click.echo(f" * Serving app '{app_import_path}'", err=True)
+    if debug is not None:
+        click.echo(f" * Debug mode: {'on' if debug else 'off'}", err=True)
+
+
 def script_command() -> list[str]:
     """The command line that started this interpreter (``-m module`` kept)."""
     main = sys.modules.get("__main__")
@@ -282,8 +324,6 @@ def load_run_dotenv(app: Any, load: bool) -> None:
 
     if not get_load_dotenv(load):
         return
-    from .cli import load_dotenv
-
     load_dotenv()
     if "FLASK_DEBUG" in os.environ or "CORRAL_DEBUG" in os.environ:
         app.debug = get_debug_flag()
@@ -293,8 +333,6 @@ def serve_app(app: Any, host: str, port: int, options: dict[str, Any]) -> None:
     """``App.run``: serve ``app`` with corral's arbiter (blocking)."""
     from corral.server.arbiter import Arbiter
     from corral.server.config import Settings
-
-    from .cli import show_server_banner
 
     settings_kw, dev = run_simple_settings(options, bool(app.debug))
     show_server_banner(bool(app.debug), getattr(app, "name", None))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from datetime import datetime
 from functools import update_wrapper
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
@@ -13,7 +15,6 @@ from .http import exceptions as _exceptions
 from .http import send_file as _sending
 from .http.response import redirect as _redirect
 from .http.send_file import MaxAge
-from .scaffold import get_root_path
 from .signals import message_flashed
 
 if TYPE_CHECKING:
@@ -53,6 +54,22 @@ def get_load_dotenv(default: bool = True) -> bool:
     if not val:
         return default
     return val.lower() in {"0", "false", "no"}
+
+
+def get_root_path(import_name: str) -> str:
+    """The directory of the module or package ``import_name``."""
+    filename: str | None = getattr(sys.modules.get(import_name), "__file__", None)
+    if filename:
+        return os.path.dirname(os.path.abspath(filename))
+    try:
+        spec = importlib.util.find_spec(import_name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin in (None, "namespace", "built-in", "frozen"):
+        if spec is not None and spec.submodule_search_locations:
+            return os.path.abspath(next(iter(spec.submodule_search_locations)))
+        return os.getcwd()
+    return os.path.dirname(os.path.abspath(spec.origin))
 
 
 def _app() -> App:

@@ -9,10 +9,14 @@ import pathlib
 import sys
 from collections import defaultdict
 from functools import cached_property
-from typing import IO, Any, Callable, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, TypeVar
 
 from .globals import current_app
+from .helpers import get_root_path, send_from_directory
 from .http.exceptions import HTTP_EXCEPTIONS, default_exceptions
+
+if TYPE_CHECKING:
+    from .cli import AppGroup
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,22 +39,6 @@ def _setupmethod(f: F) -> F:
 
 
 setupmethod = _setupmethod
-
-
-def get_root_path(import_name: str) -> str:
-    """The directory of the module or package ``import_name``."""
-    mod = sys.modules.get(import_name)
-    if mod is not None and getattr(mod, "__file__", None):
-        return os.path.dirname(os.path.abspath(mod.__file__))  # type: ignore[type-var, return-value]
-    try:
-        spec = importlib.util.find_spec(import_name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or spec.origin in (None, "namespace", "built-in", "frozen"):
-        if spec is not None and spec.submodule_search_locations:
-            return os.path.abspath(next(iter(spec.submodule_search_locations)))
-        return os.getcwd()
-    return os.path.dirname(os.path.abspath(spec.origin))
 
 
 def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
@@ -128,10 +116,19 @@ class Scaffold:
         """Called after any hook registration; the app drops its caches."""
 
     @cached_property
-    def cli(self) -> Any:
+    def cli(self) -> AppGroup:
+        """The click group of this app's or blueprint's commands (``flask`` /
+        ``corral-web`` runs them)."""
+        return self._make_cli_group(None)
+
+    @staticmethod
+    def _make_cli_group(name: str | None) -> AppGroup:
+        # The cli module (and click) is loaded on the first use of ``cli``, not
+        # with every app. It imports the App, which derives from this class: the
+        # one call-time cycle of the app layer (tests/test_import_cycles.py).
         from .cli import AppGroup
 
-        return AppGroup()
+        return AppGroup(name)
 
     # -- folders -------------------------------------------------------------
 
@@ -186,8 +183,6 @@ class Scaffold:
         """The view of the ``static`` endpoint: send ``filename`` from the static folder (404 when missing)."""
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static_files.")
-        from .helpers import send_from_directory
-
         max_age = self.get_send_file_max_age(filename)
         return send_from_directory(self.static_folder, filename, max_age=max_age)  # type: ignore[arg-type]
 

@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from click.testing import CliRunner as _ClickCliRunner
 from click.testing import Result
 
+from .cli import ScriptInfo
 from .http.environ_builder import EnvironBuilder, encode_multipart
 from .http.parsing import dump_cookie, parse_cookie, parse_date
 
@@ -416,8 +417,6 @@ class CliRunner(_ClickCliRunner):
         if cli is None:
             cli = self.app.cli
         if "obj" not in kwargs:
-            from .cli import ScriptInfo
-
             kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
         return super().invoke(cli, args, **kwargs)
 

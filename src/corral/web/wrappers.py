@@ -10,9 +10,9 @@ from . import json as _json_mod
 from .globals import _cv_app, _cv_request
 from .http.datastructures.headers import Headers
 from .http.exceptions import BadRequest
+from .http.header_syntax import _content_type_cache, get_content_type
 from .http.request import Request as _BaseRequest
 from .http.response import Response as _BaseResponse
-from .http.response import _content_type_cache, get_content_type
 
 if TYPE_CHECKING:
     from .app import App

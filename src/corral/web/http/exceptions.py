@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from markupsafe import Markup, escape
 
 from . import werkzeug_interop
-from .parsing import HTTP_STATUS_CODES, http_date
+from .header_syntax import http_date
+from .status import HTTP_STATUS_CODES
 
 if t.TYPE_CHECKING:
     from .response import Response

@@ -3,144 +3,30 @@
 from __future__ import annotations
 
 import codecs
-import email.utils
 import hashlib
 import re
 import typing as t
 import warnings
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from time import time
-from urllib.parse import quote, unquote_plus, unquote_to_bytes
+from urllib.parse import quote, unquote_plus
 
 from .datastructures.header_values import Accept
 from .datastructures.structures import MultiDict
-
-HTTP_STATUS_CODES: dict[int, str] = {
-    100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
-    200: "OK", 201: "Created", 202: "Accepted", 203: "Non Authoritative Information",
-    204: "No Content", 205: "Reset Content", 206: "Partial Content", 207: "Multi Status",
-    208: "Already Reported", 226: "IM Used",
-    300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other",
-    304: "Not Modified", 305: "Use Proxy", 306: "Switch Proxy", 307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
-    407: "Proxy Authentication Required", 408: "Request Timeout", 409: "Conflict",
-    410: "Gone", 411: "Length Required", 412: "Precondition Failed",
-    413: "Request Entity Too Large", 414: "Request URI Too Long",
-    415: "Unsupported Media Type", 416: "Requested Range Not Satisfiable",
-    417: "Expectation Failed", 418: "I'm a teapot", 421: "Misdirected Request",
-    422: "Unprocessable Entity", 423: "Locked", 424: "Failed Dependency", 425: "Too Early",
-    426: "Upgrade Required", 428: "Precondition Required", 429: "Too Many Requests",
-    431: "Request Header Fields Too Large", 449: "Retry With",
-    451: "Unavailable For Legal Reasons",
-    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
-    503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
-    506: "Variant Also Negotiates", 507: "Insufficient Storage", 508: "Loop Detected",
-    510: "Not Extended", 511: "Network Authentication Failed",
-}  # fmt: skip
-
-_token_re = re.compile(r"[\w!#$%&'*+\-.^`|~]+", re.A)
-_option_re = re.compile(
-    r"""\s*;\s*([\w!#$%&'*+\-.^`|~]+?)(\*)?\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)\s*""", re.A
+from .header_syntax import (
+    dump_options_header,
+    http_date,
+    parse_date,
+    parse_dict_header,
+    parse_list_header,
+    parse_options_header,
+    quote_etag,
+    quote_header_value,
+    unquote_etag,
+    unquote_header_value,
 )
-
-
-def quote_header_value(value: t.Any, allow_token: bool = True) -> str:
-    value = str(value)
-    if not value:
-        return '""'
-    if allow_token and _token_re.fullmatch(value):
-        return value
-    value = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{value}"'
-
-
-def unquote_header_value(value: str, is_filename: bool = False) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-        if is_filename and value[:2] == "\\\\":
-            return value
-        return value.replace("\\\\", "\\").replace('\\"', '"')
-    return value
-
-
-def dump_options_header(header: str | None, options: Mapping[str, t.Any]) -> str:
-    parts = [] if header is None else [header]
-    for key, value in options.items():
-        if value is None:
-            continue
-        if key.endswith("*"):
-            parts.append(f"{key}={value}")
-        else:
-            parts.append(f"{key}={quote_header_value(value)}")
-    return "; ".join(parts)
-
-
-def parse_options_header(value: str | None) -> tuple[str, dict[str, str]]:
-    """``'text/html; charset=utf-8'`` -> ``('text/html', {'charset': 'utf-8'})``."""
-    if not value:
-        return "", {}
-    head, sep, rest = value.partition(";")
-    head = head.strip()
-    if not sep:
-        return head, {}
-    options: dict[str, str] = {}
-    rest = ";" + rest
-    pos = 0
-    while True:
-        m = _option_re.match(rest, pos)
-        if m is None:
-            break
-        key, star, raw = m.group(1).lower(), m.group(2), m.group(3)
-        pos = m.end()
-        val = unquote_header_value(raw, key == "filename")
-        if star:
-            charset, _, encoded = val.partition("'")
-            _lang, _, encoded = encoded.partition("'")
-            try:
-                val = unquote_to_bytes(encoded).decode(charset or "utf-8", "replace")
-            except LookupError:
-                val = unquote_to_bytes(encoded).decode("utf-8", "replace")
-        options[key] = val
-    return head, options
-
-
-def parse_list_header(value: str) -> list[str]:
-    """Split a comma-separated header, honouring quoted strings."""
-    result: list[str] = []
-    buf: list[str] = []
-    quoted = escape = False
-    for ch in value:
-        if escape:
-            buf.append(ch)
-            escape = False
-        elif quoted and ch == "\\":
-            buf.append(ch)
-            escape = True
-        elif ch == '"':
-            buf.append(ch)
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            result.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    result.append("".join(buf))
-    return [unquote_header_value(item.strip()) for item in result if item.strip()]
-
-
-def parse_dict_header(value: str) -> dict[str, str | None]:
-    result: dict[str, str | None] = {}
-    for item in parse_list_header(value):
-        key, sep, val = item.partition("=")
-        key = key.strip()
-        if not key:
-            continue
-        result[key] = unquote_header_value(val.strip()) if sep else None
-    return result
-
+from .status import HTTP_STATUS_CODES
 
 _accept_item_re = re.compile(r"\s*([^,;\s][^,;]*?)\s*((?:;[^,]*)?)(?:,|$)")
 
@@ -169,40 +55,6 @@ def parse_accept_header(value: str | None, cls: type[t.Any] | None = None) -> t.
             item = dump_options_header(item, params)
         items.append((item, quality))
     return cls(items)
-
-
-# -- dates
-
-def http_date(timestamp: datetime | date | int | float | tuple[t.Any, ...] | None = None) -> str:
-    """Format a timestamp as an RFC 7231 IMF-fixdate."""
-    if isinstance(timestamp, date) and not isinstance(timestamp, datetime):
-        timestamp = datetime.combine(timestamp, datetime.min.time(), tzinfo=timezone.utc)
-    if isinstance(timestamp, datetime):
-        if timestamp.tzinfo is None:
-            timestamp = timestamp.replace(tzinfo=timezone.utc)
-        else:
-            timestamp = timestamp.astimezone(timezone.utc)
-        return email.utils.format_datetime(timestamp, usegmt=True)
-    if isinstance(timestamp, tuple):
-        import calendar
-
-        timestamp = calendar.timegm(timestamp)
-    if timestamp is None:
-        timestamp = time()
-    return email.utils.formatdate(timestamp, usegmt=True)
-
-
-def parse_date(value: str | None) -> datetime | None:
-    """Parse an HTTP date into an aware UTC datetime, or None."""
-    if not value:
-        return None
-    try:
-        dt = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
 
 
 # -- cookies
@@ -309,26 +161,6 @@ def dump_cookie(
 
 
 # -- etags and conditional requests
-
-def quote_etag(etag: str, weak: bool = False) -> str:
-    if '"' in etag:
-        raise ValueError("invalid etag")
-    etag = f'"{etag}"'
-    return "W/" + etag if weak else etag
-
-
-def unquote_etag(etag: str | None) -> tuple[str, bool] | tuple[None, None]:
-    if not etag:
-        return None, None
-    etag = etag.strip()
-    weak = False
-    if etag.startswith(("W/", "w/")):
-        weak = True
-        etag = etag[2:]
-    if etag[:1] == etag[-1:] == '"':
-        etag = etag[1:-1]
-    return etag, weak
-
 
 def generate_etag(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from markupsafe import escape
 
 from .datastructures.headers import Headers
+from .header_syntax import get_content_type
 from .parsing import HTTP_STATUS_CODES, dump_cookie, iri_to_uri
 from .request import (
     Request,
@@ -23,37 +24,6 @@ from .wsgi import ClosingIterator, run_wsgi_app
 
 WSGIEnvironment = dict[str, t.Any]
 StartResponse = Callable[..., t.Any]
-
-_CHARSET_APP_TYPES = frozenset(
-    {
-        "application/ecmascript",
-        "application/javascript",
-        "application/sql",
-        "application/xml",
-        "application/xml-dtd",
-        "application/xml-external-parsed-entity",
-    }
-)
-_content_type_cache: dict[tuple[str, str], str] = {}
-
-
-def get_content_type(mimetype: str, charset: str) -> str:
-    """Append ``; charset=`` to text-ish mimetypes."""
-    key = (mimetype, charset)
-    cached = _content_type_cache.get(key)
-    if cached is not None:
-        return cached
-    result = mimetype
-    if "charset" not in mimetype and (
-        mimetype.startswith("text/")
-        or mimetype in _CHARSET_APP_TYPES
-        or (mimetype.startswith("application/") and mimetype.endswith("+xml"))
-    ):
-        result = f"{mimetype}; charset={charset}"
-    if len(_content_type_cache) < 256:
-        _content_type_cache[key] = result
-    return result
-
 
 _status_cache: dict[int, str] = {
     code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()

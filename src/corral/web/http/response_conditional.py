@@ -16,6 +16,7 @@ from .datastructures.header_values import (
 )
 from .datastructures.headers import Headers
 from .exceptions import RequestedRangeNotSatisfiable
+from .header_syntax import get_content_type
 from .parsing import (
     ContentRange,
     generate_etag,
@@ -239,8 +240,6 @@ class ResponseConditionalMixin:
 
     @mimetype.setter
     def mimetype(self, value: str) -> None:
-        from .response import get_content_type
-
         self.headers["Content-Type"] = get_content_type(value, self.charset)
 
     @property

@@ -9,6 +9,7 @@ import typing as t
 from collections.abc import Iterator
 
 from .. import werkzeug_interop
+from ..header_syntax import parse_options_header
 from .headers import Headers
 from .structures import MultiDict
 
@@ -62,14 +63,10 @@ class FileStorage(metaclass=werkzeug_interop.WerkzeugKin):
 
     @property
     def mimetype(self) -> str:
-        from ..parsing import parse_options_header
-
         return parse_options_header(self.content_type)[0].lower()
 
     @property
     def mimetype_params(self) -> dict[str, str]:
-        from ..parsing import parse_options_header
-
         return parse_options_header(self.content_type)[1]
 
     def save(self, dst: t.Any, buffer_size: int = 16384) -> None:

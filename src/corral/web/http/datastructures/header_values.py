@@ -7,6 +7,17 @@ import re
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
+from ..header_syntax import (
+    dump_options_header,
+    http_date,
+    parse_date,
+    parse_dict_header,
+    parse_list_header,
+    quote_etag,
+    quote_header_value,
+    unquote_etag,
+)
+
 
 class Accept(tuple):
     """Parsed ``Accept*`` header: (value, quality) pairs, most specific first."""
@@ -239,8 +250,6 @@ class Authorization:
                 return None
             return cls(scheme, {"username": username, "password": password})
         if "=" in rest.rstrip("="):
-            from ..parsing import parse_dict_header
-
             return cls(scheme, parse_dict_header(rest))
         return cls(scheme, None, rest or None)
 
@@ -252,8 +261,6 @@ class Authorization:
             return "Basic " + base64.b64encode(raw).decode("ascii")
         if self.token is not None:
             return f"{self.type.title()} {self.token}"
-        from ..parsing import dump_options_header
-
         params = ", ".join(dump_options_header("", {k: v}).lstrip("; ") for k, v in self.parameters.items())
         return f"{self.type.title()} {params}"
 
@@ -396,8 +403,6 @@ class _CacheControl:
     stale_if_error = _cache_property("stale-if-error", None, int)
 
     def to_header(self) -> str:
-        from ..parsing import quote_header_value
-
         parts = []
         for key, value in self._values.items():
             parts.append(key if value is None else f"{key}={quote_header_value(value)}")
@@ -430,12 +435,8 @@ class IfRange:
 
     def to_header(self) -> str:
         if self.date is not None:
-            from ..parsing import http_date
-
             return http_date(self.date)
         if self.etag is not None:
-            from ..parsing import quote_etag
-
             return quote_etag(self.etag)
         return ""
 
@@ -450,8 +451,6 @@ def parse_if_range(value: str | None) -> IfRange:
     """An ``If-Range`` value as a date when it reads as one, else as an etag."""
     if not value:
         return IfRange()
-    from ..parsing import parse_date, unquote_etag
-
     when = parse_date(value)
     if when is not None:
         return IfRange(date=when)
@@ -464,8 +463,6 @@ def parse_set_header(
     """A comma-separated header as a :class:`HeaderSet` (quoted items unquoted)."""
     if not value:
         return HeaderSet(None, on_update)
-    from ..parsing import parse_list_header
-
     return HeaderSet(parse_list_header(value), on_update)
 
 
@@ -693,8 +690,6 @@ class WWWAuthenticate:
         scheme, _, rest = value.partition(" ")
         rest = rest.strip()
         if "=" in rest.rstrip("="):
-            from ..parsing import parse_dict_header
-
             return cls(scheme, parse_dict_header(rest))
         return cls(scheme, None, rest or None)
 
@@ -703,8 +698,6 @@ class WWWAuthenticate:
             return f"{self.type.title()} {self.token}"
         if not self.parameters:
             return self.type.title()
-        from ..parsing import quote_header_value
-
         digest = self.type == "digest"
         always = {"realm", "domain", "nonce", "opaque", "qop"} if digest else set()
         params = ", ".join(

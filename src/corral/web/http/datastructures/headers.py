@@ -7,6 +7,7 @@ import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from .. import werkzeug_interop
+from ..header_syntax import dump_options_header
 from .structures import _convert, _iter_pairs, _key_error, _missing
 
 K = t.TypeVar("K")
@@ -25,8 +26,6 @@ def _with_params(value: t.Any, params: Mapping[str, t.Any]) -> str:
     value = _header_value(value)
     if not params:
         return value
-    from ..parsing import dump_options_header
-
     return dump_options_header(value, {k.replace("_", "-"): v for k, v in params.items()})
 
 

@@ -7,6 +7,7 @@ import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from .. import werkzeug_interop
+from ..exceptions import BadRequestKeyError
 
 K = t.TypeVar("K")
 V = t.TypeVar("V")
@@ -15,9 +16,7 @@ _missing: t.Any = object()
 
 
 def _key_error(key: object) -> KeyError:
-    """Return a ``BadRequestKeyError`` for a missing key (imported lazily)."""
-    from ..exceptions import BadRequestKeyError
-
+    """A ``BadRequestKeyError`` (a ``KeyError`` that is also a 400) for a missing key."""
     return BadRequestKeyError(key)
 
 
