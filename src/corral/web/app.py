@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import update_wrapper
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+from urllib.parse import quote
 
 from . import signals
 from .app_setup import (
@@ -23,6 +24,7 @@ from .app_setup import (
     _sentinel,
 )
 from .ctx import AppContext, RequestContext
+from .debughelpers import check_routing_redirect
 from .globals import _cv_app, _cv_request, request
 from .http.datastructures.headers import Headers
 from .http.exceptions import (
@@ -334,8 +336,6 @@ class App(AppSetup):
         """
         exc: Any = request.routing_exception
         if self.debug and isinstance(exc, _REQUEST_REDIRECTS):
-            from .debughelpers import check_routing_redirect
-
             check_routing_redirect(request)  # a redirect that drops form data is an error
         raise exc
 
@@ -573,8 +573,6 @@ class App(AppSetup):
             values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
             return self.handle_url_build_error(error, endpoint, values)
         if _anchor is not None:
-            from urllib.parse import quote
-
             rv = f"{rv}#{quote(_anchor, safe='%!#$&' + chr(39) + '()*+,/:;=?@')}"
         return rv
 
@@ -603,6 +601,7 @@ class App(AppSetup):
         """
         if os.environ.get("CORRAL_RUN_FROM_CLI") == "true":
             return
+        # the server is imported by App.run only (corral.server never loads with an app)
         from .devserver import load_run_dotenv, serve_app
 
         load_run_dotenv(self, load_dotenv)  # .env/.flaskenv, as `corral-web run` would

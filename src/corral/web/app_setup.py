@@ -16,6 +16,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from . import templating as _templating
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute
 from .ctx import _AppCtxGlobals
 from .globals import _cv_app
@@ -28,6 +29,7 @@ from .http.exceptions import (
     BadRequestKeyError,
 )
 from .json.provider import DefaultJSONProvider, JSONProvider
+from .logging import create_logger
 from .plan import RequestPlan
 from .routing.exceptions import BuildError, RequestRedirect
 from .routing.map import Map
@@ -140,9 +142,7 @@ class AppSetup(Scaffold):
         self._before_first_request_lock = threading.Lock()
         self._sync_cache: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._request_plan: RequestPlan | None = None
-        from .templating import _default_template_ctx_processor
-
-        self.template_context_processors[None].append(_default_template_ctx_processor)
+        self.template_context_processors[None].append(_templating._default_template_ctx_processor)
         if self.has_static_folder:
             assert bool(static_host) == host_matching, (
                 "Invalid static_host/host_matching combination"
@@ -182,8 +182,6 @@ class AppSetup(Scaffold):
 
     @cached_property
     def logger(self) -> Any:
-        from .logging import create_logger
-
         return create_logger(self)
 
     @cached_property
@@ -413,26 +411,20 @@ class AppSetup(Scaffold):
         """Build the app's Jinja environment (``app.jinja_env``): its loader, autoescaping, and the ``url_for``, ``get_flashed_messages``, ``config``, ``request``, ``session`` and ``g`` globals."""
         env_class = self.jinja_environment
         if env_class is None:
-            from .templating import Environment as env_class
+            env_class = _templating.Environment
         return env_class(self, **dict(self.jinja_options))
 
     def create_global_jinja_loader(self) -> Any:
         """The loader that looks for templates in the app's folder, then in each blueprint's."""
-        from .templating import DispatchingJinjaLoader
-
-        return DispatchingJinjaLoader(self)  # type: ignore[arg-type]
+        return _templating.DispatchingJinjaLoader(self)  # type: ignore[arg-type]
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Whether to autoescape a template: True for ``.html``, ``.htm``, ``.xml``, ``.xhtml`` and ``.svg`` names (and for strings)."""
-        from .templating import select_jinja_autoescape
-
-        return select_jinja_autoescape(filename)
+        return _templating.select_jinja_autoescape(filename)
 
     def update_template_context(self, context: dict[str, Any]) -> None:
         """Add the context processors' names (the app's and the request's blueprints') to a template context; names the caller passed win."""
-        from .templating import update_template_context
-
-        update_template_context(self, context)  # type: ignore[arg-type]
+        _templating.update_template_context(self, context)  # type: ignore[arg-type]
 
     def _template_registrar(self, kind: str, name: str | Callable[..., Any] | None) -> Any:
         adder = getattr(self, f"add_template_{kind}")

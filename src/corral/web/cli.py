@@ -12,6 +12,7 @@ import ast
 import inspect
 import os
 import re
+import ssl
 import sys
 import traceback
 from collections.abc import Callable
@@ -21,10 +22,18 @@ from typing import Any, TypeVar, cast
 import click
 
 from .app import App
+from .devserver import (
+    DEBUGGER_ENV,
+    debugged,
+    is_running_from_reloader,
+    run_with_reloader,
+    script_command,
+    ssl_files,
+)
 from .devserver import DOTENV_FILES as DOTENV_FILES
-from .devserver import is_running_from_reloader
 from .devserver import load_dotenv as load_dotenv
 from .devserver import show_server_banner as show_server_banner
+from .flask_alias import FLASK_API_VERSION
 from .globals import _cv_app, current_app, g
 from .helpers import get_debug_flag, get_load_dotenv
 
@@ -307,8 +316,6 @@ def run_target() -> Any:
     process already loaded, or the one named by ``CORRAL_APP`` in a fresh one.
     """
     app = _RUN_APP if _RUN_APP is not None else ScriptInfo().load_app()
-    from .devserver import DEBUGGER_ENV, debugged
-
     if os.environ.get(DEBUGGER_ENV) == "1":
         return debugged(app)
     return app
@@ -319,16 +326,12 @@ def get_version(ctx: click.Context, param: click.Parameter | None, value: Any) -
     and the Flask release whose API corral.web follows."""
     if not value or ctx.resilient_parsing:
         return
+    # read for --version only
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
     lines = [f"Python {platform.python_version()}", f"corral {version('corral')}"]
-    try:
-        from .flask_alias import FLASK_API_VERSION  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        lines.append(f"Flask {FLASK_API_VERSION} (the API corral.web follows)")
+    lines.append(f"Flask {FLASK_API_VERSION} (the API corral.web follows)")
     try:
         lines.append(f"Werkzeug {version('werkzeug')}")
     except PackageNotFoundError:
@@ -370,7 +373,7 @@ class CertParamType(click.ParamType):
         self.path_type = click.Path(exists=True, dir_okay=False, resolve_path=True)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        try:
+        try:  # Flask's message for a Python built without ssl
             import ssl
         except ImportError:
             raise click.BadParameter(
@@ -381,7 +384,7 @@ class CertParamType(click.ParamType):
         except click.BadParameter:
             text = click.STRING(value, param, ctx).lower()
             if text == "adhoc":
-                try:
+                try:  # optional: only "adhoc" certificates need it
                     import cryptography  # noqa: F401
                 except ImportError:
                     raise click.BadParameter(
@@ -399,8 +402,6 @@ class CertParamType(click.ParamType):
 
 def _validate_key(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """``--key`` goes with a certificate file (and only with one)."""
-    import ssl
-
     cert = ctx.params.get("cert")
     is_adhoc = cert == "adhoc"
     is_context = isinstance(cert, ssl.SSLContext)
@@ -485,8 +486,6 @@ def run_command(
     """Serve the app with corral's server; arguments after the options (or after
     ``--``) go to the server, e.g. ``run -- -w 4 -k gthread``."""
     global _RUN_APP
-    from .devserver import DEBUGGER_ENV, run_with_reloader, script_command, ssl_files
-
     if debug is not None:
         _set_debug(click.get_current_context(), _debug_option, debug)
     app = info.load_app()
@@ -520,6 +519,7 @@ def run_command(
     if import_path:
         os.environ["CORRAL_APP"] = import_path
     _RUN_APP = app
+    # the server is imported by the run command only (see DESIGN.md)
     from corral.server.cli import main as serve
 
     serve(argv)
@@ -530,7 +530,7 @@ def run_command(
 def shell_command() -> None:
     """An interactive Python shell with ``app`` and ``g`` (and the app's shell
     context processors' names) in scope."""
-    import code
+    import code  # the shell command's only
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     banner = (

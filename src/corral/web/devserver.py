@@ -12,6 +12,7 @@ nothing here are accepted and noted in a debug log line.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import logging
 import os
@@ -55,7 +56,7 @@ def is_running_from_reloader() -> bool:
 def debugged(app: Any, evalex: bool = True) -> Any:
     """``app`` inside Werkzeug's interactive debugger, or ``app`` itself (with a
     warning) when Werkzeug is not installed."""
-    try:
+    try:  # optional: Werkzeug
         from werkzeug.debug import DebuggedApplication
     except ImportError:
         log.warning("The interactive debugger needs Werkzeug; serving without it.")
@@ -66,7 +67,7 @@ def debugged(app: Any, evalex: bool = True) -> Any:
 def with_static_files(app: Any, static_files: dict[str, Any]) -> Any:
     """``app`` behind Werkzeug's SharedDataMiddleware serving ``static_files``
     (URL prefix -> directory), or ``app`` itself (with a warning) without Werkzeug."""
-    try:
+    try:  # optional: Werkzeug
         from werkzeug.middleware.shared_data import SharedDataMiddleware
     except ImportError:
         log.warning("static_files needs Werkzeug; serving without them.")
@@ -76,15 +77,13 @@ def with_static_files(app: Any, static_files: dict[str, Any]) -> Any:
 
 def adhoc_certificate(directory: str | None = None) -> tuple[str, str]:
     """A fresh self-signed certificate for localhost: (certfile, keyfile)."""
-    try:
+    try:  # optional: cryptography
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
         from cryptography.x509.oid import NameOID
     except ImportError:
         raise ValueError("An ad hoc certificate needs the cryptography package.") from None
-    import datetime
-
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "corral development certificate"),
@@ -246,6 +245,7 @@ def run_with_reloader(
 
     signal.signal(signal.SIGTERM, _terminate)
     env = dict(env, **{RUN_MAIN_ENV: "true", "WERKZEUG_RUN_MAIN": "true"})
+    # the server is imported by App.run and the run command only
     from corral.server.reloader import Watcher
 
     proc: Any = None
@@ -276,7 +276,7 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
 
     Returns whether any file was loaded; does nothing without python-dotenv.
     """
-    try:
+    try:  # optional: python-dotenv
         import dotenv
     except ImportError:
         if path or any(os.path.isfile(name) for name in DOTENV_FILES):
@@ -331,6 +331,7 @@ def load_run_dotenv(app: Any, load: bool) -> None:
 
 def serve_app(app: Any, host: str, port: int, options: dict[str, Any]) -> None:
     """``App.run``: serve ``app`` with corral's arbiter (blocking)."""
+    # the server is imported by App.run and the run command only
     from corral.server.arbiter import Arbiter
     from corral.server.config import Settings
 

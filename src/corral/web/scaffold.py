@@ -11,6 +11,8 @@ from collections import defaultdict
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, Callable, TypeVar
 
+from jinja2 import FileSystemLoader
+
 from .globals import current_app
 from .helpers import get_root_path, send_from_directory
 from .http.exceptions import HTTP_EXCEPTIONS, default_exceptions
@@ -190,8 +192,6 @@ class Scaffold:
     def jinja_loader(self) -> Any:
         if self.template_folder is None:
             return None
-        from jinja2 import FileSystemLoader
-
         return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
 
     def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = None) -> IO[Any]:

@@ -9,6 +9,7 @@ import jinja2
 from jinja2 import BaseLoader, Template, TemplateNotFound
 
 from . import helpers
+from .debughelpers import explain_template_loading_attempts
 from .globals import _cv_app, _cv_request, _no_app_msg, g, request, session
 from .helpers import stream_with_context
 from .signals import before_render_template, template_rendered
@@ -92,8 +93,6 @@ class DispatchingJinjaLoader(BaseLoader):
     def _get_source_explained(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        from .debughelpers import explain_template_loading_attempts
-
         attempts: list[tuple[Any, Any, Any]] = []
         found: tuple[str, str | None, Callable[[], bool] | None] | None = None
         for owner, loader in self._iter_loaders():

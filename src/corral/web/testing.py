@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 def _default_user_agent() -> str:
     """What Flask's test client sends (``Werkzeug/<version>``) when Werkzeug is
     installed, so tests that check it pass unchanged; else corral's own."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return f"Werkzeug/{version('werkzeug')}"
     except PackageNotFoundError:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import json as _json_mod
+from .debughelpers import attach_enctype_error_multidict
 from .globals import _cv_app, _cv_request
 from .http.datastructures.headers import Headers
 from .http.exceptions import BadRequest
@@ -77,8 +78,6 @@ class Request(_BaseRequest):
             and self.mimetype != "multipart/form-data"
             and not self.files
         ):
-            from .debughelpers import attach_enctype_error_multidict
-
             attach_enctype_error_multidict(self)
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:

@@ -3,7 +3,9 @@ app-like object, its URL settings are the defaults."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json as _json
 import mimetypes
 import os
 import sys
@@ -197,8 +199,6 @@ class EnvironBuilder:
     def json_dumps(self, obj: Any, **kwargs: Any) -> str:
         """Serialize ``json=`` with the app's JSON provider (the stdlib without an app)."""
         if self.app is None:
-            import json as _json
-
             return _json.dumps(obj, **kwargs)
         return self.app.json.dumps(obj, **kwargs)
 
@@ -227,8 +227,6 @@ class EnvironBuilder:
             self.files.add_file(key, value)
 
     def _add_auth(self, auth: Any) -> None:
-        import base64
-
         if isinstance(auth, tuple):
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             self.headers.set("Authorization", f"Basic {token}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from markupsafe import Markup, escape
 
@@ -58,6 +59,7 @@ class HTTPException(Exception, metaclass=werkzeug_interop.WerkzeugKin):
 
     def get_response(self, environ: t.Any = None, scope: t.Any = None) -> Response:
         """The response to send for this error (``self.response`` if one was given)."""
+        # Response's modules raise these errors: it is imported when one is answered
         from .response import Response as ResponseClass
 
         if self.response is not None:
@@ -334,8 +336,6 @@ class _RetryAfter(HTTPException):
     ) -> list[tuple[str, str]]:
         headers = super().get_headers(environ)
         if self.retry_after:
-            from datetime import datetime
-
             value = self.retry_after
             value = http_date(value) if isinstance(value, datetime) else str(value)
             headers.append(("Retry-After", value))

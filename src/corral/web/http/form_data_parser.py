@@ -51,6 +51,7 @@ class FormDataParser:
     def _parse(
         self, environ: WSGIEnvironment, stream: t.IO[bytes] | None
     ) -> tuple[t.IO[bytes], MultiDict, MultiDict]:
+        # python-multipart and the form parser load with the first form body
         from .formparser import parse_form_data
 
         return parse_form_data(

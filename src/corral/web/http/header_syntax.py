@@ -7,6 +7,7 @@ them (:mod:`.parsing`) sit on top of this module.
 
 from __future__ import annotations
 
+import calendar
 import email.utils
 import re
 import typing as t
@@ -129,8 +130,6 @@ def http_date(timestamp: datetime | date | int | float | tuple[t.Any, ...] | Non
             timestamp = timestamp.astimezone(timezone.utc)
         return email.utils.format_datetime(timestamp, usegmt=True)
     if isinstance(timestamp, tuple):
-        import calendar
-
         timestamp = calendar.timegm(timestamp)
     if timestamp is None:
         timestamp = time()

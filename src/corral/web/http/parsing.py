@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from time import time
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from .datastructures.header_values import Accept
 from .datastructures.structures import MultiDict
@@ -413,8 +413,6 @@ def _unquote_part(value: str, keep: str) -> str:
 
 def uri_to_iri(uri: str) -> str:
     """``http://x/p%C3%A5th%20a`` -> ``http://x/påth%20a`` (reserved escapes kept)."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(uri)
     netloc = parts.netloc
     if "xn--" in netloc:
@@ -435,8 +433,6 @@ def uri_to_iri(uri: str) -> str:
 
 def iri_to_uri(iri: str) -> str:
     """Quote an IRI into an ASCII URI (existing escapes kept, host IDNA-encoded)."""
-    from urllib.parse import urlsplit, urlunsplit
-
     if iri.isascii() and not any(c in iri for c in ' "<>\\^`{|}'):
         return iri
     parts = urlsplit(iri)
@@ -511,8 +507,6 @@ def iter_multi_items(mapping: t.Any) -> Iterable[tuple[t.Any, t.Any]]:
 
 def url_encode(obj: t.Any, sort: bool = False, key: t.Any = None) -> str:
     """Encode a mapping as a query string (None values skipped)."""
-    from urllib.parse import urlencode
-
     pairs = [(k, _encode_value(v)) for k, v in iter_multi_items(obj) if v is not None]
     if sort:
         pairs.sort(key=key)

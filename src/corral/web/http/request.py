@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import typing as t
 from collections.abc import Callable
 from datetime import datetime
+from functools import update_wrapper
 from urllib.parse import quote
 
 from .datastructures.header_values import (
@@ -162,6 +164,7 @@ class Request:
     def from_values(cls, *args: t.Any, **kwargs: t.Any) -> Request:
         """A request for an environ built from test-client style arguments
         (``Request.from_values("/?a=1", method="POST", data=...)``)."""
+        # the test environ builder (whose default request_class is Request) loads only here
         from .environ_builder import EnvironBuilder
 
         charset = kwargs.pop("charset", None)
@@ -176,8 +179,6 @@ class Request:
     def application(cls, f: Callable[..., t.Any]) -> Callable[..., t.Any]:
         """Turn ``f(request) -> response`` into a WSGI app; an HTTPException
         raised by ``f`` becomes its response."""
-        from functools import update_wrapper
-
         def application(*args: t.Any) -> t.Any:
             environ, start_response = args[-2], args[-1]
             request = cls(environ)
@@ -458,8 +459,6 @@ class Request:
     def _get_stream_for_parsing(self) -> t.IO[bytes]:
         data = self.__dict__.get("_cached_data")
         if data is not None:
-            import io
-
             return io.BytesIO(data)
         return self.stream
 

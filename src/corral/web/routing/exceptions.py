@@ -87,7 +87,7 @@ class BuildError(RoutingException, LookupError):
 
 
 def _close(candidate: t.Any, endpoint: t.Any) -> bool:
-    import difflib
+    import difflib  # loaded for a failed url_for's suggestion only
 
     return difflib.SequenceMatcher(None, str(candidate), str(endpoint)).ratio() > 0.8
 

@@ -7,7 +7,7 @@ import re
 import threading
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin, urlunsplit
 
 from ..http.datastructures.structures import ImmutableDict, MultiDict
 from ..http.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
@@ -441,8 +441,6 @@ class MapAdapter:
                 return convs[name].to_url(value) if name in convs else str(value)
 
             url = _rule_re.sub(sub, str(target))
-        from urllib.parse import urljoin
-
         return str(urljoin(f"{self.url_scheme}://{self._host()}{self.script_name}", url.lstrip("/")))
 
     def test(self, path_info: str | None = None, method: str | None = None) -> bool:
@@ -475,8 +473,6 @@ class MapAdapter:
     def make_redirect_url(
         self, path_info: str, query_args: t.Any = None, domain_part: str | None = None
     ) -> str:
-        from urllib.parse import urlunsplit
-
         query = None
         if query_args:
             if not isinstance(query_args, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import os
 import shutil
@@ -27,8 +28,6 @@ class FileStorage(metaclass=werkzeug_interop.WerkzeugKin):
         content_length: int | None = None,
         headers: Headers | None = None,
     ) -> None:
-        import io
-
         self.name = name
         self.stream = stream if stream is not None else io.BytesIO()
         if filename is None:

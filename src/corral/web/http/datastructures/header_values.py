@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import enum
 import re
 import typing as t
@@ -187,8 +190,6 @@ class LanguageAccept(Accept):
 
 class CharsetAccept(Accept):
     def _value_matches(self, value: str, item: str) -> bool:
-        import codecs
-
         def normalize(name: str) -> str:
             try:
                 return codecs.lookup(name).name
@@ -238,9 +239,6 @@ class Authorization:
         scheme = scheme.lower()
         rest = rest.strip()
         if scheme == "basic":
-            import base64
-            import binascii
-
             try:
                 decoded = base64.b64decode(rest, validate=False).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
@@ -255,8 +253,6 @@ class Authorization:
 
     def to_header(self) -> str:
         if self.type == "basic":
-            import base64
-
             raw = f"{self.username}:{self.password}".encode()
             return "Basic " + base64.b64encode(raw).decode("ascii")
         if self.token is not None:

@@ -3,6 +3,7 @@ type-converting kin, CallbackDict."""
 
 from __future__ import annotations
 
+import copy
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -181,8 +182,6 @@ class MultiDict(TypeConversionDict, metaclass=werkzeug_interop.WerkzeugKin):
         return type(self)(self)
 
     def deepcopy(self, memo: t.Any = None) -> MultiDict:
-        import copy
-
         return type(self)(copy.deepcopy(self.to_dict(flat=False), memo))
 
     def to_dict(self, flat: bool = True) -> dict[t.Any, t.Any]:
