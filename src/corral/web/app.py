@@ -516,7 +516,7 @@ class App(AppSetup):
         :return: the response.
         """
 
-        return redirect(location, code=code, Response=self.response_class)  # type: ignore[return-value]
+        return redirect(location, code=code, Response=self.response_class)
 
     def url_for(
         self,

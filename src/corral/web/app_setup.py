@@ -262,7 +262,7 @@ class AppSetup(Scaffold):
         :raises AssertionError: when the endpoint already belongs to another function.
         """
         if endpoint is None:
-            endpoint = _endpoint_from_view_func(view_func)  # type: ignore[arg-type]
+            endpoint = _endpoint_from_view_func(view_func)
         options["endpoint"] = endpoint
         methods = options.pop("methods", None)
         if methods is None:
@@ -416,7 +416,7 @@ class AppSetup(Scaffold):
 
     def create_global_jinja_loader(self) -> Any:
         """The loader that looks for templates in the app's folder, then in each blueprint's."""
-        return _templating.DispatchingJinjaLoader(self)  # type: ignore[arg-type]
+        return _templating.DispatchingJinjaLoader(self)
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Whether to autoescape a template: True for ``.html``, ``.htm``, ``.xml``, ``.xhtml`` and ``.svg`` names (and for strings)."""
@@ -424,7 +424,7 @@ class AppSetup(Scaffold):
 
     def update_template_context(self, context: dict[str, Any]) -> None:
         """Add the context processors' names (the app's and the request's blueprints') to a template context; names the caller passed win."""
-        _templating.update_template_context(self, context)  # type: ignore[arg-type]
+        _templating.update_template_context(self, context)
 
     def _template_registrar(self, kind: str, name: str | Callable[..., Any] | None) -> Any:
         adder = getattr(self, f"add_template_{kind}")

@@ -57,7 +57,7 @@ class BlueprintSetupState:
             rule = "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/"))) if rule else self.url_prefix
         options.setdefault("subdomain", self.subdomain)
         if endpoint is None:
-            endpoint = _endpoint_from_view_func(view_func)  # type: ignore[arg-type]
+            endpoint = _endpoint_from_view_func(view_func)
         defaults = self.url_defaults
         if "defaults" in options:
             defaults = dict(defaults, **options.pop("defaults"))

@@ -532,7 +532,7 @@ def shell_command() -> None:
     context processors' names) in scope."""
     import code  # the shell command's only
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _cv_app.get().app  # the object behind current_app
     banner = (
         f"Python {sys.version} on {sys.platform}\n"
         f"App: {app.import_name}\n"
@@ -638,7 +638,8 @@ class CorralGroup(AppGroup):
         except Exception:
             click.secho(f"{traceback.format_exc()}\n", err=True, fg="red")
             return None
-        if _cv_app.get(None) is None or _cv_app.get(None).app is not app:  # type: ignore[union-attr]
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not app:
             ctx.with_resource(app.app_context())
         return app.cli
 

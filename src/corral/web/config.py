@@ -7,9 +7,9 @@ import importlib
 import json
 import os
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import timedelta
-from typing import IO, Any, Generic, TypeVar, overload
+from typing import IO, Any, Generic, Protocol, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -73,6 +73,13 @@ def import_string(name: str) -> Any:
     return obj
 
 
+class _HasConfig(Protocol):
+    """What a :class:`ConfigAttribute` forwards to: an object with a ``config``."""
+
+    @property
+    def config(self) -> MutableMapping[str, Any]: ...
+
+
 class ConfigAttribute(Generic[T]):
     """Forward an attribute of the app to one of its config keys."""
 
@@ -84,18 +91,18 @@ class ConfigAttribute(Generic[T]):
     def __get__(self, obj: None, owner: type | None = None) -> ConfigAttribute[T]: ...
 
     @overload
-    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: _HasConfig, owner: type | None = None) -> T: ...
 
-    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+    def __get__(self, obj: _HasConfig | None, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        rv = obj.config[self.__name__]  # type: ignore[attr-defined]
+        rv = obj.config[self.__name__]
         if self.get_converter is not None:
             rv = self.get_converter(rv)
         return rv
 
-    def __set__(self, obj: object, value: Any) -> None:
-        obj.config[self.__name__] = value  # type: ignore[attr-defined]
+    def __set__(self, obj: _HasConfig, value: Any) -> None:
+        obj.config[self.__name__] = value
 
 
 class Config(dict):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_sentinel = object()
+_sentinel: Any = object()  # stands in for any argument not given
 _UNBOUND: Any = object()  # a request context's URL adapter, not bound yet
 _stock_close = _BaseRequest.close
 
@@ -92,7 +92,7 @@ class AppContext:
         if signals.appcontext_pushed.receivers:
             signals.appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
-    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Undo :meth:`push`; the last pop runs the app's teardown_appcontext functions."""
         app = self.app
         try:
@@ -242,7 +242,7 @@ class RequestContext:
         if self._url_adapter is not None:
             self.match_request()
 
-    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Undo :meth:`push`. The last pop runs the teardown_request functions,
         closes the request and pops the app context pushed with it."""
         clear_request = len(self._cv_tokens) == 1

@@ -70,6 +70,7 @@ class _FlaskPackage(types.ModuleType):
     """A ``flask`` package module whose attributes are read from corral.web."""
 
     _source: str
+    __version__: str
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -109,7 +110,7 @@ class _AliasLoader(importlib.abc.Loader):
         module = _FlaskPackage(name, f"corral.web's stand-in for {name}")
         module._source = PACKAGES[name]
         if name == "flask":
-            module.__version__ = FLASK_API_VERSION  # type: ignore[attr-defined]
+            module.__version__ = FLASK_API_VERSION
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 from datetime import datetime
 from functools import update_wrapper
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, cast
 
 from .ctx import after_this_request, copy_current_request_context
 from .globals import _cv_app, _cv_request, _no_app_msg, _no_req_msg
@@ -287,11 +287,12 @@ def send_file(
     """
     app, environ = _current_app_and_environ()
     options = _app_send_options(app, {"max_age": max_age})
-    return _sending.send_file(  # type: ignore[return-value]
+    sent = _sending.send_file(
         path_or_file, environ, mimetype=mimetype, as_attachment=as_attachment,
         download_name=download_name, conditional=conditional, etag=etag,
         last_modified=last_modified, **options,
     )  # fmt: skip
+    return cast("Response", sent)  # an instance of options["response_class"], the app's
 
 
 def send_from_directory(
@@ -307,6 +308,5 @@ def send_from_directory(
     :return: the app's response class, streaming the file.
     """
     app, environ = _current_app_and_environ()
-    return _sending.send_from_directory(  # type: ignore[return-value]
-        directory, path, environ, **_app_send_options(app, kwargs)
-    )
+    sent = _sending.send_from_directory(directory, path, environ, **_app_send_options(app, kwargs))
+    return cast("Response", sent)  # an instance of the app's response class

@@ -9,7 +9,7 @@ import pathlib
 import sys
 from collections import defaultdict
 from functools import cached_property
-from typing import IO, TYPE_CHECKING, Any, Callable, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from jinja2 import FileSystemLoader
 
@@ -43,7 +43,7 @@ def _setupmethod(f: F) -> F:
 setupmethod = _setupmethod
 
 
-def _endpoint_from_view_func(view_func: Callable[..., Any]) -> str:
+def _endpoint_from_view_func(view_func: Callable[..., Any] | None) -> str:
     assert view_func is not None, "expected view func if endpoint is not provided."
     return view_func.__name__
 
@@ -186,7 +186,8 @@ class Scaffold:
         if not self.has_static_folder:
             raise RuntimeError("'static_folder' must be set to serve static_files.")
         max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(self.static_folder, filename, max_age=max_age)  # type: ignore[arg-type]
+        folder = cast(str, self.static_folder)  # has_static_folder: not None
+        return send_from_directory(folder, filename, max_age=max_age)
 
     @cached_property
     def jinja_loader(self) -> Any:

@@ -16,6 +16,7 @@ from .signals import before_render_template, template_rendered
 
 if TYPE_CHECKING:
     from .app import App
+    from .app_setup import AppSetup
 
 AUTOESCAPE_EXTENSIONS = (".html", ".htm", ".xml", ".xhtml", ".svg")
 
@@ -75,7 +76,7 @@ class Environment(jinja2.Environment):
 class DispatchingJinjaLoader(BaseLoader):
     """Looks in the app's template folder, then in each blueprint's, in order."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: AppSetup) -> None:
         self.app = app
 
     def get_source(
@@ -124,7 +125,7 @@ class DispatchingJinjaLoader(BaseLoader):
         return sorted(names)
 
 
-def _iter_blueprints(app: App) -> Iterable[Any]:
+def _iter_blueprints(app: AppSetup) -> Iterable[Any]:
     iter_blueprints = getattr(app, "iter_blueprints", None)
     if iter_blueprints is not None:
         return iter_blueprints()
@@ -147,7 +148,7 @@ def _request_blueprints() -> list[str]:
     return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
 
-def update_template_context(app: App, context: dict[str, Any]) -> None:
+def update_template_context(app: AppSetup, context: dict[str, Any]) -> None:
     """Add the values of the context processors (app, then blueprints outer to
     inner); the values passed to the render call win over them."""
     original = context.copy()
@@ -163,7 +164,7 @@ def update_template_context(app: App, context: dict[str, Any]) -> None:
     context.update(original)
 
 
-def _ensure_sync(app: App, func: Callable[..., Any]) -> Callable[..., Any]:
+def _ensure_sync(app: AppSetup, func: Callable[..., Any]) -> Callable[..., Any]:
     ensure_sync = getattr(app, "ensure_sync", None)
     return func if ensure_sync is None else ensure_sync(func)
 

@@ -115,10 +115,14 @@ class TestResponseMixin:
     request: Any
     history: tuple[Any, ...] = ()
 
+    if TYPE_CHECKING:  # a Response's, with which the mixin is always combined
+        def get_data(self, as_text: bool = False) -> Any: ...
+
     @property
     def text(self) -> str:
         """The response body decoded as text."""
-        return self.get_data(as_text=True)  # type: ignore[attr-defined]
+        text: str = self.get_data(as_text=True)
+        return text
 
 
 def _response_class(base: type[Response]) -> type[Any]:

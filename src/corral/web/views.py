@@ -69,8 +69,9 @@ class MethodView(View):
         if "methods" not in cls.__dict__:
             methods: set[str] = set()
             for base in cls.__bases__:
-                if getattr(base, "methods", None):
-                    methods.update(base.methods)  # type: ignore[attr-defined]
+                base_methods = getattr(base, "methods", None)
+                if base_methods:
+                    methods.update(base_methods)
             for key in http_method_funcs:
                 if hasattr(cls, key):
                     methods.add(key.upper())

@@ -406,8 +406,18 @@ class Response(ResponseConditionalMixin):
         return f"<{type(self).__name__} {body} [{self.status}]>"
 
 
+_R = t.TypeVar("_R", bound="Response")
+
+
+@t.overload
+def redirect(location: str, code: int = 302, Response: None = None) -> Response: ...
+@t.overload
+def redirect(location: str, code: int, Response: type[_R]) -> _R: ...
+@t.overload
+def redirect(location: str, code: int = 302, *, Response: type[_R]) -> _R: ...
 def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
-    """A redirect response with Werkzeug's small HTML body."""
+    """A redirect response with Werkzeug's small HTML body (an instance of
+    ``Response`` when given)."""
     if Response is None:
         Response = globals()["Response"]
     assert Response is not None

@@ -39,7 +39,7 @@ HOMES: dict[str, str] = {
 }
 
 
-def namesake(module: str, name: str) -> type | None:
+def namesake(module: str, name: str) -> type[Any] | None:
     """Werkzeug's class of the same name for a class defined in ``module``."""
     home = HOMES.get(module)
     if not AVAILABLE or home is None:

@@ -28,7 +28,7 @@ class _RedirectCode:
 
     def __get__(self, obj: t.Any, owner: t.Any = None) -> int:
         kin = werkzeug_interop.namesake(__name__, "RequestRedirect")
-        return 308 if kin is None else kin.code  # type: ignore[attr-defined]
+        return 308 if kin is None else int(kin.code)
 
 
 class RequestRedirect(HTTPException, RoutingException):
