@@ -18,6 +18,9 @@ from .exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from .parsing import parse_options_header
 from .wsgi import get_content_length, get_input_stream
 
+if t.TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks, QuerystringCallbacks
+
 # malformed bodies become 400s here; keep the parser's own log lines off stderr
 logging.getLogger("python_multipart").addHandler(logging.NullHandler())
 
@@ -111,13 +114,13 @@ def _parse_urlencoded(
         val = unquote_plus(bytes(value).decode("utf-8", "replace"), errors="replace")
         fields.append((key, val))
 
-    callbacks = {
+    callbacks: QuerystringCallbacks = {
         "on_field_start": on_field_start,
         "on_field_name": on_field_name,
         "on_field_data": on_field_data,
         "on_field_end": on_field_end,
     }
-    _feed(QuerystringParser(callbacks), stream)  # type: ignore[arg-type]
+    _feed(QuerystringParser(callbacks), stream)
     return fields
 
 
@@ -138,7 +141,7 @@ class _MultipartCollector:
         self._file: t.IO[bytes] | None = None
         self._file_size = 0
 
-    def callbacks(self) -> dict[str, t.Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self.on_part_begin,
             "on_part_data": self.on_part_data,
@@ -321,7 +324,7 @@ def _parse_multipart(
     collector = _MultipartCollector(limits, stream_factory)
     try:
         raw_boundary = boundary.encode("latin-1")
-        parser = MultipartParser(raw_boundary, collector.callbacks())  # type: ignore[arg-type]
+        parser = MultipartParser(raw_boundary, collector.callbacks())
         fed = _feed(_FixingParser(parser, raw_boundary), stream)
         if fed and (not collector.ended or collector.in_part):
             raise BadRequest("Incomplete multipart/form-data body.")

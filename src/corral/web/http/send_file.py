@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from time import time
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, TYPE_CHECKING, Any, Union, cast
 from urllib.parse import quote
 from zlib import adler32
 
@@ -167,13 +167,12 @@ def send_file(
             " 'download_name' or pass a path instead of a file."
         )
 
-    use_x_sendfile = use_x_sendfile and path is not None
     data: Any = None
-    if use_x_sendfile:
-        headers["X-Sendfile"] = path  # type: ignore[assignment]
+    if use_x_sendfile and path is not None:
+        headers["X-Sendfile"] = path
     else:
         if file is None:
-            file = open(path, "rb")  # type: ignore[arg-type]
+            file = open(cast(str, path), "rb")  # a path when no file was given
         elif isinstance(file, io.BytesIO):
             size = file.getbuffer().nbytes
         elif isinstance(file, io.TextIOBase):

@@ -201,10 +201,10 @@ class RangeWrapper:
         self.byte_range = None if length is None else start + length
         self.start = start
         self.end_byte = self.byte_range
-        file = getattr(iterable, "file", None) if not hasattr(iterable, "seekable") else iterable
+        file: t.Any = getattr(iterable, "file", None) if not hasattr(iterable, "seekable") else iterable
         self.seekable = file is not None and callable(getattr(file, "seek", None))
         if self.seekable:
-            iterable.seek(start) if hasattr(iterable, "seek") else file.seek(start)  # type: ignore[union-attr]
+            iterable.seek(start) if hasattr(iterable, "seek") else file.seek(start)
             self.read_length = start
         else:
             self.read_length = 0
