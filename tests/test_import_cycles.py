@@ -31,9 +31,6 @@ CALL_TIME_CYCLE_EDGES = {
     # streams, ranges, request parsing) raises HTTP errors; Werkzeug resolves the
     # pair the same way, in ``HTTPException.get_response``.
     ("corral.web.http.exceptions", "corral.web.http.response"),
-    # ``Request.from_values`` builds its environ with the test environ builder, whose
-    # default ``request_class`` is ``Request``; the builder is loaded only by tests.
-    ("corral.web.http.request", "corral.web.http.environ_builder"),
 }
 
 

@@ -15,8 +15,10 @@ from click.testing import CliRunner as _ClickCliRunner
 from click.testing import Result
 
 from .cli import ScriptInfo
-from .http.environ_builder import EnvironBuilder, encode_multipart
+from .http.environ_builder import EnvironBuilder as _EnvironBuilder
+from .http.environ_builder import encode_multipart
 from .http.parsing import dump_cookie, parse_cookie, parse_date
+from .http.request import Request as _BaseRequest
 
 if TYPE_CHECKING:
     from .app import App
@@ -34,6 +36,18 @@ def _default_user_agent() -> str:
 
 _USER_AGENT = _default_user_agent()
 _REDIRECT_CODES = frozenset({301, 302, 303, 305, 307, 308})
+
+
+class EnvironBuilder(_EnvironBuilder):
+    """Build a WSGI environ from test arguments (path, base_url, query_string,
+    method, headers, data, json...), and a request for it: with an app, the app's
+    URL settings and JSON provider apply and requests are of its request class."""
+
+    request_class: type[Any] = _BaseRequest
+
+    def get_request(self, cls: type[Any] | None = None) -> Any:
+        """A request object (``request_class`` unless ``cls``) for the built environ."""
+        return (cls or self.request_class)(self.get_environ())
 
 
 class ClientRedirectError(Exception):

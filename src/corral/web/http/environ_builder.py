@@ -18,7 +18,6 @@ from .datastructures.file_storage import FileMultiDict
 from .datastructures.headers import EnvironHeaders, Headers
 from .datastructures.structures import MultiDict
 from .parsing import parse_options_header, url_encode
-from .request import Request as _BaseRequest
 
 
 def _is_file(value: Any) -> bool:
@@ -111,11 +110,16 @@ class BuilderApp(Protocol):
 class EnvironBuilder:
     """Build a WSGI environ from test arguments, as Werkzeug's builder does; with
     an app, its SERVER_NAME, APPLICATION_ROOT and PREFERRED_URL_SCHEME are the
-    defaults of the URL and its JSON provider serializes ``json=``."""
+    defaults of the URL and its JSON provider serializes ``json=``.
+
+    Requests are built from it by ``Request.from_values`` and by the test tools'
+    builder (``corral.web.testing.EnvironBuilder.get_request``).
+    """
 
     server_protocol = "HTTP/1.1"
     wsgi_version = (1, 0)
-    request_class: type[Any] = _BaseRequest
+    #: the app's request class, for a builder made for an app
+    request_class: type[Any]
 
     def __init__(
         self,
@@ -453,10 +457,6 @@ class EnvironBuilder:
         if self.environ_overrides:
             environ.update(self.environ_overrides)
         return environ
-
-    def get_request(self, cls: type[Any] | None = None) -> Any:
-        """A request object (``request_class`` unless ``cls``) for the built environ."""
-        return (cls or self.request_class)(self.get_environ())
 
     def close(self) -> None:
         """Close the files added to the form."""

@@ -24,6 +24,7 @@ from .datastructures.header_values import (
 )
 from .datastructures.headers import EnvironHeaders
 from .datastructures.structures import CombinedMultiDict, ImmutableMultiDict, MultiDict
+from .environ_builder import EnvironBuilder
 from .exceptions import BadRequest, HTTPException, UnsupportedMediaType
 from .form_data_parser import FormDataParser
 from .parsing import (
@@ -164,9 +165,6 @@ class Request:
     def from_values(cls, *args: t.Any, **kwargs: t.Any) -> Request:
         """A request for an environ built from test-client style arguments
         (``Request.from_values("/?a=1", method="POST", data=...)``)."""
-        # the test environ builder (whose default request_class is Request) loads only here
-        from .environ_builder import EnvironBuilder
-
         charset = kwargs.pop("charset", None)
         if charset is not None:
             kwargs.setdefault("content_type", f"text/plain; charset={charset}")
