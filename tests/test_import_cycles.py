@@ -1,5 +1,6 @@
-"""corral.web's module graph: no import cycles, and the HTTP layer (``corral.web.http``
-and ``corral.web.routing``) never imports the app layer.
+"""The module graphs of corral.web and corral.server: no import cycles, and
+corral.web's HTTP layer (``corral.web.http`` and ``corral.web.routing``) never
+imports the app layer.
 
 The graph is read from the source with ``ast``. The load graph has an edge for every
 import a module runs when it is loaded (top level, including inside ``if``/``try``,
@@ -15,7 +16,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-WEB = Path(__file__).resolve().parent.parent / "src" / "corral" / "web"
+SRC = Path(__file__).resolve().parent.parent / "src" / "corral"
+WEB = SRC / "web"
 HTTP_LAYER = ("corral.web.http", "corral.web.routing")
 
 # Imports inside functions that would close a cycle at load time, each kept there
@@ -35,14 +37,14 @@ CALL_TIME_CYCLE_EDGES = {
 
 
 def _module_name(path: Path) -> str:
-    parts = ["corral", "web", *path.relative_to(WEB).with_suffix("").parts]
+    parts = ["corral", *path.relative_to(SRC).with_suffix("").parts]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for p in sorted(WEB.rglob("*.py"))}
+def _modules(package: str = "web") -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted((SRC / package).rglob("*.py"))}
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -76,7 +78,7 @@ def _import_nodes(body: list[ast.stmt], *, which: str) -> list[ast.Import | ast.
 
 
 def _targets(name: str, path: Path, node: ast.Import | ast.ImportFrom, modules: dict[str, Path]) -> set[str]:
-    """The corral.web modules an import statement loads."""
+    """The modules of the package being read that an import statement loads."""
     out: set[str] = set()
     if isinstance(node, ast.Import):
         candidates = [a.name for a in node.names]
@@ -90,7 +92,7 @@ def _targets(name: str, path: Path, node: ast.Import | ast.ImportFrom, modules: 
             base = node.module or ""
         candidates = [base, *(f"{base}.{a.name}" for a in node.names)]
     for candidate in candidates:
-        # a package's __init__ runs too, from corral.web down
+        # a package's __init__ runs too, from corral.web (corral.server) down
         parts = candidate.split(".")
         for i in range(3, len(parts) + 1):
             prefix = ".".join(parts[:i])
@@ -100,8 +102,8 @@ def _targets(name: str, path: Path, node: ast.Import | ast.ImportFrom, modules: 
     return {m for m in out if m != name and not name.startswith(m + ".")}
 
 
-def _graph(which: str) -> dict[str, set[str]]:
-    modules = _modules()
+def _graph(which: str, package: str = "web") -> dict[str, set[str]]:
+    modules = _modules(package)
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(), str(path))
@@ -151,6 +153,14 @@ def test_the_graph_is_read() -> None:
     graph = _graph("load")
     assert "corral.web.http.request" in graph["corral.web.wrappers"]
     assert "corral.web.routing.map" in graph["corral.web.routing"]
+    server = _graph("load", "server")
+    assert "corral.server.http.environ" in server["corral.server.http.cycle"]
+
+
+def test_the_server_has_no_import_cycles() -> None:
+    """corral.server: no cycle when modules load, nor through imports inside functions."""
+    assert _cycles(_graph("load", "server")) == []
+    assert _cycles(_graph("run", "server")) == []
 
 
 def test_no_import_cycles() -> None:
