@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 class App(AppSetup):
     """A WSGI application with Flask's API.
 
@@ -55,10 +54,6 @@ class App(AppSetup):
     test_client_class: type[TestClient] | None = None
     test_cli_runner_class: type[CliRunner] | None = None
     session_interface: SessionInterface = SecureCookieSessionInterface()
-
-    # -- properties ------------------------------------------------------------
-
-    # -- registration ------------------------------------------------------------
 
     # -- contexts ---------------------------------------------------------------
 
