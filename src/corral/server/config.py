@@ -2,8 +2,11 @@
 
 Every setting is one :class:`Setting` record in :data:`SETTINGS` (name, validator,
 default, command-line flags, environment variable, help text, section).  From that
-table come the argparse parser, the config-file reader, ``--print-config`` and the
-Markdown reference in README.md (``python -m corral.server.config --markdown``).
+table come the argparse parser, the config-file reader, ``--print-config``, the
+Markdown reference in README.md (``python -m corral.server.config --markdown``) and
+the typed attributes of :class:`Settings` (:mod:`corral.server.settings_types`,
+written by ``tools/update_settings_types.py``: the type of each is its validator's
+return annotation).
 
 Names, flag spellings and precedence are Gunicorn's.  Highest first: the command
 line, ``CORRAL_CMD_ARGS`` then ``GUNICORN_CMD_ARGS`` (extra arguments parsed like the
@@ -594,8 +597,12 @@ class Settings(SettingFields):
               origin: tuple[list[str], dict[str, str], str] | None,
               config_read: str | None, warnings: list[str]) -> None:
         """Store validated ``values`` (one per setting) and where they came from."""
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
+        try:
+            for name, value in values.items():
+                object.__setattr__(self, name, value)
+        except AttributeError:  # a row added to the table after the last generation
+            raise RuntimeError("corral/server/settings_types.py is out of date with the "
+                               "settings table: run tools/update_settings_types.py") from None
         object.__setattr__(self, "_origin", origin)
         object.__setattr__(self, "_config_read", config_read)
         object.__setattr__(self, "_warnings", warnings)
