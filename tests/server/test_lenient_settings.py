@@ -15,12 +15,12 @@ import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import trustme
 
+from corral.server.config import Settings
 from corral.server.tls import accept_tls, make_ssl_context, suppresses_ragged_eofs
 from tests.support import WORKER_CLASSES, ServerProcess, parse_response, read_response, recv_all
 
@@ -362,8 +362,8 @@ def https_status(srv: ServerProcess, ctx: ssl.SSLContext) -> int:
 def test_ragged_eof_in_accept_tls(certs: Certs, suppress: bool) -> None:
     """Suppressed (the default): reading a connection closed without a
     close_notify gives an end of stream; otherwise the read fails."""
-    settings = SimpleNamespace(certfile=str(certs.certfile), keyfile=str(certs.keyfile),
-                               header_timeout=5, suppress_ragged_eofs=suppress)
+    settings = Settings(certfile=str(certs.certfile), keyfile=str(certs.keyfile),
+                        header_timeout=5, suppress_ragged_eofs=suppress)
     ctx = make_ssl_context(settings)
     assert ctx is not None and suppresses_ragged_eofs(ctx) is suppress
     done: list[tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]] = []

@@ -7,12 +7,12 @@ import json
 import socket
 import struct
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corral.server.config import Settings
 from corral.server.http.errors import ClientDisconnected, ParseError
 from corral.server.http.proxy import (
     V2_SIGNATURE,
@@ -258,8 +258,8 @@ def test_proxy_allowed(peer: object, allowed: list[str] | str, ok: bool) -> None
 
 
 def test_proxy_parser_only_when_enabled_and_allowed() -> None:
-    on = SimpleNamespace(proxy_protocol=True, proxy_allow_ips=["127.0.0.1"])
-    off = SimpleNamespace(proxy_protocol=False, proxy_allow_ips=["*"])
+    on = Settings(proxy_protocol=True, proxy_allow_ips=["127.0.0.1"])
+    off = Settings(proxy_protocol=False, proxy_allow_ips=["*"])
     assert isinstance(proxy_parser(on, ("127.0.0.1", 9)), ProxyHeaderParser)
     assert proxy_parser(on, ("10.0.0.1", 9)) is None
     assert proxy_parser(off, ("127.0.0.1", 9)) is None
@@ -275,7 +275,7 @@ def test_header_addresses_fall_back_to_the_socket() -> None:
 
 # -- accept_proxy on a real socket pair -----------------------------------------
 
-ON = SimpleNamespace(proxy_protocol=True, proxy_allow_ips=["*"])
+ON = Settings(proxy_protocol=True, proxy_allow_ips=["*"])
 
 
 @pytest.mark.parametrize("header", [V1_VALID[0][0], v2(payload=inet4() + b"\x04\x00\x02ab")])
@@ -297,7 +297,7 @@ def test_accept_proxy_passthrough_when_not_expected() -> None:
     a, b = socket.socketpair()
     with a, b:
         b.sendall(HTTP)
-        off = SimpleNamespace(proxy_protocol=False, proxy_allow_ips=["*"])
+        off = Settings(proxy_protocol=False, proxy_allow_ips=["*"])
         assert accept_proxy(a, off, ("1.1.1.1", 1), "x") == (("1.1.1.1", 1), "x")
         assert a.recv(4096) == HTTP
 

@@ -10,11 +10,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import trustme
 
+from corral.server.config import Settings
 from corral.server.tls import TLSConfigError, accept_tls, make_ssl_context
 from tests.support import WORKER_CLASSES, ServerProcess, recv_all
 
@@ -34,11 +34,11 @@ class Certs:
         self.ca.cert_pem.write_to_path(str(self.ca_file))
         self.client = self.ca.issue_cert("client.example")
 
-    def settings(self, **kw: object) -> SimpleNamespace:
+    def settings(self, **kw: object) -> Settings:
         base: dict[str, object] = {"certfile": str(self.certfile), "keyfile": str(self.keyfile), "ca_certs": None,
                 "cert_reqs": 0, "ciphers": None, "header_timeout": 2.0}
         base.update(kw)
-        return SimpleNamespace(**base)
+        return Settings(**base)
 
     def client_context(self, with_cert: bool = False) -> ssl.SSLContext:
         ctx = ssl.create_default_context()
@@ -57,8 +57,8 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 
 def test_no_certfile_no_context() -> None:
-    assert make_ssl_context(SimpleNamespace(certfile=None)) is None
-    assert make_ssl_context(SimpleNamespace()) is None
+    assert make_ssl_context(Settings(certfile=None)) is None
+    assert make_ssl_context(Settings()) is None
 
 
 def test_context_from_settings(certs: Certs) -> None:
@@ -120,7 +120,7 @@ def _accepted(client_action: object) -> tuple[ssl.SSLSocket | None, list[object]
 
 
 CTX: ssl.SSLContext
-SETTINGS: SimpleNamespace
+SETTINGS: Settings
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ import select
 import signal
 import sys
 import time
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from corral.server import systemd
 from corral.server.hooks import ServerAttributes
@@ -54,6 +54,9 @@ from corral.server.workers.base import (
     process_title,
     set_process_title,
 )
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 HANDLED_SIGNALS = ("HUP", "QUIT", "INT", "TERM", "TTIN", "TTOU", "USR1", "USR2", "WINCH")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
@@ -131,7 +134,7 @@ def signal_name(sig: int) -> str:
 class Arbiter(ServerAttributes):
     """The master process.  All state lives on the instance."""
 
-    def __init__(self, settings: Any, log: Any = None) -> None:
+    def __init__(self, settings: Settings, log: Any = None) -> None:
         self.settings = settings
         if log is None:
             from corral.server.logconfig import make_logger
@@ -143,7 +146,7 @@ class Arbiter(ServerAttributes):
         self.listeners: list[Listener] = []
         self.sig_queue: list[int] = []
         self.pipe: tuple[int, int] | None = None
-        self.num_workers = int(settings.workers)
+        self.num_workers = settings.workers
         self.worker_age = 0
         self.worker_class: Any = None
         self.app: Any = None  # the preloaded app (--preload only)
@@ -163,13 +166,21 @@ class Arbiter(ServerAttributes):
 
     # -- properties used by hooks ---------------------------------------------------
     @property
-    def cfg(self) -> Any:
+    def cfg(self) -> Settings:
         """Gunicorn's name for the settings, for config-file hooks written for it."""
         return self.settings
 
     @property
+    def app_uri(self) -> str:
+        """The application spec (the command line refuses to start without one)."""
+        uri = self.settings.app_uri
+        if not uri:
+            raise HaltServer("no application given (APP_URI)", EXIT_BAD_SETTING)
+        return uri
+
+    @property
     def proc_name(self) -> str:
-        return str(getattr(self.settings, "proc_name", None) or self.settings.app_uri)
+        return str(self.settings.proc_name or self.settings.app_uri)
 
     # -- start-up -------------------------------------------------------------------
     def run(self) -> NoReturn:
@@ -201,7 +212,7 @@ class Arbiter(ServerAttributes):
         self.load_worker_class()
         self.init_pipe()
         self.init_signals()
-        pidfile = getattr(self.settings, "pidfile", None)
+        pidfile = self.settings.pidfile
         if pidfile:
             self.pidfile = Pidfile(pidfile)
             self.pidfile.create(self.pid)
@@ -228,7 +239,7 @@ class Arbiter(ServerAttributes):
         urls = ", ".join(listener.url for listener in self.listeners)
         return f"Listening at {urls} with {self.num_workers} {self.settings.worker_class} workers"
 
-    def apply_environment(self, settings: Any) -> None:
+    def apply_environment(self, settings: Settings) -> None:
         """``-e KEY=VALUE`` in the master (inherited by workers); the command line
         applies ``--chdir``/``--pythonpath`` before the arbiter exists."""
         os.environ.update(settings.env)
@@ -246,7 +257,7 @@ class Arbiter(ServerAttributes):
         finally:
             os.close(fd)
 
-    def hand_over_logs(self, settings: Any) -> None:
+    def hand_over_logs(self, settings: Settings) -> None:
         """Give the log files to ``--user``/``--group``, so that workers running as
         that account can reopen them (USR1 after a log rotation)."""
         uid, gid = switched_owner(settings)
@@ -270,7 +281,7 @@ class Arbiter(ServerAttributes):
         from corral.server.loader import AppLoadError, load_app
 
         try:
-            self.app = load_app(self.settings.app_uri)
+            self.app = load_app(self.app_uri)
         except AppLoadError as e:
             self.log.error("%s", e, exc_info=e.__cause__)  # the app's traceback
             raise HaltServer(str(e), EXIT_APP_LOAD_ERROR) from None
@@ -281,7 +292,7 @@ class Arbiter(ServerAttributes):
             return self.app
         from corral.server.loader import load_app
 
-        return load_app(self.settings.app_uri)
+        return load_app(self.app_uri)
 
     # -- signals ----------------------------------------------------------------------
     def init_pipe(self) -> None:
@@ -539,7 +550,7 @@ class Arbiter(ServerAttributes):
         for pid, deadline in list(self.aborted.items()) + list(self.retiring.items()):
             if now >= deadline and pid in self.workers:
                 self.kill_worker(pid, signal.SIGKILL)
-        timeout = float(self.settings.timeout or 0)
+        timeout = float(self.settings.timeout)
         if timeout <= 0:
             return
         for pid, worker in list(self.workers.items()):
@@ -640,9 +651,9 @@ class Arbiter(ServerAttributes):
         try:
             os.environ[INHERIT_ENV] = ",".join(str(lst.fileno()) for lst in self.listeners)
             call_hook(self.settings, self.log, "pre_exec", self)
-            origin = getattr(self.settings, "_origin", None)
-            if origin is not None:
-                os.chdir(origin[2])
+            cwd = self.settings.origin_cwd
+            if cwd is not None:
+                os.chdir(cwd)
             for sig in self.signals:
                 signal.signal(sig, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, self.signals)

@@ -134,7 +134,7 @@ def await_start(read_fd: int) -> int:
     return status
 
 
-def check_app(settings: Settings) -> None:
+def check_app(settings: Settings, app_uri: str) -> None:
     """``--check-config``: load the worker class and the application in this
     process; exit 0, 2 (the worker class) or 4 (the application)."""
     from corral.server.workers import WorkerClassError, load_worker_class
@@ -144,7 +144,7 @@ def check_app(settings: Settings) -> None:
     except WorkerClassError as e:
         fail(str(e), EXIT_USAGE)
     try:
-        load_app(settings.app_uri)
+        load_app(app_uri)
     except AppLoadError as e:
         fail_app(e)
     sys.exit(0)
@@ -153,7 +153,7 @@ def check_app(settings: Settings) -> None:
 def check_dev_settings(settings: Settings) -> None:
     """``--paste`` (exit 4 without PasteDeploy or the file) and
     ``--reload-engine inotify`` (exit 2 where inotify does not work)."""
-    if settings.paste:
+    if settings.paste and settings.app_uri:  # --paste gave app_uri its config: spec
         try:
             check_paste(settings.app_uri)
         except AppLoadError as e:
@@ -165,7 +165,7 @@ def check_dev_settings(settings: Settings) -> None:
             fail("--reload-engine inotify: inotify does not work on this system")
 
 
-def check_first_load(settings: Settings) -> None:
+def check_first_load(app_uri: str) -> None:
     """With ``--reload``, a worker whose app stops importing after an edit keeps
     serving the error until the file is fixed; an app spec that never loaded is
     still a one-line error and exit 4.  The app is tried in a short-lived child, so
@@ -176,13 +176,13 @@ def check_first_load(settings: Settings) -> None:
         os.close(read_fd)
         status = 0
         try:
-            load_app(settings.app_uri)
+            load_app(app_uri)
         except AppLoadError as e:
             report = f"{e}\n{e.traceback()}".rstrip("\n")
             os.write(write_fd, report.encode("utf-8", "replace"))
             status = EXIT_APP_LOAD
         except BaseException as e:  # anything else: the workers will say it in full
-            os.write(write_fd, f"{settings.app_uri}: {type(e).__name__}: {e}".encode())
+            os.write(write_fd, f"{app_uri}: {type(e).__name__}: {e}".encode())
             status = EXIT_APP_LOAD
         os._exit(status)
     os.close(write_fd)
@@ -190,7 +190,7 @@ def check_first_load(settings: Settings) -> None:
         message = f.read().decode("utf-8", "replace")
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        fail(message or f"{settings.app_uri}: the application did not load", EXIT_APP_LOAD)
+        fail(message or f"{app_uri}: the application did not load", EXIT_APP_LOAD)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -214,13 +214,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if settings.daemon and os.environ.get("NOTIFY_SOCKET"):
         print("corral: warning: --daemon under systemd's Type=notify: the detached master "
               "is not the process systemd started; drop --daemon", file=sys.stderr)
-    if not settings.app_uri:
+    app_uri = settings.app_uri
+    if not app_uri:
         fail("the following arguments are required: APP_URI", usage=True)
     prepare_process(settings)
     if settings.check_config:
-        check_app(settings)
+        check_app(settings, app_uri)
     if settings.reload and not settings.preload_app:
-        check_first_load(settings)
+        check_first_load(app_uri)
     from corral.server.arbiter import Arbiter
     from corral.server.sockets import INHERIT_ENV
 

@@ -2,8 +2,11 @@
 
 Every setting is one :class:`Setting` record in :data:`SETTINGS` (name, validator,
 default, command-line flags, environment variable, help text, section).  From that
-table come the argparse parser, the config-file reader, ``--print-config`` and the
-Markdown reference in README.md (``python -m corral.server.config --markdown``).
+table come the argparse parser, the config-file reader, ``--print-config``, the
+Markdown reference in README.md (``python -m corral.server.config --markdown``) and
+the typed attributes of :class:`Settings` (:mod:`corral.server.settings_types`,
+written by ``tools/update_settings_types.py``: the type of each is its validator's
+return annotation).
 
 Names, flag spellings and precedence are Gunicorn's.  Highest first: the command
 line, ``CORRAL_CMD_ARGS`` then ``GUNICORN_CMD_ARGS`` (extra arguments parsed like the
@@ -34,6 +37,7 @@ from typing import Any
 
 from corral import __version__
 from corral.server import dropin, hooks
+from corral.server.settings_types import SettingFields
 from corral.server.validators import (  # noqa: F401  (the table's vocabulary)
     Validator,
     _account,
@@ -563,15 +567,18 @@ def _parse_layers(
     return layers, path
 
 
-class Settings:
+class Settings(SettingFields):
     """Resolved settings, read by attribute with Gunicorn's names (``settings.workers``).
 
-    ``Settings(**overrides)`` gives the defaults plus validated overrides;
-    :meth:`from_argv` resolves command line, environment and config file.
-    Assigning a setting attribute validates the value.
+    Every setting is a typed slot declared in :class:`SettingFields` (generated from
+    the table), so reads are plain attribute reads.  ``Settings(**overrides)``
+    gives the defaults plus validated overrides; :meth:`from_argv` resolves command
+    line, environment and config file.  Assigning a setting attribute validates the
+    value; assigning any other name raises :class:`AttributeError`.
     """
 
-    _values: dict[str, Any]
+    __slots__ = ("_origin", "_config_read", "_warnings")
+
     _origin: tuple[list[str], dict[str, str], str] | None
     _config_read: str | None
     _warnings: list[str]
@@ -584,10 +591,21 @@ class Settings:
                 raise TypeError(f"unknown setting {name!r}")
             values[name] = value
         _resolve_paste(values, cwd)
-        object.__setattr__(self, "_values", _validate_all(values, {}))
-        object.__setattr__(self, "_origin", None)
-        object.__setattr__(self, "_config_read", None)
-        object.__setattr__(self, "_warnings", [])
+        self._fill(_validate_all(values, {}), None, None, [])
+
+    def _fill(self, values: Mapping[str, Any],
+              origin: tuple[list[str], dict[str, str], str] | None,
+              config_read: str | None, warnings: list[str]) -> None:
+        """Store validated ``values`` (one per setting) and where they came from."""
+        try:
+            for name, value in values.items():
+                object.__setattr__(self, name, value)
+        except AttributeError:  # a row added to the table after the last generation
+            raise RuntimeError("corral/server/settings_types.py is out of date with the "
+                               "settings table: run tools/update_settings_types.py") from None
+        object.__setattr__(self, "_origin", origin)
+        object.__setattr__(self, "_config_read", config_read)
+        object.__setattr__(self, "_warnings", warnings)
 
     @classmethod
     def from_argv(
@@ -624,38 +642,37 @@ class Settings:
             warnings.append(f"the sync worker runs one request at a time: with --threads "
                             f"{validated['threads']}, gthread is used (as in Gunicorn)")
         self = cls.__new__(cls)
-        object.__setattr__(self, "_values", validated)
-        object.__setattr__(self, "_origin", (args, env, cwd))
-        object.__setattr__(self, "_config_read", config_read)
-        object.__setattr__(self, "_warnings", warnings)
+        self._fill(validated, (args, env, cwd), config_read, warnings)
         return self
 
     def reread(self) -> Settings:
         """A fresh Settings built again from the same argv, environment and config file
         (re-read from disk).  Raises :class:`ConfigError` if it became invalid."""
         if self._origin is None:
-            return Settings(**self._values)
+            return Settings(**self.as_dict())
         args, env, cwd = self._origin
         return Settings.from_argv(args, env, cwd)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(f"no setting named {name!r}") from None
-
     def __setattr__(self, name: str, value: Any) -> None:
-        if name not in BY_NAME:
+        setting = BY_NAME.get(name)
+        if setting is None:
             raise AttributeError(f"no setting named {name!r}")
-        self._values[name] = _validate_one(BY_NAME[name], value, "")
+        object.__setattr__(self, name, _validate_one(setting, value, ""))
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self._values)
+        """Every setting's value by name, in the order of the table."""
+        return {name: getattr(self, name) for name in SettingFields.__slots__}
 
     @property
     def config_read(self) -> str | None:
         """The config file that was read (a path or ``python:module``), if any."""
         return self._config_read
+
+    @property
+    def origin_cwd(self) -> str | None:
+        """The working directory :meth:`from_argv` resolved paths against (None for
+        ``Settings(**overrides)``)."""
+        return None if self._origin is None else self._origin[2]
 
     @property
     def warnings(self) -> list[str]:
@@ -666,26 +683,26 @@ class Settings:
     @property
     def worker_class_str(self) -> str:
         """Gunicorn's name for the worker class as a string (``gthread`` ...)."""
-        return str(self._values["worker_class"])
+        return self.worker_class
 
     @property
     def is_ssl(self) -> bool:
-        return bool(self._values["certfile"])
+        return bool(self.certfile)
 
     @property
     def uid(self) -> int:
         """Gunicorn's name for the resolved ``user`` id."""
-        return int(self._values["user"])
+        return self.user
 
     @property
     def gid(self) -> int:
         """Gunicorn's name for the resolved ``group`` id."""
-        return int(self._values["group"])
+        return self.group
 
     @property
     def env(self) -> dict[str, str]:
         """``raw_env`` as a dict."""
-        return dict(item.split("=", 1) for item in self._values["raw_env"])
+        return dict(item.split("=", 1) for item in self.raw_env)
 
     @property
     def config_source(self) -> str | None:

@@ -21,7 +21,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 
 def on_starting(server: Any) -> None:
@@ -121,7 +124,7 @@ class ServerAttributes:
     """Gunicorn's names for the arbiter's state, as hooks written for it use them
     (mixed into :class:`corral.server.arbiter.Arbiter`)."""
 
-    settings: Any
+    settings: Settings
     WORKERS = _Alias("workers")
     LISTENERS = _Alias("listeners")
 

@@ -31,7 +31,7 @@ import os
 import socket
 from typing import Any
 
-from corral.server.config import ConfigError
+from corral.server.config import ConfigError, Settings
 
 ERROR_LOGGER = "corral.error"
 ACCESS_LOGGER = "corral.access"
@@ -83,12 +83,12 @@ def _describe(e: BaseException) -> str:
 
 
 # -- log config files -----------------------------------------------------------------
-def apply_log_config(settings: Any) -> set[str] | None:
+def apply_log_config(settings: Settings) -> set[str] | None:
     """Apply the configured log config, if any; returns the names of the loggers it
     configured (with the corral names of Gunicorn's), or None without one."""
-    conf_dict = getattr(settings, "logconfig_dict", None)
-    conf_json = getattr(settings, "logconfig_json", None)
-    conf_ini = getattr(settings, "logconfig", None)
+    conf_dict = settings.logconfig_dict
+    conf_json = settings.logconfig_json
+    conf_ini = settings.logconfig
     if conf_dict:
         names = _dict_config({**copy.deepcopy(CONFIG_DEFAULTS), **conf_dict},
                              "logconfig_dict")
@@ -199,18 +199,17 @@ def parse_syslog_address(addr: str) -> tuple[socket.SocketKind | None, str | tup
     return types[scheme], (host.lower() or "localhost", int(port_text or 514))
 
 
-def syslog_handler(settings: Any, kind: str) -> SyslogHandler:
+def syslog_handler(settings: Settings, kind: str) -> SyslogHandler:
     """The syslog handler of the ``kind`` log (``error`` or ``access``)."""
-    facility_name = str(getattr(settings, "syslog_facility", "user")).strip().lower()
+    facility_name = settings.syslog_facility.strip().lower()
     facility = SyslogHandler.facility_names.get(facility_name)
     if facility is None:
         raise LogConfigError(f"--log-syslog-facility: unknown facility {facility_name!r} "
                              f"(one of {', '.join(sorted(SyslogHandler.facility_names))})")
-    addr = str(getattr(settings, "syslog_addr", "udp://localhost:514"))
+    addr = settings.syslog_addr
     socktype, address = parse_syslog_address(addr)
-    prefix = (getattr(settings, "syslog_prefix", None)
-              or getattr(settings, "proc_name", None)
-              or getattr(settings, "app_uri", None) or "corral").replace(":", ".")
+    prefix = (settings.syslog_prefix or settings.proc_name or settings.app_uri
+              or "corral").replace(":", ".")
     try:
         handler = SyslogHandler(address=address, facility=facility, socktype=socktype)
     except OSError as e:
@@ -221,13 +220,13 @@ def syslog_handler(settings: Any, kind: str) -> SyslogHandler:
 
 
 # -- the logger class -----------------------------------------------------------------
-def logger_class(settings: Any) -> type:
+def logger_class(settings: Settings) -> type:
     """The class ``--logger-class`` names (``module.Class`` or ``module:Class``); the
     default (or ``simple``) becomes the StatsD logger when ``--statsd-host`` is set.
     A class's ``install()`` class method, if any, runs once here."""
-    uri = str(getattr(settings, "logger_class", None) or DEFAULT_LOGGER_CLASS).strip()
+    uri = (settings.logger_class or DEFAULT_LOGGER_CLASS).strip()
     if uri in _DEFAULT_ALIASES:
-        uri = STATSD_LOGGER_CLASS if getattr(settings, "statsd_host", None) else \
+        uri = STATSD_LOGGER_CLASS if settings.statsd_host else \
             DEFAULT_LOGGER_CLASS
     elif uri in _STATSD_ALIASES:
         uri = STATSD_LOGGER_CLASS
@@ -254,6 +253,6 @@ def logger_class(settings: Any) -> type:
     return cls
 
 
-def make_logger(settings: Any) -> Any:
+def make_logger(settings: Settings) -> Any:
     """An instance of :func:`logger_class` for ``settings``."""
     return logger_class(settings)(settings)

@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from corral.server.logconfig import (
     ACCESS_LOGGER,
@@ -52,6 +52,9 @@ from corral.server.logconfig import (
     apply_log_config,
     syslog_handler,
 )
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 ERROR_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
 ERROR_DATEFMT = "[%Y-%m-%d %H:%M:%S %z]"
@@ -310,7 +313,7 @@ class Logger:
     :class:`corral.server.statsd.Statsd`) set it even when no access line is written.
     """
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.error_log = logging.getLogger(ERROR_LOGGER)
         self.access_log = logging.getLogger(ACCESS_LOGGER)
         self.access_writer: _LineWriter | None = None
@@ -326,7 +329,7 @@ class Logger:
         self.metrics: Any = None  # corral.server.metrics.Metrics with --metrics-bind
         self.setup(settings)
 
-    def setup(self, settings: Any) -> None:
+    def setup(self, settings: Settings) -> None:
         """(Re)configure from ``settings``; also used after a reload.
 
         A bad log config raises :class:`LogConfigError` the first time; on a later
@@ -360,7 +363,7 @@ class Logger:
         self.access_enabled = self._access_lines or self.metrics is not None
         self._capture()
 
-    def _apply_extras(self, settings: Any) -> None:
+    def _apply_extras(self, settings: Settings) -> None:
         """Log config, syslog, then the access log file (unless the log config took
         over the access logger)."""
         configured = apply_log_config(settings)
@@ -369,20 +372,20 @@ class Logger:
             self._keep_own_handler()
         config_takes_access = configured is not None and ACCESS_LOGGER in configured
         takes_access = config_takes_access
-        if getattr(settings, "syslog", False):
+        if settings.syslog:
             self._add_syslog(self.error_log, syslog_handler(settings, "error"))
-            if not getattr(settings, "disable_redirect_access_to_syslog", False):
+            if not settings.disable_redirect_access_to_syslog:
                 self._add_syslog(self.access_log, syslog_handler(settings, "access"))
                 takes_access = True
         self._access_records = configured is not None or takes_access
-        self.access_json = bool(getattr(settings, "access_log_json", False))
+        self.access_json = settings.access_log_json
         target = settings.accesslog
         if target is None and self.access_json:
             target = "-"  # --access-log-json alone: to stdout
         if target is not None and not config_takes_access:
             self.access_writer = _LineWriter(target)
         self._access_lines = self._access_records or self.access_writer is not None
-        if getattr(settings, "metrics_bind", None):
+        if settings.metrics_bind:
             from corral.server.metrics import MetricsError, enable
 
             try:

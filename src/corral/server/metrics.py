@@ -36,7 +36,10 @@ import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -270,9 +273,9 @@ class MetricsServer:
         self.metrics.remove()
 
 
-def serve(settings: Any, listeners: Iterable[Any], log: Any) -> MetricsServer | None:
+def serve(settings: Settings, listeners: Iterable[Any], log: Any) -> MetricsServer | None:
     """Start the endpoint when --metrics-bind is set (in the arbiter)."""
-    bind = getattr(settings, "metrics_bind", None)
+    bind = settings.metrics_bind
     if not bind:
         return None
     server = MetricsServer(enable(), bind, listeners)

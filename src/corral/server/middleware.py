@@ -11,28 +11,31 @@ precompressed siblings (``.gz``, ``.br``) stand for on-the-fly compression.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.server.static import StaticMapError as LayerError
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 __all__ = ["LayerError", "wrap_app"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wrap_app(app: WSGIApp, settings: Any) -> WSGIApp:
+def wrap_app(app: WSGIApp, settings: Settings) -> WSGIApp:
     """``app`` with the layers the settings ask for (itself when none)."""
-    if getattr(settings, "compress", False):
+    if settings.compress:
         from corral.server.compress import Compress
 
-        app = Compress(app, int(getattr(settings, "compress_min_size", 1024)))
-    static_map = getattr(settings, "static_map", None)
+        app = Compress(app, settings.compress_min_size)
+    static_map = settings.static_map
     if static_map:
         from corral.server.static import StaticFiles, parse_static_map
 
         mounts = parse_static_map(static_map)
-        app = StaticFiles(app, mounts, int(getattr(settings, "static_max_age", 0) or 0))
-    if getattr(settings, "metrics_bind", None):
+        app = StaticFiles(app, mounts, settings.static_max_age)
+    if settings.metrics_bind:
         from corral.server.metrics import current, track_in_flight
 
         metrics = current()

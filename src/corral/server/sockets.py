@@ -19,9 +19,12 @@ import socket
 import ssl
 import stat
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.server.tls import TLSConfigError, make_ssl_context
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 DEFAULT_PORT = 8000
 SD_LISTEN_FDS_START = 3
@@ -105,7 +108,7 @@ def _prepare(sock: socket.socket) -> None:
     sock.set_inheritable(True)
 
 
-def _bind_inet(host: str, port: int, settings: Any) -> socket.socket:
+def _bind_inet(host: str, port: int, settings: Settings) -> socket.socket:
     try:
         infos = socket.getaddrinfo(
             host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
@@ -116,7 +119,7 @@ def _bind_inet(host: str, port: int, settings: Any) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if getattr(settings, "reuse_port", False) and hasattr(socket, "SO_REUSEPORT"):
+        if settings.reuse_port and hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6 and host in ("::", ""):
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -148,12 +151,12 @@ def _remove_stale_unix_socket(path: str) -> None:
     raise ListenerError(f"cannot listen at unix:{path}: another server is listening on it")
 
 
-def _bind_unix(path: str, settings: Any) -> socket.socket:
+def _bind_unix(path: str, settings: Settings) -> socket.socket:
     _remove_stale_unix_socket(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.bind(path)
-        umask = int(getattr(settings, "umask", 0) or 0)
+        umask = settings.umask
         os.chmod(path, 0o777 & ~umask)
         _hand_over(path, settings)
         sock.listen(settings.backlog)
@@ -163,7 +166,7 @@ def _bind_unix(path: str, settings: Any) -> socket.socket:
     return sock
 
 
-def _hand_over(path: str, settings: Any) -> None:
+def _hand_over(path: str, settings: Settings) -> None:
     """Give the socket file to the workers' ``--user``/``--group`` (when they run as
     someone else), so that it can be managed like the rest of their files."""
     uid, gid = switched_owner(settings)
@@ -171,15 +174,11 @@ def _hand_over(path: str, settings: Any) -> None:
         os.chown(path, uid, gid)
 
 
-def switched_owner(settings: Any) -> tuple[int, int]:
+def switched_owner(settings: Settings) -> tuple[int, int]:
     """The ``--user`` and ``--group`` ids the workers switch to, each -1 where it is
     this process's own (for :func:`os.chown`: that part stays as it is)."""
-    uid = getattr(settings, "user", None)
-    gid = getattr(settings, "group", None)
-    return (
-        -1 if uid is None or int(uid) == os.geteuid() else int(uid),
-        -1 if gid is None or int(gid) == os.getegid() else int(gid),
-    )
+    uid, gid = settings.user, settings.group
+    return (-1 if uid == os.geteuid() else uid, -1 if gid == os.getegid() else gid)
 
 
 def _from_fd(fd: int) -> socket.socket:
@@ -224,7 +223,7 @@ def _listener(sock: socket.socket, ctx: ssl.SSLContext | None, unix_path: str | 
     return Listener(sock=sock, url=url, family=sock.family, ssl_context=ctx, unix_path=unix_path)
 
 
-def create_listeners(settings: Any, log: Any) -> list[Listener]:
+def create_listeners(settings: Settings, log: Any) -> list[Listener]:
     """Bind every address of ``settings.bind`` (or take systemd's sockets)."""
     try:
         ctx = make_ssl_context(settings)

@@ -22,10 +22,13 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.server.logconfig import LogConfigError
 from corral.server.logging import Environ, Headers, Logger
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 DEFAULT_PORT = 8125
 _UNIX_PORT = re.compile(r"unix:(\d+)")
@@ -125,7 +128,7 @@ class Statsd(Logger):
 
     _statsd: StatsdClient | None = None
 
-    def setup(self, settings: Any) -> None:
+    def setup(self, settings: Settings) -> None:
         first = not self._set_up_once
         problem = ""
         try:
@@ -135,8 +138,7 @@ class Statsd(Logger):
                 raise
             client, problem = None, str(e)
         else:
-            client = StatsdClient(address, getattr(settings, "statsd_prefix", ""),
-                                  getattr(settings, "dogstatsd_tags", ""))
+            client = StatsdClient(address, settings.statsd_prefix, settings.dogstatsd_tags)
             problem = f"{settings.statsd_host}: {client.problem}" if client.problem else ""
         super().setup(settings)  # closes the previous client
         self._statsd = client

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.server.http.response import error_response
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 TLS_RECORD_HANDSHAKE = 0x16  # first byte of every TLS ClientHello
 CERT_REQS = {0: ssl.CERT_NONE, 1: ssl.CERT_OPTIONAL, 2: ssl.CERT_REQUIRED}
@@ -44,19 +47,16 @@ def suppresses_ragged_eofs(ctx: ssl.SSLContext) -> bool:
     return bool(getattr(ctx, _RAGGED, True))
 
 
-def make_ssl_context(settings: Any) -> ssl.SSLContext | None:
+def make_ssl_context(settings: Settings) -> ssl.SSLContext | None:
     """A server-side context from the TLS settings, or None when no certfile is set;
     an ``ssl_context`` hook (Gunicorn's) may replace or adjust it.
 
     Raises :class:`TLSConfigError` naming the setting at fault.
     """
-    if not getattr(settings, "certfile", None):
+    if not settings.certfile:
         return None
-    hook = getattr(settings, "ssl_context", None)
-    if hook is None:
-        return _settings_context(settings)
     try:
-        ctx = hook(settings, lambda: _settings_context(settings))
+        ctx = settings.ssl_context(settings, lambda: _settings_context(settings))
     except TLSConfigError:
         raise
     except Exception as exc:
@@ -65,26 +65,28 @@ def make_ssl_context(settings: Any) -> ssl.SSLContext | None:
         raise TLSConfigError(f"ssl_context hook: returned {type(ctx).__name__}, "
                              "not an ssl.SSLContext")
     if not hasattr(ctx, _RAGGED):
-        setattr(ctx, _RAGGED, bool(getattr(settings, "suppress_ragged_eofs", True)))
+        setattr(ctx, _RAGGED, settings.suppress_ragged_eofs)
     return ctx
 
 
-def _settings_context(settings: Any) -> ssl.SSLContext:
+def _settings_context(settings: Settings) -> ssl.SSLContext:
     """The context the TLS settings describe."""
     certfile = settings.certfile
+    if not certfile:
+        raise TLSConfigError("certfile: TLS needs a certificate file")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    setattr(ctx, _RAGGED, bool(getattr(settings, "suppress_ragged_eofs", True)))
+    setattr(ctx, _RAGGED, settings.suppress_ragged_eofs)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
-    keyfile = getattr(settings, "keyfile", None) or None
+    keyfile = settings.keyfile or None
     try:
         ctx.load_cert_chain(certfile, keyfile)
     except (OSError, ssl.SSLError) as exc:
         raise TLSConfigError(f"certfile/keyfile: cannot load {certfile!r}: {exc}") from None
-    reqs = getattr(settings, "cert_reqs", 0) or 0
+    reqs = settings.cert_reqs
     if reqs not in CERT_REQS:
         raise TLSConfigError(f"cert_reqs: must be 0, 1 or 2, got {reqs!r}")
-    ca_certs = getattr(settings, "ca_certs", None)
+    ca_certs = settings.ca_certs
     if ca_certs:
         try:
             ctx.load_verify_locations(ca_certs)
@@ -93,7 +95,7 @@ def _settings_context(settings: Any) -> ssl.SSLContext:
     elif reqs:
         raise TLSConfigError("cert_reqs: client certificates need ca_certs")
     ctx.verify_mode = CERT_REQS[reqs]
-    ciphers = getattr(settings, "ciphers", None)
+    ciphers = settings.ciphers
     if ciphers:
         try:
             ctx.set_ciphers(ciphers)
@@ -102,13 +104,13 @@ def _settings_context(settings: Any) -> ssl.SSLContext:
     return ctx
 
 
-def handshake_timeout(settings: Any) -> float:
+def handshake_timeout(settings: Settings) -> float:
     """Seconds a client gets to finish the handshake: the header timeout (or 10)."""
-    return float(getattr(settings, "header_timeout", 10) or 10)
+    return settings.header_timeout or 10.0
 
 
 def accept_tls(
-    sock: socket.socket, ctx: ssl.SSLContext, settings: Any, log: Any = None
+    sock: socket.socket, ctx: ssl.SSLContext, settings: Settings, log: Any = None
 ) -> ssl.SSLSocket | None:
     """Wrap an accepted blocking socket and complete the handshake within
     :func:`handshake_timeout`; None (socket closed) on any failure.

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.server import hooks as default_hooks
 from corral.server.http.body import set_spool_dir
@@ -59,6 +59,9 @@ from corral.server.http.response import (
     error_response,
     sized_body,
 )
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 Output = bytes | FileChunk
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -124,30 +127,28 @@ class ConnInfo:
     environ_trusted: bool = False  # forwarded_allow_ips trusts the peer
 
 
-def _hook(settings: Any, name: str) -> Callable[..., Any] | None:
-    fn = getattr(settings, name, None)
-    if fn is None or fn is getattr(default_hooks, name, None):
-        return None
-    return fn  # type: ignore[no-any-return]
+def _hook(fn: Callable[..., Any], default: Callable[..., Any]) -> Callable[..., Any] | None:
+    """The configured hook, or None when it is the default one (which does nothing)."""
+    return None if fn is default else fn
 
 
 class RequestCycle:
     """One per worker process: the app, the settings-derived constants, hooks."""
 
-    def __init__(self, app: WSGIApp, settings: Any, log: Any, worker: Any = None) -> None:
+    def __init__(self, app: WSGIApp, settings: Settings, log: Any, worker: Any = None) -> None:
         self.app = app
         self.settings = settings
         self.log = log
         self.worker = worker
         multithread = getattr(worker, "multithread", None)
         if multithread is None:
-            multithread = int(getattr(settings, "threads", 1) or 1) > 1
+            multithread = settings.threads > 1
         self.environ = EnvironBuilder(settings, log, bool(multithread))
-        self.pre_request = _hook(settings, "pre_request")
-        self.post_request = _hook(settings, "post_request")
+        self.pre_request = _hook(settings.pre_request, default_hooks.pre_request)
+        self.post_request = _hook(settings.post_request, default_hooks.post_request)
         self.access_enabled = bool(getattr(log, "access_enabled", True))
-        self.sendfile = getattr(settings, "sendfile", None) is not False  # --no-sendfile
-        set_spool_dir(getattr(settings, "tmp_upload_dir", None))
+        self.sendfile = settings.sendfile is not False  # --no-sendfile
+        set_spool_dir(settings.tmp_upload_dir)
 
     def exchange(self, head: RequestHead, body: Any, conn: ConnInfo) -> Exchange:
         return Exchange(self, head, body, conn)

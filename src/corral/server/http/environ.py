@@ -37,6 +37,7 @@ from corral.server.http.proxy import PeerTrust
 from corral.server.http.response import FileWrapper
 
 if TYPE_CHECKING:
+    from corral.server.config import Settings
     from corral.server.http.cycle import ConnInfo
     from corral.server.http.parser import RequestHead
 
@@ -44,11 +45,6 @@ _V11 = (1, 1)
 _HEADER_KEYS: dict[str, str | None] = {
     "Content-Type": "CONTENT_TYPE",
     "Content-Length": "CONTENT_LENGTH",
-}
-DEFAULT_SECURE_HEADERS = {
-    "X-FORWARDED-PROTOCOL": "ssl",
-    "X-FORWARDED-PROTO": "https",
-    "X-FORWARDED-SSL": "on",
 }
 
 
@@ -126,27 +122,25 @@ def merge_headers(headers: list[tuple[str, str]], env: dict[str, Any]) -> bool:
 class EnvironBuilder:
     """Builds environ dicts for one worker process."""
 
-    def __init__(self, settings: Any, log: Any = None, multithread: bool = False) -> None:
-        root = getattr(settings, "root_path", "") or os.environ.get("SCRIPT_NAME", "")
+    def __init__(self, settings: Settings, log: Any = None, multithread: bool = False) -> None:
+        root = settings.root_path or os.environ.get("SCRIPT_NAME", "")
         self.script_name = root.rstrip("/")
-        self.trusted = PeerTrust(getattr(settings, "forwarded_allow_ips", ["127.0.0.1", "::1"]))
-        secure = getattr(settings, "secure_scheme_headers", None)
-        if secure is None:
-            secure = DEFAULT_SECURE_HEADERS
+        self.trusted = PeerTrust(settings.forwarded_allow_ips)
         self.secure_headers = [
-            ("HTTP_" + k.upper().replace("-", "_"), v.lower()) for k, v in secure.items()
+            ("HTTP_" + k.upper().replace("-", "_"), v.lower())
+            for k, v in settings.secure_scheme_headers.items()
         ]
         # the keys of the fields a trusted peer may forward the scheme or client in
         self.forwarding = frozenset([key for key, _ in self.secure_headers]
                                     + ["HTTP_X_FORWARDED_FOR"])
-        self.header_map = str(getattr(settings, "header_map", "drop") or "drop")
+        self.header_map = settings.header_map
         self.forwarders = forwarder_names(settings)
         self.underscores = underscore_policy(self.header_map, self.forwarders)
         self.log = log
         self.template: dict[str, Any] = {
             "wsgi.version": (1, 0),
             "wsgi.multithread": multithread,
-            "wsgi.multiprocess": int(getattr(settings, "workers", 1) or 1) > 1,
+            "wsgi.multiprocess": settings.workers > 1,
             "wsgi.run_once": False,
             "wsgi.file_wrapper": FileWrapper,
             "wsgi.input_terminated": True,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 # What header fields whose names contain ``_`` need (``Limits.underscore``):
 UNDERSCORE_DROPPED = 0  # every one is dropped from environ
@@ -15,14 +18,9 @@ _DEFAULT_FORWARDERS = frozenset({"SCRIPT_NAME", "PATH_INFO"})
 FIELD_SIZE = 8190  # --limit-request-field-size by default (and when set to 0)
 
 
-def forwarder_names(settings: Any) -> frozenset[str]:
+def forwarder_names(settings: Settings) -> frozenset[str]:
     """``forwarder_headers`` as upper-case names (``*`` stays as it is)."""
-    names = getattr(settings, "forwarder_headers", _DEFAULT_FORWARDERS)
-    if names is None:
-        return frozenset()
-    if isinstance(names, str):
-        names = names.split(",")
-    return frozenset(n.strip().upper() for n in names if n.strip())
+    return frozenset(n.strip().upper() for n in settings.forwarder_headers if n.strip())
 
 
 def underscore_policy(header_map: str, forwarders: frozenset[str]) -> int:
@@ -55,24 +53,23 @@ class Limits:
     spool: int = 0  # --body-spool-limit: largest body a buffering worker keeps
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Limits:
+    def from_settings(cls, settings: Settings) -> Limits:
         """Limits from the ``limit_request_*`` and the leniency settings."""
         forwarders = forwarder_names(settings)
-        header_map = str(getattr(settings, "header_map", "drop") or "drop")
         return cls(
-            int(getattr(settings, "limit_request_line", 4094) or 0),
-            int(getattr(settings, "limit_request_fields", 100) or 0),
+            settings.limit_request_line,
+            settings.limit_request_fields,
             # 0 is the default, not "unlimited", as in Gunicorn
-            int(getattr(settings, "limit_request_field_size", 8190) or 0) or FIELD_SIZE,
-            int(getattr(settings, "limit_request_body", 0) or 0),
-            bool(getattr(settings, "permit_obsolete_folding", False)),
-            bool(getattr(settings, "strip_header_spaces", False)),
-            bool(getattr(settings, "permit_unconventional_http_method", False)),
-            bool(getattr(settings, "permit_unconventional_http_version", False)),
-            bool(getattr(settings, "casefold_http_method", False)),
-            underscore_policy(header_map, forwarders),
+            settings.limit_request_field_size or FIELD_SIZE,
+            settings.limit_request_body,
+            settings.permit_obsolete_folding,
+            settings.strip_header_spaces,
+            settings.permit_unconventional_http_method,
+            settings.permit_unconventional_http_version,
+            settings.casefold_http_method,
+            underscore_policy(settings.header_map, forwarders),
             forwarders,
-            int(getattr(settings, "body_spool_limit", 0) or 0),
+            settings.body_spool_limit,
         )
 
     @property

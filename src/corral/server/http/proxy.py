@@ -27,9 +27,12 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
-from typing import Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from corral.server.http.errors import ClientDisconnected, ParseError
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 Address = Union[tuple[str, int], str]
 
@@ -263,16 +266,16 @@ def proxy_allowed(peer: Any, allowed: list[str] | str) -> bool:
     return trust(peer)
 
 
-def proxy_parser(settings: Any, peer: Any) -> ProxyHeaderParser | None:
+def proxy_parser(settings: Settings, peer: Any) -> ProxyHeaderParser | None:
     """A parser when this connection must start with a PROXY header, else None."""
-    if not getattr(settings, "proxy_protocol", False):
+    if not settings.proxy_protocol:
         return None
-    if not proxy_allowed(peer, getattr(settings, "proxy_allow_ips", ["127.0.0.1", "::1"])):
+    if not proxy_allowed(peer, settings.proxy_allow_ips):
         return None
     return ProxyHeaderParser()
 
 
-def accept_proxy(sock: socket.socket, settings: Any, peer: Any, sockname: Any) -> tuple[Any, Any]:
+def accept_proxy(sock: socket.socket, settings: Settings, peer: Any, sockname: Any) -> tuple[Any, Any]:
     """For blocking sockets: read the PROXY header (exactly, nothing after it) if one
     is expected; return the (peer, sockname) the request should see.
 

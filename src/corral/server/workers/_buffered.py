@@ -21,13 +21,16 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from corral.server.http.body import BodyWriter, BufferedBody
 from corral.server.http.errors import ClientDisconnected, ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
 from corral.server.http.response import FileChunk
 from corral.server.workers._closing import STOP_IDLE_GRACE
+
+if TYPE_CHECKING:
+    from corral.server.config import Settings
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -292,12 +295,12 @@ class Timeouts:
 
     OK, CLOSE, REQUEST_TIMEOUT = 0, 1, 2
 
-    def __init__(self, settings: Any) -> None:
-        self.keepalive = float(settings.keepalive or 0)
-        self.header = float(settings.header_timeout or 0)
-        self.body = float(settings.body_timeout or 0)
-        self.min_rate = float(getattr(settings, "min_data_rate", 0) or 0)
-        self.grace = float(getattr(settings, "min_data_rate_grace", 0) or 0)
+    def __init__(self, settings: Settings) -> None:
+        self.keepalive = float(settings.keepalive)
+        self.header = settings.header_timeout
+        self.body = settings.body_timeout
+        self.min_rate = settings.min_data_rate
+        self.grace = settings.min_data_rate_grace
 
     def check(self, buf: RequestBuffer, served: int, last: float, head_start: float,
               now: float, stopping: bool = False) -> int:

@@ -55,17 +55,17 @@ class ConnectionManager:
         self.loop = loop
         self.cycle = worker.cycle
         self.limits = Limits.from_settings(s)
-        self.spool_size = int(s.body_spool_size)
+        self.spool_size = s.body_spool_size
         self.timeouts = Timeouts(s)
         self.keepalive_allowed = self.timeouts.keepalive > 0
         self.header_timeout = self.timeouts.header
         self.body_timeout = self.timeouts.body
-        self.max_conns = max(1, int(s.worker_connections or 1000))
-        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0)
+        self.max_conns = s.worker_connections
+        self.send_timeout = s.send_timeout
         self.shedder: Shedder[HttpProtocol] = Shedder(_sheddable, _last, TICK)
-        self.proxy_protocol = bool(getattr(s, "proxy_protocol", False))
+        self.proxy_protocol = s.proxy_protocol
         self.conn_template = ConnInfo("", "", "http", self.keepalive_allowed)
-        threads = int(s.threads or 1)
+        threads = s.threads
         self.pool = ThreadPool(threads, worker.log) if threads > 1 else None
         self.watch = Watch(worker) if threads > 1 else None
         self.conns: set[HttpProtocol] = set()
@@ -108,7 +108,7 @@ class ConnectionManager:
             try:
                 server = await self.loop.create_server(
                     self._factory(ctx), sock=sock, **extra,
-                    backlog=int(self.worker.settings.backlog),
+                    backlog=self.worker.settings.backlog,
                 )
             except BaseException:
                 sock.close()
@@ -225,7 +225,7 @@ class ConnectionManager:
         self.stopping = True
         self.keepalive_allowed = False
         self.worker.alive = False
-        self.stop_deadline = _now() + float(self.worker.settings.graceful_timeout or 0)
+        self.stop_deadline = _now() + self.worker.settings.graceful_timeout
         self.stop_accepting()
         # connections accepted just before the listeners closed may still be on
         # their way to connection_made(): look again a moment later

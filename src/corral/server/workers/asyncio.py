@@ -649,11 +649,11 @@ class AsyncioWorker(Worker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.multithread = int(getattr(self.settings, "threads", 1) or 1) > 1
+        self.multithread = self.settings.threads > 1
         self.manager: ConnectionManager | None = None
 
     def run(self) -> None:
-        kind = str(getattr(self.settings, "loop", "auto") or "auto")
+        kind = self.settings.loop
         try:
             loop = new_event_loop(kind)
         except ImportError as e:

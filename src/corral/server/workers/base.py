@@ -40,7 +40,7 @@ import time
 import traceback
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.server.hooks import WorkerAttributes
 
@@ -49,6 +49,9 @@ from corral.server.hooks import WorkerAttributes
 from corral.server.middleware import LayerError, wrap_app
 from corral.server.sockets import Listener
 
+if TYPE_CHECKING:
+    from corral.server.config import Settings
+
 EXIT_OK = 0
 EXIT_BOOT_ERROR = 3
 EXIT_APP_LOAD_ERROR = 4
@@ -56,11 +59,10 @@ EXIT_APP_LOAD_ERROR = 4
 _STAMP = struct.Struct("d")  # offset 0: last notify(); offset 8: 1.0 once booted
 
 
-def call_hook(settings: Any, log: Any, name: str, *args: Any) -> None:
-    """Call the server hook ``name`` from the settings; log (never raise) its errors."""
-    hook = getattr(settings, name, None)
-    if hook is None:
-        return
+def call_hook(settings: Settings, log: Any, name: str, *args: Any) -> None:
+    """Call the server hook ``name`` (one of the hook settings); log (never raise)
+    its errors."""
+    hook: Callable[..., Any] = getattr(settings, name)
     try:
         hook(*args)
     except Exception:
@@ -104,8 +106,8 @@ def set_process_title(title: str) -> None:
     setproctitle(title)
 
 
-def process_title(role: str, settings: Any) -> str:
-    name = getattr(settings, "proc_name", None) or getattr(settings, "app_uri", "") or "corral"
+def process_title(role: str, settings: Settings) -> str:
+    name = settings.proc_name or settings.app_uri or "corral"
     return f"corral: {role} [{name}]"
 
 
@@ -184,7 +186,7 @@ class Worker(WorkerAttributes):
         ppid: int,
         listeners: list[Listener],
         app_loader: Callable[[], Any],
-        settings: Any,
+        settings: Settings,
         log: Any,
     ) -> None:
         self.age = age
@@ -198,7 +200,7 @@ class Worker(WorkerAttributes):
         self.booted = False
         self.aborted = False
         self.nr = 0
-        self.timeout = int(getattr(settings, "timeout", 30) or 0)
+        self.timeout = settings.timeout
         self.max_requests = self._pick_max_requests(settings)
         self.wsgi: Any = None
         self.cycle: Any = None
@@ -208,11 +210,11 @@ class Worker(WorkerAttributes):
         self.tmp = Heartbeat()
 
     @staticmethod
-    def _pick_max_requests(settings: Any) -> int:
-        limit = int(getattr(settings, "max_requests", 0) or 0)
+    def _pick_max_requests(settings: Settings) -> int:
+        limit = settings.max_requests
         if limit <= 0:
             return sys.maxsize
-        jitter = int(getattr(settings, "max_requests_jitter", 0) or 0)
+        jitter = settings.max_requests_jitter
         return limit + (random.randint(0, jitter) if jitter > 0 else 0)
 
     def __str__(self) -> str:
@@ -247,7 +249,7 @@ class Worker(WorkerAttributes):
         return []
 
     @property
-    def cfg(self) -> Any:
+    def cfg(self) -> Settings:
         """Gunicorn's name for the settings, for hooks written for it."""
         return self.settings
 
@@ -261,8 +263,8 @@ class Worker(WorkerAttributes):
         self.init_signals()
         self.tmp.notify()
         boot_time = time.time()
-        self.reload = bool(getattr(self.settings, "reload", False))
-        if getattr(self.settings, "spew", False):
+        self.reload = self.settings.reload
+        if self.settings.spew:
             spew()
         self.load_wsgi()
         if self.reload:
@@ -277,12 +279,9 @@ class Worker(WorkerAttributes):
         """Switch to ``--group``/``--user`` before anything of the application runs
         here (exit 3 when that is not allowed)."""
         s = self.settings
-        uid = getattr(s, "user", None)
-        gid = getattr(s, "group", None)
-        uid = os.geteuid() if uid is None else int(uid)
-        gid = os.getegid() if gid is None else int(gid)
+        uid, gid = s.user, s.group
         try:
-            switch_identity(uid, gid, bool(getattr(s, "initgroups", False)))
+            switch_identity(uid, gid, s.initgroups)
         except OSError as e:
             self.log.error("Cannot run the worker as uid %s, gid %s: %s",
                            uid, gid, e.strerror or e)
@@ -337,9 +336,9 @@ class Worker(WorkerAttributes):
         from corral.server.reloader import make_watcher
 
         s = self.settings
-        extra = [*(getattr(s, "reload_extra_files", None) or []), *self.reload_error_files]
+        extra = [*s.reload_extra_files, *self.reload_error_files]
         self.reloader = make_watcher(
-            str(getattr(s, "reload_engine", "auto")), extra, self.reload_changed,
+            s.reload_engine, extra, self.reload_changed,
             log=self.log, boot_time=boot_time,
         )
         self.reloader.begin()

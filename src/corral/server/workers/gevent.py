@@ -81,11 +81,11 @@ class GeventWorker(Worker):
 
         s = self.settings
         self.limits = Limits.from_settings(s)
-        self.spool_size = int(s.body_spool_size)
-        self.keepalive = float(s.keepalive or 0)
-        self.header_timeout = float(s.header_timeout or 0) or None
-        self.body_timeout = float(s.body_timeout or 0) or None
-        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
+        self.spool_size = s.body_spool_size
+        self.keepalive = float(s.keepalive)
+        self.header_timeout = s.header_timeout or None
+        self.body_timeout = s.body_timeout or None
+        self.send_timeout = s.send_timeout or None
         self.rates = Timeouts(s)
         # greenlets waiting for their client, with when its last byte came
         self.reading: dict[Any, float] = {}
@@ -93,7 +93,7 @@ class GeventWorker(Worker):
         self.running: dict[Any, float] = {}  # greenlet -> request start
         # the cap is kept by shedding (see acceptor()), not by the pool, so that a
         # new connection never waits for a shed one's greenlet to finish
-        self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.max_conns = s.worker_connections
         self.shedder: Shedder[Any] = Shedder(self.reading.__contains__, self.reading.__getitem__,
                                              TICK)
         pool = Pool()
@@ -117,7 +117,7 @@ class GeventWorker(Worker):
                 lsock.close()
             # idle keep-alive connections stay until their keep-alive timeout: a
             # request arriving on one is answered (with Connection: close)
-            deadline = _now() + float(s.graceful_timeout or 0)
+            deadline = _now() + s.graceful_timeout
             while len(pool) and _now() < deadline:
                 self.notify()
                 pool.join(timeout=TICK)

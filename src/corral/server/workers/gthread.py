@@ -89,19 +89,19 @@ class ThreadWorker(Worker):
             raise SystemExit(EXIT_BOOT_ERROR)
         s = self.settings
         self.limits = Limits.from_settings(s)
-        self.spool_size = int(s.body_spool_size)
+        self.spool_size = s.body_spool_size
         self.timeouts = Timeouts(s)
-        self.send_timeout = float(getattr(s, "send_timeout", 0) or 0) or None
+        self.send_timeout = s.send_timeout or None
         self.shedder: Shedder[Conn] = Shedder(_sheddable, _last, TICK)
         self.waiting: list[Conn] = []  # accepted while every place was busy: not read yet
-        self.max_conns = max(1, int(s.worker_connections or 1000))
+        self.max_conns = s.worker_connections
         self.keepalive_allowed = self.timeouts.keepalive > 0 and self.alive
-        self.needs_setup = bool(getattr(s, "proxy_protocol", False))
+        self.needs_setup = s.proxy_protocol
         self.poll = select.epoll()
         self.conns: dict[int, Conn] = {}
         self.by_fd: dict[int, Listener] = {}
         self.accepting = False
-        self.pool = ThreadPool(int(s.threads or 1), self.log)
+        self.pool = ThreadPool(s.threads, self.log)
         self.watch = Watch(self)
         for listener in self.listeners:
             listener.sock.setblocking(False)
@@ -136,7 +136,7 @@ class ThreadWorker(Worker):
         deadline: float | None = None
         while True:
             if not self.alive and deadline is None:
-                deadline = _now() + float(self.settings.graceful_timeout or 0)
+                deadline = _now() + self.settings.graceful_timeout
                 self.begin_stop()
             if deadline is not None and (not self.conns or _now() >= deadline):
                 return

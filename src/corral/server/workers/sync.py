@@ -22,7 +22,7 @@ import select
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral.server.http.body import StreamBody
 from corral.server.http.cycle import ConnInfo, Exchange
@@ -37,6 +37,9 @@ from corral.server.workers._buffered import Timeouts
 from corral.server.workers._closing import close_or_linger, linger_close
 from corral.server.workers.base import Worker
 
+if TYPE_CHECKING:
+    from corral.server.config import Settings
+
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _ACCEPT_ERRORS = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EPROTO)
 
@@ -44,14 +47,14 @@ _ACCEPT_ERRORS = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EPR
 class Connection:
     """One accepted client: blocking reads through the parser, writes of output."""
 
-    def __init__(self, sock: socket.socket, settings: Any, limits: Limits,
+    def __init__(self, sock: socket.socket, settings: Settings, limits: Limits,
                  beat: Callable[[], object] | None = None, rates: Timeouts | None = None,
                  ) -> None:
         self.sock = sock
         self.parser = RequestParser(limits)
-        self.header_timeout = float(getattr(settings, "header_timeout", 10) or 0) or None
-        self.body_timeout = float(getattr(settings, "body_timeout", 30) or 0) or None
-        self.send_timeout = float(getattr(settings, "send_timeout", 30) or 0) or None
+        self.header_timeout = settings.header_timeout or None
+        self.body_timeout = settings.body_timeout or None
+        self.send_timeout = settings.send_timeout or None
         self.beat = beat  # the worker's heartbeat, beaten while waiting on the client
         self.rates = rates
 
@@ -136,7 +139,7 @@ class SyncWorker(Worker):
     def run(self) -> None:
         self.limits = Limits.from_settings(self.settings)
         self.rates = Timeouts(self.settings)
-        self.proxy_protocol = bool(getattr(self.settings, "proxy_protocol", False))
+        self.proxy_protocol = self.settings.proxy_protocol
         for listener in self.listeners:
             listener.sock.setblocking(False)
         by_fd = {listener.sock.fileno(): listener for listener in self.listeners}
