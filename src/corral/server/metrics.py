@@ -248,6 +248,13 @@ class MetricsServer:
             if environ.get("PATH_INFO") != "/metrics":
                 start_response("404 Not Found", [("Content-Type", "text/plain")])
                 return [b"not found: the metrics are at /metrics\n"]
+            for _ in range(2):
+                try:
+                    return exposition(environ, start_response)  # type: ignore[no-any-return]
+                except FileNotFoundError:
+                    # a worker's file went (its process died) between listing the
+                    # directory and reading it: read the directory again
+                    continue
             return exposition(environ, start_response)  # type: ignore[no-any-return]
 
         host, port = parse_bind(bind)
