@@ -115,6 +115,8 @@ class RequestParser:
             self._parse(data)
         except ParseError as exc:
             self._error = exc
+            if self._state == _IDLE:  # a head had begun
+                self._state = _HEAD
             if not events:
                 raise
         return events
