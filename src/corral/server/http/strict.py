@@ -109,6 +109,7 @@ _B_FIELD_STRIP = re.compile(("(" + _TOKEN + ")" + _OWS + ":" + _OWS + "(" + _VCH
 _B_FOLDED = re.compile(("[ \t]+" + _P + "(" + _VCHARS + ")\r").encode())
 _B_NOT_VALUE = re.compile(rb"[^\t\x20-\x7e\x80-\xff]")
 _VERSION_TEMPLATE = b"HTTP/#.#\r"  # "#": a digit
+_METHOD, _TARGET, _VERSION = range(3)  # the parts of a request line
 _DIGITS = b"0123456789"
 _SP_HTAB = (b" ", b"\t")
 
@@ -158,12 +159,14 @@ class HeadReader:
     how the head was cut into reads."""
 
     __slots__ = ("limits", "scan", "method", "url", "version", "names", "values", "size",
-                 "_line_cap", "_method_max", "_field_re")
+                 "_line_cap", "_method_max", "_field_re", "_phase", "_done", "_target_at",
+                 "_version_at", "_seen")
 
     def __init__(self, limits: Limits, budget: int) -> None:
         """``budget``: the bytes a head may take (:meth:`Limits.head_budget`)."""
         self.limits = limits
         self.scan = 0  # where the next line to read starts
+        self._seen = 0  # how far the buffer is known to hold no LF past ``scan``
         self.method = ""  # "" until the request line is read
         self.url = ""
         self.version = _V11
@@ -176,80 +179,97 @@ class HeadReader:
         self._line_cap = line + LINE_SLACK if line else budget
         self._method_max = (line or budget) if limits.any_method else MAX_METHOD
         self._field_re = _B_FIELD_STRIP if limits.strip_spaces else _B_FIELD
+        # how far the request line is read: its part (method, target, version), the
+        # bytes of it found good so far, where the target and the version start
+        self._phase = _METHOD
+        self._done = 0
+        self._target_at = 0
+        self._version_at = 0
 
     def read(self, buf: bytes | bytearray, end: int) -> int:
-        """Read the complete lines of ``buf[:end]`` not read yet; return where the
-        head ends (after its blank line), or -1 while it has not ended."""
+        """Read the complete lines of ``buf[:end]`` (a head from its first byte) not
+        read yet; return where the head ends (after its blank line), or -1 while it
+        has not ended."""
         scan = self.scan
         find = buf.find
+        nl = find(b"\n", max(scan, self._seen), end)
         while True:
-            nl = find(b"\n", scan, end)
             if nl < 0:
                 self.scan = scan
+                self._seen = end
                 return -1
-            line = bytes(buf[scan:nl])
-            scan = nl + 1
             if not self.method:
-                self.request_line(line, complete=True)
-            elif line == b"\r":
-                self.scan = scan
-                return scan
+                self.request_line(buf, nl, complete=True)
+            elif nl - scan == 1 and buf[scan] == 0x0D:
+                self.scan = nl + 1
+                return nl + 1
             else:
-                self.field_line(line)
+                self.field_line(bytes(buf[scan:nl]))
+            scan = nl + 1
+            nl = find(b"\n", scan, end)
 
     def check_partial(self, buf: bytes | bytearray, end: int) -> None:
         """The line in progress, ``buf[self.scan:end]``: refuse it if what has come
-        of it is already too long (or, for a request line, malformed)."""
+        of it is already too long (or, for a request line, malformed).  Each call
+        costs what arrived since the last one."""
         scan = self.scan
         if not self.method:
-            self.request_line(bytes(buf[scan:end]), complete=False)
+            self.request_line(buf, end, complete=False)
         elif end - scan > 1 or (end > scan and buf[scan] != 0x0D):  # not a blank line
             self._measure(end - scan, buf[scan] in b" \t")
 
     # -- the request line ---------------------------------------------------------
-    def request_line(self, line: bytes, complete: bool) -> None:
-        """Read the request line (without its LF); with ``complete`` False, only what
-        has come of it, refusing what it already shows to be wrong."""
+    def request_line(self, buf: bytes | bytearray, end: int, complete: bool) -> None:
+        """Read the request line, ``buf[:end]`` (without its LF); with ``complete``
+        False, what has come of it, refusing what it already shows to be wrong."""
         cap = self._line_cap
-        if cap and len(line) >= cap:  # it will not end (with its LF) within the bound
-            self._request_line(line[:cap], complete=False)  # a violation before it wins
+        if cap and end >= cap:  # it will not end (with its LF) within the bound
+            self._request_line(buf, cap, complete=False)  # a violation before it wins
             raise ParseError(414, "request line too long")
-        self._request_line(line, complete)
+        self._request_line(buf, end, complete)
 
-    def _request_line(self, line: bytes, complete: bool) -> None:
-        size = len(line)
-        cap = self._method_max
-        at = _run(_B_TCHARS, line, 0, cap + 1 if cap else size)
-        if cap and at > cap:
-            if self.limits.any_method:
-                raise ParseError(414, "request line too long")
-            raise ParseError(400, "invalid method")
-        if at == size and not complete:
-            return
-        if at == 0 or at == size or line[at] != 0x20:
-            raise ParseError(400, "invalid method")
-        if line[:at] == b"PRI":
-            raise ParseError(400, "HTTP/2 connection preface")
-        start = at + 1
-        at = _run(_B_VISIBLE, line, start, size)
-        if at == size and not complete:
-            return
-        if at == start:
-            raise ParseError(400, "invalid request target")
-        if at == size or line[at] == 0x0D:
-            raise ParseError(400, "missing HTTP version")
-        if line[at] != 0x20:
-            raise ParseError(400, "invalid character in request target")
-        version = self._version(line[at + 1 :], complete)
-        if not complete:
-            return
-        self.method = line[: start - 1].decode("ascii")
-        self.url = line[start:at].decode("ascii")
-        self.version = version
+    def _request_line(self, buf: bytes | bytearray, end: int, complete: bool) -> None:
+        # goes on from where the last call stopped: what it read was good
+        if self._phase == _METHOD:
+            cap = self._method_max
+            at = _run(_B_TCHARS, buf, self._done, min(cap + 1, end) if cap else end)
+            if cap and at > cap:
+                if self.limits.any_method:
+                    raise ParseError(414, "request line too long")
+                raise ParseError(400, "invalid method")
+            if at >= end and not complete:
+                self._done = end
+                return
+            if at == 0 or at >= end or buf[at] != 0x20:
+                raise ParseError(400, "invalid method")
+            if at == 3 and buf[:3] == b"PRI":
+                raise ParseError(400, "HTTP/2 connection preface")
+            self._phase = _TARGET
+            self._done = self._target_at = at + 1
+        if self._phase == _TARGET:
+            start = self._target_at
+            at = _run(_B_VISIBLE, buf, self._done, end)
+            if at >= end and not complete:
+                self._done = end
+                return
+            if at == start:
+                raise ParseError(400, "invalid request target")
+            if at >= end or buf[at] == 0x0D:
+                raise ParseError(400, "missing HTTP version")
+            if buf[at] != 0x20:
+                raise ParseError(400, "invalid character in request target")
+            self._phase = _VERSION
+            self._done = self._version_at = at + 1
+        start = self._version_at
+        version = self._version(bytes(buf[start : min(end, start + 10)]), end - start, complete)
+        if complete:
+            self.method = buf[: self._target_at - 1].decode("ascii")
+            self.url = buf[self._target_at : start - 1].decode("ascii")
+            self.version = version
 
-    def _version(self, rest: bytes, complete: bool) -> tuple[int, int]:
-        """``HTTP/d.d`` then CR: the version (what has come of it when not
-        ``complete``)."""
+    def _version(self, rest: bytes, size: int, complete: bool) -> tuple[int, int]:
+        """``HTTP/d.d`` then CR (``rest``: the first bytes of the ``size`` after the
+        target): the version (what has come of it when not ``complete``)."""
         version = _V11
         for i, c in enumerate(rest[:9]):
             want = _VERSION_TEMPLATE[i]
@@ -263,9 +283,9 @@ class HeadReader:
                     if not self.limits.any_version:
                         raise ParseError(505, "HTTP version not supported")
                     version = _V11  # --permit-unconventional-http-version
-        if len(rest) > 9:
+        if size > 9:
             raise ParseError(400, "bare CR in request line")
-        if len(rest) < 9 and complete:
+        if size < 9 and complete:
             raise ParseError(400, "request line without CRLF")
         return version
 
@@ -315,7 +335,7 @@ class HeadReader:
         return make_head(self.method, self.url, self.version, headers, self.limits)
 
 
-def _run(chars: re.Pattern[bytes], line: bytes, start: int, end: int) -> int:
+def _run(chars: re.Pattern[bytes], line: bytes | bytearray, start: int, end: int) -> int:
     """Where the run of ``chars`` from ``start`` in ``line[:end]`` ends."""
     m = chars.match(line, start, end)
     return m.end() if m is not None else start
