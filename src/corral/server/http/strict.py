@@ -90,19 +90,20 @@ _TCHAR = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 _TOKEN = _TCHAR + "+" + _P
 _VCHARS = r"[\t\x20-\x7e\x80-\xff]*" + _P  # a field value, with its surrounding whitespace
 _OWS = r"[ \t]*" + _P
+_VISIBLE = r"[!-~]"  # the bytes of a request target (its form is checked afterwards)
 
 # The whole head at once (str, decoded as latin-1): method, target, minor version,
 # the field lines.  Versions other than 1.0 and 1.1 are left to the HeadReader.
 _HEAD = re.compile(
-    r"(?!PRI )(" + _TCHAR + r"{1,64}" + _P + r") ([!-~]+" + _P + r") HTTP/1\.([01])\r\n"
+    r"(?!PRI )(" + _TCHAR + r"{1,64}" + _P + r") (" + _VISIBLE + "+" + _P + r") HTTP/1\.([01])\r\n"
     r"((?:" + _TOKEN + r":" + _VCHARS + r"\r\n)*" + _P + r")\r\n"
 )
 _FIELD = re.compile(r"(" + _TOKEN + r"):" + _OWS + r"([^\r]*" + _P + r")\r\n")
 _MINOR = {"1": _V11, "0": _V10}
 
 # The same grammar a line at a time (bytes; a line without its LF).
-_B_TCHARS = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
-_B_VISIBLE = re.compile(rb"[!-~]*")
+_B_TCHARS = re.compile((_TCHAR + "*").encode())
+_B_VISIBLE = re.compile((_VISIBLE + "*").encode())
 _B_FIELD = re.compile(("(" + _TOKEN + "):" + _OWS + "(" + _VCHARS + ")\r").encode())
 _B_FIELD_STRIP = re.compile(("(" + _TOKEN + ")" + _OWS + ":" + _OWS + "(" + _VCHARS + ")\r")
                             .encode())
@@ -113,8 +114,8 @@ _METHOD, _TARGET, _VERSION = range(3)  # the parts of a request line
 _DIGITS = b"0123456789"
 _SP_HTAB = (b" ", b"\t")
 
-# a trailer field: token name, colon, a value of visible bytes, spaces and tabs
-_TRAILER_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t\x20-\x7e\x80-\xff]*")
+# a trailer field: a field line without its whitespace rules (values are not kept)
+_TRAILER_FIELD = re.compile(("(" + _TOKEN + "):" + _VCHARS).encode())
 # RFC 9112 section 7.1: chunk-size [ chunk-ext ], with
 #   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
 _TOKEN_B = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
