@@ -25,7 +25,8 @@ BENCH = ROOT / "bench"
 PEERS_VENV = BENCH / ".venv-peers"
 RESULTS_DIR = BENCH / "results"
 LOG_DIR = Path(tempfile.gettempdir()) / "corral-bench-logs"  # server output, not kept
-PEER_PACKAGES = ["gunicorn", "granian", "waitress", "flask", "gevent"]
+# the peer servers, and httptools for raw-uvloop (bench/raw_server.py)
+PEER_PACKAGES = ["gunicorn", "granian", "waitress", "flask", "gevent", "httptools"]
 SERVER_CORE = "0"
 CLIENT_CORE = "1"
 
@@ -40,7 +41,8 @@ def ensure_peers() -> None:
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
     missing = [p for p in ("gunicorn", "granian", "waitress-serve") if not Path(peer_bin(p)).exists()]
-    probe = subprocess.run([str(py), "-c", "import corral, flask, gevent"], capture_output=True)
+    probe = subprocess.run([str(py), "-c", "import corral, flask, gevent, httptools"],
+                           capture_output=True)
     if missing or probe.returncode:
         subprocess.run([str(py), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)

@@ -118,7 +118,7 @@ def req(head: bytes, body: bytes = b"", version: bytes = b"HTTP/1.1") -> bytes:
 
 TE = b"Transfer-Encoding: chunked\r\n"
 
-# (id, raw request, expected status); each is refused whether llhttp or corral checks it.
+# (id, raw request, expected status).
 REFUSED = [
     ("cl-and-te", req(b"Content-Length: 5\r\n" + TE, b"0\r\n\r\n"), 400),
     ("te-and-cl", req(TE + b"Content-Length: 5\r\n", b"0\r\n\r\n"), 400),
@@ -164,6 +164,10 @@ REFUSED = [
     ("version-0.9", b"GET / HTTP/0.9\r\n" + H + b"\r\n", 505),
     ("version-3", b"GET / HTTP/3.0\r\n" + H + b"\r\n", 505),
     ("version-garbage", b"GET / HTTP/x.y\r\n" + H + b"\r\n", 400),
+    ("version-missing", b"GET /\r\n" + H + b"\r\n", 400),
+    ("http2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400),
+    ("pri-method", b"PRI / HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("cl-overflow", req(b"Content-Length: 18446744073709551616\r\n", b"hello"), 400),
     ("name-not-token", b"GET / HTTP/1.1\r\n" + H + b"X(a): b\r\n\r\n", 400),
     ("space-before-colon", b"GET / HTTP/1.1\r\n" + H + b"X-A : b\r\n\r\n", 400),
     ("obs-fold", b"GET / HTTP/1.1\r\n" + H + b"X-A: b\r\n c\r\n\r\n", 400),

@@ -72,11 +72,6 @@ class Limits:
             settings.body_spool_limit,
         )
 
-    @property
-    def rewrites_heads(self) -> bool:
-        """Whether header sections are rewritten before llhttp reads them."""
-        return self.fold or self.strip_spaces
-
     def head_budget(self) -> int:
         """Bytes a request head may occupy before it is refused (0 = unlimited)."""
         if not self.fields or not self.field_size:

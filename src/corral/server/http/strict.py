@@ -1,62 +1,75 @@
-"""RFC 9112 checks that llhttp leaves to its caller, run once per request head.
+"""The request-head grammar of RFC 9112, and the checks that follow it.
 
-:func:`build_head` turns what llhttp collected (target bytes, raw header pairs)
-into a :class:`~corral.server.http.parser.RequestHead`, refusing with
-:class:`~corral.server.http.errors.ParseError`:
+One grammar, two ways of applying it, both here:
 
-* versions other than HTTP/1.0 and HTTP/1.1 (505);
+* :func:`match_head` reads a whole head (request line to blank line) with one
+  regular expression and the fields with one ``findall``: the way every
+  ordinary request goes.  It answers None when the head is not one it can vouch
+  for (a violation, a limit that needs each line measured, an option such as
+  obsolete line folding), and never refuses anything itself;
+* :class:`HeadReader` reads a head line by line with the same grammar, as its
+  lines arrive: it refuses the first violation in byte order with a
+  :class:`~corral.server.http.errors.ParseError` (400 for a malformed line,
+  414/431 for the ``--limit-request-*`` bounds, 505 for other versions), checks
+  the line still arriving against its bounds so an endless line is refused
+  before it ends, and applies ``--permit-obsolete-folding``,
+  ``--strip-header-spaces``, ``--permit-unconventional-http-method`` and
+  ``--permit-unconventional-http-version``.
+
+Both end in :func:`make_head`, which checks what a grammar cannot see and builds
+the :class:`~corral.server.http.head.RequestHead`:
+
 * targets: asterisk-form outside OPTIONS, CONNECT without authority-form,
-  relative targets, bytes outside visible ASCII (400);
+  relative targets (400);
 * a second Host or Content-Type, a missing Host on HTTP/1.1 (400);
 * Transfer-Encoding: codings other than ``chunked`` (501), ``chunked`` twice,
   not last, or on HTTP/1.0 (400);
-* Content-Length that is not plain digits or above the body limit (400/413).
+* Content-Length that is not plain digits, too large a number, or above the body
+  limit (400/413); a field name with ``_`` under ``--header-map refuse`` (400).
 
-:func:`fast_head` is the shortcut for ordinary heads: one regular expression
-checks a whole head that sits complete in the input against a grammar narrower
-than what llhttp accepts (known methods, origin-form targets, CRLF line ends,
-token names, values without control characters), then the same semantic checks
-run.  Anything it does not take, including every head that would be refused, is
-left to llhttp, so errors always come from one place.
+``--limit-request-field-size`` is measured on each line as sent, with its line
+end, as Gunicorn measures it; ``--limit-request-line`` on the target (414 when
+it and the 14 bytes of an ordinary method, spaces and version exceed it).
 
-The leniencies Gunicorn users may ask for live in :class:`Limits`:
-:func:`rewrite_head` undoes obsolete line folding and whitespace before a
-field's colon (llhttp then reads the result), other HTTP/1.x and 2+ versions
-are taken as HTTP/1.1, and heads carrying ``_`` field names that the environ
-builder may keep or refuse (``--header-map``, ``--forwarder-headers``) are left
-to the general path.
+The grammar, per RFC 9112 (and RFC 9110 for tokens and field values)::
+
+    request-line = method SP request-target SP HTTP-version CRLF
+    method       = token                      (at most 64 bytes by default)
+    request-target = 1*( %x21-7E )             (its form is checked afterwards)
+    HTTP-version = "HTTP/" DIGIT "." DIGIT      (1.0 and 1.1; others 505)
+    field-line   = field-name ":" OWS field-value OWS CRLF
+    field-name   = token
+    field-value  = *( HTAB / SP / VCHAR / obs-text )
+
+Lines end with CRLF only; empty lines before a request line are the parser's
+to skip.  Chunk-size lines and trailer sections of chunked bodies are checked
+here too (:data:`CHUNK_LINE`, :func:`check_trailer_block`).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from typing import Any
 
 from corral.server.http.errors import ParseError
-from corral.server.http.head import UNDERSCORE_ANY, UNDERSCORE_REFUSE, Limits, RequestHead
+from corral.server.http.head import UNDERSCORE_REFUSE, Limits, RequestHead
 
-_VERSIONS = {"1.1": (1, 1), "1.0": (1, 0)}
 _V11 = (1, 1)
 _V10 = (1, 0)
-MAX_METHOD = 64
-METHOD_SP = re.compile(rb"(?:\r\n)*([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}) ")
-METHOD_SP_ANY = re.compile(rb"(?:\r\n)*([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ")  # no length cap
-METHOD_PREFIX = re.compile(rb"(?:\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
-_BAD_TARGET = re.compile(rb"[^\x21-\x7e]")
-_ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)([^#]*)")
-_AUTHORITY = re.compile(rb"[A-Za-z0-9._~%!$&'()*+,;=\-]+:[0-9]+|\[[0-9A-Fa-f:.]+\]:[0-9]+")
+MAX_METHOD = 64  # bytes in a method unless --permit-unconventional-http-method
+LINE_SLACK = 80  # room for the method and version around a target at the limit
+MAX_CONTENT_LENGTH = 2**64 - 1
+_ABSOLUTE = re.compile(r"[A-Za-z]+://([^/?#]*)([^#]*)")
+_AUTHORITY = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=\-]+:[0-9]+|\[[0-9A-Fa-f:.]+\]:[0-9]+")
 _KNOWN_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "compress", "x-compress", "identity"})
 _FORBIDDEN_TRAILERS = frozenset(
     {b"content-length", b"transfer-encoding", b"host", b"trailer", b"authorization", b"te",
      b"content-type", b"content-encoding", b"connection", b"expect"}
 )
 
-# Header names that need a look while building the head, keyed by lower-case name.
-# ``_PROXY_CONN`` has no meaning here, but llhttp treats it like Connection, so a
-# head carrying it is left to llhttp (see :func:`fast_head`).  ``_UNDER`` is any
-# other name containing ``_``.
-_HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _PROXY_CONN, _UNDER, _OTHER = range(10)
+# Header names that need a look while checking the head, keyed by name as sent.
+# ``_UNDER`` is any other name containing ``_``.
+_HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _UNDER, _OTHER = range(9)
 _SPECIAL = {
     "host": _HOST,
     "content-type": _CTYPE,
@@ -65,10 +78,44 @@ _SPECIAL = {
     "connection": _CONN,
     "expect": _EXPECT,
     "upgrade": _UPGRADE,
-    "proxy-connection": _PROXY_CONN,
 }
-# a trailer field: token name, colon, a value of visible bytes, spaces and tabs
-_TRAILER_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t\x20-\x7e\x80-\xff]*")
+_CACHE_MAX = 1024
+_KIND: dict[str, int] = {}  # name as sent -> kind (names repeat forever)
+
+# -- the grammar ------------------------------------------------------------------
+# Every repetition below is followed by a character it cannot match, so none ever
+# backtracks: where possessive quantifiers exist (3.11) they say so, and are faster.
+_P = "+" if sys.version_info >= (3, 11) else ""
+_TCHAR = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_TOKEN = _TCHAR + "+" + _P
+_VCHARS = r"[\t\x20-\x7e\x80-\xff]*" + _P  # a field value, with its surrounding whitespace
+_OWS = r"[ \t]*" + _P
+_VISIBLE = r"[!-~]"  # the bytes of a request target (its form is checked afterwards)
+
+# The whole head at once (str, decoded as latin-1): method, target, minor version,
+# the field lines.  Versions other than 1.0 and 1.1 are left to the HeadReader.
+_HEAD = re.compile(
+    r"(?!PRI )(" + _TCHAR + r"{1,64}" + _P + r") (" + _VISIBLE + "+" + _P + r") HTTP/1\.([01])\r\n"
+    r"((?:" + _TOKEN + r":" + _VCHARS + r"\r\n)*" + _P + r")\r\n"
+)
+_FIELD = re.compile(r"(" + _TOKEN + r"):" + _OWS + r"([^\r]*" + _P + r")\r\n")
+_MINOR = {"1": _V11, "0": _V10}
+
+# The same grammar a line at a time (bytes; a line without its LF).
+_B_TCHARS = re.compile((_TCHAR + "*").encode())
+_B_VISIBLE = re.compile((_VISIBLE + "*").encode())
+_B_FIELD = re.compile(("(" + _TOKEN + "):" + _OWS + "(" + _VCHARS + ")\r").encode())
+_B_FIELD_STRIP = re.compile(("(" + _TOKEN + ")" + _OWS + ":" + _OWS + "(" + _VCHARS + ")\r")
+                            .encode())
+_B_FOLDED = re.compile(("[ \t]+" + _P + "(" + _VCHARS + ")\r").encode())
+_B_NOT_VALUE = re.compile(rb"[^\t\x20-\x7e\x80-\xff]")
+_VERSION_TEMPLATE = b"HTTP/#.#\r"  # "#": a digit
+_METHOD, _TARGET, _VERSION = range(3)  # the parts of a request line
+_DIGITS = b"0123456789"
+_SP_HTAB = (b" ", b"\t")
+
+# a trailer field: a field line without its whitespace rules (values are not kept)
+_TRAILER_FIELD = re.compile(("(" + _TOKEN + "):" + _VCHARS).encode())
 # RFC 9112 section 7.1: chunk-size [ chunk-ext ], with
 #   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
 _TOKEN_B = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -77,30 +124,284 @@ CHUNK_LINE = re.compile(
     rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[ \t]*" + _TOKEN_B
     + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN_B + rb"|" + _QUOTED + rb"))?)*"
 )
-_CACHE_MAX = 1024
-_NAME_STR: dict[bytes, str] = {}  # raw name -> str: names repeat forever
-_KIND: dict[str, int] = {}  # name as sent -> kind
-_METHOD_CACHE: dict[bytes, str] = {}
-
-# -- the shortcut grammar (a strict subset of what llhttp accepts) --------------
-# Every repetition below is followed by a character it cannot match, so none ever
-# backtracks: where possessive quantifiers exist (3.11) they say so, and are faster.
-_P = "+" if sys.version_info >= (3, 11) else ""
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+" + _P
-_FAST_HEAD = re.compile(
-    r"(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH) (/[!-~]*" + _P + r") HTTP/1\.([01])\r\n"
-    r"((?:" + _TOKEN + r":[\t\x20-\x7e\x80-\xff]*" + _P + r"\r\n)*" + _P + r")\r\n"
-)
-_FAST_FIELD = re.compile(r"(" + _TOKEN + r"):[ \t]*" + _P + r"([^\r]*" + _P + r")\r\n")
-_FAST_VERSIONS = {"1": _V11, "0": _V10}
 
 
-def _name(raw: bytes) -> str:
-    """Decode a header name, remembering it."""
-    text = raw.decode("latin-1")
-    if len(_NAME_STR) < _CACHE_MAX:
-        _NAME_STR[raw] = text
-    return text
+def match_head(data: bytes, start: int, end: int, limits: Limits) -> RequestHead | None:
+    """The head in ``data[start:end]`` (which ends with its blank line) read in one
+    go, or None when the grammar's whole-head form does not take it as it stands:
+    the caller then reads it with a :class:`HeadReader`, which refuses it or reads
+    what this leaves to it (other versions, long methods, folded lines, heads
+    whose lines must be measured one by one)."""
+    text = data[start:end].decode("latin-1")
+    m = _HEAD.fullmatch(text)
+    if m is None:
+        return None
+    method, url, minor, block = m.groups()
+    if limits.request_line and len(url) + 14 > limits.request_line:
+        return None  # 414
+    if limits.field_size and end - start > limits.field_size:
+        return None  # a line may be too large: measured one by one
+    headers: list[tuple[str, str]] = _FIELD.findall(block)
+    if limits.fields and len(headers) > limits.fields:
+        return None  # 431
+    if " \r" in block or "\t\r" in block:  # trailing whitespace: not part of a value
+        headers = [(n, v.rstrip(" \t")) for n, v in headers]
+    return make_head(method, url, _MINOR[minor], headers, limits)
+
+
+class HeadReader:
+    """One request head read line by line as its lines arrive (sans-IO).
+
+    :meth:`read` takes the complete lines of a buffer (from its first byte, the
+    request line's) and refuses the first violation in byte order; once the blank
+    line is read, :meth:`head` builds the request head.  :meth:`check_partial`
+    checks the line still arriving against its bounds.  Each line is judged
+    alone (its bounds first, then its bytes), so the verdict never depends on
+    how the head was cut into reads."""
+
+    __slots__ = ("limits", "scan", "method", "url", "version", "names", "values", "size",
+                 "_line_cap", "_method_max", "_field_re", "_phase", "_done", "_target_at",
+                 "_version_at", "_seen")
+
+    def __init__(self, limits: Limits, budget: int) -> None:
+        """``budget``: the bytes a head may take (:meth:`Limits.head_budget`)."""
+        self.limits = limits
+        self.scan = 0  # where the next line to read starts
+        self._seen = 0  # how far the buffer is known to hold no LF past ``scan``
+        self.method = ""  # "" until the request line is read
+        self.url = ""
+        self.version = _V11
+        self.names: list[bytes] = []
+        self.values: list[bytes] = []  # leading whitespace off, trailing still on
+        self.size = 0  # bytes of the last field, continuation lines included
+        line = limits.request_line
+        # a request line goes no further than a little past --limit-request-line (the
+        # target is measured once the head is read), else than the head budget
+        self._line_cap = line + LINE_SLACK if line else budget
+        self._method_max = (line or budget) if limits.any_method else MAX_METHOD
+        self._field_re = _B_FIELD_STRIP if limits.strip_spaces else _B_FIELD
+        # how far the request line is read: its part (method, target, version), the
+        # bytes of it found good so far, where the target and the version start
+        self._phase = _METHOD
+        self._done = 0
+        self._target_at = 0
+        self._version_at = 0
+
+    def read(self, buf: bytes | bytearray, end: int) -> int:
+        """Read the complete lines of ``buf[:end]`` (a head from its first byte) not
+        read yet; return where the head ends (after its blank line), or -1 while it
+        has not ended."""
+        scan = self.scan
+        find = buf.find
+        nl = find(b"\n", max(scan, self._seen), end)
+        while True:
+            if nl < 0:
+                self.scan = scan
+                self._seen = end
+                return -1
+            if not self.method:
+                self.request_line(buf, nl, complete=True)
+            elif nl - scan == 1 and buf[scan] == 0x0D:
+                self.scan = nl + 1
+                return nl + 1
+            else:
+                self.field_line(bytes(buf[scan:nl]))
+            scan = nl + 1
+            nl = find(b"\n", scan, end)
+
+    def check_partial(self, buf: bytes | bytearray, end: int) -> None:
+        """The line in progress, ``buf[self.scan:end]``: refuse it if what has come
+        of it is already too long (or, for a request line, malformed).  Each call
+        costs what arrived since the last one."""
+        scan = self.scan
+        if not self.method:
+            self.request_line(buf, end, complete=False)
+        elif end - scan > 1 or (end > scan and buf[scan] != 0x0D):  # not a blank line
+            self._measure(end - scan, buf[scan] in b" \t")
+
+    # -- the request line ---------------------------------------------------------
+    def request_line(self, buf: bytes | bytearray, end: int, complete: bool) -> None:
+        """Read the request line, ``buf[:end]`` (without its LF); with ``complete``
+        False, what has come of it, refusing what it already shows to be wrong."""
+        cap = self._line_cap
+        if cap and end >= cap:  # it will not end (with its LF) within the bound
+            self._request_line(buf, cap, complete=False)  # a violation before it wins
+            raise ParseError(414, "request line too long")
+        self._request_line(buf, end, complete)
+
+    def _request_line(self, buf: bytes | bytearray, end: int, complete: bool) -> None:
+        # goes on from where the last call stopped: what it read was good
+        if self._phase == _METHOD:
+            cap = self._method_max
+            at = _run(_B_TCHARS, buf, self._done, min(cap + 1, end) if cap else end)
+            if cap and at > cap:
+                if self.limits.any_method:
+                    raise ParseError(414, "request line too long")
+                raise ParseError(400, "invalid method")
+            if at >= end and not complete:
+                self._done = end
+                return
+            if at == 0 or at >= end or buf[at] != 0x20:
+                raise ParseError(400, "invalid method")
+            if at == 3 and buf[:3] == b"PRI":
+                raise ParseError(400, "HTTP/2 connection preface")
+            self._phase = _TARGET
+            self._done = self._target_at = at + 1
+        if self._phase == _TARGET:
+            start = self._target_at
+            at = _run(_B_VISIBLE, buf, self._done, end)
+            if at >= end and not complete:
+                self._done = end
+                return
+            if at == start:
+                raise ParseError(400, "invalid request target")
+            if at >= end or buf[at] == 0x0D:
+                raise ParseError(400, "missing HTTP version")
+            if buf[at] != 0x20:
+                raise ParseError(400, "invalid character in request target")
+            self._phase = _VERSION
+            self._done = self._version_at = at + 1
+        start = self._version_at
+        version = self._version(bytes(buf[start : min(end, start + 10)]), end - start, complete)
+        if complete:
+            self.method = buf[: self._target_at - 1].decode("ascii")
+            self.url = buf[self._target_at : start - 1].decode("ascii")
+            self.version = version
+
+    def _version(self, rest: bytes, size: int, complete: bool) -> tuple[int, int]:
+        """``HTTP/d.d`` then CR (``rest``: the first bytes of the ``size`` after the
+        target): the version (what has come of it when not ``complete``)."""
+        version = _V11
+        for i, c in enumerate(rest[:9]):
+            want = _VERSION_TEMPLATE[i]
+            if not (c in _DIGITS if want == 0x23 else c == want):
+                if i < 8:
+                    raise ParseError(400, "invalid HTTP version")
+                raise ParseError(400, "invalid request line")
+            if i == 7:
+                version = (rest[5] - 0x30, c - 0x30)
+                if version != _V11 and version != _V10:
+                    if not self.limits.any_version:
+                        raise ParseError(505, "HTTP version not supported")
+                    version = _V11  # --permit-unconventional-http-version
+        if size > 9:
+            raise ParseError(400, "bare CR in request line")
+        if size < 9 and complete:
+            raise ParseError(400, "request line without CRLF")
+        return version
+
+    # -- field lines ----------------------------------------------------------------
+    def field_line(self, line: bytes) -> None:
+        """Read one field line (without its LF)."""
+        limits = self.limits
+        folded = line[:1] in _SP_HTAB
+        self.size = self._measure(len(line), folded)
+        if folded and limits.fold and self.names:
+            m = _B_FOLDED.fullmatch(line)
+            if m is None:
+                raise _field_error(line, limits)
+            # --permit-obsolete-folding: the pieces joined with one space
+            before = self.values[-1].rstrip(b" \t")
+            self.values[-1] = before + b" " + m.group(1) if before else m.group(1)
+            return
+        if limits.fields and len(self.names) >= limits.fields:
+            raise ParseError(431, "too many header fields")
+        m = self._field_re.fullmatch(line)
+        if m is None:
+            raise _field_error(line, limits)
+        self.names.append(m.group(1))
+        self.values.append(m.group(2))
+
+    def _measure(self, length: int, folded: bool) -> int:
+        """--limit-request-field-size on a field line of ``length`` bytes so far
+        (without its LF) as sent with its line end; with --permit-obsolete-folding,
+        a continuation line (``folded``) adds to the field it continues."""
+        size = length + 1
+        if folded and self.limits.fold and self.names:
+            size += self.size
+        limit = self.limits.field_size
+        if limit and size > limit:
+            raise ParseError(431, "header field too large")
+        return size
+
+    def head(self) -> RequestHead:
+        """The request head read (once :meth:`read` found its end)."""
+        limit = self.limits.request_line
+        if limit and len(self.url) + 14 > limit:
+            raise ParseError(414, "request line too long")
+        headers = [
+            (name.decode("latin-1"), value.rstrip(b" \t").decode("latin-1"))
+            for name, value in zip(self.names, self.values, strict=True)
+        ]
+        return make_head(self.method, self.url, self.version, headers, self.limits)
+
+
+def _run(chars: re.Pattern[bytes], line: bytes | bytearray, start: int, end: int) -> int:
+    """Where the run of ``chars`` from ``start`` in ``line[:end]`` ends."""
+    m = chars.match(line, start, end)
+    return m.end() if m is not None else start
+
+
+def _field_error(line: bytes, limits: Limits) -> ParseError:
+    """Why ``line`` is not a field line."""
+    if line[:1] in _SP_HTAB:
+        return ParseError(400, "obsolete line folding")
+    at = _run(_B_TCHARS, line, 0, len(line))
+    if at == 0:
+        return ParseError(400, "invalid header field name")
+    colon = line.find(b":", at)
+    if colon < 0:
+        return ParseError(400, "header field without a colon")
+    if colon > at:
+        between = line[at:colon]
+        if between.strip(b" \t") or limits.strip_spaces:
+            return ParseError(400, "invalid header field name")
+        return ParseError(400, "whitespace before a colon")
+    bad = _B_NOT_VALUE.search(line, colon + 1)
+    if bad is not None and bad.start() != len(line) - 1:
+        if line[bad.start()] == 0x0D:
+            return ParseError(400, "bare CR in header field")
+        return ParseError(400, "invalid character in header field value")
+    return ParseError(400, "header line without CRLF")
+
+
+# -- what follows the grammar ----------------------------------------------------------
+
+
+def make_head(method: str, url: str, version: tuple[int, int], headers: list[tuple[str, str]],
+              limits: Limits) -> RequestHead:
+    """The head of a request the grammar took, once its meaning is checked."""
+    path, query = split_target(method, url)
+    if limits.casefold and not method.isupper():  # --casefold-http-method
+        method = method.upper()
+        path, query = split_target(method, url)  # the target suits both spellings
+    return check_head(method, url, path, query, version, headers, limits)
+
+
+def split_target(method: str, url: str) -> tuple[str, str]:
+    """The form of a request target (visible ASCII, as the grammar takes it);
+    return (path, query), percent-encoded."""
+    if url[0] == "/" and method != "CONNECT":
+        rest = url
+    elif method == "CONNECT":
+        if not _AUTHORITY.fullmatch(url):
+            raise ParseError(400, "CONNECT needs an authority-form target")
+        return "", ""
+    elif url == "*":
+        if method != "OPTIONS":
+            raise ParseError(400, "asterisk-form target outside OPTIONS")
+        return "*", ""
+    else:
+        m = _ABSOLUTE.fullmatch(url)
+        if m is None:
+            raise ParseError(400, "relative or malformed request target")
+        rest = m.group(2) or "/"
+        if rest[0] != "/":
+            rest = "/" + rest
+    if "#" in rest:
+        rest = rest.split("#", 1)[0]
+    path, _, query = rest.partition("?")
+    return path, query
 
 
 def _kind(name: str) -> int:
@@ -113,40 +414,16 @@ def _kind(name: str) -> int:
     return kind
 
 
-def _method(hp: Any) -> str:
-    raw = hp.get_method()
-    m = _METHOD_CACHE.get(raw)
-    if m is None:
-        m = _METHOD_CACHE[raw] = raw.decode("ascii")
-    return m
-
-
-def split_target(method: str, url: bytes) -> tuple[str, str]:
-    """Validate the request target; return (path, query), percent-encoded."""
-    if _BAD_TARGET.search(url):
-        raise ParseError(400, "invalid character in request target")
-    first = url[:1]
-    if method == "CONNECT":
-        if not _AUTHORITY.fullmatch(url):
-            raise ParseError(400, "CONNECT needs an authority-form target")
-        return "", ""
-    if first == b"/":
-        rest = url
-    elif url == b"*":
-        if method != "OPTIONS":
-            raise ParseError(400, "asterisk-form target outside OPTIONS")
-        return "*", ""
-    else:
-        m = _ABSOLUTE.fullmatch(url)
-        if m is None:
-            raise ParseError(400, "relative or malformed request target")
-        rest = m.group(2) or b"/"
-        if rest[:1] != b"/":
-            rest = b"/" + rest
-    if b"#" in rest:
-        rest = rest.split(b"#", 1)[0]
-    path, _, query = rest.partition(b"?")
-    return path.decode("ascii"), query.decode("ascii")
+def _content_length(value: str) -> int:
+    """A Content-Length value: plain ASCII digits, and a number a length can be."""
+    if not value.isdigit() or not value.isascii():
+        raise ParseError(400, "invalid Content-Length")
+    if len(value) <= 18:
+        return int(value)
+    digits = value.lstrip("0")
+    if len(digits) > 20 or (digits and int(digits) > MAX_CONTENT_LENGTH):
+        raise ParseError(400, "Content-Length too large")
+    return int(digits or "0")
 
 
 def _codings(values: list[str], version: tuple[int, int]) -> bool:
@@ -165,44 +442,17 @@ def _codings(values: list[str], version: tuple[int, int]) -> bool:
     return True
 
 
-def build_head(
-    hp: Any, url: bytes, raw_headers: list[tuple[bytes, bytes]], limits: Limits,
-    method: str | None = None,
-) -> RequestHead:
-    """Validate one request head llhttp parsed and build its :class:`RequestHead`."""
-    check_fields(raw_headers, limits)
-    version = _VERSIONS.get(hp.get_http_version())
-    if version is None:
-        if not limits.any_version:
-            raise ParseError(505, "HTTP version not supported")
-        version = _V11  # --permit-unconventional-http-version
-    if method is None:
-        method = _method(hp)
-    path, query = split_target(method, url)
-    headers: list[tuple[str, str]] = []
-    append = headers.append
-    name_of = _NAME_STR.get
-    for raw_name, raw_value in raw_headers:
-        value = raw_value.decode("latin-1")
-        if value[-1:] in (" ", "\t"):
-            value = value.rstrip(" \t")
-        append((name_of(raw_name) or _name(raw_name), value))
-    return check_head(method, url.decode("latin-1"), path, query, version, headers, limits)[0]
-
-
 def check_head(
     method: str, url: str, path: str, query: str, version: tuple[int, int],
     headers: list[tuple[str, str]], limits: Limits,
-) -> tuple[RequestHead, bool]:
-    """The semantic checks of a head; also says whether llhttp would see the
-    connection the same way (no Transfer-Encoding, Upgrade or Proxy-Connection,
-    at most one plain ``Connection: close|keep-alive``) and whether no field name
-    with ``_`` needs the environ builder's look at the peer."""
-    hosts = ctypes = conns = 0
+) -> RequestHead:
+    """The checks of a head's fields (framing, Host, connection) and its
+    :class:`RequestHead`."""
+    hosts = ctypes = 0
     clen: int | None = None
     te: list[str] | None = None
     conn = expect = ""
-    upgrade = odd = False
+    upgrade = False
     kind_of = _KIND.get
     for name, value in headers:
         kind = kind_of(name)
@@ -215,31 +465,24 @@ def check_head(
         elif kind == _CTYPE:
             ctypes += 1
         elif kind == _CLEN:
-            if clen is not None or not value.isdigit() or not value.isascii():
-                raise ParseError(400, "invalid Content-Length")
-            clen = int(value)
+            if clen is not None:
+                raise ParseError(400, "repeated Content-Length")
+            clen = _content_length(value)
         elif kind == _TE:
             te = [*te, value] if te else [value]
         elif kind == _CONN:
-            conns += 1
             conn = f"{conn},{value.lower()}" if conn else value.lower()
         elif kind == _EXPECT:
             expect = value.lower()
         elif kind == _UPGRADE:
             upgrade = True
-        elif kind == _UNDER:
-            if limits.underscore:  # kept or refused for some peers: not for shortcuts
-                forwarder = name.upper() in limits.forwarders or "*" in limits.forwarders
-                if limits.underscore == UNDERSCORE_REFUSE and not forwarder:
-                    raise ParseError(400, "header field name with underscore")
-                odd = odd or limits.underscore >= UNDERSCORE_ANY or forwarder
-        else:
-            odd = True  # Proxy-Connection
+        elif limits.underscore == UNDERSCORE_REFUSE:  # a name with "_"
+            if name.upper() not in limits.forwarders and "*" not in limits.forwarders:
+                raise ParseError(400, "header field name with underscore")
     if hosts > 1 or (hosts == 0 and version == _V11):
         raise ParseError(400, "exactly one Host header required")
     if ctypes > 1:
         raise ParseError(400, "repeated Content-Type")
-    plain = not (odd or upgrade or te is not None or conns > 1)
     chunked = False
     if te is not None:
         if clen is not None:
@@ -254,93 +497,15 @@ def check_head(
         keep_alive = conn != "close"
         upgrade = False
     else:
-        plain = False
         tokens = {t.strip() for t in conn.split(",")}
         keep_alive = "close" not in tokens and (version == _V11 or "keep-alive" in tokens)
         upgrade = upgrade and "upgrade" in tokens
     if upgrade and chunked:
         raise ParseError(400, "chunked body on an upgrade request")
-    head = RequestHead(
+    return RequestHead(
         method, url, path, query, version, headers, clen, chunked,
         keep_alive, version == _V11 and expect == "100-continue", upgrade,
     )
-    return head, plain
-
-
-def fast_head(data: bytes, start: int, end: int, limits: Limits) -> RequestHead | None:
-    """The head in ``data[start:end]`` (which ends with the blank line), or None
-    when it is not an ordinary head that passes every check: the caller then
-    hands the bytes to llhttp, which parses them (or refuses them) in full."""
-    text = data[start:end].decode("latin-1")
-    m = _FAST_HEAD.fullmatch(text)
-    if m is None:
-        return None
-    method, url, minor, block = m.groups()
-    if limits.request_line and len(url) + 14 > limits.request_line:
-        return None  # 414, from the llhttp path
-    if limits.field_size and end - start > limits.field_size:
-        return None  # a field may be too large: measured on the llhttp path
-    headers: list[tuple[str, str]] = _FAST_FIELD.findall(block)
-    if limits.fields and len(headers) > limits.fields:
-        return None
-    if " \r" in block or "\t\r" in block:  # trailing whitespace: not part of a value
-        headers = [(n, v.rstrip(" \t")) for n, v in headers]
-    target = url.split("#", 1)[0] if "#" in url else url
-    path, _, query = target.partition("?")
-    try:
-        head, plain = check_head(method, url, path, query, _FAST_VERSIONS[minor], headers,
-                                 limits)
-    except ParseError:
-        return None
-    return head if plain else None
-
-
-def rewrite_head(head: bytes, fold: bool, strip: bool) -> bytes:
-    """A complete head (request line to blank line) with obsolete line folding
-    undone (``fold``: a line starting with SP/HTAB continues the field before it;
-    the pieces are joined with one space) and whitespace between field names and
-    their colon removed (``strip``).  Everything else is left for llhttp to judge."""
-    lines = head.split(b"\r\n")
-    out: list[bytes] = []
-    start = 0
-    while start < len(lines) and not lines[start]:  # CRLFs before the request line
-        out.append(lines[start])
-        start += 1
-    out.append(lines[start] if start < len(lines) else b"")
-    first_field = len(out)
-    for line in lines[start + 1 :]:
-        if fold and line[:1] in (b" ", b"\t") and len(out) > first_field and out[-1]:
-            out[-1] = out[-1].rstrip(b" \t") + b" " + line.strip(b" \t")
-            continue
-        if strip:
-            colon = line.find(b":")
-            if colon > 0 and line[colon - 1 : colon] in (b" ", b"\t"):
-                line = line[:colon].rstrip(b" \t") + line[colon:]
-        out.append(line)
-    return b"\r\n".join(out)
-
-
-def check_fields(raw_headers: list[tuple[bytes, bytes]], limits: Limits) -> None:
-    """--limit-request-fields (431); the size of each is measured on the raw
-    lines (:func:`check_field_lines`)."""
-    if limits.fields and len(raw_headers) > limits.fields:
-        raise ParseError(431, "too many header fields")
-
-
-def check_field_lines(block: bytes, limit: int, fold: bool = False) -> None:
-    """``--limit-request-field-size`` as Gunicorn counts it (431): every header
-    line of ``block`` (a head from its request line on, or a trailer section),
-    as sent, plus its CRLF; with ``fold``, a continuation line adds its own
-    length and CRLF to the field it continues."""
-    lines = block.split(b"\r\n")
-    size = 0
-    for line in lines[1:]:
-        if fold and line[:1] in (b" ", b"\t") and size:
-            size += len(line) + 2
-        else:
-            size = len(line) + 2 if line else 0
-        if size > limit:
-            raise ParseError(431, "header field too large")
 
 
 def check_trailer_block(block: bytes, limits: Limits) -> None:
@@ -359,11 +524,3 @@ def check_trailer_block(block: bytes, limits: Limits) -> None:
             raise ParseError(431, "too many trailer fields")
         if limits.field_size and len(line) + 2 > limits.field_size:
             raise ParseError(431, "trailer field too large")
-
-
-def error_from_llhttp(exc: Exception, url: bytes) -> ParseError:
-    """Map an llhttp error to the status to answer."""
-    reason = str(exc) or type(exc).__name__
-    if "HTTP version" in reason:
-        return ParseError(505, "HTTP version not supported")
-    return ParseError(400, reason.replace("`", "")[:80])

@@ -1,0 +1,100 @@
+"""The exchange answers a list or tuple of bytes in one write (``Exchange.fast``):
+the wire bytes, ``keep_alive``, ``status`` and ``sent`` must be those of the general
+streaming path.  It is not a second path: a step of the one exchange that skips
+work when it can, and falls back to the long way inside the same function
+otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corral.server.config import Settings
+from corral.server.http import response
+from corral.server.http.body import BufferedBody
+from corral.server.http.cycle import ConnInfo, Exchange, RequestCycle
+from corral.server.http.parser import RequestHead, RequestParser
+from corral.server.logging import Logger
+
+pytestmark = pytest.mark.timeout(120)
+
+PROPERTY = settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+class ReferenceExchange(Exchange):
+    """Streams every body."""
+
+    fast = False
+
+
+DATE = re.compile(rb"Date: [^\r]*\r\n")
+STATUSES = ["200 OK", "201 Created", "204 No Content", "304 Not Modified", "404 Not Found",
+            "101 Switching Protocols"]
+item = st.sampled_from([b"", b"a", b"hello", b"x" * 100]) | st.binary(max_size=20)
+
+
+@st.composite
+def answers(draw: Any) -> tuple[str, list[tuple[str, str]], Any]:
+    """(status, headers, body) an application gives."""
+    body = draw(st.lists(item | st.sampled_from([bytearray(b"ba"), "str"]) if draw(st.booleans())
+                         else item, max_size=4))
+    size = sum(len(c) for c in body if isinstance(c, (bytes, bytearray)))
+    optional = [
+        ("Content-Type", "text/plain"), ("Connection", "close"), ("Date", "Mon, 01 Jan 2024"),
+        ("Server", "app"), ("X-A", "b \xe9"), ("Connection", "keep-alive"),
+        ("Content-Length", str(draw(st.sampled_from([size, size, 0, size + 2, max(size - 1, 0)])))),
+    ]
+    headers = draw(st.lists(st.sampled_from(optional), max_size=4, unique=True))
+    kind = draw(st.sampled_from([list, tuple]))
+    return draw(st.sampled_from(STATUSES)), headers, kind(body)
+
+
+REQUESTS = [
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET / HTTP/1.0\r\n\r\n", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab",
+]
+LOG = Logger(Settings())
+
+
+def exchange(cls: type[Exchange], answer: Any, raw: bytes, allowed: bool) -> tuple[Any, ...]:
+    status, headers, body = answer
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response(status, list(headers))
+        return body
+
+    events = RequestParser().feed(raw)
+    head = events[0]
+    assert isinstance(head, RequestHead)
+    data = b"".join(e for e in events if isinstance(e, bytes))
+    conn = ConnInfo(("127.0.0.1", 5000), ("127.0.0.1", 8000), keepalive_allowed=allowed)
+    ex = cls(RequestCycle(app, Settings(), LOG), head, BufferedBody(data), conn)
+    try:
+        out = b"".join(ex)  # type: ignore[arg-type]
+    finally:
+        ex.close()
+    return (DATE.sub(b"", out), ex.keep_alive, ex.status, ex.sent, ex.headers_sent,
+            ex.status_line, ex.headers)
+
+
+@PROPERTY
+@given(answers(), st.sampled_from(REQUESTS), st.booleans())
+def test_whole_bodies_go_out_as_streamed(answer: Any, raw: bytes, allowed: bool) -> None:
+    response._PREPARED.clear()
+    ref = exchange(ReferenceExchange, answer, raw, allowed)  # validates, then remembers
+    assert exchange(Exchange, answer, raw, allowed) == ref  # from what was remembered
+    response._PREPARED.clear()
+    assert exchange(Exchange, answer, raw, allowed) == ref
