@@ -1,8 +1,10 @@
 """The WSGI ``environ`` (PEP 3333) for one request.
 
 :class:`EnvironBuilder` is made once per worker from the settings; it keeps the
-per-process constant keys in a template dict and caches header-name conversions,
-so :meth:`EnvironBuilder.build` does only per-request work.
+per-process constant keys in a template dict, and each connection's in a copy of
+it; the head's fields arrive already keyed by their environ names
+(``RequestHead.fields``, made while the parser checks the head), so
+:meth:`EnvironBuilder.build` does only per-request work, in one pass over nothing.
 
 Forwarding headers count only from peers ``forwarded_allow_ips`` trusts
 (addresses, CIDR networks or ``*``, see :class:`corral.server.http.proxy.PeerTrust`):
@@ -32,7 +34,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 from corral.server.http.errors import ParseError
-from corral.server.http.head import UNDERSCORE_DROPPED, forwarder_names, underscore_policy
+from corral.server.http.head import (
+    UNDERSCORE_DROPPED,
+    environ_key,
+    forwarder_names,
+    underscore_policy,
+)
 from corral.server.http.proxy import PeerTrust
 from corral.server.http.response import FileWrapper
 
@@ -42,30 +49,6 @@ if TYPE_CHECKING:
     from corral.server.http.parser import RequestHead
 
 _V11 = (1, 1)
-_HEADER_KEYS: dict[str, str | None] = {
-    "Content-Type": "CONTENT_TYPE",
-    "Content-Length": "CONTENT_LENGTH",
-}
-
-
-def header_key(name: str) -> str | None:
-    """``HTTP_*`` key for a header name; None for names containing ``_``."""
-    try:
-        return _HEADER_KEYS[name]
-    except KeyError:
-        pass
-    upper = name.upper()
-    if upper in ("CONTENT-TYPE", "CONTENT-LENGTH"):
-        key: str | None = upper.replace("-", "_")
-    elif "_" in name:
-        key = None
-    else:
-        key = "HTTP_" + upper.replace("-", "_")
-    if len(_HEADER_KEYS) < 2048:
-        _HEADER_KEYS[name] = key
-    return key
-
-
 class ErrorStream:
     """``wsgi.errors``: writes go to the error log's current stream, looked up
     per call (USR1 reopens log files), so one object serves every request."""
@@ -97,26 +80,6 @@ def path_info(path: str, script_name: str = "") -> str:
     if script_name and (path == script_name or path.startswith(script_name + "/")):
         path = path[len(script_name) :]
     return path
-
-
-def merge_headers(headers: list[tuple[str, str]], env: dict[str, Any]) -> bool:
-    """Add request header fields to ``env`` as ``HTTP_*``/``CONTENT_*`` keys:
-    repeated fields joined with commas, names containing ``_`` dropped (True
-    when there was one)."""
-    get_key = _HEADER_KEYS.get
-    dropped = False
-    for name, value in headers:
-        key = get_key(name, "")
-        if key == "":
-            key = header_key(name)
-        if key is None:
-            dropped = True
-            continue
-        if key in env:
-            env[key] = f"{env[key]},{value}"
-        else:
-            env[key] = value
-    return dropped
 
 
 class EnvironBuilder:
@@ -156,21 +119,22 @@ class EnvironBuilder:
         base = conn.environ_base
         if base is None or conn.environ_peer is not conn.peer:
             base = self.connection_base(conn)
-        env = base.copy()
+        fields = head.fields
+        env = {**base, **fields}  # the head's fields, already keyed and joined
         env["REQUEST_METHOD"] = head.method
         env["RAW_URI"] = head.raw_uri
         env["QUERY_STRING"] = head.query
         if head.version != _V11:
             env["SERVER_PROTOCOL"] = "HTTP/1.0"
         env["wsgi.input"] = body
-        if merge_headers(head.headers, env) and self.underscores != UNDERSCORE_DROPPED:
+        if head.underscored and self.underscores != UNDERSCORE_DROPPED:
             return self._with_underscores(head, env, conn)
         path = head.path
         script_name = self.script_name
         if "%" in path or script_name:
             path = path_info(path, script_name)
         env["PATH_INFO"] = path
-        if conn.environ_trusted and not self.forwarding.isdisjoint(env):
+        if conn.environ_trusted and not self.forwarding.isdisjoint(fields):
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
@@ -223,11 +187,11 @@ class EnvironBuilder:
             kept.add(name)
         if kept:
             for name, _ in head.headers:
-                key = header_key(name)
+                key = environ_key(name)
                 if key is not None:
                     env.pop(key, None)
             for name, value in head.headers:
-                key = header_key(name)
+                key = environ_key(name)
                 if key is None:
                     if name not in kept:
                         continue

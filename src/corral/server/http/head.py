@@ -15,7 +15,30 @@ UNDERSCORE_ANY = 2  # any one may be kept or refused (--header-map, ``*`` forwar
 UNDERSCORE_REFUSE = 3  # as ANY, and those no forwarder may send are refused at once
 
 _DEFAULT_FORWARDERS = frozenset({"SCRIPT_NAME", "PATH_INFO"})
+_ENVIRON_KEYS: dict[str, str | None] = {
+    "Content-Type": "CONTENT_TYPE",
+    "Content-Length": "CONTENT_LENGTH",
+}
 FIELD_SIZE = 8190  # --limit-request-field-size by default (and when set to 0)
+
+
+def environ_key(name: str) -> str | None:
+    """The WSGI environ key of a header field name (``HTTP_*``, ``CONTENT_TYPE``,
+    ``CONTENT_LENGTH``); None for a name containing ``_``, which would otherwise
+    pass for the same name with ``-`` (remembered per name)."""
+    key = _ENVIRON_KEYS.get(name, "")
+    if key != "":
+        return key
+    upper = name.upper()
+    if upper in ("CONTENT-TYPE", "CONTENT-LENGTH"):
+        key = upper.replace("-", "_")
+    elif "_" in name:
+        key = None
+    else:
+        key = "HTTP_" + upper.replace("-", "_")
+    if len(_ENVIRON_KEYS) < 2048:
+        _ENVIRON_KEYS[name] = key
+    return key
 
 
 def forwarder_names(settings: Settings) -> frozenset[str]:
@@ -93,6 +116,11 @@ class RequestHead:
     keep_alive: bool = True  # what the request allows (version + Connection header)
     expect_continue: bool = False
     upgrade: bool = False
+    # the fields by WSGI environ key (HTTP_*, CONTENT_TYPE, CONTENT_LENGTH), a
+    # repeated field's values joined with commas, names with "_" left out: made
+    # while the head is checked, so the environ builder adds them in one step
+    fields: dict[str, str] = field(default_factory=dict)
+    underscored: bool = False  # a field name with "_" was sent (left out of fields)
 
 
 class _End:

@@ -52,7 +52,7 @@ import re
 import sys
 
 from corral.server.http.errors import ParseError
-from corral.server.http.head import UNDERSCORE_REFUSE, Limits, RequestHead
+from corral.server.http.head import UNDERSCORE_REFUSE, Limits, RequestHead, environ_key
 
 _V11 = (1, 1)
 _V10 = (1, 0)
@@ -80,7 +80,8 @@ _SPECIAL = {
     "upgrade": _UPGRADE,
 }
 _CACHE_MAX = 1024
-_KIND: dict[str, int] = {}  # name as sent -> kind (names repeat forever)
+# name as sent -> (kind, environ key): names repeat forever
+_NAMES: dict[str, tuple[int, str | None]] = {}
 
 # -- the grammar ------------------------------------------------------------------
 # Every repetition below is followed by a character it cannot match, so none ever
@@ -404,14 +405,15 @@ def split_target(method: str, url: str) -> tuple[str, str]:
     return path, query
 
 
-def _kind(name: str) -> int:
-    """What a header name means to :func:`check_head` (cached)."""
+def _name(name: str) -> tuple[int, str | None]:
+    """What a header name means to :func:`check_head`, and its environ key (cached)."""
     kind = _SPECIAL.get(name.lower(), _OTHER)
     if kind == _OTHER and "_" in name:
         kind = _UNDER
-    if len(_KIND) < _CACHE_MAX:
-        _KIND[name] = kind
-    return kind
+    entry = (kind, environ_key(name))
+    if len(_NAMES) < _CACHE_MAX:
+        _NAMES[name] = entry
+    return entry
 
 
 def _content_length(value: str) -> int:
@@ -452,12 +454,17 @@ def check_head(
     clen: int | None = None
     te: list[str] | None = None
     conn = expect = ""
-    upgrade = False
-    kind_of = _KIND.get
+    upgrade = underscored = False
+    fields: dict[str, str] = {}
+    name_of = _NAMES.get
     for name, value in headers:
-        kind = kind_of(name)
-        if kind is None:
-            kind = _kind(name)
+        kind, key = name_of(name) or _name(name)
+        if key is None:
+            underscored = True
+        elif key in fields:
+            fields[key] = f"{fields[key]},{value}"
+        else:
+            fields[key] = value
         if kind == _OTHER:
             continue
         if kind == _HOST:
@@ -504,7 +511,7 @@ def check_head(
         raise ParseError(400, "chunked body on an upgrade request")
     return RequestHead(
         method, url, path, query, version, headers, clen, chunked,
-        keep_alive, version == _V11 and expect == "100-continue", upgrade,
+        keep_alive, version == _V11 and expect == "100-continue", upgrade, fields, underscored,
     )
 
 
