@@ -164,8 +164,6 @@ class Exchange:
                  "sent", "status", "_iterable", "_iter_closed", "_closed", "_gen", "_t0",
                  "_hook_req")
 
-    fast = True  # answer a list or tuple of bytes in one piece (False: stream it)
-
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
         self.cycle = cycle
         self.head = head
@@ -241,35 +239,19 @@ class Exchange:
             yield from self._raised(exc)
             return
         cls = result.__class__
-        if (cls is list or cls is tuple) and resp.status and not writes and self.fast:
-            total = sized_body(result)
-            if total is not None:  # all bytes: one write, Content-Length known
-                yield self._whole(result, total)
-                if self.keep_alive and not getattr(self.body, "complete", True):
-                    self._drain()
-                return
-        yield from self._after(result, writes)
+        total = sized_body(result) if (cls is list or cls is tuple) else None
+        if total is not None and resp.status and not writes:
+            yield self._whole(result, total)  # all bytes, no close(): one piece
+        else:
+            yield from self._respond(result, writes)
+        if self.keep_alive and not getattr(self.body, "complete", True):
+            self._drain()
 
     def _raised(self, exc: BaseException) -> Generator[Output, None, None]:
         if isinstance(exc, Exception):
             yield from self._app_error(exc)
         else:  # RequestTimeout
             yield from self._fail(503, "request timed out")
-
-    def _after(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
-        """Everything after the app returned its iterable."""
-        resp = self.response
-        cls = result.__class__
-        if (cls is list or cls is tuple) and resp.status and not writes and self.fast:
-            total = sized_body(result)
-            if total is not None:  # all bytes: one write, Content-Length known
-                yield self._whole(result, total)
-            else:
-                yield from self._respond(result, writes)
-        else:
-            yield from self._respond(result, writes)
-        if self.keep_alive and not getattr(self.body, "complete", True):
-            self._drain()
 
     def _drain(self) -> None:
         """Read the rest of a request body the app left unread, so the next
@@ -279,7 +261,8 @@ class Exchange:
 
     def _whole(self, result: list[bytes] | tuple[bytes, ...], total: int) -> bytes:
         """Head and body of a response whose body is a list/tuple of bytes (which
-        has no ``close``): what :meth:`_stream` sends for it, in one piece."""
+        has no ``close`` and whose length is known before the head goes out), in
+        one piece."""
         self._iter_closed = True
         mode, data = self._start(total)
         if mode:  # LENGTH: the body is known, so never chunked or close-delimited
@@ -306,25 +289,21 @@ class Exchange:
                 if rng is not None:
                     yield from self._send_file(result, *rng)
                     return
-            total = sized_body(result) if not writes else None
+            total = None
             chunks = iter(result)
             prefix = writes[:]
             writes.clear()
             exhausted = False
-            if total is None:
-                for chunk in chunks:
-                    if chunk:
-                        prefix.append(as_bytes(chunk))
-                        break
-                else:
-                    exhausted = True
-                if exhausted or isinstance(result, (list, tuple)):
-                    exhausted = True
-                    prefix.extend(as_bytes(c) for c in chunks if c)
-                    total = sum(len(c) for c in prefix)
+            for chunk in chunks:
+                if chunk:
+                    prefix.append(as_bytes(chunk))
+                    break
             else:
-                prefix = [c for c in result if c]
                 exhausted = True
+            if exhausted or isinstance(result, (list, tuple)):
+                exhausted = True
+                prefix.extend(as_bytes(c) for c in chunks if c)
+                total = sum(len(c) for c in prefix)
             if not resp.started:
                 raise AssertionError("start_response was never called")
         except RequestTimeout:
