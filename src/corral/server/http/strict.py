@@ -99,7 +99,10 @@ _HEAD = re.compile(
     r"(?!PRI )(" + _TCHAR + r"{1,64}" + _P + r") (" + _VISIBLE + "+" + _P + r") HTTP/1\.([01])\r\n"
     r"((?:" + _TOKEN + r":" + _VCHARS + r"\r\n)*" + _P + r")\r\n"
 )
-_FIELD = re.compile(r"(" + _TOKEN + r"):" + _OWS + r"([^\r]*" + _P + r")\r\n")
+# a field line of a head the whole-head expression took: name, and value without
+# the whitespace around it (the value's last character is neither SP nor HTAB:
+# only a trailing run of whitespace is ever stepped back over)
+_FIELD = re.compile(r"(" + _TOKEN + r"):" + _OWS + r"((?:[^\r]*[^\r \t])?)" + _OWS + r"\r\n")
 _MINOR = {"1": _V11, "0": _V10}
 
 # The same grammar a line at a time (bytes; a line without its LF).
@@ -145,8 +148,6 @@ def match_head(data: bytes, start: int, end: int, limits: Limits) -> RequestHead
     headers: list[tuple[str, str]] = _FIELD.findall(block)
     if limits.fields and len(headers) > limits.fields:
         return None  # 431
-    if " \r" in block or "\t\r" in block:  # trailing whitespace: not part of a value
-        headers = [(n, v.rstrip(" \t")) for n, v in headers]
     return make_head(method, url, _MINOR[minor], headers, limits)
 
 
