@@ -14,50 +14,26 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.server.http.errors import ParseError
-from corral.server.http.parser import END, Limits, RequestHead, RequestParser
+from corral.server.http.parser import Limits, RequestHead, RequestParser
+from tests.server.parsing import parse_outcome, property_settings
 from tests.server.test_parser_properties import cut
 
 pytestmark = pytest.mark.timeout(120)
 
-PROPERTY = settings(
-    max_examples=300,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings()
 LENIENT = Limits(fold=True, strip_spaces=True, any_method=True, any_version=True, casefold=True)
 LIMITS = [Limits(), Limits(80, 4, 40, 16), Limits(80, 2, 60, 16), Limits(0, 0, 0, 0), LENIENT,
           Limits(30, 3, 40, 20, fold=True, strip_spaces=True)]
 
 
-def outcome(pieces: list[bytes], limits: Limits | None = None) -> tuple[list[Any], Any, bool]:
-    """(events with the bytes of one message merged, (status, reason), in_message)."""
-    parser = RequestParser(limits)
-    out: list[Any] = []
-    error: Any = None
-    try:
-        for piece in [*pieces, None]:
-            events = parser.feed(piece) if piece is not None else parser.feed_eof()
-            for ev in events:
-                if isinstance(ev, RequestHead):
-                    out.append(astuple(ev))
-                elif ev is END:
-                    out.append("END")
-                elif out and isinstance(out[-1], bytes):
-                    out[-1] += ev
-                else:
-                    out.append(ev)
-    except ParseError as exc:
-        error = (exc.status, exc.reason)
-    return out, error, parser.in_message
+outcome = parse_outcome
 
 
 def same_whatever_the_reads(data: bytes, limits: Limits | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.server.config import Settings
@@ -24,15 +24,11 @@ from corral.server.http.cycle import ConnInfo
 from corral.server.http.environ import EnvironBuilder
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
+from tests.server.parsing import property_settings
 
 pytestmark = pytest.mark.timeout(120)
 
-PROPERTY = settings(
-    max_examples=300,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings()
 
 TCHAR = "!#$%&'*+-.^`|~" + string.ascii_letters + string.digits  # token chars (no "_")
 UNRESERVED = string.ascii_letters + string.digits + "-._~"

@@ -15,27 +15,22 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import astuple
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.server.config import Settings
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import END, Limits, RequestHead, RequestParser
+from tests.server.parsing import parse_outcome, property_settings
 from tests.server.test_parser_properties import cut, extension_method, mutated, requests
 from tests.support import WORKER_CLASSES, ServerProcess, parse_response, recv_all
 
 pytestmark = pytest.mark.timeout(180)
 
-PROPERTY = settings(
-    max_examples=250,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings(250)
 LIMITS = [Limits(), Limits(request_line=200, fields=8, field_size=120, body=200),
           Limits(request_line=30, fields=3, field_size=40, body=20),
           Limits(request_line=300, fields=10, field_size=150, fold=True, strip_spaces=True,
@@ -53,23 +48,8 @@ BAD_TAILS = [
 
 def outcome(pieces: list[bytes], limits: Limits) -> tuple[list[Any], tuple[int, str] | None]:
     """(events with the bytes of one message merged, error) after the pieces and EOF."""
-    parser = RequestParser(limits)
-    out: list[Any] = []
-    try:
-        for piece in [*pieces, None]:
-            events = parser.feed(piece) if piece is not None else parser.feed_eof()
-            for ev in events:
-                if isinstance(ev, RequestHead):
-                    out.append(astuple(ev))
-                elif ev is END:
-                    out.append("END")
-                elif out and isinstance(out[-1], bytes):
-                    out[-1] += ev
-                else:
-                    out.append(ev)
-    except ParseError as exc:
-        return out, (exc.status, exc.reason)
-    return out, None
+    events, error, _ = parse_outcome(pieces, limits)
+    return events, error
 
 
 @PROPERTY

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.server.config import Settings
@@ -22,15 +22,11 @@ from corral.server.http.body import BufferedBody
 from corral.server.http.cycle import ConnInfo, Exchange, RequestCycle
 from corral.server.http.parser import RequestHead, RequestParser
 from corral.server.logging import Logger
+from tests.server.parsing import property_settings
 
 pytestmark = pytest.mark.timeout(120)
 
-PROPERTY = settings(
-    max_examples=300,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = property_settings()
 
 
 class Closing(list):  # type: ignore[type-arg]
