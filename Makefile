@@ -26,7 +26,7 @@ run: $(RUN_STAMP)
 	$(BIN)/python examples/blog/run.py
 
 test: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench examples fuzz
+	$(BIN)/ruff check src tests bench examples fuzz tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
@@ -46,7 +46,7 @@ ext-baseline: $(DEV_STAMP)
 	@for s in $(EXT_SUITES); do $(BIN)/python tests/compat/run.py --real $$s; done
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench examples fuzz
+	$(BIN)/ruff check src tests bench examples fuzz tools
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -14,6 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from generated import keep_current  # noqa: E402
+
 from corral.server.config import markdown_reference  # noqa: E402
 
 README = ROOT / "README.md"
@@ -31,16 +33,9 @@ def render(text: str, reference: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = README.read_text(encoding="utf-8")
-    updated = render(text, markdown_reference())
-    if "--check" in argv:
-        if updated != text:
-            print("README.md settings reference is out of date: run tools/update_readme.py")
-            return 1
-        return 0
-    if updated != text:
-        README.write_text(updated, encoding="utf-8")
-    return 0
+    updated = render(README.read_text(encoding="utf-8"), markdown_reference())
+    return keep_current(README, updated, argv, "README.md settings reference",
+                        "tools/update_readme.py")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from generated import keep_current  # noqa: E402
+
 from corral.server import hooks  # noqa: E402
 from corral.server.config import SECTION_ORDER, SETTINGS, Setting  # noqa: E402
 
@@ -82,16 +84,8 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-    if "--check" in argv:
-        if text != current:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run tools/update_settings_types.py")
-            return 1
-        return 0
-    if text != current:
-        TARGET.write_text(text, encoding="utf-8")
-    return 0
+    return keep_current(TARGET, render(), argv, str(TARGET.relative_to(ROOT)),
+                        "tools/update_settings_types.py")
 
 
 if __name__ == "__main__":
