@@ -154,6 +154,26 @@ def test_worker_timeout_counted() -> None:
         assert samples["corral_worker_restarts_total"] == 0
 
 
+def test_a_worker_file_not_yet_written_is_left_out(tmp_path: Path) -> None:
+    """A worker's file is empty for a moment after the worker makes it (and stays
+    so if the worker is killed then): a scrape leaves it out instead of failing."""
+    port = free_port()
+    args = ["ops_app:app", "-b", "127.0.0.1:0", "-w", "1", "--metrics-bind", f"127.0.0.1:{port}"]
+    url = f"http://127.0.0.1:{port}/metrics"
+    with ServerProcess(args, env={"TMPDIR": str(tmp_path)}) as proc:
+        requests.get(f"http://{proc.host}:{proc.port}/", timeout=10)
+        (directory,) = [p for p in tmp_path.iterdir() if p.name.startswith("corral-metrics-")]
+        (directory / "counter_999999.db").touch()
+        (directory / "gauge_liveall_999998.db").touch()
+        deadline = time.monotonic() + 20  # the request is counted just after its response
+        samples = scrape(url)  # a 500 here fails the test
+        while 'corral_requests_total{method="GET",status="2xx"}' not in samples:
+            assert time.monotonic() < deadline, samples
+            time.sleep(0.1)
+            samples = scrape(url)
+        assert samples['corral_requests_total{method="GET",status="2xx"}'] == 1
+
+
 def test_directory_removed_and_bad_bind(tmp_path: Path) -> None:
     port = free_port()
     env = {"TMPDIR": str(tmp_path)}

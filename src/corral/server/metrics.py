@@ -30,11 +30,13 @@ thin wrapper around the application (see :func:`track_in_flight`).
 from __future__ import annotations
 
 import atexit
+import glob
 import os
 import shutil
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +114,8 @@ class Metrics:
 
 
 _current: Metrics | None = None
+_RETRY_DELAYS = (0.0, 0.005, 0.02, 0.05)  # seconds before each new read of the directory
+_HEADER_BYTES = 8  # a metrics file's header: how many of its bytes are used
 
 
 def current() -> Metrics | None:
@@ -231,6 +235,26 @@ def parse_bind(value: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
+def _worker_files_collector(base: Any, registry: Any, directory: str) -> Any:
+    """prometheus_client's multiprocess collector (``base``) over ``directory``,
+    reading only the files whose header is written: a worker's file is empty for
+    a moment after the worker makes it, and stays so if the worker is killed in
+    that moment; read as it is, it would fail every scrape."""
+
+    class WorkerFiles(base):  # type: ignore[misc, valid-type]
+        def collect(self) -> Any:
+            files = []
+            for path in glob.glob(os.path.join(directory, "*.db")):
+                try:
+                    if os.path.getsize(path) >= _HEADER_BYTES:
+                        files.append(path)
+                except OSError:  # gone with its worker
+                    continue
+            return self.merge(files, accumulate=True)
+
+    return WorkerFiles(registry, path=directory)
+
+
 class MetricsServer:
     """``GET /metrics`` on its own listener, served by threads of the arbiter."""
 
@@ -239,7 +263,7 @@ class MetricsServer:
         from prometheus_client.exposition import make_wsgi_app
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=metrics.directory)
+        _worker_files_collector(multiprocess.MultiProcessCollector, registry, metrics.directory)
         registry.register(_ConnectionsCollector(_listener_ports(listeners)))
         exposition = make_wsgi_app(registry)
 
@@ -248,13 +272,13 @@ class MetricsServer:
             if environ.get("PATH_INFO") != "/metrics":
                 start_response("404 Not Found", [("Content-Type", "text/plain")])
                 return [b"not found: the metrics are at /metrics\n"]
-            for _ in range(2):
+            # a dead worker's file may go between listing the directory and
+            # reading it: read the directory again, a few times, before failing
+            for delay in _RETRY_DELAYS:
                 try:
                     return exposition(environ, start_response)  # type: ignore[no-any-return]
                 except FileNotFoundError:
-                    # a worker's file went (its process died) between listing the
-                    # directory and reading it: read the directory again
-                    continue
+                    time.sleep(delay)
             return exposition(environ, start_response)  # type: ignore[no-any-return]
 
         host, port = parse_bind(bind)
