@@ -102,15 +102,63 @@ class FileWrapper:
         return offset, max(0, st.st_size - offset)
 
 
-def no_body(method: str, status: int) -> bool:
-    return method == "HEAD" or status < 200 or status in (204, 304)
+# What ``start_response`` was told, checked once per distinct item and kept per
+# worker: header fields repeat from one response to the next (Content-Type,
+# Cache-Control, a Content-Length of a common size) even when the lists they come
+# in differ, and statuses repeat.  Bounded; items seen once (a cookie) are checked
+# each time once the tables are full.
+_PLAIN, _LENGTH, _DATE, _SERVER, _CLOSE, _DROP = range(6)
+_FIELDS: dict[tuple[str, str], tuple[int, str]] = {}  # (name, value) -> (kind, line)
+_STATUSES: dict[str, tuple[int, bytes]] = {}  # status -> (code, encoded with CRLF)
+_TABLE_MAX = 1024
 
 
-# start_response arguments already validated: (status, *headers) -> what start()
-# derives from them.  Apps mostly answer with the same few header lists.
-_Prepared = tuple[int, bytes, int | None, bool, int]
-_PREPARED: dict[tuple[Any, ...], _Prepared] = {}
-_PREPARED_MAX = 512
+def _check_status(status: Any) -> tuple[int, bytes]:
+    """(code, status line bytes) of a ``start_response`` status; AssertionError
+    (an application error) when it is not one a final response may have."""
+    if not isinstance(status, str) or not _STATUS_RE.fullmatch(status):
+        raise AssertionError(f"invalid status {status!r}")
+    code = int(status[:3])
+    if code < 200:  # WSGI has no interim responses: this would be the final one
+        raise AssertionError(f"informational status {status!r} as a final response")
+    try:
+        line = status.encode("latin-1") + b"\r\n"
+    except UnicodeEncodeError:
+        raise AssertionError(f"status {status!r} is not latin-1") from None
+    if status.__class__ is str and len(_STATUSES) < _TABLE_MAX:
+        _STATUSES[status] = (code, line)
+    return code, line
+
+
+def _check_field(item: Any) -> tuple[int, str]:
+    """(kind, header line) of one ``start_response`` header item; AssertionError
+    when it is malformed."""
+    if not isinstance(item, tuple) or len(item) != 2:
+        raise AssertionError(f"invalid header {item!r}")
+    name, value = item
+    if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name):
+        raise AssertionError(f"invalid header name {name!r}")
+    if not isinstance(value, str) or _BAD_VALUE_RE.search(value):
+        raise AssertionError(f"invalid value for header {name!r}")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise AssertionError("header values must be latin-1") from None
+    lname = name.lower()
+    if lname in HOP_BY_HOP:
+        kind = _CLOSE if lname == "connection" and value.strip().lower() == "close" else _DROP
+    elif lname == "content-length":
+        if not value.strip().isdigit():
+            raise AssertionError(f"invalid Content-Length {value!r}")
+        kind = _LENGTH
+    else:
+        kind = _DATE if lname == "date" else _SERVER if lname == "server" else _PLAIN
+    entry = (kind, f"{name}: {value}\r\n")
+    # only exact types are kept: a subclass may compare or hash otherwise
+    if (item.__class__ is tuple and name.__class__ is str and value.__class__ is str
+            and len(_FIELDS) < _TABLE_MAX):
+        _FIELDS[item] = entry
+    return entry
 
 
 class Response:
@@ -137,21 +185,6 @@ class Response:
     def start(self, status: str, headers: list[tuple[str, str]],
               exc_info: ExcInfo | None = None) -> None:
         """The validating part of ``start_response``."""
-        if exc_info is None and not self.status and headers.__class__ is list:
-            try:
-                prepared = _PREPARED.get((status, *headers))
-            except TypeError:  # unhashable items: the full check says what is wrong
-                prepared = None
-            if prepared is not None:
-                self.status, self._line, self.content_length, self.must_close, self._own = (
-                    prepared)
-                self.status_line = status
-                self.headers = headers
-                return
-        self._start(status, headers, exc_info)
-
-    def _start(self, status: str, headers: list[tuple[str, str]],
-               exc_info: ExcInfo | None) -> None:
         if exc_info is not None:
             try:
                 if self.headers_sent:
@@ -160,56 +193,37 @@ class Response:
                 exc_info = None
         elif self.status:
             raise AssertionError("start_response called a second time without exc_info")
-        if not isinstance(status, str) or not _STATUS_RE.fullmatch(status):
-            raise AssertionError(f"invalid status {status!r}")
+        known = _STATUSES.get(status) if status.__class__ is str else None
+        code, status_bytes = known or _check_status(status)
         if not isinstance(headers, list):
             raise AssertionError("headers must be a list of (name, value) tuples")
-        code = int(status[:3])
-        if code < 200:  # WSGI has no interim responses: this would be the final one
-            raise AssertionError(f"informational status {status!r} as a final response")
-        dropped: list[str] = []
+        fields = _FIELDS
         lines: list[str] = []
+        dropped: list[str] = []
         clen: int | None = None
         must_close = False
         own = 0
-        exact = status.__class__ is str  # only exact types go into _PREPARED
         for item in headers:
-            if not isinstance(item, tuple) or len(item) != 2:
-                raise AssertionError(f"invalid header {item!r}")
-            name, value = item
-            if not isinstance(name, str) or not _TOKEN_RE.fullmatch(name):
-                raise AssertionError(f"invalid header name {name!r}")
-            if not isinstance(value, str) or _BAD_VALUE_RE.search(value):
-                raise AssertionError(f"invalid value for header {name!r}")
-            exact = exact and (item.__class__ is tuple and name.__class__ is str
-                               and value.__class__ is str)
-            lname = name.lower()
-            if lname in HOP_BY_HOP:
-                if lname == "connection" and value.strip().lower() == "close":
-                    must_close = True
-                else:
-                    dropped.append(name)
-                    exact = False  # not prepared: the warning is for every response
+            entry = fields.get(item) if item.__class__ is tuple else None
+            kind, line = entry or _check_field(item)
+            if kind == _PLAIN:
+                lines.append(line)
                 continue
-            if lname == "content-length":
-                if not value.strip().isdigit():
-                    raise AssertionError(f"invalid Content-Length {value!r}")
+            if kind == _LENGTH:
                 if code in _NO_LENGTH:
                     continue  # RFC 9110 8.6: never sent with these statuses
-                clen = int(value)
-            elif lname == "date":
+                clen = int(item[1])
+            elif kind == _DATE:
                 own |= 1
-            elif lname == "server":
+            elif kind == _SERVER:
                 own |= 2
-            lines.append(f"{name}: {value}\r\n")
-        try:
-            head = "".join(lines).encode("latin-1")
-        except UnicodeEncodeError:
-            raise AssertionError("header values must be latin-1")
-        try:
-            line = status.encode("latin-1") + b"\r\n" + head
-        except UnicodeEncodeError:
-            raise AssertionError(f"status {status!r} is not latin-1") from None
+            elif kind == _CLOSE:
+                must_close = True
+                continue
+            else:  # _DROP
+                dropped.append(item[0])
+                continue
+            lines.append(line)
         if dropped and self._log is not None:
             self._log.warning("Dropped hop-by-hop response header(s) set by the "
                               "application: %s", ", ".join(dropped))
@@ -219,10 +233,7 @@ class Response:
         self.content_length = clen
         self.must_close = must_close
         self._own = own
-        self._line = line
-        if exact and len(_PREPARED) < _PREPARED_MAX:
-            key = (status, *headers)
-            _PREPARED[key] = (code, line, clen, must_close, own)
+        self._line = status_bytes + "".join(lines).encode("latin-1")
 
     def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
                    request_keep_alive: bool) -> bytes:
