@@ -60,5 +60,14 @@ def _routes(app: Any) -> Any:
     return app
 
 
-flask_app = _make_flask()
-web_app = _make_web()
+_FRAMEWORK_APPS = {"flask_app": _make_flask, "web_app": _make_web}
+
+
+def __getattr__(name: str) -> Any:
+    """``flask_app`` and ``web_app``, made on first use: a server given ``hello``
+    does not load Flask or corral.web."""
+    make = _FRAMEWORK_APPS.get(name)
+    if make is None:
+        raise AttributeError(name)
+    app = globals()[name] = make()
+    return app
