@@ -14,11 +14,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): $(BIN)/python pyproject.toml
+$(RUN_STAMP): $(BIN)/python pyproject.toml setup.py src/corral/server/http/_headscan.c
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(RUN_STAMP)
 
-$(DEV_STAMP): $(BIN)/python pyproject.toml
+$(DEV_STAMP): $(BIN)/python pyproject.toml setup.py src/corral/server/http/_headscan.c
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV_STAMP) $(RUN_STAMP)
 

@@ -49,14 +49,22 @@ here too (:data:`CHUNK_LINE`, :func:`check_trailer_block`).
 from __future__ import annotations
 
 import re
-import sys
 
+from corral.server.http import headscan
 from corral.server.http.errors import ParseError
 from corral.server.http.head import UNDERSCORE_REFUSE, Limits, RequestHead, environ_key
+from corral.server.http.headscan import (
+    MAX_METHOD,
+    OWS,
+    POSSESSIVE,
+    TCHAR,
+    TOKEN,
+    VCHARS,
+    VISIBLE,
+)
 
 _V11 = (1, 1)
 _V10 = (1, 0)
-MAX_METHOD = 64  # bytes in a method unless --permit-unconventional-http-method
 LINE_SLACK = 80  # room for the method and version around a target at the limit
 MAX_CONTENT_LENGTH = 2**64 - 1
 _ABSOLUTE = re.compile(r"[A-Za-z]+://([^/?#]*)([^#]*)")
@@ -68,8 +76,8 @@ _FORBIDDEN_TRAILERS = frozenset(
 )
 
 # Header names that need a look while checking the head, keyed by name as sent.
-# ``_UNDER`` is any other name containing ``_``.
-_HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _UNDER, _OTHER = range(9)
+# ``_UNDER`` is any other name containing ``_``; ``_OTHER`` (0) needs no look.
+_OTHER, _HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _UNDER = range(9)
 _SPECIAL = {
     "host": _HOST,
     "content-type": _CTYPE,
@@ -84,34 +92,16 @@ _CACHE_MAX = 1024
 _NAMES: dict[str, tuple[int, str | None]] = {}
 
 # -- the grammar ------------------------------------------------------------------
-# Every repetition below is followed by a character it cannot match, so none ever
-# backtracks: where possessive quantifiers exist (3.11) they say so, and are faster.
-_P = "+" if sys.version_info >= (3, 11) else ""
-_TCHAR = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
-_TOKEN = _TCHAR + "+" + _P
-_VCHARS = r"[\t\x20-\x7e\x80-\xff]*" + _P  # a field value, with its surrounding whitespace
-_OWS = r"[ \t]*" + _P
-_VISIBLE = r"[!-~]"  # the bytes of a request target (its form is checked afterwards)
-
-# The whole head at once (str, decoded as latin-1): method, target, minor version,
-# the field lines.  Versions other than 1.0 and 1.1 are left to the HeadReader.
-_HEAD = re.compile(
-    r"(?!PRI )(" + _TCHAR + r"{1,64}" + _P + r") (" + _VISIBLE + "+" + _P + r") HTTP/1\.([01])\r\n"
-    r"((?:" + _TOKEN + r":" + _VCHARS + r"\r\n)*" + _P + r")\r\n"
-)
-# a field line of a head the whole-head expression took: name, and value without
-# the whitespace around it (the value's last character is neither SP nor HTAB:
-# only a trailing run of whitespace is ever stepped back over)
-_FIELD = re.compile(r"(" + _TOKEN + r"):" + _OWS + r"((?:[^\r]*[^\r \t])?)" + _OWS + r"\r\n")
-_MINOR = {"1": _V11, "0": _V10}
+# (the whole-head form is in headscan, with the pieces the line reader shares)
+_MINOR = (_V10, _V11)
 
 # The same grammar a line at a time (bytes; a line without its LF).
-_B_TCHARS = re.compile((_TCHAR + "*").encode())
-_B_VISIBLE = re.compile((_VISIBLE + "*").encode())
-_B_FIELD = re.compile(("(" + _TOKEN + "):" + _OWS + "(" + _VCHARS + ")\r").encode())
-_B_FIELD_STRIP = re.compile(("(" + _TOKEN + ")" + _OWS + ":" + _OWS + "(" + _VCHARS + ")\r")
+_B_TCHARS = re.compile((TCHAR + "*").encode())
+_B_VISIBLE = re.compile((VISIBLE + "*").encode())
+_B_FIELD = re.compile(("(" + TOKEN + "):" + OWS + "(" + VCHARS + ")\r").encode())
+_B_FIELD_STRIP = re.compile(("(" + TOKEN + ")" + OWS + ":" + OWS + "(" + VCHARS + ")\r")
                             .encode())
-_B_FOLDED = re.compile(("[ \t]+" + _P + "(" + _VCHARS + ")\r").encode())
+_B_FOLDED = re.compile(("[ \t]+" + POSSESSIVE + "(" + VCHARS + ")\r").encode())
 _B_NOT_VALUE = re.compile(rb"[^\t\x20-\x7e\x80-\xff]")
 _VERSION_TEMPLATE = b"HTTP/#.#\r"  # "#": a digit
 _METHOD, _TARGET, _VERSION = range(3)  # the parts of a request line
@@ -119,7 +109,7 @@ _DIGITS = b"0123456789"
 _SP_HTAB = (b" ", b"\t")
 
 # a trailer field: a field line without its whitespace rules (values are not kept)
-_TRAILER_FIELD = re.compile(("(" + _TOKEN + "):" + _VCHARS).encode())
+_TRAILER_FIELD = re.compile(("(" + TOKEN + "):" + VCHARS).encode())
 # RFC 9112 section 7.1: chunk-size [ chunk-ext ], with
 #   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
 _TOKEN_B = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -136,16 +126,14 @@ def match_head(data: bytes, start: int, end: int, limits: Limits) -> RequestHead
     the caller then reads it with a :class:`HeadReader`, which refuses it or reads
     what this leaves to it (other versions, long methods, folded lines, heads
     whose lines must be measured one by one)."""
-    text = data[start:end].decode("latin-1")
-    m = _HEAD.fullmatch(text)
-    if m is None:
+    scanned = headscan.scan_head(data, start, end)
+    if scanned is None:
         return None
-    method, url, minor, block = m.groups()
+    method, url, minor, headers = scanned
     if limits.request_line and len(url) + 14 > limits.request_line:
         return None  # 414
     if limits.field_size and end - start > limits.field_size:
         return None  # a line may be too large: measured one by one
-    headers: list[tuple[str, str]] = _FIELD.findall(block)
     if limits.fields and len(headers) > limits.fields:
         return None  # 431
     return make_head(method, url, _MINOR[minor], headers, limits)
@@ -455,19 +443,9 @@ def check_head(
     clen: int | None = None
     te: list[str] | None = None
     conn = expect = ""
-    upgrade = underscored = False
-    fields: dict[str, str] = {}
-    name_of = _NAMES.get
-    for name, value in headers:
-        kind, key = name_of(name) or _name(name)
-        if key is None:
-            underscored = True
-        elif key in fields:
-            fields[key] = f"{fields[key]},{value}"
-        else:
-            fields[key] = value
-        if kind == _OTHER:
-            continue
+    upgrade = False
+    fields, notable, underscored = headscan.sort_fields(headers, _NAMES, _name)
+    for kind, name, value in notable:
         if kind == _HOST:
             hosts += 1
         elif kind == _CTYPE:

@@ -1,0 +1,282 @@
+/* The compiled form of two steps of corral.server.http.headscan.
+ *
+ * Optional: when this file cannot be built (no compiler where corral is
+ * installed) or CORRAL_PURE_PYTHON is set, headscan.py runs its own Python
+ * definitions of the same two functions, which are the reference (the tests run
+ * the request-head tests on both and compare them on random and hostile input).
+ *
+ *   scan_head(data, start, end) -> (method, target, minor, fields) | None
+ *       The whole-head form of the request-head grammar (RFC 9112) over
+ *       data[start:end], a head that ends with its blank line:
+ *
+ *           method SP target SP "HTTP/1." ("0" / "1") CRLF
+ *           *( field-name ":" field-value CRLF ) CRLF
+ *
+ *       method: 1 to 64 token characters, not "PRI"; target: one or more
+ *       visible ASCII characters; field-name: a token; field-value: HTAB, SP,
+ *       visible ASCII and bytes 0x80-0xFF (obs-text).  Returns the method and
+ *       target (str), the minor version (int) and the fields as a list of
+ *       (name, value) str pairs, the value decoded as Latin-1 without the
+ *       spaces and tabs around it; None for any head not of this form.
+ *
+ *   sort_fields(fields, names, name_of) -> (by_key, notable, underscored)
+ *       Each (name, value) pair looked up in the dict ``names`` (name -> (kind,
+ *       key)), or given to ``name_of(name)`` when not there.  by_key: values by
+ *       key, repeated keys' values joined with ","; notable: (kind, name, value)
+ *       for every pair whose kind is not 0, in order; underscored: whether any
+ *       key was None (those pairs are left out of by_key).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define MAX_METHOD 64
+
+static unsigned char TCHAR[256];  /* token characters (RFC 9110 section 5.6.2) */
+static unsigned char VALUE[256];  /* field-value characters, with SP and HTAB */
+
+static void
+init_tables(void)
+{
+    const char *extra = "!#$%&'*+-.^_`|~";
+    int c;
+    for (c = '0'; c <= '9'; c++) TCHAR[c] = 1;
+    for (c = 'A'; c <= 'Z'; c++) TCHAR[c] = 1;
+    for (c = 'a'; c <= 'z'; c++) TCHAR[c] = 1;
+    for (; *extra; extra++) TCHAR[(unsigned char)*extra] = 1;
+    VALUE['\t'] = 1;
+    for (c = 0x20; c <= 0x7e; c++) VALUE[c] = 1;
+    for (c = 0x80; c <= 0xff; c++) VALUE[c] = 1;
+}
+
+/* A str of n ASCII bytes. */
+static PyObject *
+ascii_str(const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_New(n, 127);
+    if (s != NULL && n > 0) {
+        memcpy(PyUnicode_DATA(s), p, (size_t)n);
+    }
+    return s;
+}
+
+/* A str of n Latin-1 bytes. */
+static PyObject *
+latin1_str(const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        if (p[i] >= 0x80) {
+            return PyUnicode_DecodeLatin1((const char *)p, n, NULL);
+        }
+    }
+    return ascii_str(p, n);
+}
+
+/* Where the field lines start (after the request line's CRLF), or -1 when the
+ * request line is not of the whole-head form.  Sets the method, target and
+ * minor version spans. */
+static Py_ssize_t
+request_line(const unsigned char *p, Py_ssize_t n, Py_ssize_t *method_end,
+             Py_ssize_t *target_end, int *minor)
+{
+    Py_ssize_t i = 0;
+    while (i < n && TCHAR[p[i]]) i++;
+    if (i == 0 || i > MAX_METHOD || i >= n || p[i] != ' ') return -1;
+    if (i == 3 && memcmp(p, "PRI", 3) == 0) return -1;
+    *method_end = i;
+    Py_ssize_t t = ++i;
+    while (i < n && p[i] >= 0x21 && p[i] <= 0x7e) i++;
+    if (i == t || i >= n || p[i] != ' ') return -1;
+    *target_end = i;
+    i++;
+    if (n - i < 10 || memcmp(p + i, "HTTP/1.", 7) != 0) return -1;
+    if (p[i + 7] != '0' && p[i + 7] != '1') return -1;
+    if (p[i + 8] != '\r' || p[i + 9] != '\n') return -1;
+    *minor = p[i + 7] - '0';
+    return i + 10;
+}
+
+static PyObject *
+scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "scan_head(data, start, end)");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t end = PyLong_AsSsize_t(args[2]);
+    if (end == -1 && PyErr_Occurred()) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    if (start < 0 || end > view.len || start > end) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "start and end must lie within data");
+        return NULL;
+    }
+    const unsigned char *p = (const unsigned char *)view.buf + start;
+    Py_ssize_t n = end - start;
+    Py_ssize_t method_end = 0, target_end = 0;
+    int minor = 0;
+    PyObject *fields = NULL, *result = NULL;
+
+    Py_ssize_t i = request_line(p, n, &method_end, &target_end, &minor);
+    if (i < 0) goto none;
+    fields = PyList_New(0);
+    if (fields == NULL) goto done;
+    for (;;) {
+        if (i < n && p[i] == '\r') {  /* the blank line: the head's last two bytes */
+            if (i + 2 == n && p[i + 1] == '\n') break;
+            goto none;
+        }
+        Py_ssize_t name_at = i;
+        while (i < n && TCHAR[p[i]]) i++;
+        if (i == name_at || i >= n || p[i] != ':') goto none;
+        Py_ssize_t name_end = i++;
+        Py_ssize_t v0 = i;
+        while (i < n && VALUE[p[i]]) i++;
+        if (i + 1 >= n || p[i] != '\r' || p[i + 1] != '\n') goto none;
+        Py_ssize_t v1 = i;
+        i += 2;
+        while (v0 < v1 && (p[v0] == ' ' || p[v0] == '\t')) v0++;
+        while (v1 > v0 && (p[v1 - 1] == ' ' || p[v1 - 1] == '\t')) v1--;
+        PyObject *name = ascii_str(p + name_at, name_end - name_at);
+        if (name == NULL) goto done;
+        PyObject *value = latin1_str(p + v0, v1 - v0);
+        if (value == NULL) {
+            Py_DECREF(name);
+            goto done;
+        }
+        PyObject *pair = PyTuple_New(2);
+        if (pair == NULL) {
+            Py_DECREF(name);
+            Py_DECREF(value);
+            goto done;
+        }
+        PyTuple_SET_ITEM(pair, 0, name);
+        PyTuple_SET_ITEM(pair, 1, value);
+        int failed = PyList_Append(fields, pair);
+        Py_DECREF(pair);
+        if (failed) goto done;
+    }
+    {
+        PyObject *method = ascii_str(p, method_end);
+        PyObject *target = ascii_str(p + method_end + 1, target_end - method_end - 1);
+        if (method != NULL && target != NULL) {
+            result = Py_BuildValue("(NNiO)", method, target, minor, fields);
+        } else {
+            Py_XDECREF(method);
+            Py_XDECREF(target);
+        }
+    }
+    goto done;
+none:
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(fields);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* by_key[key] = value, or "old,value" when the key is there already. */
+static int
+add_value(PyObject *by_key, PyObject *key, PyObject *value)
+{
+    PyObject *old = PyDict_GetItemWithError(by_key, key);
+    if (old == NULL) {
+        if (PyErr_Occurred()) return -1;
+        return PyDict_SetItem(by_key, key, value);
+    }
+    PyObject *parts = PyTuple_Pack(2, old, value);
+    if (parts == NULL) return -1;
+    PyObject *comma = PyUnicode_FromStringAndSize(",", 1);
+    PyObject *joined = comma != NULL ? PyUnicode_Join(comma, parts) : NULL;
+    Py_XDECREF(comma);
+    Py_DECREF(parts);
+    if (joined == NULL) return -1;
+    int failed = PyDict_SetItem(by_key, key, joined);
+    Py_DECREF(joined);
+    return failed;
+}
+
+static PyObject *
+sort_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "sort_fields(fields: list, names: dict, name_of)");
+        return NULL;
+    }
+    PyObject *pairs = args[0], *names = args[1], *name_of = args[2];
+    PyObject *by_key = PyDict_New();
+    PyObject *notable = PyList_New(0);
+    int underscored = 0;
+    if (by_key == NULL || notable == NULL) goto fail;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pairs); k++) {
+        PyObject *pair = PyList_GET_ITEM(pairs, k);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "fields must be (name, value) tuples");
+            goto fail;
+        }
+        PyObject *name = PyTuple_GET_ITEM(pair, 0);
+        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        PyObject *entry = PyDict_GetItemWithError(names, name);
+        if (entry != NULL) {
+            Py_INCREF(entry);
+        } else {
+            if (PyErr_Occurred()) goto fail;
+            entry = PyObject_CallOneArg(name_of, name);
+            if (entry == NULL) goto fail;
+        }
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2) {
+            Py_DECREF(entry);
+            PyErr_SetString(PyExc_TypeError, "a name's entry must be a (kind, key) tuple");
+            goto fail;
+        }
+        PyObject *kind = PyTuple_GET_ITEM(entry, 0);
+        PyObject *key = PyTuple_GET_ITEM(entry, 1);
+        int failed = 0;
+        if (key == Py_None) {
+            underscored = 1;
+        } else {
+            failed = add_value(by_key, key, value);
+        }
+        if (!failed) {
+            int plain = PyObject_Not(kind);
+            if (plain < 0) {
+                failed = 1;
+            } else if (!plain) {
+                PyObject *item = PyTuple_Pack(3, kind, name, value);
+                failed = item == NULL || PyList_Append(notable, item) < 0;
+                Py_XDECREF(item);
+            }
+        }
+        Py_DECREF(entry);
+        if (failed) goto fail;
+    }
+    return Py_BuildValue("(NNO)", by_key, notable, underscored ? Py_True : Py_False);
+fail:
+    Py_XDECREF(by_key);
+    Py_XDECREF(notable);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"scan_head", (PyCFunction)(void (*)(void))scan_head, METH_FASTCALL,
+     "scan_head(data, start, end): (method, target, minor, fields), or None."},
+    {"sort_fields", (PyCFunction)(void (*)(void))sort_fields, METH_FASTCALL,
+     "sort_fields(fields, names, name_of): (by_key, notable, underscored)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_headscan",
+    "Compiled request-head scanning (see corral.server.http.headscan).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__headscan(void)
+{
+    init_tables();
+    return PyModule_Create(&module_def);
+}

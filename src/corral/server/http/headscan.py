@@ -1,0 +1,103 @@
+"""The two steps of reading a request head that run for every request, each
+defined here in Python and, where a C compiler was at hand when corral was
+installed, also compiled (``_headscan.c``) for speed.
+
+* :func:`scan_head`: the whole-head form of the request-head grammar (see
+  :mod:`corral.server.http.strict`): method, target, minor version and the
+  field lines of a head that is whole in one read, or None for a head not of
+  that form (which the line-by-line reader then reads, and refuses when it is
+  wrong: the verdicts and their reasons are never made here).
+* :func:`sort_fields`: the fields keyed for the WSGI environ, and the ones the
+  head checks must look at.
+
+The Python definitions are the reference: the compiled ones must answer the
+same for every input, which the tests check on both (the request-head tests run
+on each, and both are compared on random and hostile input).  Setting
+``CORRAL_PURE_PYTHON`` (to anything but empty) makes a process use the Python
+ones; :data:`COMPILED` says which are in use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+
+Fields = list[tuple[str, str]]
+Scanned = tuple[str, str, int, Fields]
+Entry = tuple[int, "str | None"]  # a name's kind (0: nothing to check) and environ key
+Sorted = tuple[dict[str, str], list[tuple[int, str, str]], bool]
+
+# Every repetition below is followed by a character it cannot match, so none ever
+# backtracks: where possessive quantifiers exist (3.11) they say so, and are faster.
+POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+TCHAR = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+TOKEN = TCHAR + "+" + POSSESSIVE
+VCHARS = r"[\t\x20-\x7e\x80-\xff]*" + POSSESSIVE  # a field value, with its surrounding whitespace
+OWS = r"[ \t]*" + POSSESSIVE
+VISIBLE = r"[!-~]"  # the bytes of a request target (its form is checked afterwards)
+MAX_METHOD = 64  # bytes in a method unless --permit-unconventional-http-method
+
+# The whole head at once (str, decoded as Latin-1): method, target, minor version,
+# the field lines.  Versions other than 1.0 and 1.1 are left to the line reader.
+_HEAD = re.compile(
+    r"(?!PRI )(" + TCHAR + f"{{1,{MAX_METHOD}}}" + POSSESSIVE + r") (" + VISIBLE + "+"
+    + POSSESSIVE + r") HTTP/1\.([01])\r\n"
+    r"((?:" + TOKEN + r":" + VCHARS + r"\r\n)*" + POSSESSIVE + r")\r\n"
+)
+# a field line of a head the whole-head expression took: name, and value without
+# the whitespace around it (the value's last character is neither SP nor HTAB:
+# only a trailing run of whitespace is ever stepped back over)
+_FIELD = re.compile(r"(" + TOKEN + r"):" + OWS + r"((?:[^\r]*[^\r \t])?)" + OWS + r"\r\n")
+
+
+def python_scan_head(data: bytes | bytearray, start: int, end: int) -> Scanned | None:
+    """The whole-head form of the grammar over ``data[start:end]`` (a head ending
+    with its blank line): (method, target, minor version, [(name, value)]), the
+    values without the whitespace around them; None when the head is not of
+    that form."""
+    m = _HEAD.fullmatch(data[start:end].decode("latin-1"))
+    if m is None:
+        return None
+    method, target, minor, block = m.groups()
+    return method, target, int(minor), _FIELD.findall(block)
+
+
+def python_sort_fields(fields: Fields, names: dict[str, Entry],
+                       name_of: Callable[[str], Entry]) -> Sorted:
+    """The values of ``fields`` by environ key (a repeated key's values joined
+    with ``,``), the (kind, name, value) of those whose kind is not 0, and
+    whether a name had no key (a name with ``_``, left out).  A name's (kind,
+    key) comes from ``names``, or ``name_of`` when it is not there."""
+    by_key: dict[str, str] = {}
+    notable: list[tuple[int, str, str]] = []
+    underscored = False
+    get = names.get
+    for name, value in fields:
+        kind, key = get(name) or name_of(name)
+        if key is None:
+            underscored = True
+        elif key in by_key:
+            by_key[key] = f"{by_key[key]},{value}"
+        else:
+            by_key[key] = value
+        if kind:
+            notable.append((kind, name, value))
+    return by_key, notable, underscored
+
+
+scan_head: Callable[[bytes | bytearray, int, int], Scanned | None] = python_scan_head
+sort_fields: Callable[[Fields, dict[str, Entry], Callable[[str], Entry]], Sorted] = (
+    python_sort_fields)
+COMPILED = False
+
+if not os.environ.get("CORRAL_PURE_PYTHON"):
+    try:
+        from corral.server.http import _headscan  # type: ignore[attr-defined]
+    except ImportError:  # built without a compiler: the Python definitions serve
+        pass
+    else:
+        scan_head = _headscan.scan_head
+        sort_fields = _headscan.sort_fields
+        COMPILED = True

@@ -1,0 +1,42 @@
+"""The request-head tests run twice: on the compiled head scanner and on its
+Python definition (see corral.server.http.headscan), so both stay tested
+whichever one a machine installs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from corral.server.http import headscan
+
+# the test modules that read request heads in-process
+_HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_parser_properties",
+               "test_corpus", "test_environ", "test_body"}
+# fixtures of tests that talk to a server process (which uses what it installed)
+_SERVED = {"server", "serve", "worker_args", "corpus_server"}
+_SCANNERS = {
+    "compiled": (headscan.scan_head, headscan.sort_fields),
+    "python": (headscan.python_scan_head, headscan.python_sort_fields),
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (metafunc.module.__name__.rpartition(".")[2] in _HEAD_TESTS
+            and not _SERVED.intersection(metafunc.fixturenames)):
+        metafunc.fixturenames.append("head_scanner")
+        metafunc.parametrize("head_scanner", list(_SCANNERS), indirect=True)
+
+
+@pytest.fixture
+def head_scanner(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Which definition of the head scanner a request-head test runs on."""
+    if request.param == "compiled" and not headscan.COMPILED:
+        pytest.skip("the compiled head scanner is not built here")
+    scan, sort = _SCANNERS[request.param]
+    saved = headscan.scan_head, headscan.sort_fields
+    headscan.scan_head, headscan.sort_fields = scan, sort
+    try:
+        yield request.param
+    finally:
+        headscan.scan_head, headscan.sort_fields = saved

@@ -1,0 +1,190 @@
+"""The compiled head scanner answers what its Python definition answers
+(:mod:`corral.server.http.headscan`): on the request corpus, on heads around
+the edges of the grammar, on realistic heads with a byte changed, on random
+bytes; and it sorts fields as the Python loop does.  The rest of the request
+head tests run on both (tests/server/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from corral.server.http import headscan, strict
+from tests.server.parsing import property_settings
+from tests.server.test_head_grammar import EDGE_FIELDS, EDGE_LINES, GOOD_FIELDS, GOOD_LINES, heads
+
+pytestmark = pytest.mark.timeout(120)
+compiled_only = pytest.mark.skipif(not headscan.COMPILED, reason="the extension is not built")
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = sorted((ROOT / "tests" / "corpus").rglob("*.http"))
+PROPERTY = property_settings(500)
+compiled_scan = headscan.scan_head
+compiled_sort = headscan.sort_fields
+
+
+def both(data: bytes, start: int = 0, end: int | None = None) -> Any:
+    end = len(data) if end is None else end
+    expected = headscan.python_scan_head(data, start, end)
+    assert compiled_scan(data, start, end) == expected
+    assert compiled_scan(bytearray(data), start, end) == expected
+    return expected
+
+
+def heads_in(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every head-shaped span of ``data``: from 0 and after each
+    blank line, to the next blank line."""
+    spans = []
+    start = 0
+    while True:
+        end = data.find(b"\r\n\r\n", start) + 4
+        if end < 4:
+            return spans
+        spans.append((start, end))
+        start = end
+
+
+def test_the_extension_is_built_where_a_compiler_is() -> None:
+    """CI machines have a C compiler: there the compiled scanner must be in use,
+    or the comparisons here would compare the Python definition with itself."""
+    if os.environ.get("CORRAL_PURE_PYTHON"):
+        assert not headscan.COMPILED
+    else:
+        assert headscan.COMPILED, "src/corral/server/http/_headscan.c was not built"
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_corpus(path: Path) -> None:
+    data = path.read_bytes()
+    for start, end in heads_in(data) or [(0, len(data))]:
+        both(data, start, end)
+        both(data[start:end])
+
+
+@pytest.mark.parametrize("line", GOOD_LINES + EDGE_LINES)
+def test_each_line_and_field(line: str) -> None:
+    for field in GOOD_FIELDS + EDGE_FIELDS:
+        both((line + "\r\n" + field + "Host: h\r\n\r\n").encode("latin-1"))
+        both((line + "\r\n" + field + "\r\n").encode("latin-1"))
+
+
+@PROPERTY
+@given(st.lists(heads(), min_size=1, max_size=3))
+def test_edge_heads(reqs: list[bytes]) -> None:
+    data = b"".join(reqs)
+    for start, end in heads_in(data):
+        both(data, start, end)
+
+
+REALISTIC = (b"GET /products/31337/reviews?page=3 HTTP/1.1\r\nHost: localhost\r\n"
+             b"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101\r\n"
+             b"Accept: text/html,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\n"
+             b"Cookie: session=abc; theme=dark\r\nX-Request-Id: req-00000001\r\n\r\n")
+BYTES = [0, 9, 10, 13, 32, 33, 34, 40, 44, 47, 58, 59, 64, 92, 95, 126, 127, 128, 200, 255]
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.integers(0, len(REALISTIC) - 1), st.sampled_from(BYTES)),
+                min_size=1, max_size=3),
+       st.booleans())
+def test_realistic_heads_with_bytes_changed(changes: list[tuple[int, int]], cut: bool) -> None:
+    data = bytearray(REALISTIC)
+    for at, byte in changes:
+        data[at] = byte
+    end = data.find(b"\r\n\r\n") + 4 if cut else len(data)
+    both(bytes(data), 0, end if end >= 4 else len(data))
+
+
+def test_every_byte_in_every_place() -> None:
+    """Each of the 256 bytes in each place of a short head."""
+    base = b"GET /a?b HTTP/1.1\r\nHost: h\r\nX-A: v w\r\n\r\n"
+    for at in range(len(base)):
+        for byte in range(256):
+            data = base[:at] + bytes([byte]) + base[at + 1 :]
+            both(data)
+            both(base[:at] + bytes([byte]) + base[at:])
+
+
+@PROPERTY
+@given(st.binary(max_size=200), st.integers(0, 200), st.integers(0, 200))
+def test_random_bytes(data: bytes, a: int, b: int) -> None:
+    start, end = sorted((min(a, len(data)), min(b, len(data))))
+    both(data, start, end)
+    both(b"GET / HTTP/1.1\r\n" + data + b"\r\n\r\n")
+
+
+def test_long_and_odd_heads() -> None:
+    rnd = random.Random(7)
+    for _ in range(200):
+        fields = "".join(f"X-{rnd.randint(0, 99)}: {'v' * rnd.randint(0, 300)}\r\n"
+                         for _ in range(rnd.randint(0, 120)))
+        method = "M" * rnd.choice([1, 3, 63, 64, 65, 200])
+        both(f"{method} /{'p' * rnd.randint(0, 9000)} HTTP/1.{rnd.randint(0, 2)}\r\n"
+             f"{fields}\r\n".encode())
+
+
+@compiled_only
+def test_arguments_are_checked() -> None:
+    data = b"GET / HTTP/1.1\r\n\r\n"
+    for start, end in [(-1, 5), (0, 99), (6, 5)]:
+        with pytest.raises(ValueError):
+            compiled_scan(data, start, end)
+    with pytest.raises(TypeError):
+        compiled_scan("GET / HTTP/1.1\r\n\r\n", 0, 18)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        compiled_scan(data, 0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        compiled_sort([("a", "b", "c")], {}, strict._name)  # type: ignore[list-item]
+
+
+# -- sorting fields -------------------------------------------------------------------
+
+NAMES = ["Host", "host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection",
+         "Expect", "Upgrade", "X_Under", "X-Under", "Accept", "X-A", "x-a", "Cookie", "A_B_C"]
+
+
+@PROPERTY
+@given(st.lists(st.tuples(st.sampled_from(NAMES), st.text(max_size=5)), max_size=12))
+def test_sort_fields(fields: list[tuple[str, str]]) -> None:
+    names: dict[str, Any] = {}  # filled by both, from the same entries
+
+    def name_of(name: str) -> Any:
+        entry = strict._name(name)
+        names[name] = entry
+        return entry
+
+    expected = headscan.python_sort_fields(fields, {}, strict._name)
+    assert compiled_sort(fields, names, name_of) == expected
+    assert compiled_sort(fields, names, name_of) == expected  # now all from ``names``
+
+
+@compiled_only
+def test_sort_fields_passes_errors_on() -> None:
+    def broken(name: str) -> Any:
+        raise LookupError(name)
+
+    with pytest.raises(LookupError):
+        compiled_sort([("X-New", "v")], {}, broken)
+    with pytest.raises(TypeError):
+        compiled_sort([("X-New", "v")], {"X-New": "not an entry"}, broken)
+
+
+def test_without_a_compiler_the_python_definitions_serve(tmp_path: Path) -> None:
+    """An install where the extension could not be built: the package imports
+    and reads heads with the Python definitions."""
+    code = ("from corral.server.http import headscan, strict\n"
+            "from corral.server.http.head import Limits\n"
+            "assert headscan.scan_head is headscan.python_scan_head\n"
+            "h = strict.match_head(b'GET /x?y HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n', 0, 31, Limits())\n"
+            "print(h.method, h.path, h.query, h.fields)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "CORRAL_PURE_PYTHON": "1"}, timeout=60, check=True)
+    assert out.stdout.strip() == "GET /x y {'HTTP_HOST': 'h'}"
