@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +190,34 @@ def test_without_a_compiler_the_python_definitions_serve(tmp_path: Path) -> None
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "CORRAL_PURE_PYTHON": "1"}, timeout=60, check=True)
     assert out.stdout.strip() == "GET /x y {'HTTP_HOST': 'h'}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_machine_without_a_compiler_gets_a_working_wheel(tmp_path: Path) -> None:
+    """``pip`` builds corral where no C compiler runs (CC fails): the wheel holds
+    no extension, and the package in it reads heads."""
+    env = {**os.environ, "CC": "false", "CXX": "false"}
+    tree = tmp_path / "tree"  # the checkout as a fresh clone has it (no extension built)
+    shutil.copytree(ROOT / "src", tree / "src",
+                    ignore=shutil.ignore_patterns("*.so", "__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, tree / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "-w", str(tmp_path), str(tree)],
+                   env=env, check=True, timeout=280, capture_output=True, cwd=tmp_path)
+    wheel = next(tmp_path.glob("corral-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        assert "corral/server/http/headscan.py" in names
+        assert not [n for n in names if "_headscan" in n and not n.endswith(".c")]
+        zf.extractall(tmp_path / "site")
+    code = ("from corral.server.http import headscan, strict\n"
+            "from corral.server.http.head import Limits\n"
+            "assert not headscan.COMPILED and headscan.__file__.startswith(%r)\n"
+            "print(strict.match_head(b'GET / HTTP/1.0\\r\\n\\r\\n', 0, 18, Limits()).version)\n"
+            % str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, timeout=60,
+                         check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "(1, 0)"
