@@ -214,10 +214,10 @@ def test_a_machine_without_a_compiler_gets_a_working_wheel(tmp_path: Path) -> No
         zf.extractall(tmp_path / "site")
     code = ("from corral.server.http import headscan, strict\n"
             "from corral.server.http.head import Limits\n"
-            "assert not headscan.COMPILED and headscan.__file__.startswith(%r)\n"
-            "print(strict.match_head(b'GET / HTTP/1.0\\r\\n\\r\\n', 0, 18, Limits()).version)\n"
-            % str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+            "import sys\n"
+            "assert not headscan.COMPILED and headscan.__file__.startswith(sys.argv[1])\n"
+            "print(strict.match_head(b'GET / HTTP/1.0\\r\\n\\r\\n', 0, 18, Limits()).version)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, timeout=60,
                          check=True, cwd=tmp_path)
     assert out.stdout.strip() == "(1, 0)"

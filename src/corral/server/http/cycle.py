@@ -213,7 +213,9 @@ class Exchange:
         finally:
             if not self._iter_closed:
                 self._close_iterable()
-            if self.environ is not None:
+            cycle = self.cycle
+            if self.environ is not None and (cycle.access_enabled
+                                             or cycle.post_request is not None):
                 self._finish_logs()
 
     # -- the exchange ----------------------------------------------------------

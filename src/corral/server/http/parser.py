@@ -69,7 +69,7 @@ class RequestParser:
         "_body_len",
         "_left",
         "_line",
-        "_error",
+        "error",
         "_chunk_line",
         "_trailer_max",
     )
@@ -87,7 +87,8 @@ class RequestParser:
         self._body_len = 0  # body bytes (and chunk extension bytes) of this message
         self._left = 0  # bytes of a Content-Length body or of a chunk still to come
         self._line = bytearray()  # a chunk-size line, CRLF or trailer section in progress
-        self._error: ParseError | None = None
+        # the protocol violation found, if any: once set, ``feed`` raises it
+        self.error: ParseError | None = None
 
     # -- public API ---------------------------------------------------------
     @property
@@ -95,26 +96,21 @@ class RequestParser:
         """True while a request has started but is not complete."""
         return _IDLE != self._state != _CLOSED
 
-    @property
-    def error(self) -> ParseError | None:
-        """The protocol violation found, if any: once set, ``feed`` raises it."""
-        return self._error
-
     def feed(self, data: bytes) -> list[Event]:
         """Parse ``data``; return the events it completes.
 
         Raises :class:`ParseError` when ``data`` holds a violation and no event
         before it; with events before it, returns them and keeps the error for
         the next call (see :attr:`error`)."""
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         if self._state == _CLOSED or not data:
             return []
         events = self._events = []
         try:
             self._parse(data)
         except ParseError as exc:
-            self._error = exc
+            self.error = exc
             if self._state == _IDLE:  # a head had begun
                 self._state = _HEAD
             if not events:
@@ -123,8 +119,8 @@ class RequestParser:
 
     def feed_eof(self) -> list[Event]:
         """The client closed its side: a request cut short is an error."""
-        if self._error is not None:
-            raise self._error
+        if self.error is not None:
+            raise self.error
         if self.in_message:
             self._fail(400, "incomplete request")
         return []
@@ -334,5 +330,5 @@ class RequestParser:
         self._head = None
 
     def _fail(self, status: int, reason: str) -> NoReturn:
-        error = self._error = ParseError(status, reason)
+        error = self.error = ParseError(status, reason)
         raise error

@@ -108,7 +108,8 @@ class FileWrapper:
 # in differ, and statuses repeat.  Bounded; items seen once (a cookie) are checked
 # each time once the tables are full.
 _PLAIN, _LENGTH, _DATE, _SERVER, _CLOSE, _DROP = range(6)
-_FIELDS: dict[tuple[str, str], tuple[int, str]] = {}  # (name, value) -> (kind, line)
+# (name, value) -> (kind, the header line encoded, the length of a Content-Length)
+_FIELDS: dict[tuple[str, str], tuple[int, bytes, int]] = {}
 _STATUSES: dict[str, tuple[int, bytes]] = {}  # status -> (code, encoded with CRLF)
 _TABLE_MAX = 1024
 
@@ -130,9 +131,9 @@ def _check_status(status: Any) -> tuple[int, bytes]:
     return code, line
 
 
-def _check_field(item: Any) -> tuple[int, str]:
-    """(kind, header line) of one ``start_response`` header item; AssertionError
-    when it is malformed."""
+def _check_field(item: Any) -> tuple[int, bytes, int]:
+    """(kind, header line, Content-Length or 0) of one ``start_response`` header
+    item; AssertionError when it is malformed."""
     if not isinstance(item, tuple) or len(item) != 2:
         raise AssertionError(f"invalid header {item!r}")
     name, value = item
@@ -141,19 +142,21 @@ def _check_field(item: Any) -> tuple[int, str]:
     if not isinstance(value, str) or _BAD_VALUE_RE.search(value):
         raise AssertionError(f"invalid value for header {name!r}")
     try:
-        value.encode("latin-1")
+        line = f"{name}: {value}\r\n".encode("latin-1")
     except UnicodeEncodeError:
         raise AssertionError("header values must be latin-1") from None
     lname = name.lower()
+    length = 0
     if lname in HOP_BY_HOP:
         kind = _CLOSE if lname == "connection" and value.strip().lower() == "close" else _DROP
     elif lname == "content-length":
-        if not value.strip().isdigit():
+        if not (value.strip().isdigit() and value.isascii()):
             raise AssertionError(f"invalid Content-Length {value!r}")
         kind = _LENGTH
+        length = int(value)
     else:
         kind = _DATE if lname == "date" else _SERVER if lname == "server" else _PLAIN
-    entry = (kind, f"{name}: {value}\r\n")
+    entry = (kind, line, length)
     # only exact types are kept: a subclass may compare or hash otherwise
     if (item.__class__ is tuple and name.__class__ is str and value.__class__ is str
             and len(_FIELDS) < _TABLE_MAX):
@@ -198,21 +201,21 @@ class Response:
         if not isinstance(headers, list):
             raise AssertionError("headers must be a list of (name, value) tuples")
         fields = _FIELDS
-        lines: list[str] = []
+        lines: list[bytes] = [status_bytes]
         dropped: list[str] = []
         clen: int | None = None
         must_close = False
         own = 0
         for item in headers:
             entry = fields.get(item) if item.__class__ is tuple else None
-            kind, line = entry or _check_field(item)
+            kind, line, length = entry or _check_field(item)
             if kind == _PLAIN:
                 lines.append(line)
                 continue
             if kind == _LENGTH:
                 if code in _NO_LENGTH:
                     continue  # RFC 9110 8.6: never sent with these statuses
-                clen = int(item[1])
+                clen = length
             elif kind == _DATE:
                 own |= 1
             elif kind == _SERVER:
@@ -233,7 +236,7 @@ class Response:
         self.content_length = clen
         self.must_close = must_close
         self._own = own
-        self._line = status_bytes + "".join(lines).encode("latin-1")
+        self._line = b"".join(lines)
 
     def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
                    request_keep_alive: bool) -> bytes:
