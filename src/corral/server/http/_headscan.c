@@ -28,6 +28,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_METHOD 64
@@ -57,6 +58,36 @@ ascii_str(const unsigned char *p, Py_ssize_t n)
     if (s != NULL && n > 0) {
         memcpy(PyUnicode_DATA(s), p, (size_t)n);
     }
+    return s;
+}
+
+/* Field names (and methods) repeat from one request to the next: the str made
+ * for one is kept in a small table, keyed by its bytes, with its hash computed,
+ * so the same name costs neither a new str nor hashing it again when it is
+ * looked up.  A slot holds the last name that fell in it. */
+#define NAME_SLOTS 512
+#define NAME_MAX_LEN 64
+static PyObject *names[NAME_SLOTS];
+
+static PyObject *
+token_str(const unsigned char *p, Py_ssize_t n)
+{
+    if (n > NAME_MAX_LEN) return ascii_str(p, n);
+    uint32_t h = 2166136261u;  /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    PyObject **slot = &names[h % NAME_SLOTS];
+    PyObject *kept = *slot;
+    if (kept != NULL && PyUnicode_GET_LENGTH(kept) == n
+            && memcmp(PyUnicode_DATA(kept), p, (size_t)n) == 0) {
+        return Py_NewRef(kept);
+    }
+    PyObject *s = ascii_str(p, n);
+    if (s == NULL) return NULL;
+    if (PyObject_Hash(s) == -1) {
+        Py_DECREF(s);
+        return NULL;
+    }
+    Py_XSETREF(*slot, Py_NewRef(s));
     return s;
 }
 
@@ -141,7 +172,7 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         i += 2;
         while (v0 < v1 && (p[v0] == ' ' || p[v0] == '\t')) v0++;
         while (v1 > v0 && (p[v1 - 1] == ' ' || p[v1 - 1] == '\t')) v1--;
-        PyObject *name = ascii_str(p + name_at, name_end - name_at);
+        PyObject *name = token_str(p + name_at, name_end - name_at);
         if (name == NULL) goto done;
         PyObject *value = latin1_str(p + v0, v1 - v0);
         if (value == NULL) {
@@ -161,7 +192,7 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (failed) goto done;
     }
     {
-        PyObject *method = ascii_str(p, method_end);
+        PyObject *method = token_str(p, method_end);
         PyObject *target = ascii_str(p + method_end + 1, target_end - method_end - 1);
         if (method != NULL && target != NULL) {
             result = Py_BuildValue("(NNiO)", method, target, minor, fields);
