@@ -2,7 +2,9 @@
 
 Needs atheris (``pip install atheris``), which is not a project dependency; see
 fuzz/README.md.  Every input is cut into pieces at points taken from the input
-itself; the only exception either parser may raise is its ``ParseError``.
+itself; the only exception either parser may raise is its ``ParseError``.  Where
+the compiled head scanner is built, it must answer what its Python definition
+answers for every head-shaped span of the input.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from corral.server.http import headscan
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits, RequestParser
 from corral.server.http.proxy import ProxyHeaderParser
@@ -49,10 +52,29 @@ def feed_proxy_parser(pieces: list[bytes]) -> None:
         pass
 
 
+def compare_head_scanners(data: bytes) -> None:
+    """The compiled and the Python head scanner agree on each span of ``data``
+    from its start or a blank line to the next blank line (and on all of it)."""
+    if headscan.scan_head is headscan.python_scan_head:
+        return
+    start = 0
+    while True:
+        end = data.find(b"\r\n\r\n", start) + 4
+        if end < 4:
+            end = len(data)
+        compiled = headscan.scan_head(data, start, end)
+        if compiled != headscan.python_scan_head(data, start, end):
+            raise AssertionError(f"head scanners differ on {data[start:end]!r}")
+        if end == len(data):
+            return
+        start = end
+
+
 def test_one_input(data: bytes) -> None:
     pieces = _pieces(data)
     feed_request_parser(pieces)
     feed_proxy_parser(pieces)
+    compare_head_scanners(data)
 
 
 def main(argv: list[str]) -> None:
