@@ -131,6 +131,7 @@ request_line(const unsigned char *p, Py_ssize_t n, Py_ssize_t *method_end,
 static PyObject *
 scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    (void)module;
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "scan_head(data, start, end)");
         return NULL;
@@ -234,6 +235,7 @@ add_value(PyObject *by_key, PyObject *key, PyObject *value)
 static PyObject *
 sort_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    (void)module;
     if (nargs != 3 || !PyList_Check(args[0]) || !PyDict_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, "sort_fields(fields: list, names: dict, name_of)");
         return NULL;
@@ -303,6 +305,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_headscan",
     "Compiled request-head scanning (see corral.server.http.headscan).", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
