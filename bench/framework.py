@@ -44,8 +44,10 @@ def ensure_peers() -> None:
     py = os.path.join(PEERS, "bin", "python")
     if not os.path.exists(py):
         subprocess.check_call([sys.executable, "-m", "venv", PEERS])
-        subprocess.check_call([py, "-m", "pip", "install", "-q", "bottle", "falcon", "flask"])
         subprocess.check_call([py, "-m", "pip", "install", "-q", "-e", ROOT])
+    # the venv may come from the server benchmarks, which install other peers
+    if subprocess.run([py, "-c", "import bottle, falcon, flask"], capture_output=True).returncode:
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "bottle", "falcon", "flask"])
     env = dict(os.environ, CORRAL_BENCH_REEXEC="1")
     os.execve(py, [py, os.path.abspath(__file__), *sys.argv[1:]], env)
 
