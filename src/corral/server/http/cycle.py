@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from corral.server import hooks as default_hooks
@@ -57,7 +58,6 @@ from corral.server.http.response import (
     close_iterable,
     collect_body,
     error_response,
-    sized_body,
 )
 
 if TYPE_CHECKING:
@@ -148,10 +148,11 @@ class RequestCycle:
         self.post_request = _hook(settings.post_request, default_hooks.post_request)
         self.access_enabled = bool(getattr(log, "access_enabled", True))
         self.sendfile = settings.sendfile is not False  # --no-sendfile
+        # exchange(head, body, conn): one request's Exchange (a partial, not a
+        # method: one Python call fewer per request)
+        self.exchange: Callable[[RequestHead, Any, ConnInfo], Exchange] = partial(Exchange, self)
         set_spool_dir(settings.tmp_upload_dir)
 
-    def exchange(self, head: RequestHead, body: Any, conn: ConnInfo) -> Exchange:
-        return Exchange(self, head, body, conn)
 
     def error_response(self, status: int, reason: str = "") -> bytes:
         return error_response(status, reason)
@@ -241,7 +242,14 @@ class Exchange:
             yield from self._raised(exc)
             return
         cls = result.__class__
-        total = sized_body(result) if (cls is list or cls is tuple) else None
+        total: int | None = None
+        if cls is list or cls is tuple:  # its length is known when every item is bytes
+            total = 0
+            for item in result:
+                if item.__class__ is not bytes:
+                    total = None
+                    break
+                total += len(item)
         if total is not None and resp.status and not writes:
             yield self._whole(result, total)  # all bytes, no close(): one piece
         else:

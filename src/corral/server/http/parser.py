@@ -107,8 +107,30 @@ class RequestParser:
         if self._state == _CLOSED or not data:
             return []
         events = self._events = []
-        try:
-            self._parse(data)
+        try:  # the input loop: each step takes ``data`` from ``pos`` and returns
+            # where it stopped, so a read holding many small messages or chunks
+            # is never copied once per message
+            pos = 0
+            size = len(data)
+            while pos < size:
+                state = self._state
+                if state == _IDLE:
+                    if data[pos] in b"\r\n":  # empty lines before a request line are ignored
+                        pos += 1
+                        continue
+                    pos = self._heads(data, pos)
+                elif state == _HEAD:
+                    pos = self._head_piece(data, pos)
+                elif state == _LENGTH or state == _CHUNK_DATA:
+                    pos = self._counted(data, pos)
+                elif state == _CLOSED:
+                    break
+                elif state == _CHUNK_SIZE:
+                    pos = self._chunk_size(data, pos)
+                elif state == _CHUNK_END:
+                    pos = self._chunk_end(data, pos)
+                else:
+                    pos = self._trailers(data, pos)
         except ParseError as exc:
             self.error = exc
             if self._state == _IDLE:  # a head had begun
@@ -125,32 +147,7 @@ class RequestParser:
             self._fail(400, "incomplete request")
         return []
 
-    # -- the input loop -------------------------------------------------------
-    # Each step takes ``data`` from ``pos`` and returns where it stopped, so a read
-    # holding many small messages or chunks is never copied once per message.
-    def _parse(self, data: bytes) -> None:
-        pos = 0
-        size = len(data)
-        while pos < size:
-            state = self._state
-            if state == _IDLE:
-                if data[pos] in b"\r\n":  # empty lines before a request line are ignored
-                    pos += 1
-                    continue
-                pos = self._heads(data, pos)
-            elif state == _HEAD:
-                pos = self._head_piece(data, pos)
-            elif state == _LENGTH or state == _CHUNK_DATA:
-                pos = self._counted(data, pos)
-            elif state == _CLOSED:
-                return
-            elif state == _CHUNK_SIZE:
-                pos = self._chunk_size(data, pos)
-            elif state == _CHUNK_END:
-                pos = self._chunk_end(data, pos)
-            else:
-                pos = self._trailers(data, pos)
-
+    # -- the steps of the input loop ------------------------------------------
     def _heads(self, data: bytes, pos: int) -> int:
         """Requests from ``pos``, a request line's first byte: while a whole head
         (and its Content-Length body, if any) is in ``data``, take it here; return

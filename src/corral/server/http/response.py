@@ -306,15 +306,3 @@ def as_bytes(chunk: Any) -> bytes:
     if isinstance(chunk, (bytearray, memoryview)):
         return bytes(chunk)
     raise TypeError(f"response body items must be bytes, not {type(chunk).__name__}")
-
-
-def sized_body(result: Any) -> int | None:
-    """Total length of a list/tuple of bytes (so Content-Length can be sent)."""
-    if isinstance(result, (list, tuple)):
-        total = 0
-        for item in result:
-            if type(item) is not bytes:
-                return None
-            total += len(item)
-        return total
-    return None
