@@ -4,7 +4,10 @@ whichever one a machine installs."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -40,3 +43,16 @@ def head_scanner(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         headscan.scan_head, headscan.sort_fields = saved
+
+
+HARNESS = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_parser.py"
+
+
+@pytest.fixture(scope="module")
+def harness() -> ModuleType:
+    """The atheris harness in fuzz/ (loaded from its file: fuzz/ is no package)."""
+    spec = importlib.util.spec_from_file_location("fuzz_parser", HARNESS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

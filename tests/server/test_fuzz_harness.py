@@ -6,23 +6,11 @@ from __future__ import annotations
 import importlib.util
 import random
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests.server.corpus import CORPUS
-
-HARNESS = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_parser.py"
-
-
-@pytest.fixture(scope="module")
-def harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fuzz_parser", HARNESS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_harness_accepts_the_corpus_and_random_bytes(harness: ModuleType) -> None:

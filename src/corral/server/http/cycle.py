@@ -153,7 +153,6 @@ class RequestCycle:
         self.exchange: Callable[[RequestHead, Any, ConnInfo], Exchange] = partial(Exchange, self)
         set_spool_dir(settings.tmp_upload_dir)
 
-
     def error_response(self, status: int, reason: str = "") -> bytes:
         return error_response(status, reason)
 

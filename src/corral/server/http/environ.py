@@ -138,9 +138,7 @@ class EnvironBuilder:
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
-            scheme = env["wsgi.url_scheme"]
-            split = self._hosts.get(host) if scheme == "http" else None
-            env["SERVER_NAME"], env["SERVER_PORT"] = split or self.host_keys(host, scheme)
+            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_keys(host, env["wsgi.url_scheme"])
         return env
 
     def connection_base(self, conn: ConnInfo) -> dict[str, Any]:

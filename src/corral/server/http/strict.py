@@ -112,7 +112,7 @@ _SP_HTAB = (b" ", b"\t")
 _TRAILER_FIELD = re.compile(("(" + TOKEN + "):" + VCHARS).encode())
 # RFC 9112 section 7.1: chunk-size [ chunk-ext ], with
 #   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
-_TOKEN_B = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN_B = (TCHAR + "+").encode()
 _QUOTED = rb'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
 CHUNK_LINE = re.compile(
     rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[ \t]*" + _TOKEN_B

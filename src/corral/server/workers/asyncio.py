@@ -42,7 +42,6 @@ from corral.server.workers._blocking_io import YIELD_AFTER, fd_reader
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
-    NO_BODY,
     Body,
     ExpectBody,
     RequestBuffer,
@@ -404,8 +403,7 @@ class HttpProtocol(Prelude):
             body = self.body
             if body is not None:
                 self.body = None
-                if body is not NO_BODY:
-                    body.release()
+                body.release()
         return self._count(ex.keep_alive)
 
     def _count(self, keep_alive: bool) -> bool:
