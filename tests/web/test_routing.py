@@ -282,3 +282,21 @@ def test_app_serves_first_defaults_rule_directly() -> None:
     assert resp.status_code == 200 and resp.data == b"page 1"
     resp = client.get("/list/1")
     assert resp.status_code == 308 and resp.location == "http://localhost/list"
+
+
+# Every ASCII character, alone and beside others, and some beyond ASCII: the
+# segment and path converters build the same text as Werkzeug's, whether the
+# value needs quoting or not.
+_CHARS = [chr(c) for c in range(128)] + ["é", "€", "\u2028", "\U0001f600"]
+SEGMENTS = [*_CHARS, *(f"a{c}b" for c in _CHARS), "", "plain-name_1.txt~", "a/b c.txt", "%41", "x" * 300]
+
+
+@pytest.mark.parametrize("kind", ["default", "path"])
+def test_converter_quoting_agrees_with_werkzeug(kind):
+    m, wm = r.Map(), wr.Map()
+    ours = m.converters[kind](m)
+    theirs = wm.converters[kind](wm)
+    for text in SEGMENTS:
+        assert ours.to_url(text) == theirs.to_url(text), repr(text)
+    for value in (0, -3, 2.5, uuid.UUID(int=7), b"bytes"):
+        assert ours.to_url(value) == theirs.to_url(value), repr(value)

@@ -386,6 +386,8 @@ class AppSetup(Scaffold):
     def inject_url_defaults(self, endpoint: str, values: dict[str, Any]) -> None:
         """Let the URL default functions of the app and the endpoint's blueprints fill ``values`` before a URL is built."""
         udf = self.url_default_functions
+        if not udf:
+            return
         for name in _blueprint_chain(endpoint):
             if name in udf:
                 for func in udf[name]:

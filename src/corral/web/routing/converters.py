@@ -12,6 +12,9 @@ if t.TYPE_CHECKING:
     from .map import Map
 
 URL_SAFE = "!$&'()*+,/:;=@"
+#: text that ``quote(text, safe=URL_SAFE)`` returns unchanged (its always-safe
+#: characters and URL_SAFE): most values built into URLs are, and need no quoting
+_UNQUOTED = re.compile("[A-Za-z0-9_.~" + re.escape(URL_SAFE) + "-]*").fullmatch
 
 class ValidationError(ValueError):
     """Raised by a converter's ``to_python`` to reject a value: the rule does not match."""
@@ -39,7 +42,8 @@ class BaseConverter:
         return value
 
     def to_url(self, value: t.Any) -> str:
-        return quote(str(value), safe=URL_SAFE)
+        text = str(value)
+        return text if _UNQUOTED(text) else quote(text, safe=URL_SAFE)
 
 
 class UnicodeConverter(BaseConverter):

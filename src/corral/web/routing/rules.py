@@ -329,11 +329,11 @@ class Rule:
         except ValidationError:
             return None
         arguments = self.arguments
-        if append_unknown and any(k not in arguments for k in values):
+        if append_unknown and not arguments.issuperset(values):
             query = [
                 (k, v)
                 for k, v in iter_multi_items(values)
-                if k not in self.arguments and v is not None
+                if k not in arguments and v is not None
             ]
             if query:
                 if self.map.sort_parameters:
