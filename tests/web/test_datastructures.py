@@ -248,3 +248,23 @@ def test_header_set_and_cache_control():
     assert cc.max_age == 60 and cc.public is True
     cc.no_cache = True
     assert "no-cache" in cc.to_header()
+
+
+def test_headers_get_agrees_with_werkzeug():
+    from werkzeug.datastructures import Headers as WHeaders
+
+    pairs = [("Content-Type", "text/plain"), ("X-Count", "12"), ("x-count", "13"), ("X-Bad", "z")]
+    ours, theirs = Headers(pairs), WHeaders(pairs)
+    calls = [("content-type",), ("X-COUNT",), ("x-count", None, int), ("x-bad", -1, int),
+             ("missing",), ("missing", "dflt"), ("missing", 5, int), ("", "e")]
+    for args in calls:
+        assert ours.get(*args) == theirs.get(*args), args
+
+    class Aliased(Headers):
+        """A subclass that reads names its own way: get() goes through it."""
+
+        def __getitem__(self, key):
+            return super().__getitem__({"type": "Content-Type"}.get(key, key))
+
+    assert Aliased(pairs).get("type") == "text/plain"
+    assert Aliased(pairs).get("absent", 0) == 0

@@ -152,6 +152,36 @@ def test_secret_key_fallbacks() -> None:
     assert no_fallback.get("/get").data == b"None"
 
 
+def test_signing_follows_the_key_and_options_of_the_moment() -> None:
+    """Serializers and derived keys are kept between requests: changing the
+    secret key, its fallbacks or the interface's salt takes effect at once."""
+    app = make_app()
+    client = app.test_client()
+    client.get("/set")
+    cookie = client.get_cookie("session")
+    assert cookie is not None and client.get("/get").data == b"'42'"
+
+    app.secret_key = "rotated"
+    assert client.get("/get").data == b"None"  # the old cookie no longer verifies
+    app.config["SECRET_KEY_FALLBACKS"] = [SECRET]
+    client.set_cookie("session", cookie.value)
+    assert client.get("/get").data == b"'42'"
+
+    class Salted(SecureCookieSessionInterface):
+        salt = "another salt"
+
+    app.session_interface = Salted()
+    client.set_cookie("session", cookie.value)
+    assert client.get("/get").data == b"None"
+    client.get("/set")
+    salted = client.get_cookie("session")
+    assert salted is not None
+    signer = URLSafeTimedSerializer("rotated", salt="another salt", signer=TimestampSigner,
+                                    serializer=app.session_interface.serializer,
+                                    signer_kwargs={"key_derivation": "hmac"})
+    assert signer.loads(salted.value) == {"value": "42"}
+
+
 def test_tampered_cookie_gives_empty_session() -> None:
     client = make_app().test_client()
     client.get("/set")

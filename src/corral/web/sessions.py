@@ -12,7 +12,8 @@ from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, NoReturn
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import want_bytes
 
 from .http.datastructures.structures import CallbackDict
 from .json.tag import TaggedJSONSerializer
@@ -185,6 +186,32 @@ def _lifetime(app: Any) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
 
 
+#: signing serializers by (keys, salt, serializer, key derivation, digest method),
+#: and keys derived from a secret by (secret, salt, key derivation, digest method)
+_SERIALIZERS: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+_DERIVED: dict[tuple[Any, ...], bytes] = {}
+_KEPT_MAX = 64
+
+
+class _SessionSigner(TimestampSigner):
+    """itsdangerous's timestamp signer, keeping the keys it derives: deriving one
+    is a keyed hash of the salt, the same on every request."""
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        choice = (secret, self.salt, self.key_derivation, self.digest_method)
+        try:
+            key = _DERIVED.get(choice)
+        except TypeError:  # an unhashable digest method: derived each time
+            return super().derive_key(secret)
+        if key is None:
+            key = super().derive_key(secret)
+            if len(_DERIVED) >= _KEPT_MAX:
+                _DERIVED.clear()
+            _DERIVED[choice] = key
+        return key
+
+
 class SecureCookieSessionInterface(SessionInterface):
     """The default: the whole session, signed (not encrypted), in one cookie."""
 
@@ -203,15 +230,31 @@ class SecureCookieSessionInterface(SessionInterface):
         # itsdangerous signs with the last key and accepts any of them.
         keys: list[str | bytes] = list(app.config.get("SECRET_KEY_FALLBACKS") or ())
         keys.append(secret)
-        return URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
-            salt=self.salt,
-            serializer=self.serializer,
-            signer_kwargs={
-                "key_derivation": self.key_derivation,
-                "digest_method": self.digest_method,
-            },
-        )
+        # A serializer holds nothing that changes between requests, and making one
+        # costs more than opening a session with it (itsdangerous tries the
+        # serializer's dumps to learn whether it writes text): one is kept per set
+        # of keys and signing options.
+        choice = (tuple(keys), self.salt, self.serializer, self.key_derivation, self.digest_method)
+        try:
+            made = _SERIALIZERS.get(choice)
+        except TypeError:  # an unhashable key or option: made each time
+            choice = made = None
+        if made is None:
+            made = URLSafeTimedSerializer(
+                keys,  # type: ignore[arg-type]
+                salt=self.salt,
+                serializer=self.serializer,
+                signer=_SessionSigner,
+                signer_kwargs={
+                    "key_derivation": self.key_derivation,
+                    "digest_method": self.digest_method,
+                },
+            )
+            if choice is not None:
+                if len(_SERIALIZERS) >= _KEPT_MAX:
+                    _SERIALIZERS.clear()
+                _SERIALIZERS[choice] = made
+        return made
 
     def open_session(self, app: Any, request: Any) -> SecureCookieSession | None:
         signer = self.get_signing_serializer(app)

@@ -58,6 +58,14 @@ class Headers(metaclass=werkzeug_interop.WerkzeugKin):
     def get(
         self, key: str, default: t.Any = None, type: Callable[[str], t.Any] | None = None
     ) -> t.Any:
+        if key.__class__ is str and self.__class__.__getitem__ is _getitem:
+            # what __getitem__ does, without making and catching a KeyError for a
+            # missing name (a response's headers are asked for absent ones often)
+            ikey = key.lower()
+            for k, v in self._list:
+                if k.lower() == ikey:
+                    return v if type is None else _convert(v, type, default)
+            return default
         try:
             value = self[key]
         except KeyError:
@@ -240,6 +248,9 @@ class Headers(metaclass=werkzeug_interop.WerkzeugKin):
 
 
 _ENV_KEYS: dict[str, str] = {}  # header name -> environ key, for the names seen
+
+
+_getitem = Headers.__getitem__
 
 
 class EnvironHeaders(Headers):
