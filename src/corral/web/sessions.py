@@ -231,14 +231,15 @@ class SecureCookieSessionInterface(SessionInterface):
         keys: list[str | bytes] = list(app.config.get("SECRET_KEY_FALLBACKS") or ())
         keys.append(secret)
         # A serializer holds nothing that changes between requests, and making one
-        # costs more than opening a session with it (itsdangerous tries the
+        # costs about a fifth of opening a session (itsdangerous tries the
         # serializer's dumps to learn whether it writes text): one is kept per set
         # of keys and signing options.
         choice = (tuple(keys), self.salt, self.serializer, self.key_derivation, self.digest_method)
         try:
             made = _SERIALIZERS.get(choice)
+            keep = True
         except TypeError:  # an unhashable key or option: made each time
-            choice = made = None
+            made, keep = None, False
         if made is None:
             made = URLSafeTimedSerializer(
                 keys,  # type: ignore[arg-type]
@@ -250,7 +251,7 @@ class SecureCookieSessionInterface(SessionInterface):
                     "digest_method": self.digest_method,
                 },
             )
-            if choice is not None:
+            if keep:
                 if len(_SERIALIZERS) >= _KEPT_MAX:
                     _SERIALIZERS.clear()
                 _SERIALIZERS[choice] = made
