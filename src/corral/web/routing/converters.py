@@ -16,6 +16,7 @@ URL_SAFE = "!$&'()*+,/:;=@"
 #: characters and URL_SAFE): most values built into URLs are, and need no quoting
 _UNQUOTED = re.compile("[A-Za-z0-9_.~" + re.escape(URL_SAFE) + "-]*").fullmatch
 
+
 class ValidationError(ValueError):
     """Raised by a converter's ``to_python`` to reject a value: the rule does not match."""
 
