@@ -146,7 +146,11 @@ def test_concurrent_keepalive_load_through_every_event(worker_args: list[str]) -
             srv.signal(signal.SIGTTOU)
             wait_until(lambda: len(_pids(srv)) == 2, 40, "2 workers after TTOU")
             load.wait_ok(300)
-            victim = sorted(_pids(srv))[0]
+            # --max-requests keeps recycling workers: a moment may find both
+            # between an old one's exit and its replacement's start
+            seen: set[int] = set()
+            wait_until(lambda: seen.update(_pids(srv)) or seen, 40, "a worker to stop")
+            victim = min(seen)
             os.kill(victim, signal.SIGTERM)
             wait_until(lambda: not alive(victim), 40, "the TERMed worker gone")
             load.wait_ok(300)
