@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -116,18 +117,25 @@ class BlogServer:
 
     def seed(self) -> None:
         """A user registers, logs in and publishes the posts; its cookie is kept."""
-        creds = {"username": "bench", "password": "bench password"}
-        assert self.request("POST", "/auth/register", creds)[0] == 302, "register"
-        assert self.request("POST", "/auth/login", creds)[0] == 302, "login"
-        for i in range(POSTS):
-            form = {"title": f"Post {i}", "body": f"Body of post {i}.\n" * 5}
-            assert self.request("POST", "/create", form)[0] == 302, "create"
-        for path in PATHS:
-            status, _ = self.request("GET", path)
-            assert status == 200, f"{self.kind} {path}: {status}"
+        seed(lambda method, path, form=None: self.request(method, path, form)[0], self.kind)
 
     def stop(self) -> None:
         stop_group(self.proc)
+
+
+def seed(request: Callable[..., int], who: str) -> None:
+    """Seed a fresh blog through ``request(method, path, form=None) -> status``
+    (which keeps the session cookie): a user registers, logs in and publishes
+    the posts, and every page of the mix answers 200."""
+    creds = {"username": "bench", "password": "bench password"}
+    assert request("POST", "/auth/register", creds) == 302, "register"
+    assert request("POST", "/auth/login", creds) == 302, "login"
+    for i in range(POSTS):
+        form = {"title": f"Post {i}", "body": f"Body of post {i}.\n" * 5}
+        assert request("POST", "/create", form) == 302, "create"
+    for path in PATHS:
+        status = request("GET", path)
+        assert status == 200, f"{who} {path}: {status}"
 
 
 def init_db(env: dict[str, str]) -> None:

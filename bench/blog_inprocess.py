@@ -3,7 +3,8 @@ client, corral.web against the same blog source on Flask, no server.
 
 Each side runs in its own process (``bench.blog_apps.flask_blog`` makes
 ``corral.web`` name Flask's modules). A side seeds a fresh SQLite database (a
-user registers, logs in and publishes 20 posts), then requests ``/``,
+user registers, logs in and publishes the posts, as
+``bench/blog_e2e.py`` seeds its servers), then requests ``/``,
 ``/auth/login``, ``/1/update``, ``/create`` and ``/hello`` in turn with that
 user's session cookie; the figure is CPU time per request, best of the repeats.
 ``--profile`` adds, for corral.web, cProfile's self time grouped by package.
@@ -32,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PATHS = ["/", "/auth/login", "/1/update", "/create", "/hello"]
+from bench.blog_e2e import PATHS, seed  # noqa: E402
 
 
 def _client(side: str) -> Any:
@@ -45,13 +46,8 @@ def _client(side: str) -> Any:
 
         db.init_db()
     client = app.test_client()
-    creds = {"username": "bench", "password": "bench"}
-    assert client.post("/auth/register", data=creds).status_code == 302
-    assert client.post("/auth/login", data=creds).status_code == 302
-    for i in range(20):
-        client.post("/create", data={"title": f"post {i}", "body": "text " * 40})
-    for path in PATHS:
-        assert client.get(path).status_code == 200, path
+    seed(lambda method, path, form=None: client.open(path, method=method, data=form).status_code,
+         side)
     return client
 
 

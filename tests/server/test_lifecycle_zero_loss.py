@@ -129,6 +129,25 @@ def _replaced(srv: ServerProcess, old: set[int], timeout: float = 40.0) -> None:
     wait_until(lambda: not (old & _pids(srv)), timeout, f"workers {old} replaced")
 
 
+def _term_a_worker(srv: ServerProcess) -> int:
+    """TERM one of the workers; the pid. --max-requests keeps recycling them, so
+    the list may be empty for a moment, or name one that has just exited."""
+    sent: list[int] = []
+
+    def term() -> bool:
+        for pid in sorted(_pids(srv)):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            sent.append(pid)
+            return True
+        return False
+
+    wait_until(term, 40, "a worker to stop")
+    return sent[0]
+
+
 @pytest.mark.parametrize("worker_args", ARGS, ids=IDS)
 def test_concurrent_keepalive_load_through_every_event(worker_args: list[str]) -> None:
     """~50 keep-alive connections posting continuously while workers are
@@ -146,12 +165,7 @@ def test_concurrent_keepalive_load_through_every_event(worker_args: list[str]) -
             srv.signal(signal.SIGTTOU)
             wait_until(lambda: len(_pids(srv)) == 2, 40, "2 workers after TTOU")
             load.wait_ok(300)
-            # --max-requests keeps recycling workers: a moment may find both
-            # between an old one's exit and its replacement's start
-            seen: set[int] = set()
-            wait_until(lambda: seen.update(_pids(srv)) or seen, 40, "a worker to stop")
-            victim = min(seen)
-            os.kill(victim, signal.SIGTERM)
+            victim = _term_a_worker(srv)
             wait_until(lambda: not alive(victim), 40, "the TERMed worker gone")
             load.wait_ok(300)
         _check(load, srv)

@@ -8,7 +8,7 @@ cookie written by one framework is readable by the other for the same secret key
 from __future__ import annotations
 
 import hashlib
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, NoReturn
 
@@ -193,6 +193,21 @@ _DERIVED: dict[tuple[Any, ...], bytes] = {}
 _KEPT_MAX = 64
 
 
+def _kept(table: dict[tuple[Any, ...], Any], choice: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """``table[choice]``, made by ``make()`` the first time (the table bounded by
+    ``_KEPT_MAX``); made each time when ``choice`` cannot be hashed."""
+    try:
+        value = table.get(choice)
+    except TypeError:
+        return make()
+    if value is None:
+        value = make()
+        if len(table) >= _KEPT_MAX:
+            table.clear()
+        table[choice] = value
+    return value
+
+
 class _SessionSigner(TimestampSigner):
     """itsdangerous's timestamp signer, keeping the keys it derives: deriving one
     is a keyed hash of the salt, the same on every request."""
@@ -200,15 +215,7 @@ class _SessionSigner(TimestampSigner):
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
         choice = (secret, self.salt, self.key_derivation, self.digest_method)
-        try:
-            key = _DERIVED.get(choice)
-        except TypeError:  # an unhashable digest method: derived each time
-            return super().derive_key(secret)
-        if key is None:
-            key = super().derive_key(secret)
-            if len(_DERIVED) >= _KEPT_MAX:
-                _DERIVED.clear()
-            _DERIVED[choice] = key
+        key: bytes = _kept(_DERIVED, choice, lambda: super(_SessionSigner, self).derive_key(secret))
         return key
 
 
@@ -235,26 +242,16 @@ class SecureCookieSessionInterface(SessionInterface):
         # serializer's dumps to learn whether it writes text): one is kept per set
         # of keys and signing options.
         choice = (tuple(keys), self.salt, self.serializer, self.key_derivation, self.digest_method)
-        try:
-            made = _SERIALIZERS.get(choice)
-            keep = True
-        except TypeError:  # an unhashable key or option: made each time
-            made, keep = None, False
-        if made is None:
-            made = URLSafeTimedSerializer(
-                keys,  # type: ignore[arg-type]
-                salt=self.salt,
-                serializer=self.serializer,
-                signer=_SessionSigner,
-                signer_kwargs={
-                    "key_derivation": self.key_derivation,
-                    "digest_method": self.digest_method,
-                },
-            )
-            if keep:
-                if len(_SERIALIZERS) >= _KEPT_MAX:
-                    _SERIALIZERS.clear()
-                _SERIALIZERS[choice] = made
+        made: URLSafeTimedSerializer = _kept(_SERIALIZERS, choice, lambda: URLSafeTimedSerializer(
+            keys,  # type: ignore[arg-type]
+            salt=self.salt,
+            serializer=self.serializer,
+            signer=_SessionSigner,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        ))
         return made
 
     def open_session(self, app: Any, request: Any) -> SecureCookieSession | None:

@@ -49,23 +49,29 @@ class Headers(metaclass=werkzeug_interop.WerkzeugKin):
             return type(self)(self._list[key])
         if not isinstance(key, str):
             raise _key_error(key)
+        value = self._first(key)
+        if value is _missing:
+            raise _key_error(key)
+        return value
+
+    def _first(self, key: str) -> t.Any:
+        """The first value of the name ``key`` (any case), or ``_missing``."""
         ikey = key.lower()
         for k, v in self._list:
             if k.lower() == ikey:
                 return v
-        raise _key_error(key)
+        return _missing
 
     def get(
         self, key: str, default: t.Any = None, type: Callable[[str], t.Any] | None = None
     ) -> t.Any:
         if key.__class__ is str and self.__class__.__getitem__ is _getitem:
-            # what __getitem__ does, without making and catching a KeyError for a
-            # missing name (a response's headers are asked for absent ones often)
-            ikey = key.lower()
-            for k, v in self._list:
-                if k.lower() == ikey:
-                    return v if type is None else _convert(v, type, default)
-            return default
+            # no KeyError made and caught for a missing name (a response's headers
+            # are asked for absent ones often); a subclass's own __getitem__ is used
+            value = self._first(key)
+            if value is _missing:
+                return default
+            return value if type is None else _convert(value, type, default)
         try:
             value = self[key]
         except KeyError:
@@ -113,8 +119,7 @@ class Headers(metaclass=werkzeug_interop.WerkzeugKin):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        ikey = key.lower()
-        return any(k.lower() == ikey for k, _v in self._list)
+        return self._first(key) is not _missing
 
     def has_key(self, key: str) -> bool:
         return key in self
