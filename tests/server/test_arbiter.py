@@ -44,6 +44,39 @@ def test_heartbeat_notify_booted_close() -> None:
     hb.notify()  # harmless once closed
 
 
+def test_heartbeat_never_reads_older_while_being_written() -> None:
+    """A worker notifying in a tight loop in another process: every reading the
+    arbiter takes is a stamp at least as new as the one before the loop began
+    (a write that cleared the stamp before storing it let a reading of 0.0
+    through, and the arbiter aborted a healthy worker for a timeout)."""
+    hb = Heartbeat()
+    floor = hb.last_update()
+    pid = os.fork()
+    if pid == 0:  # the worker's side: notify as fast as it can for a while
+        try:
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                for _ in range(1000):
+                    hb.notify()
+        finally:
+            os._exit(0)
+    try:
+        reads = 0
+        stale = []
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            for _ in range(1000):
+                value = hb.last_update()
+                if value < floor:
+                    stale.append(value)
+            reads += 1000
+        assert not stale, f"{len(stale)} of {reads} readings older than the start: {stale[:3]}"
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        hb.close()
+
+
 def test_serves_with_n_workers_and_titles() -> None:
     with start("-w", "2", "-n", "arbtest") as srv:
         pids = wait_workers(srv, 2)

@@ -33,7 +33,6 @@ import os
 import pwd
 import random
 import signal
-import struct
 import sys
 import threading
 import time
@@ -56,7 +55,7 @@ EXIT_OK = 0
 EXIT_BOOT_ERROR = 3
 EXIT_APP_LOAD_ERROR = 4
 
-_STAMP = struct.Struct("d")  # offset 0: last notify(); offset 8: 1.0 once booted
+_NOTIFIED, _BOOTED = 0, 1  # the heartbeat page's two doubles (see Heartbeat)
 
 
 def call_hook(settings: Settings, log: Any, name: str, *args: Any) -> None:
@@ -140,35 +139,44 @@ class Heartbeat:
     ``notify()`` (in the worker) is one memory write: no system call.
     ``last_update()`` (in the arbiter) returns the ``time.monotonic()`` of the
     last notification (CLOCK_MONOTONIC is the same clock in every process).
+
+    The page holds two doubles: the last notification, and 1.0 once the worker
+    has booted.  Each is written by assigning to an item of a ``"d"`` view of
+    the page, which stores the 8 bytes in one aligned write, so a reader in
+    another process sees the old value or the new one, never a mixture.
+    (``struct.pack_into`` would not do: it clears its target before writing the
+    value, and an arbiter reading in between saw a stamp of 0.0, a worker
+    silent for hours, and aborted a healthy one with a request in hand.)
     """
 
     def __init__(self) -> None:
         self._map: mmap.mmap | None = mmap.mmap(-1, mmap.PAGESIZE)
+        # Any: typeshed's memoryview takes only ints as items, even cast to "d"
+        self._slots: Any = memoryview(self._map).cast("d")
         self.notify()
 
     def notify(self) -> None:
-        if self._map is not None:
-            _STAMP.pack_into(self._map, 0, time.monotonic())
+        slots = self._slots
+        if slots is not None:
+            slots[_NOTIFIED] = time.monotonic()
 
     def mark_booted(self) -> None:
-        if self._map is not None:
-            _STAMP.pack_into(self._map, _STAMP.size, 1.0)
+        if self._slots is not None:
+            self._slots[_BOOTED] = 1.0
 
     def booted(self) -> bool:
-        if self._map is None:
-            return False
-        return bool(_STAMP.unpack_from(self._map, _STAMP.size)[0] == 1.0)
+        return self._slots is not None and self._slots[_BOOTED] == 1.0
 
     def last_update(self) -> float:
-        if self._map is None:
+        slots = self._slots
+        if slots is None:
             return time.monotonic()
-        while True:  # a torn read would differ from a second one
-            first = _STAMP.unpack_from(self._map, 0)[0]
-            second = _STAMP.unpack_from(self._map, 0)[0]
-            if first == second:
-                return float(first)
+        return float(slots[_NOTIFIED])
 
     def close(self) -> None:
+        if self._slots is not None:
+            self._slots.release()  # the page cannot be unmapped while a view holds it
+            self._slots = None
         if self._map is not None:
             self._map.close()
             self._map = None
