@@ -182,9 +182,10 @@ _TOTAL = re.compile(r"(\d+) requests in")
 _ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (threads included)."""
-    total = 0.0
+def tree_cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU time (seconds) of a process and its children
+    (threads included)."""
+    user = system = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for p in [pid, *children(pid)]:
         try:
@@ -192,8 +193,14 @@ def tree_cpu_seconds(pid: int) -> float:
                 fields = f.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
+        user += int(fields[11]) / tick  # utime
+        system += int(fields[12]) / tick  # stime
+    return user, system
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (threads included)."""
+    return sum(tree_cpu_split(pid))
 
 
 def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/",
@@ -205,7 +212,7 @@ def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/"
     (every request differs: bench/realistic.lua, see bench/traffic.py)."""
     from bench.traffic import wrk_args
 
-    cpu0 = tree_cpu_seconds(pid) if pid else 0.0
+    user0, sys0 = tree_cpu_split(pid) if pid else (0.0, 0.0)
     cmd = [
         "taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}",
         f"-d{duration:g}s", *wrk_args(traffic, f"http://127.0.0.1:{port}{path}"),
@@ -223,11 +230,15 @@ def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/"
     bad = _NON2XX.search(out)
     errs = _ERRORS.search(out)
     total = _TOTAL.search(out)
-    cpu_us = 0.0
+    user_us = sys_us = 0.0
     if pid and total and int(total.group(1)):
-        cpu_us = (tree_cpu_seconds(pid) - cpu0) * 1e6 / int(total.group(1))
+        user1, sys1 = tree_cpu_split(pid)
+        user_us = (user1 - user0) * 1e6 / int(total.group(1))
+        sys_us = (sys1 - sys0) * 1e6 / int(total.group(1))
     return {
-        "cpu_us": cpu_us,
+        "cpu_us": user_us + sys_us,
+        "user_us": user_us,  # in the server's own code (Python, C extensions)
+        "sys_us": sys_us,  # in the kernel for it (sockets, epoll)
         "rps": float(m.group(1)) if m else 0.0,
         "non2xx": float(bad.group(1)) if bad else 0.0,
         "errors": float(sum(int(g) for g in errs.groups())) if errs else 0.0,

@@ -108,7 +108,7 @@ def servers_md(data: dict[str, Any]) -> list[str]:
             "served: unlike requests/s it does not move when the hypervisor takes the "
             "core away for a while. *wrk CPU share* is wrk's own user + system time over "
             "its run (the median of the rounds): near 100% would mean wrk, not the server, "
-            "set the pace." + _wrk_cost(traffics, res), "",
+            "set the pace." + _wrk_cost(traffics, res), "", *_user_system(traffics, res),
             "| ratio | of medians | median of per-round ratios | per round "
             "| CPU per request (other / corral) | target |",
             "|---|---:|---:|---|---:|---|"]
@@ -138,6 +138,28 @@ def _wrk_cost(traffics: list[str], res: dict[str, Any]) -> str:
         return ""
     return (" wrk's own CPU time per request, median over the servers (hello app): "
             + ", ".join(costs) + ".")
+
+
+def _user_system(traffics: list[str], res: dict[str, Any]) -> list[str]:
+    """The hello app's CPU µs per request split into the server's own code (user)
+    and the kernel's work for it (system): what a faster server can still take
+    away is in the first column."""
+    hello = {t: res[t].get("hello", {}) for t in traffics}
+    kinds = [k for k in hello[traffics[0]] if "user_us" in hello[traffics[0]][k]]
+    if not kinds:
+        return []
+    out = ["The hello app's CPU time per request split: *user* is the server's own "
+           "code (Python and its C extensions), *system* the kernel's work for it "
+           "(reads, writes, epoll), medians of the rounds.", "",
+           "| server | " + " | ".join(f"user µs ({t}) | system µs ({t})" for t in traffics)
+           + " |", "|---|" + "---:|" * (2 * len(traffics))]
+    for kind in kinds:
+        cells = []
+        for t in traffics:
+            r = hello[t].get(kind, {})
+            cells += [f"{r.get('user_us', 0):.1f}", f"{r.get('sys_us', 0):.1f}"]
+        out.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return [*out, ""]
 
 
 def _samples(values: list[float]) -> str:

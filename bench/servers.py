@@ -99,9 +99,10 @@ Samples = dict[str, dict[str, list[float]]]  # traffic -> server -> one figure p
 
 
 def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, duration: float
-              ) -> tuple[Samples, Samples, Samples, Samples]:
-    """Requests/s, CPU µs per request, wrk's CPU share and wrk's CPU µs per request,
-    per traffic, server and round."""
+              ) -> tuple[Samples, Samples, Samples, Samples, Samples, Samples]:
+    """Requests/s, CPU µs per request, wrk's CPU share, wrk's CPU µs per request,
+    and the server's user and system CPU µs per request, per traffic, server and
+    round."""
     kinds = [k for k in kinds if app == "hello" or k not in HELLO_ONLY]
     if app in CORRAL_ONLY_APPS:
         kinds = [k for k in kinds if k.startswith("corral-")]
@@ -110,6 +111,8 @@ def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, dura
     cpu: Samples = {t: {k: [] for k in kinds} for t in traffics}
     wrk_cpu: Samples = {t: {k: [] for k in kinds} for t in traffics}
     wrk_us: Samples = {t: {k: [] for k in kinds} for t in traffics}
+    user: Samples = {t: {k: [] for k in kinds} for t in traffics}
+    system: Samples = {t: {k: [] for k in kinds} for t in traffics}
     runs = [(k, t) for k in kinds for t in traffics]
     try:
         for k in kinds:
@@ -127,13 +130,15 @@ def bench_app(app: str, kinds: list[str], traffics: list[str], rounds: int, dura
                 cpu[t][k].append(res["cpu_us"])
                 wrk_cpu[t][k].append(res["wrk_cpu"])
                 wrk_us[t][k].append(res["wrk_us"])
+                user[t][k].append(res["user_us"])
+                system[t][k].append(res["sys_us"])
                 print(f"  round {r + 1} {app:9} {t:9} {k:18} {res['rps']:10.0f} req/s "
                       f"{res['cpu_us']:8.1f} us CPU/request, wrk {res['wrk_cpu']:.0%} CPU",
                       flush=True)
     finally:
         for s in servers.values():
             s.stop()
-    return samples, cpu, wrk_cpu, wrk_us
+    return samples, cpu, wrk_cpu, wrk_us, user, system
 
 
 def ratio_of(results: dict[str, dict[str, dict[str, dict[str, object]]]], label: str,
@@ -186,12 +191,13 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     load_before = load_average()
     cpu_before = cpu_times()
     for app in APPS:
-        samples, cpu, wrk_cpu, wrk_us = bench_app(app, kinds, traffics, args.rounds, args.duration)
+        samples, cpu, wrk_cpu, wrk_us, user, system = bench_app(app, kinds, traffics, args.rounds, args.duration)
         for t in traffics:
             results[t][app] = {
                 k: {"median": median(v), "samples": v, "cpu_us": median(cpu[t][k]),
                     "cpu_samples": cpu[t][k], "wrk_cpu": median(wrk_cpu[t][k]),
-                    "wrk_cpu_samples": wrk_cpu[t][k], "wrk_us": median(wrk_us[t][k])}
+                    "wrk_cpu_samples": wrk_cpu[t][k], "wrk_us": median(wrk_us[t][k]),
+                    "user_us": median(user[t][k]), "sys_us": median(system[t][k])}
                 for k, v in samples[t].items()}
     ratios = [r for spec in RATIOS if (r := ratio_of(results, *spec)) is not None]
     command = "python bench/servers.py"
