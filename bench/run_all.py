@@ -30,11 +30,19 @@ def _met(r: dict[str, Any]) -> bool:
     return bool(r["ratio"] >= r["target"] and r.get("round_median", r["ratio"]) >= r["target"])
 
 
+def _x(value: float, target: float | None) -> str:
+    """A ratio with two decimals, or three where two would round it onto its
+    target (1.297 is not 1.30, and a reader should see why it missed)."""
+    if target and round(value, 2) == target and value != target:
+        return f"{value:.3f}x"
+    return f"{value:.2f}x"
+
+
 def _fmt_ratio(r: dict[str, Any]) -> str:
     target = r.get("target")
     verdict = f">= {target:g}: {'met' if _met(r) else 'MISSED'}" if target else ""
     rounds = " / ".join(f"{x:.2f}" for x in r.get("per_round", []))
-    return (f"| {r['label']} | {r['ratio']:.2f}x | {r.get('round_median', 0):.2f}x "
+    return (f"| {r['label']} | {_x(r['ratio'], target)} | {_x(r.get('round_median', 0), target)} "
             f"| {rounds} | {r.get('cpu_ratio', 0):.2f}x | {verdict} |")
 
 
@@ -250,8 +258,9 @@ def notes_md(servers_data: Any, slow: Any, mem: Any) -> list[str]:
         for r in servers_data["ratios"]:
             if r.get("target"):
                 ok = "met" if _met(r) else "missed"
-                out.append(f"- {r['label']}: {r['ratio']:.2f}x (per-round median "
-                           f"{r.get('round_median', 0):.2f}x), target {r['target']:g}x: {ok}")
+                out.append(f"- {r['label']}: {_x(r['ratio'], r['target'])} (per-round median "
+                           f"{_x(r.get('round_median', 0), r['target'])}), target "
+                           f"{r['target']:g}x: {ok}")
     if isinstance(slow, dict) and "corral-asyncio" in slow["results"]:
         r = slow["results"]["corral-asyncio"]
         out.append(f"- asyncio keeps >= 90% with {slow['slow']} slow clients: {r['kept']:.0%} "
