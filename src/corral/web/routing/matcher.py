@@ -17,7 +17,7 @@ def _slash_first(branch: Rule, exact: Rule) -> bool:
     bkey, ekey = branch._path.slashless_key, exact._path.sort_key
     if bkey != ekey:
         return bkey < ekey
-    if branch._path.regex.pattern[:-1] == exact._path.regex.pattern:
+    if branch._path.shape[:-1] == exact._path.shape:
         return False
     return branch._order < exact._order
 
