@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import apps
 from bench.common import machine, now, save
+from bench.framework import call_wsgi
 from corral.server.config import Settings
 from corral.server.logging import Logger
 from corral.server.workers.asyncio import (
@@ -179,19 +180,11 @@ def app_alone(name: str, n: int, traffic: str) -> dict[str, object]:
 
     timed_feed(keep, pool, n)  # the environs the server builds for this traffic
 
-    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
-        return None
-
     def alone() -> float:
         batch = [dict(e) for e in environs]
         t0 = time.process_time()
         for environ in batch:
-            body = app(environ, start_response)
-            for _ in body:
-                pass
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+            call_wsgi(app, environ)
         return (time.process_time() - t0) / len(batch)
 
     alone()

@@ -44,6 +44,30 @@ PATHS = [
 ]
 
 
+TRAILING_PATH_RULES = [
+    ("/", "index", None, None),
+    ("/<path:rest>", "catch_all", None, None),
+    ("/static/<path:filename>", "static", None, None),
+    ("/tree/<path:p>/", "tree_dir", None, None),
+    ("/two/<path:a>/<path:b>", "two_paths", None, None),
+    ("/mid/<path:a>/edit", "mid", None, None),
+    ("/mid/<path:a>/edit/<path:b>", "mid_rest", None, None),
+    ("/u/<name>/<path:rest>", "user_rest", None, None),
+    ("/api/<int:v>/<path:rest>", "api", ["GET"], None),
+]
+TRAILING_PATHS = [
+    "/", "/a", "/a/", "/a/b/c", "/static/css/site.css", "/static/", "/static/a/",
+    "/tree/x", "/tree/x/", "/tree/x/y/", "/two/a/b", "/two/a/b/c/d", "/two/a",
+    "/mid/x/edit", "/mid/x/y/edit", "/mid/x/edit/y", "/mid/a/edit/b/edit/c",
+    "/u/bob/x", "/u/bob/x/y/", "/u/bob/", "/api/2/x/y", "/api/x/y", "/products/1/reviews",
+    "/search", "/a//b", "/static//x",
+]
+
+# a path converter that ends its rule is matched greedily (the same match, found
+# faster); where more of the rule follows it, it stays lazy
+MATCH_CASES = [("basic", p) for p in PATHS] + [("trailing path", p) for p in TRAILING_PATHS]
+
+
 def _build(mod, rules):
     m = mod.Map()
     for rule, endpoint, methods, defaults in rules:
@@ -63,17 +87,25 @@ def _outcome(adapter, path, method, redirect_cls):
         return ("404",)
 
 
+def _adapter_pair(rules):
+    """The same rules in our map and in Werkzeug's, each bound to one host."""
+    return (_build(r, rules).bind("example.com", "/"), _build(wr, rules).bind("example.com", "/"))
+
+
 @pytest.fixture(scope="module")
 def adapters():
-    ours = _build(r, RULES).bind("example.com", "/")
-    theirs = _build(wr, RULES).bind("example.com", "/")
-    return ours, theirs
+    return _adapter_pair(RULES)
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.fixture(scope="module")
+def adapter_pairs(adapters):
+    return {"basic": adapters, "trailing path": _adapter_pair(TRAILING_PATH_RULES)}
+
+
+@pytest.mark.parametrize(("rules", "path"), MATCH_CASES)
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_match_agrees_with_werkzeug(adapters, path, method):
-    ours, theirs = adapters
+def test_match_agrees_with_werkzeug(adapter_pairs, rules, path, method):
+    ours, theirs = adapter_pairs[rules]
     assert _outcome(ours, path, method, r.RequestRedirect) == _outcome(
         theirs, path, method, wr.RequestRedirect
     )
@@ -300,41 +332,3 @@ def test_converter_quoting_agrees_with_werkzeug(kind):
         assert ours.to_url(text) == theirs.to_url(text), repr(text)
     for value in (0, -3, 2.5, uuid.UUID(int=7), b"bytes"):
         assert ours.to_url(value) == theirs.to_url(value), repr(value)
-
-
-TRAILING_PATH_RULES = [
-    ("/", "index", None, None),
-    ("/<path:rest>", "catch_all", None, None),
-    ("/static/<path:filename>", "static", None, None),
-    ("/tree/<path:p>/", "tree_dir", None, None),
-    ("/two/<path:a>/<path:b>", "two_paths", None, None),
-    ("/mid/<path:a>/edit", "mid", None, None),
-    ("/mid/<path:a>/edit/<path:b>", "mid_rest", None, None),
-    ("/u/<name>/<path:rest>", "user_rest", None, None),
-    ("/api/<int:v>/<path:rest>", "api", ["GET"], None),
-]
-TRAILING_PATHS = [
-    "/", "/a", "/a/", "/a/b/c", "/static/css/site.css", "/static/", "/static/a/",
-    "/tree/x", "/tree/x/", "/tree/x/y/", "/two/a/b", "/two/a/b/c/d", "/two/a",
-    "/mid/x/edit", "/mid/x/y/edit", "/mid/x/edit/y", "/mid/a/edit/b/edit/c",
-    "/u/bob/x", "/u/bob/x/y/", "/u/bob/", "/api/2/x/y", "/api/x/y", "/products/1/reviews",
-    "/search", "/a//b", "/static//x",
-]
-
-
-@pytest.fixture(scope="module")
-def trailing_adapters():
-    ours = _build(r, TRAILING_PATH_RULES).bind("example.com", "/")
-    theirs = _build(wr, TRAILING_PATH_RULES).bind("example.com", "/")
-    return ours, theirs
-
-
-@pytest.mark.parametrize("path", TRAILING_PATHS)
-@pytest.mark.parametrize("method", ["GET", "POST"])
-def test_path_converters_ending_a_rule_agree_with_werkzeug(trailing_adapters, path, method):
-    # a path converter that ends its rule is matched greedily (the same match,
-    # found faster); where it does not end the rule it stays lazy
-    ours, theirs = trailing_adapters
-    assert _outcome(ours, path, method, r.RequestRedirect) == _outcome(
-        theirs, path, method, wr.RequestRedirect
-    )
