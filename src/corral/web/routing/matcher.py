@@ -23,7 +23,7 @@ def _slash_first(branch: Rule, exact: Rule) -> bool:
 
 
 class _Node:
-    __slots__ = ("children", "rules", "regex", "ordered", "has_branch", "by_group", "by_index")
+    __slots__ = ("children", "rules", "regex", "ordered", "has_branch", "by_group")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
@@ -33,8 +33,6 @@ class _Node:
         self.has_branch = False
         # name of a rule's outer group -> (position, rule, its converter groups)
         self.by_group: dict[str, tuple[int, Rule, tuple[tuple[str, str, t.Any], ...]]] = {}
-        # the same by the number of the outer group, with converter group numbers
-        self.by_index: dict[int, tuple[Rule, tuple[tuple[str, int, t.Any], ...]]] = {}
 
 
 def _rule_order(rule: Rule) -> tuple[t.Any, ...]:
@@ -87,12 +85,7 @@ class _Index:
                 assert rule._path is not None
                 alternatives.append(f"(?P<_R{idx}>{rule._path.regex_for(f'_{idx}_')})")
                 node.by_group[f"_R{idx}"] = (idx, rule, rule._path.groups_for(f"_{idx}_"))
-            node.regex = regex = re.compile("|".join(alternatives))
-            numbers = regex.groupindex
-            for name, (_idx, rule, groups) in node.by_group.items():
-                node.by_index[numbers[name]] = (
-                    rule, tuple((var, numbers[gname], conv) for var, gname, conv in groups)
-                )  # fmt: skip
+            node.regex = re.compile("|".join(alternatives))
         for child in node.children.values():
             self._finish(child, ordered)
 
