@@ -198,11 +198,6 @@ def tree_cpu_split(pid: int) -> tuple[float, float]:
     return user, system
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (threads included)."""
-    return sum(tree_cpu_split(pid))
-
-
 def wrk(port: int, duration: float = 5.0, connections: int = 50, path: str = "/",
         pid: int | None = None, traffic: str = "repeated") -> dict[str, float]:
     """``taskset -c 1 wrk -t1 -cN -dDs``: requests/s, non-2xx count, socket errors,

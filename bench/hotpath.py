@@ -146,22 +146,31 @@ def group(path: str) -> str:
     return "builtins / C calls"
 
 
-def timed_feed(app: Any, pool: list[bytes], n: int) -> float:
-    """Best of three: CPU seconds per request of ``n`` requests of ``pool`` fed to
-    a fresh protocol serving ``app`` (each request a new bytes object)."""
-    proto = protocol(app)
+def fresh(pool: list[bytes], n: int) -> list[bytes]:
+    """``n`` requests of ``pool``, each a new bytes object, as each read gives
+    (no cached hash)."""
+    return [bytes(bytearray(pool[i % len(pool)])) for i in range(n)]
+
+
+def feed(proto: HttpProtocol, batch: list[bytes]) -> None:
+    """Each request of ``batch`` as one read, then the end of the loop's pass
+    (which writes the held answers)."""
     receive = proto.data_received
     release = proto.mgr.release_held
-    for req in pool[:2000]:
-        receive(bytes(bytearray(req)))
+    for req in batch:
+        receive(req)
         release()
+
+
+def timed_feed(proto: HttpProtocol, pool: list[bytes], n: int) -> float:
+    """Best of three: CPU seconds per request of ``n`` requests of ``pool`` fed to
+    ``proto``, after 2,000 to warm it up."""
+    feed(proto, fresh(pool, 2000))
     best = float("inf")
     for _ in range(3):
-        batch = [bytes(bytearray(pool[i % len(pool)])) for i in range(n)]
+        batch = fresh(pool, n)
         t0 = time.process_time()
-        for req in batch:
-            receive(req)
-            release()
+        feed(proto, batch)
         best = min(best, (time.process_time() - t0) / n)
     return best
 
@@ -178,7 +187,7 @@ def app_alone(name: str, n: int, traffic: str) -> dict[str, object]:
             environs.append(dict(environ))
         return apps.hello(environ, start_response)
 
-    timed_feed(keep, pool, n)  # the environs the server builds for this traffic
+    feed(protocol(keep), fresh(pool, n))  # the environs the server builds for this traffic
 
     def alone() -> float:
         batch = [dict(e) for e in environs]
@@ -188,8 +197,8 @@ def app_alone(name: str, n: int, traffic: str) -> dict[str, object]:
         return (time.process_time() - t0) / len(batch)
 
     alone()
-    through = timed_feed(app, pool, n)
-    hello = timed_feed(apps.hello, pool, n)
+    through = timed_feed(protocol(app), pool, n)
+    hello = timed_feed(protocol(apps.hello), pool, n)
     by_itself = min(alone() for _ in range(3))
     extra = through - hello - by_itself
     print(f"{name} through the server: {through * 1e6:.2f} us per request ({traffic} traffic)")
@@ -217,34 +226,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     n = args.requests
     pool = realistic(n) if args.traffic == "realistic" else [REQUEST]
     proto = protocol(getattr(apps, args.app))
-    receive = proto.data_received
-    release = proto.mgr.release_held  # what the loop does at the end of its pass
-
-    def fresh() -> list[bytes]:
-        """A new bytes object per request, as each read gives (no cached hash)."""
-        return [bytes(bytearray(pool[i % len(pool)])) for i in range(n)]
-
-    def feed(data: bytes) -> None:
-        receive(data)
-        release()
-
-    for req in fresh()[:2000]:
-        feed(req)
-    best = float("inf")
-    for _ in range(3):
-        batch = fresh()
-        t0 = time.process_time()
-        for req in batch:
-            feed(req)
-        best = min(best, (time.process_time() - t0) / n)
+    best = timed_feed(proto, pool, n)
     if args.no_profile:
         print(f"{best * 1e6:.2f} us of Python per request (no syscalls), {args.traffic} traffic")
         return {"us_per_request": best * 1e6}
-    batch = fresh()
+    batch = fresh(pool, n)
     prof = cProfile.Profile()
     prof.enable()
-    for req in batch:
-        feed(req)
+    feed(proto, batch)
     prof.disable()
     stats = pstats.Stats(prof)
     by_group: dict[str, float] = defaultdict(float)
