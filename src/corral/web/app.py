@@ -23,7 +23,7 @@ from .app_setup import (
     _blueprint_chain,
     _sentinel,
 )
-from .ctx import AppContext, RequestContext
+from .ctx import _UNBOUND, AppContext, RequestContext
 from .debughelpers import check_routing_redirect
 from .globals import _cv_app, _cv_request, request
 from .http.datastructures.headers import Headers
@@ -539,9 +539,11 @@ class App(AppSetup):
         """
         req_ctx = _cv_request.get(None)
         if req_ctx is not None:
-            url_adapter = req_ctx.url_adapter
-            blueprint_name = req_ctx.request.blueprint
+            url_adapter = req_ctx._url_adapter
+            if url_adapter is _UNBOUND:
+                url_adapter = req_ctx.url_adapter
             if endpoint[:1] == ".":
+                blueprint_name = req_ctx.request.blueprint
                 endpoint = f"{blueprint_name}{endpoint}" if blueprint_name else endpoint[1:]
             if _external is None:
                 _external = _scheme is not None

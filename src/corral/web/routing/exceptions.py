@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 from collections.abc import Mapping
+from functools import cached_property
 
 from ..http import werkzeug_interop
 from ..http.exceptions import HTTPException
@@ -12,6 +13,7 @@ from ..http.response import redirect
 if t.TYPE_CHECKING:
     from ..http.response import Response
     from .map import MapAdapter
+    from .rules import Rule
 
 _QUERY_SAFE = "!$'()*,/:;?@"
 
@@ -66,6 +68,28 @@ class BuildError(RoutingException, LookupError):
         self.method = method
         self.adapter = adapter
 
+    @cached_property
+    def suggested(self) -> Rule | None:
+        """The rule of the map closest to what was asked (see :meth:`closest_rule`)."""
+        return self.closest_rule(self.adapter)
+
+    def closest_rule(self, adapter: MapAdapter | None) -> Rule | None:
+        """The rule of the adapter's map whose endpoint is most like the one
+        asked for (then one that takes the values, then one allowing the method),
+        as Werkzeug scores them."""
+        import difflib  # loaded for a failed build's message only
+
+        def score(rule: Rule) -> float:
+            return sum([
+                0.98 * difflib.SequenceMatcher(None, str(rule.endpoint), str(self.endpoint)).ratio(),
+                0.01 * bool(set(self.values or ()).issubset(rule.arguments)),
+                0.01 * bool(rule.methods and self.method in rule.methods),
+            ])  # fmt: skip
+
+        if adapter is not None and adapter.map._rules:
+            return max(adapter.map._rules, key=score)
+        return None
+
     def __str__(self) -> str:
         message = [f"Could not build url for endpoint {self.endpoint!r}"]
         if self.method:
@@ -73,22 +97,14 @@ class BuildError(RoutingException, LookupError):
         if self.values:
             message.append(f" with values {sorted(self.values)!r}")
         message.append(".")
-        if self.adapter is not None:
-            rules = self.adapter.map._rules_by_endpoint.get(self.endpoint)
-            if rules:
-                missing = sorted(rules[0].arguments - set(self.values))
-                if missing:
-                    message.append(f" Did you forget to specify values {missing!r}?")
+        rule = self.suggested
+        if rule is not None:
+            if self.endpoint != rule.endpoint:
+                message.append(f" Did you mean {rule.endpoint!r} instead?")
             else:
-                close = [e for e in self.adapter.map._rules_by_endpoint if _close(e, self.endpoint)]
-                if close:
-                    message.append(f" Did you mean {close[0]!r} instead?")
+                if self.method and rule.methods is not None and self.method not in rule.methods:
+                    message.append(f" Did you mean to use methods {sorted(rule.methods)!r}?")
+                missing = rule.arguments.union(rule.defaults or ()) - set(self.values)
+                if missing:
+                    message.append(f" Did you forget to specify values {sorted(missing)!r}?")
         return "".join(message)
-
-
-def _close(candidate: t.Any, endpoint: t.Any) -> bool:
-    import difflib  # loaded for a failed url_for's suggestion only
-
-    return difflib.SequenceMatcher(None, str(candidate), str(endpoint)).ratio() > 0.8
-
-

@@ -498,52 +498,61 @@ class MapAdapter:
         append_unknown: bool = True,
         url_scheme: str | None = None,
     ) -> str:
-        """Build a URL for an endpoint; unknown values become the query string."""
-        if values:
-            if isinstance(values, MultiDict):
-                values = {
-                    k: (v[0] if len(v) == 1 else v)
-                    for k, v in dict.items(values)
-                    if len(v) != 0
-                }
-            if None in values.values():
-                values = {k: v for k, v in values.items() if v is not None}
-        else:
+        """Build a URL for an endpoint; unknown values become the query string.
+
+        Values that are None are left out (but not those of a ``MultiDict``,
+        whose keys with one value give that value, as Werkzeug does). A URL
+        on the bound host and scheme is a path, unless ``force_external``.
+        """
+        if not values:
             values = {}
-        built = self._partial_build(endpoint, values, method, append_unknown)
-        if built is None:
-            raise BuildError(endpoint, values, method, self)
-        domain_part, path = built
-        if self.map.host_matching:
-            same_domain = domain_part == self.server_name
+        elif type(values) is dict:
+            for value in values.values():
+                if value is None:
+                    values = {k: v for k, v in values.items() if v is not None}
+                    break
+        elif isinstance(values, MultiDict):
+            values = {
+                k: (v[0] if len(v) == 1 else v)
+                for k, v in dict.items(values)
+                if len(v) != 0
+            }
         else:
-            same_domain = domain_part == self.subdomain
-        if not url_scheme:
-            url_scheme = self.url_scheme
-        elif url_scheme in ("https", "wss"):
-            url_scheme = "https"
-        elif url_scheme in ("http", "ws"):
-            url_scheme = "http"
-        if not force_external and same_domain:
+            values = {k: v for k, v in values.items() if v is not None}
+        # The first rule of the endpoint that takes the values (with no method
+        # given, the rules allowing the default method first); with host
+        # matching, a rule on the bound host before the others.
+        rules = self.map._rules_by_endpoint.get(endpoint, ())
+        host = self.server_name if self.map.host_matching else None
+        chosen = None
+        for wanted in (self.default_method, None) if method is None else (method,):
+            for rule in rules:
+                if rule.suitable_for(values, wanted):
+                    built = rule.build(values, append_unknown)
+                    if built is not None:
+                        if host is None or built[0] == host:
+                            chosen = rule, built
+                            break
+                        if chosen is None:
+                            chosen = rule, built
+            if chosen is not None:
+                break
+        else:
+            raise BuildError(endpoint, dict(values), method, self)
+        rule, (domain_part, path) = chosen
+        websocket = rule.websocket
+        if not (force_external or websocket) and domain_part == (
+            self.server_name if self.map.host_matching else self.subdomain
+        ):
             return f"{self.script_name.rstrip('/')}/{path.lstrip('/')}"
+        # an absolute URL (always for a WebSocket rule)
+        if url_scheme is None:
+            url_scheme = self.url_scheme
+        secure = url_scheme == "https" or url_scheme == "wss"
+        if websocket:
+            url_scheme = "wss" if secure else "ws"
+        elif url_scheme:
+            url_scheme = "https" if secure else "http"
         scheme = f"{url_scheme}:" if url_scheme else ""
         host = self._host(domain_part)
         return f"{scheme}//{host}{self.script_name[:-1]}/{path.lstrip('/')}"
-
-    def _partial_build(
-        self, endpoint: t.Any, values: Mapping[str, t.Any], method: str | None, append_unknown: bool
-    ) -> tuple[str, str] | None:
-        rules = self.map._rules_by_endpoint.get(endpoint, ())
-        if method is None:
-            default_method = self.default_method
-            for rule in rules:
-                if rule.suitable_for(values, default_method):
-                    built = rule.build(values, append_unknown)
-                    if built is not None:
-                        return built
-        for rule in rules:
-            if rule.suitable_for(values, method):
-                built = rule.build(values, append_unknown)
-                if built is not None:
-                    return built
-        return None

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus
 
-from ..http.parsing import iter_multi_items
 from .converters import URL_SAFE as _URL_SAFE
 from .converters import BaseConverter, PathConverter, ValidationError
 
@@ -106,10 +105,6 @@ class _Compiled:
             segments[-1].append(("c", conv.weight))
             merged = merged or not conv.part_isolating
         self.names = list(self.converters)
-        self.build_steps: list[tuple[str, t.Any]] = [
-            (text, self.converters[text].to_url if is_var else None)
-            for is_var, text in self.builder
-        ]
         self._group_names: dict[str, tuple[tuple[str, str, t.Any], ...]] = {}
         # the rule's pattern as its parts spell it, to compare two rules' shapes
         self.shape = "".join(regex_parts)
@@ -148,6 +143,26 @@ class _Compiled:
         group = m.group
         return {name: to_python(group(gname)) for name, gname, to_python in groups}
 
+    def build_plan(self, defaults: Mapping[str, t.Any]) -> _BuildPlan:
+        """How to build this part: its leading text, then ``(variable, to_url,
+        following text)`` for each variable. A variable with a default is built
+        from the default once, here, and becomes text (as Werkzeug's builder
+        does); a converter that refuses the default raises ``ValueError``."""
+        head: list[str] = []
+        steps: list[tuple[str, Callable[[t.Any], str], str]] = []
+        for is_var, text in self.builder:
+            if is_var and text not in defaults:
+                steps.append((text, self.converters[text].to_url, ""))
+                continue
+            if is_var:
+                text = self.converters[text].to_url(defaults[text])
+            if steps:
+                name, to_url, tail = steps[-1]
+                steps[-1] = (name, to_url, tail + text)
+            else:
+                head.append(text)
+        return "".join(head), tuple(steps)
+
     def static_prefix(self) -> tuple[str, ...]:
         """Leading segments that are wholly static (and followed by more of the rule)."""
         prefix: list[str] = []
@@ -156,6 +171,61 @@ class _Compiled:
                 break
             prefix.append(seg[0][1])
         return tuple(prefix)
+
+
+#: a part's leading text, then ``(variable, to_url, following text)`` per variable
+_BuildPlan = tuple[str, tuple[tuple[str, Callable[[t.Any], str], str], ...]]
+_QUERY_PLAIN_CHARS = "[A-Za-z0-9_.~ " + re.escape(_QUERY_SAFE) + "-]*"
+#: text that ``quote_plus(text, safe=_QUERY_SAFE)`` returns unchanged but for
+#: its spaces, which become ``+``
+_QUERY_PLAIN = re.compile(_QUERY_PLAIN_CHARS).fullmatch
+#: ``key=value`` where key and value are such text (neither holds ``=``)
+_QUERY_PLAIN_PAIR = re.compile(f"{_QUERY_PLAIN_CHARS}={_QUERY_PLAIN_CHARS}").fullmatch
+#: the types whose text in a query string is what an f-string makes of them
+_QUERY_PLAIN_TYPES = frozenset((str, int, float))
+
+
+def _fill(plan: _BuildPlan, values: Mapping[str, t.Any]) -> str:
+    """The text of a part built by ``plan`` from ``values`` (a converter's
+    ``ValueError`` propagates)."""
+    text, steps = plan
+    for name, to_url, tail in steps:
+        text += to_url(values[name]) + tail
+    return text
+
+
+def _query_text(value: t.Any) -> str:
+    """One key or value of a query string, as ``urlencode`` with
+    ``quote_plus`` and the query's safe characters spells it."""
+    if type(value) is not str:
+        if isinstance(value, bytes):
+            return quote_plus(value, safe=_QUERY_SAFE)
+        value = str(value)
+    if _QUERY_PLAIN(value):
+        return value.replace(" ", "+")
+    return quote_plus(value, safe=_QUERY_SAFE)
+
+
+def encode_query(pairs: Iterable[tuple[t.Any, t.Any]]) -> str:
+    """The query string of ``(key, value)`` pairs, pairs whose value is None
+    left out: ``urlencode(pairs, safe=_QUERY_SAFE)``, as Werkzeug builds it.
+
+    A str or number key and value that need no quoting (the usual case) are
+    written as they are, without a call per key and value.
+    """
+    out = []
+    for key, value in pairs:
+        if value is None:
+            continue
+        text = f"{key}={value}"
+        if not (
+            type(key) in _QUERY_PLAIN_TYPES
+            and type(value) in _QUERY_PLAIN_TYPES
+            and _QUERY_PLAIN_PAIR(text)
+        ):
+            text = f"{_query_text(key)}={_query_text(value)}"
+        out.append(text)
+    return "&".join(out).replace(" ", "+")  # quoted text holds no spaces
 
 
 def _strip_slash(segments: list[list[t.Any]]) -> list[list[t.Any]]:
@@ -225,6 +295,8 @@ class Rule:
         self._required: tuple[str, ...] = ()
         self._order = 0
         self._domain: _Compiled | None = None
+        self._path_plan: _BuildPlan | None = None  # how to build, set when bound
+        self._domain_plan: _BuildPlan | None = None
 
     # -- copying (blueprints)
     def get_empty_kwargs(self) -> dict[str, t.Any]:
@@ -283,6 +355,13 @@ class Rule:
         if self._domain is not None:
             self.arguments.update(self._domain.converters)
         self._required = tuple(sorted(self.arguments - set(self.defaults or ())))
+        defaults = self.defaults or {}
+        try:
+            self._path_plan = self._path.build_plan(defaults)
+            self._domain_plan = self._domain.build_plan(defaults) if self._domain else None
+        except ValueError:
+            # a converter refuses its own default: the rule builds no URL
+            self._path_plan = self._domain_plan = None
 
     @property
     def _converters(self) -> dict[str, BaseConverter]:
@@ -330,46 +409,38 @@ class Rule:
     def build(
         self, values: Mapping[str, t.Any], append_unknown: bool = True
     ) -> tuple[str, str] | None:
-        """Return ``(domain_part, path_with_query)``; None if a converter refuses."""
-        assert self._path is not None
-        defaults = self.defaults or {}
+        """Return ``(domain_part, path_with_query)``; None if a converter refuses.
+
+        The values not among the rule's arguments become the query string
+        (unless ``append_unknown`` is false), None values left out.
+        """
+        plan = self._path_plan
+        if plan is None:
+            return None
+        path, steps = plan
         try:
-            path = self._build_part(self._path, values, defaults)
-            domain = (
-                self._build_part(self._domain, values, defaults)
-                if self._domain is not None
-                else self._domain_static
-            )
-        except ValidationError:
+            for name, to_url, tail in steps:  # _fill(plan, values), without a call
+                path += to_url(values[name]) + tail
+            domain_plan = self._domain_plan
+            domain = self._domain_static if domain_plan is None else _fill(domain_plan, values)
+        except ValueError:
             return None
         arguments = self.arguments
         if append_unknown and not arguments.issuperset(values):
-            query = [
-                (k, v)
-                for k, v in iter_multi_items(values)
-                if k not in arguments and v is not None
-            ]
-            if query:
-                if self.map.sort_parameters:
-                    query.sort(key=self.map.sort_key)
-                path += "?" + urlencode(query, safe=_QUERY_SAFE)
+            query: list[tuple[t.Any, t.Any]] = []
+            for key, value in values.items():
+                if key not in arguments:
+                    if isinstance(value, (list, tuple, set)):  # one pair per item
+                        query.extend([(key, item) for item in value])
+                    else:
+                        query.append((key, value))
+            url_map = self.map
+            if url_map.sort_parameters:
+                query.sort(key=url_map.sort_key)  # before None values go, as Werkzeug sorts
+            text = encode_query(query)
+            if text:
+                path += "?" + text
         return domain, path
-
-    @staticmethod
-    def _build_part(
-        compiled: _Compiled, values: Mapping[str, t.Any], defaults: Mapping[str, t.Any]
-    ) -> str:
-        out = []
-        for text, to_url in compiled.build_steps:
-            if to_url is None:
-                out.append(text)
-                continue
-            value = values[text] if text in values else defaults[text]
-            try:
-                out.append(to_url(value))
-            except ValueError as e:
-                raise ValidationError() from e
-        return "".join(out)
 
     def build_compare_key(self) -> tuple[int, int, int]:
         return (1 if self.alias else 0, -len(self.arguments), -len(self.defaults or ()))
