@@ -222,6 +222,19 @@ _QUERY_ITEMS = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("query", [
+    {"a": "1", "b": None},
+    {"q": "a b/c?d", "n": 3},
+    MultiDict([("x", "1"), ("x", "2"), ("y", "\u00e9")]),
+    "already=encoded",
+])
+def test_redirect_url_query_agrees_with_werkzeug(query):
+    wquery = WMultiDict(list(query.items(multi=True))) if isinstance(query, MultiDict) else query
+    ours = _map(r).bind("example.com", "/app").make_redirect_url("/a", query)
+    theirs = _map(wr).bind("example.com", "/app").make_redirect_url("/a", wquery)
+    assert ours == theirs
+
+
 def test_encode_query_agrees_with_urlencode():
     from urllib.parse import urlencode
 

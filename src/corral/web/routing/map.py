@@ -7,7 +7,7 @@ import re
 import threading
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from urllib.parse import quote, urlencode, urljoin, urlunsplit
+from urllib.parse import quote, urljoin, urlunsplit
 
 from ..http.datastructures.structures import ImmutableDict, MultiDict
 from ..http.exceptions import BadHost, HTTPException, MethodNotAllowed, NotFound
@@ -22,7 +22,7 @@ from .converters import (
 from .converters import URL_SAFE as _URL_SAFE
 from .exceptions import BuildError, RequestPath, RequestRedirect
 from .matcher import _Index, _Node, _slash_first
-from .rules import _QUERY_SAFE, Rule, _rule_re
+from .rules import Rule, _rule_re, encode_query
 
 _BOUND_HOSTS_MAX = 64  # distinct hosts a map keeps its binding for
 
@@ -476,7 +476,7 @@ class MapAdapter:
         query = None
         if query_args:
             if not isinstance(query_args, str):
-                query_args = urlencode(list(iter_multi_items(query_args)), safe=_QUERY_SAFE)
+                query_args = encode_query(iter_multi_items(query_args))
             query = query_args or None
         path_only, sep, built_query = path_info.partition("?")
         if sep:
@@ -523,7 +523,9 @@ class MapAdapter:
         # given, the rules allowing the default method first); with host
         # matching, a rule on the bound host before the others.
         rules = self.map._rules_by_endpoint.get(endpoint, ())
-        host = self.server_name if self.map.host_matching else None
+        host_matching = self.map.host_matching
+        bound = self.server_name if host_matching else self.subdomain
+        host = bound if host_matching else None
         chosen = None
         for wanted in (self.default_method, None) if method is None else (method,):
             for rule in rules:
@@ -541,9 +543,7 @@ class MapAdapter:
             raise BuildError(endpoint, dict(values), method, self)
         rule, (domain_part, path) = chosen
         websocket = rule.websocket
-        if not (force_external or websocket) and domain_part == (
-            self.server_name if self.map.host_matching else self.subdomain
-        ):
+        if not (force_external or websocket) and domain_part == bound:
             return f"{self.script_name.rstrip('/')}/{path.lstrip('/')}"
         # an absolute URL (always for a WebSocket rule)
         if url_scheme is None:

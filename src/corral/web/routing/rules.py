@@ -417,10 +417,8 @@ class Rule:
         plan = self._path_plan
         if plan is None:
             return None
-        path, steps = plan
         try:
-            for name, to_url, tail in steps:  # _fill(plan, values), without a call
-                path += to_url(values[name]) + tail
+            path = _fill(plan, values)
             domain_plan = self._domain_plan
             domain = self._domain_static if domain_plan is None else _fill(domain_plan, values)
         except ValueError:
