@@ -68,7 +68,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -84,6 +83,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.blog_e2e import PATHS, POSTS  # noqa: E402
+from bench.blog_inprocess import best  # noqa: E402
 
 BLOG = ROOT / "examples" / "blog" / "corralblog"
 SECRET = "bench secret"  # bench/blog_apps.py's default
@@ -292,17 +292,6 @@ class Floor:
     def session_as_flask(self, n: int) -> None:
         for _ in range(n):
             session_serializer().loads(self.cookie, max_age=MAX_AGE)
-
-
-def best(run: Callable[[int], None], requests: int, repeats: int) -> float:
-    """CPU seconds per request, best of ``repeats`` runs of ``requests``."""
-    run(50)
-    fastest = float("inf")
-    for _ in range(repeats):
-        start = time.process_time()
-        run(requests)
-        fastest = min(fastest, (time.process_time() - start) / requests)
-    return fastest
 
 
 # -- --compare and --check ----------------------------------------------------
