@@ -80,6 +80,10 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
         ],
         # not a WSGI server: a fixed answer from uvloop + httptools, whatever the app
         "raw-uvloop": [py, str(BENCH / "raw_server.py"), "--port", str(port)],
+        # not a full server: the least a WSGI server on uvloop + httptools can do
+        "wsgi-floor": [py, str(BENCH / "wsgi_floor.py"), "--port", str(port), spec],
+        "wsgi-floor-httptools": [py, str(BENCH / "wsgi_floor.py"), "--port", str(port),
+                                 "--parse", "httptools", spec],
     }
     return table[kind]
 

@@ -18,7 +18,12 @@ both in every round:
 
 Besides the WSGI servers, ``raw-uvloop`` (bench/raw_server.py) answers a fixed
 "Hello, World!" from an asyncio Protocol on uvloop parsing with httptools: the
-floor under any Python server here, measured with the hello app only.
+floor under any Python server here, measured with the hello app only.  And
+``wsgi-floor`` (bench/wsgi_floor.py) is the least a WSGI server on uvloop can
+do: an environ, the app's call, a response head, one write, and none of the
+checks, framing, limits or error handling a server owes; an upper bound on
+what a pure-Python server reaches (``wsgi-floor-httptools``: the same with
+httptools reading the head, a field line per Python callback).
 
 Two ratios are reported for each pair: the ratio of the two medians, and the
 median of the per-round ratios (each round measures every server within a few
@@ -61,6 +66,7 @@ SERVERS = [
     "granian",
     "waitress",
     "raw-uvloop",
+    "wsgi-floor",
 ]
 APPS = ["hello", "flask_app", "web_app"]
 HELLO_ONLY = {"raw-uvloop"}  # a canned answer: the app it is given does not run
@@ -68,7 +74,7 @@ HELLO_ONLY = {"raw-uvloop"}  # a canned answer: the app it is given does not run
 CORRAL_ONLY_APPS = {"web_app"}
 
 # (label, numerator, denominator, app, traffic, target); the realistic ones first
-RATIOS = [
+RATIOS: list[tuple[str, str, str, str | tuple[str, str], str, float | None]] = [
     ("asyncio / granian (hello, realistic)", "corral-asyncio", "granian", "hello",
      "realistic", 1.3),
     ("gthread / granian (hello, realistic)", "corral-gthread", "granian", "hello",
@@ -77,12 +83,22 @@ RATIOS = [
      "hello", "realistic", 0.5),
     ("asyncio / granian (flask, realistic)", "corral-asyncio", "granian", "flask_app",
      "realistic", 1.3),
+    ("least WSGI on uvloop / granian (hello, realistic)", "wsgi-floor", "granian", "hello",
+     "realistic", None),
+    ("asyncio / least WSGI on uvloop (hello, realistic)", "corral-asyncio", "wsgi-floor",
+     "hello", "realistic", None),
+    ("least WSGI on uvloop / raw uvloop+httptools (hello, realistic)", "wsgi-floor",
+     "raw-uvloop", "hello", "realistic", None),
+    ("least WSGI on uvloop / granian (flask, realistic)", "wsgi-floor", "granian", "flask_app",
+     "realistic", None),
     ("corral.web on asyncio / Flask on gunicorn gthread (realistic)", "corral-asyncio",
      "gunicorn-gthread", ("web_app", "flask_app"), "realistic", 8.0),
     ("asyncio / granian (hello, repeated)", "corral-asyncio", "granian", "hello",
      "repeated", 1.3),
     ("asyncio / raw uvloop+httptools (hello, repeated)", "corral-asyncio", "raw-uvloop",
      "hello", "repeated", None),
+    ("least WSGI on uvloop / granian (hello, repeated)", "wsgi-floor", "granian", "hello",
+     "repeated", None),
     ("asyncio / gunicorn sync (hello, repeated)", "corral-asyncio", "gunicorn-sync", "hello",
      "repeated", 10.0),
     ("gthread / gunicorn gthread (hello, repeated)", "corral-gthread", "gunicorn-gthread",
@@ -183,7 +199,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if unknown or not traffics:
         ap.error(f"--traffic: one or more of {', '.join(TRAFFIC)}, not {args.traffic!r}")
     kinds = args.only.split(",") if args.only else SERVERS
-    if set(kinds) - set(SERVERS) - {"corral-asyncio-stdloop", "corral-gevent"}:
+    if set(kinds) - set(SERVERS) - {"corral-asyncio-stdloop", "corral-gevent",
+                                         "wsgi-floor-httptools"}:
         ap.error(f"--only: unknown server in {args.only!r} (known: {', '.join(SERVERS)})")
     have_tools()
     ensure_peers()

@@ -4,17 +4,22 @@
   many clients and paths, about 400 bytes of header fields; repeated traffic:
   one request over and over;
 * the Flask benchmark app answers every path that traffic sends;
-* bench/raw_server.py answers keep-alive requests with its fixed 200.
+* bench/raw_server.py answers keep-alive requests with its fixed 200;
+* bench/wsgi_floor.py runs the app on keep-alive requests too, and the environ it
+  builds for a realistic request has every key and value corral's has that PEP
+  3333 and the request call for (so its figure is a floor for the same work).
 """
 
 from __future__ import annotations
 
 import http.client
+import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,12 +64,15 @@ def test_flask_app_answers_every_path_of_the_realistic_traffic() -> None:
     assert set(statuses.values()) == {200}, {p: c for p, c in statuses.items() if c != 200}
 
 
-def test_raw_server_answers_keep_alive_requests() -> None:
+def _serve_and_ask(argv: list[str], body: bytes) -> None:
+    """Start a reference server on a free port, send three requests on one
+    keep-alive connection, expect ``body`` each time and a clean exit on TERM."""
     pytest.importorskip("uvloop")
     pytest.importorskip("httptools")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "raw_server.py"),
-                             "--port", str(port)], stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, *argv[:1], "--port", str(port), *argv[1:]],
+                            stderr=subprocess.PIPE, cwd=str(ROOT),
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         conn = None
         deadline = time.monotonic() + 20
@@ -79,7 +87,7 @@ def test_raw_server_answers_keep_alive_requests() -> None:
         for path in ("/", "/search?q=x", "/products/7"):  # one connection throughout
             conn.request("GET", path, headers={"X-Request-Id": path})
             resp = conn.getresponse()
-            assert (resp.status, resp.read()) == (200, b"Hello, World!")
+            assert (resp.status, resp.read()) == (200, body)
         conn.close()
     finally:
         proc.terminate()
@@ -87,3 +95,59 @@ def test_raw_server_answers_keep_alive_requests() -> None:
         assert proc.stderr is not None
         assert proc.stderr.read() == b""
         proc.stderr.close()
+
+
+def test_raw_server_answers_keep_alive_requests() -> None:
+    _serve_and_ask([str(ROOT / "bench" / "raw_server.py")], b"Hello, World!")
+
+
+@pytest.mark.parametrize("parse", ["split", "httptools"])
+def test_wsgi_floor_runs_the_app_on_keep_alive_requests(parse: str) -> None:
+    _serve_and_ask([str(ROOT / "bench" / "wsgi_floor.py"), "--parse", parse,
+                    "bench.apps:hello"], b"Hello, world!")
+
+
+@pytest.mark.parametrize("parse", ["split", "httptools"])
+def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(parse: str) -> None:
+    pytest.importorskip("httptools")
+    from bench import hotpath, wsgi_floor
+
+    seen: list[dict[str, Any]] = []
+
+    def keep(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ)
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    class Transport:
+        def __init__(self) -> None:
+            self.out: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.out.append(data)
+
+        def close(self) -> None:
+            raise AssertionError("keep-alive requests close nothing")
+
+        def get_extra_info(self, name: str) -> Any:
+            return ("127.0.0.1", 40000)
+
+    requests = hotpath.realistic(20)
+    wsgi_floor._APP[:] = [keep]
+    wsgi_floor._Floor.base = {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
+                              "SERVER_SOFTWARE": "floor", "SCRIPT_NAME": ""}
+    floor = wsgi_floor.SplitFloor() if parse == "split" else wsgi_floor.HttptoolsFloor()
+    transport = Transport()
+    floor.connection_made(transport)  # type: ignore[arg-type]
+    for request in requests:
+        floor.data_received(request)
+    assert len(seen) == len(transport.out) == len(requests)
+    floor_environs, seen[:] = list(seen), []
+    proto = hotpath.protocol(keep)
+    hotpath.feed(proto, requests)
+    assert len(seen) == len(requests)
+    for theirs, ours in zip(floor_environs, seen, strict=True):
+        cgi = {k: v for k, v in ours.items() if k.isupper() and k != "RAW_URI"}
+        assert set(cgi) - {"CONTENT_LENGTH", "CONTENT_TYPE"} <= set(theirs)
+        same = {k: v for k, v in cgi.items() if not k.startswith(("SERVER_", "REMOTE_"))}
+        assert {k: theirs.get(k) for k in same} == same
