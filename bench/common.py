@@ -84,6 +84,8 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
         "wsgi-floor": [py, str(BENCH / "wsgi_floor.py"), "--port", str(port), spec],
         "wsgi-floor-httptools": [py, str(BENCH / "wsgi_floor.py"), "--port", str(port),
                                  "--parse", "httptools", spec],
+        "wsgi-floor-split": [py, str(BENCH / "wsgi_floor.py"), "--port", str(port),
+                             "--parse", "split", spec],
     }
     return table[kind]
 

@@ -101,13 +101,13 @@ def test_raw_server_answers_keep_alive_requests() -> None:
     _serve_and_ask([str(ROOT / "bench" / "raw_server.py")], b"Hello, World!")
 
 
-@pytest.mark.parametrize("parse", ["split", "httptools"])
+@pytest.mark.parametrize("parse", ["scan", "split", "httptools"])
 def test_wsgi_floor_runs_the_app_on_keep_alive_requests(parse: str) -> None:
     _serve_and_ask([str(ROOT / "bench" / "wsgi_floor.py"), "--parse", parse,
                     "bench.apps:hello"], b"Hello, world!")
 
 
-@pytest.mark.parametrize("parse", ["split", "httptools"])
+@pytest.mark.parametrize("parse", ["scan", "split", "httptools"])
 def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(parse: str) -> None:
     pytest.importorskip("httptools")
     from bench import hotpath, wsgi_floor
@@ -136,7 +136,7 @@ def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(parse: str) -
     wsgi_floor._APP[:] = [keep]
     wsgi_floor._Floor.base = {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
                               "SERVER_SOFTWARE": "floor", "SCRIPT_NAME": ""}
-    floor = wsgi_floor.SplitFloor() if parse == "split" else wsgi_floor.HttptoolsFloor()
+    floor = wsgi_floor.PARSERS[parse]()
     transport = Transport()
     floor.connection_made(transport)  # type: ignore[arg-type]
     for request in requests:

@@ -50,7 +50,6 @@ from corral.server.http.errors import (
 from corral.server.http.parser import RequestHead
 from corral.server.http.response import (
     COLLECT_MAX,
-    ExcInfo,
     FileChunk,
     FileWrapper,
     Response,
@@ -82,32 +81,30 @@ class Framing(IntEnum):
 _NONE, _LENGTH, _CHUNKED, _CLOSE = Framing
 
 
-def framing(head: RequestHead, resp: Response, total: int | None) -> tuple[Framing, bytes]:
-    """The framing of a response and the header line that says so: the one
-    decision for every response (``total``: the body's length when known
-    before the head goes out)."""
+def decide(head: RequestHead, resp: Response, conn: ConnInfo, total: int | None
+           ) -> tuple[Framing, bytes, bool]:
+    """The one decision for every response, once its head is to go out: how
+    its body is delimited, the header line that says so, and whether the
+    connection carries another request after it (``total``: the body's length
+    when known before the head goes out).
+
+    The connection is kept when the request allows it, the worker allows it
+    (not stopping, keep-alive on), the app did not refuse it (``Connection:
+    close``) and the body's end is not the connection's end."""
     method = head.method
     status = resp.status
+    keep = head.keep_alive and conn.keepalive_allowed and not resp.must_close
     if method == "HEAD" or status < 200 or status == 204 or status == 304:
         if total and resp.content_length is None and method == "HEAD":
-            return _NONE, b"Content-Length: %d\r\n" % total  # what GET would say
-        return _NONE, b""
+            return _NONE, b"Content-Length: %d\r\n" % total, keep  # what GET would say
+        return _NONE, b"", keep
     if resp.content_length is not None:
-        return _LENGTH, b""
+        return _LENGTH, b"", keep
     if total is not None:
-        return _LENGTH, b"Content-Length: %d\r\n" % total
+        return _LENGTH, b"Content-Length: %d\r\n" % total, keep
     if head.version == _V11:
-        return _CHUNKED, b"Transfer-Encoding: chunked\r\n"
-    return _CLOSE, b""
-
-
-def keeps_alive(head: RequestHead, resp: Response, conn: ConnInfo, mode: Framing) -> bool:
-    """Whether the connection carries another request after this response: what
-    the request allows, the worker allows (not stopping, keep-alive on), the app
-    did not refuse (``Connection: close``), and the body's end is not the
-    connection's end."""
-    return (head.keep_alive and conn.keepalive_allowed and not resp.must_close
-            and mode != _CLOSE)
+        return _CHUNKED, b"Transfer-Encoding: chunked\r\n", keep
+    return _CLOSE, b"", False
 
 
 @dataclass(slots=True)
@@ -161,7 +158,7 @@ class Exchange:
     """One request/response: iterate for wire output, then :meth:`close`."""
 
     __slots__ = ("cycle", "head", "body", "conn", "response", "environ", "keep_alive",
-                 "sent", "status", "_iterable", "_iter_closed", "_closed", "_gen", "_t0",
+                 "sent", "status", "_iterable", "_iter_closed", "_closed", "output", "_t0",
                  "_hook_req")
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
@@ -179,11 +176,12 @@ class Exchange:
         self._closed = False
         self._t0 = _monotonic() if cycle.access_enabled else 0.0
         self._hook_req: default_hooks.HookRequest | None = None
-        self._gen = self._run()
+        # the wire output: iterating the exchange iterates this generator
+        self.output: Generator[Output, None, None] = self._run()
 
     # -- public --------------------------------------------------------------
     def __iter__(self) -> Generator[Output, None, None]:
-        return self._gen
+        return self.output
 
     def hook_request(self) -> default_hooks.HookRequest:
         """The ``req`` of the pre_request/post_request hooks (one per exchange)."""
@@ -209,7 +207,7 @@ class Exchange:
             return
         self._closed = True
         try:
-            self._gen.close()
+            self.output.close()
         finally:
             if not self._iter_closed:
                 self._close_iterable()
@@ -222,18 +220,12 @@ class Exchange:
     def _run(self) -> Generator[Output, None, None]:
         cycle = self.cycle
         resp = self.response
-        writes: list[bytes] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: ExcInfo | None = None) -> Callable[[bytes], None]:
-            resp.start(status, headers, exc_info)
-            return writes.append
-
+        writes = resp.writes
         try:
             environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
             if cycle.pre_request is not None:
                 cycle.pre_request(cycle.worker, self.hook_request())
-            result: Any = cycle.app(environ, start_response)
+            result: Any = cycle.app(environ, resp.start)  # start_response
             self._iterable = result
             if not hasattr(result, "__iter__"):
                 raise TypeError(f"application returned a non-iterable {type(result).__name__}")
@@ -344,8 +336,8 @@ class Exchange:
         head = self.head
         resp = self.response
         self.status = resp.status
-        mode, line = framing(head, resp, total)
-        keep = self.keep_alive = keeps_alive(head, resp, self.conn, mode)
+        mode, line, keep = decide(head, resp, self.conn, total)
+        self.keep_alive = keep
         return mode, resp.head_bytes(head.version, line, keep, head.keep_alive)
 
     def _stream(self, chunks: Any, prefix: list[bytes], total: int | None, exhausted: bool,

@@ -138,7 +138,9 @@ class EnvironBuilder:
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
-            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_keys(host, env["wsgi.url_scheme"])
+            scheme = env["wsgi.url_scheme"]
+            split = self._hosts.get(host) if scheme == "http" else None
+            env["SERVER_NAME"], env["SERVER_PORT"] = split or self.host_keys(host, scheme)
         return env
 
     def connection_base(self, conn: ConnInfo) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
 from types import TracebackType
@@ -168,10 +168,12 @@ class Response:
     """What ``start_response`` was told, validated; builds the header bytes."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
-                 "_line", "headers_sent", "_own", "_log")
+                 "_line", "headers_sent", "_own", "_log", "writes")
 
     def __init__(self, log: Any = None) -> None:
         self._log = log  # the error log, for the headers dropped
+        # what the application passed to ``write()`` and the cycle has not sent yet
+        self.writes: list[bytes] = []
         self.status = 0
         self.status_line = ""
         self.headers: list[tuple[str, str]] = []
@@ -186,8 +188,9 @@ class Response:
         return self.status != 0
 
     def start(self, status: str, headers: list[tuple[str, str]],
-              exc_info: ExcInfo | None = None) -> None:
-        """The validating part of ``start_response``."""
+              exc_info: ExcInfo | None = None) -> Callable[[bytes], None]:
+        """``start_response`` (PEP 3333): validate what the application says,
+        keep it, and return its ``write`` callable."""
         if exc_info is not None:
             try:
                 if self.headers_sent:
@@ -237,6 +240,7 @@ class Response:
         self.must_close = must_close
         self._own = own
         self._line = b"".join(lines)
+        return self.writes.append
 
     def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
                    request_keep_alive: bool) -> bytes:

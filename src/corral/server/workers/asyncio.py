@@ -286,7 +286,7 @@ class HttpProtocol(Prelude):
         rest goes out from :meth:`resume_writing`) or the connection closes."""
         self.exchange = ex
         self.body = body
-        self.out = out = iter(ex)
+        self.out = out = ex.output
         self.phase = ANSWERING
         for data in out:  # the common case inline; _drive() for the rest
             if data.__class__ is bytes:
