@@ -180,8 +180,10 @@ class RequestBuffer:
                     self.continue_wanted = False
                 else:
                     self._end()
+            elif ev.content_length or ev.chunked:  # a head with a body to come
+                self._start(ev)
             else:
-                self._start(ev)  # type: ignore[arg-type]
+                self._head = ev
         if self._head is None and not self.parser.in_message:
             self.received = 0
 

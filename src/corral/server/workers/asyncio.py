@@ -42,6 +42,7 @@ from corral.server.workers._blocking_io import YIELD_AFTER, fd_reader
 from corral.server.workers._buffered import (
     CONTINUE,
     MAX_PIPELINED,
+    NO_BODY,
     Body,
     ExpectBody,
     RequestBuffer,
@@ -395,25 +396,22 @@ class HttpProtocol(Prelude):
                 self.serve()
 
     def _end(self, ex: Exchange) -> bool:
-        """Finish one exchange: close it, free the body, count it. True when the
-        connection may carry another request."""
+        """Finish one exchange: close it, free the body, count it as answered
+        (the worker counted it when it started). True when the connection may
+        carry another request, which is what its response said."""
         try:
             ex.close()
         finally:
             body = self.body
             if body is not None:
                 self.body = None
-                body.release()
-        return self._count(ex.keep_alive)
-
-    def _count(self, keep_alive: bool) -> bool:
-        """One request answered (counted by the worker when it started); True
-        when the connection may carry another, which is what its response said."""
+                if body is not NO_BODY:
+                    body.release()
         self.served += 1
         mgr = self.mgr
         if not mgr.worker.alive and not mgr.stopping:
             mgr.begin_stop()
-        return keep_alive and self.linger is None
+        return ex.keep_alive and self.linger is None
 
     def _error(self, status: int, reason: str, exc: ParseError | None = None) -> None:
         """A protocol error: answer it and close, lingering.  While a response is
