@@ -86,7 +86,13 @@ def servers_md(data: dict[str, Any]) -> list[str]:
             "header fields (Host included). `python bench/traffic.py` shows what wrk sends. "
             "*Repeated*: the same `GET /` over and over, byte for byte. `raw-uvloop` is not "
             "a WSGI server but the floor under one: a fixed \"Hello, World!\" from an asyncio "
-            "Protocol on uvloop parsing with httptools (`bench/raw_server.py`).",
+            "Protocol on uvloop parsing with httptools (`bench/raw_server.py`). "
+            "`wsgi-floor` is not a full WSGI server either but the least one can do in "
+            "Python on uvloop (`bench/wsgi_floor.py`): the head read by corral's compiled "
+            "head scanner, an environ with every header field, the app's call, a response "
+            "head with Date and Content-Length, one write; none of the checks, framing, "
+            "limits, timeouts or error handling a server owes its users. It bounds from "
+            "above what a server written in Python on these libraries can reach here.",
             "",
         ]
     apps = [("hello", "hello"), ("flask_app", "flask"), ("web_app", "corral.web")]
