@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from collections.abc import Callable
 from typing import cast
 
 import httptools
@@ -52,9 +53,11 @@ class CannedProtocol(asyncio.Protocol):
         self.transport = None
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(factory: Callable[[], asyncio.Protocol], host: str, port: int) -> None:
+    """Serve connections with ``factory``'s protocols on ``host:port`` until
+    SIGTERM or SIGINT (also used by ``wsgi_floor.py``)."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(CannedProtocol, host, port, backlog=2048)
+    server = await loop.create_server(factory, host, port, backlog=2048)
     stop: asyncio.Future[None] = loop.create_future()
 
     def on_signal() -> None:
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
     args = ap.parse_args(argv)
-    uvloop.run(serve(args.host, args.port))
+    uvloop.run(serve(CannedProtocol, args.host, args.port))
 
 
 if __name__ == "__main__":

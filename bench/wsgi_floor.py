@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import importlib
 import io
-import signal
 import sys
 import time
 from email.utils import formatdate
@@ -34,6 +33,7 @@ from typing import Any, cast
 import httptools
 import uvloop
 
+from bench.raw_server import serve as serve_until_stopped
 from corral.server.http.headscan import scan_head, sort_fields
 from corral.server.http.strict import _CONN as _CONNECTION
 from corral.server.http.strict import _NAMES
@@ -239,18 +239,7 @@ async def serve(host: str, port: int, app: Any, protocol: type[_Floor]) -> None:
         "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(protocol, host, port, backlog=2048)
-    stop: asyncio.Future[None] = loop.create_future()
-
-    def on_signal() -> None:
-        if not stop.done():
-            stop.set_result(None)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
-    async with server:
-        await stop
+    await serve_until_stopped(protocol, host, port)
 
 
 def main(argv: list[str] | None = None) -> None:
