@@ -153,6 +153,21 @@ def test_sort_fields(fields: list[tuple[str, str]]) -> None:
     assert compiled_sort(fields, names, name_of) == expected  # now all from ``names``
 
 
+def test_sort_fields_joins_repeats_that_are_one_object() -> None:
+    """A repeated field whose values are the same object (the empty str, a
+    one-character str) is still joined."""
+    empty, one = "", "\xe9"
+    fields = [("X-A", empty), ("X-A", empty), ("X-B", one), ("X-B", one), ("Host", "h")]
+    expected = headscan.python_sort_fields(fields, {}, strict._name)
+    assert expected[0] == {"HTTP_X_A": ",", "HTTP_X_B": "\xe9,\xe9", "HTTP_HOST": "h"}
+    assert compiled_sort(fields, {}, strict._name) == expected
+    head = b"GET / HTTP/1.1\r\nHost: h\r\nX-A:\r\nX-A: \r\nX-B: \xe9\r\nX-B:\xe9\r\n\r\n"
+    scanned = compiled_scan(head, 0, len(head))
+    assert scanned is not None
+    assert compiled_sort(scanned[3], {}, strict._name)[0] == {
+        "HTTP_HOST": "h", "HTTP_X_A": ",", "HTTP_X_B": "\xe9,\xe9"}
+
+
 @compiled_only
 def test_sort_fields_passes_errors_on() -> None:
     def broken(name: str) -> Any:

@@ -34,7 +34,9 @@
 #define MAX_METHOD 64
 
 static unsigned char TCHAR[256];  /* token characters (RFC 9110 section 5.6.2) */
-static unsigned char VALUE[256];  /* field-value characters, with SP and HTAB */
+/* field-value characters, with SP and HTAB: 1 for ASCII ones, 2 for obs-text
+ * (0x80-0xFF), so the scan of a value also tells whether it is all ASCII */
+static unsigned char VALUE[256];
 
 static void
 init_tables(void)
@@ -47,7 +49,7 @@ init_tables(void)
     for (; *extra; extra++) TCHAR[(unsigned char)*extra] = 1;
     VALUE['\t'] = 1;
     for (c = 0x20; c <= 0x7e; c++) VALUE[c] = 1;
-    for (c = 0x80; c <= 0xff; c++) VALUE[c] = 1;
+    for (c = 0x80; c <= 0xff; c++) VALUE[c] = 2;
 }
 
 /* A str of n ASCII bytes. */
@@ -91,18 +93,6 @@ token_str(const unsigned char *p, Py_ssize_t n)
     return s;
 }
 
-/* A str of n Latin-1 bytes. */
-static PyObject *
-latin1_str(const unsigned char *p, Py_ssize_t n)
-{
-    Py_ssize_t i;
-    for (i = 0; i < n; i++) {
-        if (p[i] >= 0x80) {
-            return PyUnicode_DecodeLatin1((const char *)p, n, NULL);
-        }
-    }
-    return ascii_str(p, n);
-}
 
 /* Where the field lines start (after the request line's CRLF), or -1 when the
  * request line is not of the whole-head form.  Sets the method, target and
@@ -167,7 +157,12 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (i == name_at || i >= n || p[i] != ':') goto none;
         Py_ssize_t name_end = i++;
         Py_ssize_t v0 = i;
-        while (i < n && VALUE[p[i]]) i++;
+        unsigned char kinds = 0;  /* 2 set when the value holds obs-text */
+        unsigned char k;
+        while (i < n && (k = VALUE[p[i]]) != 0) {
+            kinds |= k;
+            i++;
+        }
         if (i + 1 >= n || p[i] != '\r' || p[i + 1] != '\n') goto none;
         Py_ssize_t v1 = i;
         i += 2;
@@ -175,7 +170,9 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         while (v1 > v0 && (p[v1 - 1] == ' ' || p[v1 - 1] == '\t')) v1--;
         PyObject *name = token_str(p + name_at, name_end - name_at);
         if (name == NULL) goto done;
-        PyObject *value = latin1_str(p + v0, v1 - v0);
+        PyObject *value = (kinds & 2)
+            ? PyUnicode_DecodeLatin1((const char *)p + v0, v1 - v0, NULL)
+            : ascii_str(p + v0, v1 - v0);
         if (value == NULL) {
             Py_DECREF(name);
             goto done;
@@ -195,11 +192,17 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     {
         PyObject *method = token_str(p, method_end);
         PyObject *target = ascii_str(p + method_end + 1, target_end - method_end - 1);
-        if (method != NULL && target != NULL) {
-            result = Py_BuildValue("(NNiO)", method, target, minor, fields);
+        PyObject *version = PyLong_FromLong(minor);
+        if (method != NULL && target != NULL && version != NULL
+                && (result = PyTuple_New(4)) != NULL) {
+            PyTuple_SET_ITEM(result, 0, method);
+            PyTuple_SET_ITEM(result, 1, target);
+            PyTuple_SET_ITEM(result, 2, version);
+            PyTuple_SET_ITEM(result, 3, Py_NewRef(fields));
         } else {
             Py_XDECREF(method);
             Py_XDECREF(target);
+            Py_XDECREF(version);
         }
     }
     goto done;
@@ -215,11 +218,12 @@ done:
 static int
 add_value(PyObject *by_key, PyObject *key, PyObject *value)
 {
-    PyObject *old = PyDict_GetItemWithError(by_key, key);
-    if (old == NULL) {
-        if (PyErr_Occurred()) return -1;
-        return PyDict_SetItem(by_key, key, value);
-    }
+    Py_ssize_t size = PyDict_GET_SIZE(by_key);
+    PyObject *old = PyDict_SetDefault(by_key, key, value);  /* one lookup */
+    if (old == NULL) return -1;
+    /* not there before: value is in now (told by the size, not by identity:
+     * two equal values may be one object, such as the empty str) */
+    if (PyDict_GET_SIZE(by_key) != size) return 0;
     PyObject *parts = PyTuple_Pack(2, old, value);
     if (parts == NULL) return -1;
     PyObject *comma = PyUnicode_FromStringAndSize(",", 1);
@@ -287,7 +291,12 @@ sort_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(entry);
         if (failed) goto fail;
     }
-    return Py_BuildValue("(NNO)", by_key, notable, underscored ? Py_True : Py_False);
+    PyObject *result = PyTuple_New(3);
+    if (result == NULL) goto fail;
+    PyTuple_SET_ITEM(result, 0, by_key);
+    PyTuple_SET_ITEM(result, 1, notable);
+    PyTuple_SET_ITEM(result, 2, Py_NewRef(underscored ? Py_True : Py_False));
+    return result;
 fail:
     Py_XDECREF(by_key);
     Py_XDECREF(notable);
