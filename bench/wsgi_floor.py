@@ -1,19 +1,24 @@
 """A reference point, not a server: the least a WSGI server on uvloop can do.
 
-An asyncio Protocol on uvloop that reads each request head with ``httptools``,
-builds a PEP 3333 environ for it (the CGI keys, every header field as an
-``HTTP_`` key, ``wsgi.*`` keys with an empty ``wsgi.input``), calls the WSGI
-application with a ``start_response`` that keeps what it is given, and writes
-the status line, the application's header fields, ``Date``, ``Server`` and
-``Content-Length`` and the body in one write, keeping the connection open
-unless the request asked to close it.
+An asyncio Protocol on uvloop that reads each request head, builds a PEP 3333
+environ for it (the CGI keys, every header field as an ``HTTP_`` key (or
+``CONTENT_TYPE``/``CONTENT_LENGTH``), ``wsgi.*`` keys with an empty
+``wsgi.input``), calls the WSGI application with a ``start_response`` that
+keeps what it is given, and writes the status line, the application's header
+fields, ``Date``, ``Server`` and ``Content-Length`` and the body in one write,
+keeping the connection open unless the request asked to close it.
+
+It reads heads one of three ways (``--parse``): with corral's compiled head
+scanner, which also keys the fields for the environ (``scan``, the default and
+the cheapest), by splitting the head's text (``split``), or through httptools'
+callbacks, one Python call per field line (``httptools``).
 
 What it leaves out is everything a server owes its users beyond that: no
-checks on the request head beyond httptools' own, no request bodies, no
-validation of what the application gives ``start_response``, no streaming,
-chunking or HEAD/204/304 framing, no error handling, no timeouts, heartbeats,
-limits or logging.  So its figure is an upper bound on what a pure-Python WSGI
-server on httptools and uvloop can serve on this machine, set beside the
+checks on the request head beyond the scanner's or httptools' own, no request
+bodies, no validation of what the application gives ``start_response``, no
+streaming, chunking or HEAD/204/304 framing, no error handling, no timeouts,
+heartbeats, limits or logging.  So its figure is an upper bound on what a WSGI
+server written in Python on uvloop can serve on this machine, set beside the
 canned answer of ``raw_server.py`` (no WSGI at all) and the real servers.
 
     python bench/wsgi_floor.py --port 8000 bench.apps:hello

@@ -108,7 +108,8 @@ def test_wsgi_floor_runs_the_app_on_keep_alive_requests(parse: str) -> None:
 
 
 @pytest.mark.parametrize("parse", ["scan", "split", "httptools"])
-def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(parse: str) -> None:
+def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(
+        parse: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("httptools")
     from bench import hotpath, wsgi_floor
 
@@ -133,9 +134,10 @@ def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(parse: str) -
             return ("127.0.0.1", 40000)
 
     requests = hotpath.realistic(20)
-    wsgi_floor._APP[:] = [keep]
-    wsgi_floor._Floor.base = {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
-                              "SERVER_SOFTWARE": "floor", "SCRIPT_NAME": ""}
+    monkeypatch.setattr(wsgi_floor, "_APP", [keep])
+    monkeypatch.setattr(wsgi_floor._Floor, "base", {
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_SOFTWARE": "floor",
+        "SCRIPT_NAME": ""})
     floor = wsgi_floor.PARSERS[parse]()
     transport = Transport()
     floor.connection_made(transport)  # type: ignore[arg-type]

@@ -112,8 +112,8 @@ class EnvironBuilder:
             "wsgi.errors": ErrorStream(log),
         }
         # Host header -> (SERVER_NAME, SERVER_PORT), for https and for other schemes
-        self._https_hosts: dict[str, tuple[str, str]] = {}
-        self._hosts: dict[str, tuple[str, str]] = {}
+        self._https_hosts = HostSplits("https")
+        self._hosts = HostSplits("http")
 
     def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
         base = conn.environ_base
@@ -138,9 +138,8 @@ class EnvironBuilder:
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
-            scheme = env["wsgi.url_scheme"]
-            split = self._hosts.get(host) if scheme == "http" else None
-            env["SERVER_NAME"], env["SERVER_PORT"] = split or self.host_keys(host, scheme)
+            hosts = self._https_hosts if env["wsgi.url_scheme"] == "https" else self._hosts
+            env["SERVER_NAME"], env["SERVER_PORT"] = hosts[host]
         return env
 
     def connection_base(self, conn: ConnInfo) -> dict[str, Any]:
@@ -217,13 +216,7 @@ class EnvironBuilder:
 
     def host_keys(self, host: str, scheme: str) -> tuple[str, str]:
         """(SERVER_NAME, SERVER_PORT) for a Host header value."""
-        hosts = self._https_hosts if scheme == "https" else self._hosts
-        split = hosts.get(host)
-        if split is None:
-            split = _split_host(host, scheme)
-            if len(hosts) < 256:
-                hosts[host] = split
-        return split
+        return (self._https_hosts if scheme == "https" else self._hosts)[host]
 
     def _forwarded(self, env: dict[str, Any], conn: ConnInfo) -> None:
         """What the forwarding headers of a trusted peer say: the scheme, the
@@ -259,6 +252,24 @@ class EnvironBuilder:
         if verdict is None:
             return scheme
         return "https" if verdict else "http"
+
+
+class HostSplits(dict[str, tuple[str, str]]):
+    """Host header value -> (SERVER_NAME, SERVER_PORT) for one scheme, split
+    when first looked up and kept (up to 256 hosts; others are split each
+    time): a known host costs one dict lookup and no Python call."""
+
+    __slots__ = ("scheme",)
+
+    def __init__(self, scheme: str) -> None:
+        super().__init__()
+        self.scheme = scheme  # "https", or "http" for any other scheme
+
+    def __missing__(self, host: str) -> tuple[str, str]:
+        split = _split_host(host, self.scheme)
+        if len(self) < 256:
+            self[host] = split
+        return split
 
 
 def _split_host(host: str, scheme: str) -> tuple[str, str]:

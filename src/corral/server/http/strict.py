@@ -361,10 +361,7 @@ def _field_error(line: bytes, limits: Limits) -> ParseError:
 def make_head(method: str, url: str, version: tuple[int, int], headers: list[tuple[str, str]],
               limits: Limits) -> RequestHead:
     """The head of a request the grammar took, once its meaning is checked."""
-    if url[0] == "/" and method != "CONNECT" and "#" not in url:  # origin form, as a rule
-        path, _, query = url.partition("?")
-    else:
-        path, query = split_target(method, url)
+    path, query = split_target(method, url)
     if limits.casefold and not method.isupper():  # --casefold-http-method
         method = method.upper()
         path, query = split_target(method, url)  # the target suits both spellings

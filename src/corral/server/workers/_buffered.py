@@ -188,6 +188,9 @@ class RequestBuffer:
             self.received = 0
 
     def _start(self, head: RequestHead) -> None:
+        """A head whose body is still to come (a head without one needs nothing
+        but keeping, which :meth:`_take` does itself): refuse a body too large
+        to spool, and prepare its ``100 Continue``."""
         self._head = head
         spool = self.parser.limits.spool
         if spool and head.content_length and head.content_length > spool:
