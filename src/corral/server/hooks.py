@@ -181,13 +181,12 @@ class HookResponse:
     written), ``headers_sent``, ``response_length`` (the Content-Length, if any)."""
 
     def __init__(self, exchange: Any) -> None:
-        response = exchange.response
-        self.status: str = response.status_line
-        self.status_code: int = response.status or exchange.status
-        self.headers: list[tuple[str, str]] = list(response.headers)
+        self.status: str = exchange.status_line
+        self.status_code: int = exchange.status
+        self.headers: list[tuple[str, str]] = list(exchange.headers)
         self.sent: int = exchange.sent
-        self.headers_sent: bool = response.headers_sent
-        self.response_length: int | None = response.content_length
+        self.headers_sent: bool = exchange.headers_sent
+        self.response_length: int | None = exchange.content_length
 
     def __repr__(self) -> str:
         return f"<HookResponse {self.status}>"

@@ -56,7 +56,9 @@ from corral.server.http.response import (
     as_bytes,
     close_iterable,
     collect_body,
+    date_header,
     error_response,
+    own_headers_line,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
 Output = bytes | FileChunk
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _LAST_CHUNK = b"0\r\n\r\n"
+_V10 = (1, 0)
 _V11 = (1, 1)
 _monotonic = time.monotonic
 
@@ -84,27 +87,37 @@ _NONE, _LENGTH, _CHUNKED, _CLOSE = Framing
 def decide(head: RequestHead, resp: Response, conn: ConnInfo, total: int | None
            ) -> tuple[Framing, bytes, bool]:
     """The one decision for every response, once its head is to go out: how
-    its body is delimited, the header line that says so, and whether the
-    connection carries another request after it (``total``: the body's length
-    when known before the head goes out).
+    its body is delimited, whether the connection carries another request
+    after it (``total``: the body's length when known before the head goes
+    out), and the header lines that say both.
 
     The connection is kept when the request allows it, the worker allows it
     (not stopping, keep-alive on), the app did not refuse it (``Connection:
     close``) and the body's end is not the connection's end."""
     method = head.method
     status = resp.status
+    version = head.version
     keep = head.keep_alive and conn.keepalive_allowed and not resp.must_close
     if method == "HEAD" or status < 200 or status == 204 or status == 304:
+        mode = _NONE
         if total and resp.content_length is None and method == "HEAD":
-            return _NONE, b"Content-Length: %d\r\n" % total, keep  # what GET would say
-        return _NONE, b"", keep
-    if resp.content_length is not None:
-        return _LENGTH, b"", keep
-    if total is not None:
-        return _LENGTH, b"Content-Length: %d\r\n" % total, keep
-    if head.version == _V11:
-        return _CHUNKED, b"Transfer-Encoding: chunked\r\n", keep
-    return _CLOSE, b"", False
+            line = b"Content-Length: %d\r\n" % total  # what GET would say
+        else:
+            line = b""
+    elif resp.content_length is not None:
+        mode, line = _LENGTH, b""
+    elif total is not None:
+        mode, line = _LENGTH, b"Content-Length: %d\r\n" % total
+    elif version == _V11:
+        mode, line = _CHUNKED, b"Transfer-Encoding: chunked\r\n"
+    else:
+        mode, line, keep = _CLOSE, b"", False
+    if keep:
+        if version == _V10:
+            line += b"Connection: keep-alive\r\n"
+    elif head.keep_alive or version == _V11:  # an HTTP/1.0 client closes anyway
+        line += b"Connection: close\r\n"
+    return mode, line, keep
 
 
 @dataclass(slots=True)
@@ -154,23 +167,26 @@ class RequestCycle:
         return error_response(status, reason)
 
 
-class Exchange:
-    """One request/response: iterate for wire output, then :meth:`close`."""
+class Exchange(Response):
+    """One request/response: iterate for wire output, then :meth:`close`.
 
-    __slots__ = ("cycle", "head", "body", "conn", "response", "environ", "keep_alive",
-                 "sent", "status", "_iterable", "_iter_closed", "_closed", "output", "_t0",
-                 "_hook_req")
+    The exchange is its request's :class:`Response` too (``start`` is the
+    application's ``start_response``): what the application declared and what
+    the cycle sent live on one object, read by the framing decision, the hooks
+    and the access log."""
+
+    __slots__ = ("cycle", "head", "body", "conn", "environ", "keep_alive", "sent",
+                 "_iterable", "_iter_closed", "_closed", "output", "_t0", "_hook_req")
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
+        Response.__init__(self, cycle.log)
         self.cycle = cycle
         self.head = head
         self.body = body
         self.conn = conn
-        self.response = Response(cycle.log)
         self.environ: dict[str, Any] | None = None
         self.keep_alive = False
         self.sent = 0
-        self.status = 0
         self._iterable: Any = None
         self._iter_closed = False
         self._closed = False
@@ -188,18 +204,6 @@ class Exchange:
         if self._hook_req is None:
             self._hook_req = default_hooks.HookRequest(self.head, self.conn, self.body)
         return self._hook_req
-
-    @property
-    def headers_sent(self) -> bool:
-        return self.response.headers_sent
-
-    @property
-    def status_line(self) -> str:
-        return self.response.status_line
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        return self.response.headers
 
     def close(self) -> None:
         """Close the app iterable (always), run post_request, write the access log."""
@@ -219,13 +223,12 @@ class Exchange:
     # -- the exchange ----------------------------------------------------------
     def _run(self) -> Generator[Output, None, None]:
         cycle = self.cycle
-        resp = self.response
-        writes = resp.writes
+        writes = self.writes
         try:
             environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
             if cycle.pre_request is not None:
                 cycle.pre_request(cycle.worker, self.hook_request())
-            result: Any = cycle.app(environ, resp.start)  # start_response
+            result: Any = cycle.app(environ, self.start)  # start_response
             self._iterable = result
             if not hasattr(result, "__iter__"):
                 raise TypeError(f"application returned a non-iterable {type(result).__name__}")
@@ -241,8 +244,21 @@ class Exchange:
                     total = None
                     break
                 total += len(item)
-        if total is not None and resp.status and not writes:
-            yield self._whole(result, total)  # all bytes, no close(): one piece
+        if total is not None and self.status and not writes:
+            # all bytes and no close(): head and body go out in one piece, the
+            # body never chunked nor close-delimited (its length is known)
+            self._iter_closed = True
+            mode, data = self._start(total)
+            if mode:
+                body = result[0] if len(result) == 1 else b"".join(result)
+                clen = self.content_length
+                if clen is not None and clen < total:
+                    body = body[:clen]
+                elif clen is not None and clen > total:
+                    self.keep_alive = False  # the app sent less than it announced
+                self.sent += len(body)
+                data += body
+            yield data
         else:
             yield from self._respond(result, writes)
         if self.keep_alive and not getattr(self.body, "complete", True):
@@ -260,32 +276,14 @@ class Exchange:
         drain = getattr(self.body, "drain", None)
         self.keep_alive = bool(drain is not None and drain())
 
-    def _whole(self, result: list[bytes] | tuple[bytes, ...], total: int) -> bytes:
-        """Head and body of a response whose body is a list/tuple of bytes (which
-        has no ``close`` and whose length is known before the head goes out), in
-        one piece."""
-        self._iter_closed = True
-        mode, data = self._start(total)
-        if mode:  # LENGTH: the body is known, so never chunked or close-delimited
-            body = result[0] if len(result) == 1 else b"".join(result)
-            clen = self.response.content_length
-            if clen is not None and clen < total:
-                body = body[:clen]
-            elif clen is not None and clen > total:
-                self.keep_alive = False  # the app sent less than it announced
-            self.sent += len(body)
-            data += body
-        return data
-
     def _respond(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
-        resp = self.response
-        clen = resp.content_length
-        if clen is not None and clen <= COLLECT_MAX and resp.started and (
+        clen = self.content_length
+        if clen is not None and clen <= COLLECT_MAX and self.status and (
                 type(result) is not FileWrapper):
             yield from self._collected(result, writes)
             return
         try:
-            if type(result) is FileWrapper and resp.started and not writes:
+            if type(result) is FileWrapper and self.status and not writes:
                 rng = result.sendfile_range() if self.cycle.sendfile else None
                 if rng is not None:
                     yield from self._send_file(result, *rng)
@@ -305,7 +303,7 @@ class Exchange:
                 exhausted = True
                 prefix.extend(as_bytes(c) for c in chunks if c)
                 total = sum(len(c) for c in prefix)
-            if not resp.started:
+            if not self.status:
                 raise AssertionError("start_response was never called")
         except RequestTimeout:
             yield from self._fail(503, "request timed out")
@@ -334,17 +332,17 @@ class Exchange:
     def _start(self, total: int | None) -> tuple[Framing, bytes]:
         """The framing and the response head, once the head is to go out."""
         head = self.head
-        resp = self.response
-        self.status = resp.status
-        mode, line, keep = decide(head, resp, self.conn, total)
-        self.keep_alive = keep
-        return mode, resp.head_bytes(head.version, line, keep, head.keep_alive)
+        mode, lines, self.keep_alive = decide(head, self, self.conn, total)
+        self.headers_sent = True
+        own = self._own
+        return mode, b"".join((
+            b"HTTP/1.1 " if head.version == _V11 else b"HTTP/1.0 ", self._line,
+            date_header() if not own else own_headers_line(own), lines, b"\r\n"))
 
     def _stream(self, chunks: Any, prefix: list[bytes], total: int | None, exhausted: bool,
                 writes: list[bytes]) -> Generator[Output, None, None]:
         mode, head_data = self._start(total)
-        resp = self.response
-        left = resp.content_length if resp.content_length is not None else total
+        left = self.content_length if self.content_length is not None else total
         if mode == _NONE:
             yield head_data
             self._close_iterable()
@@ -392,7 +390,7 @@ class Exchange:
 
     def _send_file(self, wrapper: FileWrapper, offset: int, count: int
                    ) -> Generator[Output, None, None]:
-        clen = self.response.content_length
+        clen = self.content_length
         if clen is not None and clen < count:
             count = clen
         mode, head_data = self._start(count)
@@ -420,12 +418,12 @@ class Exchange:
         """Answer an error when nothing was sent yet; the connection closes."""
         self.keep_alive = False
         self._close_iterable()
-        if self.response.headers_sent:
+        if self.headers_sent:
             return
         self.status = status
-        self.response.status_line = f"{status} {STATUS_REASONS.get(status, 'Error')}"
-        self.response.headers = []
-        self.response.headers_sent = True
+        self.status_line = f"{status} {STATUS_REASONS.get(status, 'Error')}"
+        self.headers = []
+        self.headers_sent = True
         data = error_response(status, reason if status < 500 else "", self.head.version)
         self.sent += len(data)
         yield data
@@ -449,6 +447,5 @@ class Exchange:
             except Exception:
                 cycle.log.exception("Error in post_request hook")
         if cycle.access_enabled:
-            resp = self.response
-            cycle.log.access(environ, resp.status_line or str(self.status), resp.headers,
+            cycle.log.access(environ, self.status_line or str(self.status), self.headers,
                              self.sent, _monotonic() - self._t0)

@@ -1,11 +1,13 @@
-"""Response side of the cycle: ``start_response`` validation, framing, wire bytes.
+"""Response side of the cycle: ``start_response`` validation and wire bytes.
 
 :class:`Response` holds what the application declared (status, headers,
-``Content-Length``) and turns it into the status line and header section once the
-framing is known: ``Content-Length`` when known, chunked for HTTP/1.1 streams,
-close-delimited for HTTP/1.0; no body for HEAD, 204 and 304 (nor Content-Length
-for 204 and 304).  Hop-by-hop header fields the application sets are dropped
-with a warning; a 1xx status from it is an application error (500).
+``Content-Length``), its status and header lines already encoded; the request
+cycle's :class:`~corral.server.http.cycle.Exchange` is one, and adds the
+framing and connection lines once they are decided (``Content-Length`` when
+known, chunked for HTTP/1.1 streams, close-delimited for HTTP/1.0; no body for
+HEAD, 204 and 304, nor Content-Length for 204 and 304).  Hop-by-hop header
+fields the application sets are dropped with a warning; a 1xx status from it is
+an application error (500).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def date_header() -> bytes:
     return _date_line
 
 
-def _own_headers_line(own: int) -> bytes:
+def own_headers_line(own: int) -> bytes:
     """The Date/Server lines still to add when the app set one or both itself."""
     line = date_header()
     date_part, _, server_part = line.partition(b"\r\n")
@@ -165,7 +167,7 @@ def _check_field(item: Any) -> tuple[int, bytes, int]:
 
 
 class Response:
-    """What ``start_response`` was told, validated; builds the header bytes."""
+    """What ``start_response`` was told, validated, its lines encoded."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
                  "_line", "headers_sent", "_own", "_log", "writes")
@@ -182,10 +184,6 @@ class Response:
         self._line = b""  # status line and header lines, encoded (set by start())
         self.headers_sent = False
         self._own = 0  # bit 1: the app set Date, bit 2: the app set Server
-
-    @property
-    def started(self) -> bool:
-        return self.status != 0
 
     def start(self, status: str, headers: list[tuple[str, str]],
               exc_info: ExcInfo | None = None) -> Callable[[bytes], None]:
@@ -241,23 +239,6 @@ class Response:
         self._own = own
         self._line = b"".join(lines)
         return self.writes.append
-
-    def head_bytes(self, version: tuple[int, int], framing: bytes, keep_alive: bool,
-                   request_keep_alive: bool) -> bytes:
-        """Status line + headers + framing header + blank line."""
-        self.headers_sent = True
-        if keep_alive:
-            conn = b"Connection: keep-alive\r\n" if version == (1, 0) else b""
-        elif request_keep_alive or version == (1, 1):
-            conn = b"Connection: close\r\n"
-        else:
-            conn = b""
-        line = self._line
-        own = self._own
-        return b"".join((
-            b"HTTP/1.1 " if version == (1, 1) else b"HTTP/1.0 ", line,
-            date_header() if not own else _own_headers_line(own), framing, conn, b"\r\n",
-        ))
 
 
 def error_response(status: int, reason: str = "", version: tuple[int, int] = (1, 1)) -> bytes:
