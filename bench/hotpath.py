@@ -119,6 +119,21 @@ class FakeTransport:
         pass
 
 
+class LoopPass:
+    """The event loop as the worker sees it, its passes driven by :func:`feed`:
+    ``call_soon`` callbacks (the held answers' release) run at the end of each
+    pass, as the loop runs them, instead of piling up in a loop that never
+    runs (whose queue the garbage collector would walk again and again)."""
+
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self.soon: list[Any] = []
+        self.call_soon = self.soon.append  # the worker passes no arguments
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loop, name)
+
+
 def protocol(app: Any = apps.hello) -> HttpProtocol:
     settings = Settings()
     worker = AsyncioWorker(0, 0, [], lambda: app, settings, Logger(settings))
@@ -126,6 +141,7 @@ def protocol(app: Any = apps.hello) -> HttpProtocol:
     worker.cycle = worker.make_cycle()
     worker.notify = lambda: None  # type: ignore[method-assign]
     mgr = ConnectionManager(worker, new_event_loop("auto"))
+    mgr.loop = LoopPass(mgr.loop)  # type: ignore[assignment]
     proto = HttpProtocol(mgr, None)
     proto.connection_made(FakeTransport())
     return proto
@@ -156,10 +172,12 @@ def feed(proto: HttpProtocol, batch: list[bytes]) -> None:
     """Each request of ``batch`` as one read, then the end of the loop's pass
     (which writes the held answers)."""
     receive = proto.data_received
-    release = proto.mgr.release_held
+    soon = proto.mgr.loop.soon  # type: ignore[attr-defined]
     for req in batch:
         receive(req)
-        release()
+        for callback in soon:
+            callback()
+        soon.clear()
 
 
 def timed_feed(proto: HttpProtocol, pool: list[bytes], n: int) -> float:

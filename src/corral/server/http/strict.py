@@ -358,16 +358,6 @@ def _field_error(line: bytes, limits: Limits) -> ParseError:
 # -- what follows the grammar ----------------------------------------------------------
 
 
-def make_head(method: str, url: str, version: tuple[int, int], headers: list[tuple[str, str]],
-              limits: Limits) -> RequestHead:
-    """The head of a request the grammar took, once its meaning is checked."""
-    path, query = split_target(method, url)
-    if limits.casefold and not method.isupper():  # --casefold-http-method
-        method = method.upper()
-        path, query = split_target(method, url)  # the target suits both spellings
-    return check_head(method, url, path, query, version, headers, limits)
-
-
 def split_target(method: str, url: str) -> tuple[str, str]:
     """The form of a request target (visible ASCII, as the grammar takes it);
     return (path, query), percent-encoded."""
@@ -395,7 +385,7 @@ def split_target(method: str, url: str) -> tuple[str, str]:
 
 
 def _name(name: str) -> tuple[int, str | None]:
-    """What a header name means to :func:`check_head`, and its environ key (cached)."""
+    """What a header name means to :func:`make_head`, and its environ key (cached)."""
     kind = _SPECIAL.get(name.lower(), _OTHER)
     if kind == _OTHER and "_" in name:
         kind = _UNDER
@@ -433,12 +423,15 @@ def _codings(values: list[str], version: tuple[int, int]) -> bool:
     return True
 
 
-def check_head(
-    method: str, url: str, path: str, query: str, version: tuple[int, int],
-    headers: list[tuple[str, str]], limits: Limits,
-) -> RequestHead:
-    """The checks of a head's fields (framing, Host, connection) and its
-    :class:`RequestHead`."""
+def make_head(method: str, url: str, version: tuple[int, int], headers: list[tuple[str, str]],
+              limits: Limits) -> RequestHead:
+    """The head of a request the grammar took, once its meaning is checked: the
+    target's form, then the fields that frame the body, name the host and
+    govern the connection."""
+    path, query = split_target(method, url)
+    if limits.casefold and not method.isupper():  # --casefold-http-method
+        method = method.upper()
+        path, query = split_target(method, url)  # the target suits both spellings
     hosts = ctypes = 0
     clen: int | None = None
     te: list[str] | None = None
