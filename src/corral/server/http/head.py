@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -105,22 +105,24 @@ class Limits:
 
 @dataclass(slots=True)
 class RequestHead:
+    """A checked request head (every field given: no defaults to work out per request)."""
+
     method: str  # e.g. "GET"
     raw_uri: str  # the request target exactly as sent (latin-1 decoded)
     path: str  # percent-encoded path part of the target
     query: str  # query string without "?"
     version: tuple[int, int]  # (1, 1) or (1, 0)
-    headers: list[tuple[str, str]] = field(default_factory=list)  # as sent, latin-1
-    content_length: int | None = None
-    chunked: bool = False
-    keep_alive: bool = True  # what the request allows (version + Connection header)
-    expect_continue: bool = False
-    upgrade: bool = False
+    headers: list[tuple[str, str]]  # as sent, latin-1
+    content_length: int | None
+    chunked: bool
+    keep_alive: bool  # what the request allows (version + Connection header)
+    expect_continue: bool
+    upgrade: bool
     # the fields by WSGI environ key (HTTP_*, CONTENT_TYPE, CONTENT_LENGTH), a
     # repeated field's values joined with commas, names with "_" left out: made
     # while the head is checked, so the environ builder adds them in one step
-    fields: dict[str, str] = field(default_factory=dict)
-    underscored: bool = False  # a field name with "_" was sent (left out of fields)
+    fields: dict[str, str]
+    underscored: bool  # a field name with "_" was sent (left out of fields)
 
 
 class _End:

@@ -21,7 +21,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Union
 
 from corral.server.http.body import BodyWriter, BufferedBody
 from corral.server.http.errors import ClientDisconnected, ParseError
@@ -156,40 +156,36 @@ class RequestBuffer:
             return
         parser = self.parser
         try:
-            self._take(parser.feed(data))
+            for ev in parser.feed(data):
+                if ev.__class__ is bytes:
+                    writer = self._writer
+                    if writer is None:
+                        writer = self._writer = BodyWriter(self.spool_size, parser.limits.spool)
+                    writer.write(ev)  # type: ignore[arg-type]
+                elif ev is END:
+                    if self._writer is None and self._expect is None:  # no body
+                        self.ready.append((self._head, NO_BODY))  # type: ignore[arg-type]
+                        self._head = None
+                        self.continue_wanted = False
+                    else:
+                        self._end()
+                elif ev.content_length or ev.chunked:  # type: ignore[union-attr]
+                    self._start(ev)  # type: ignore[arg-type]
+                else:  # a head without a body: kept until its END
+                    self._head = ev  # type: ignore[assignment]
         except ParseError as e:
             self.error = e
         else:
             self.error = parser.error
+        if self._head is None and not parser.in_message:
+            self.received = 0
         if self.error is not None and self._expect is not None:
             expect, self._expect = self._expect, None
             expect.fail(self.error)  # its reader gets the error, not a wait
 
-    def _take(self, events: list[Any]) -> None:
-        for ev in events:
-            if ev.__class__ is bytes:
-                writer = self._writer
-                if writer is None:
-                    writer = self._writer = BodyWriter(self.spool_size,
-                                                       self.parser.limits.spool)
-                writer.write(ev)  # type: ignore[arg-type]
-            elif ev is END:
-                if self._writer is None and self._expect is None:  # no body: fast path
-                    self.ready.append((self._head, NO_BODY))  # type: ignore[arg-type]
-                    self._head = None
-                    self.continue_wanted = False
-                else:
-                    self._end()
-            elif ev.content_length or ev.chunked:  # a head with a body to come
-                self._start(ev)
-            else:
-                self._head = ev
-        if self._head is None and not self.parser.in_message:
-            self.received = 0
-
     def _start(self, head: RequestHead) -> None:
         """A head whose body is still to come (a head without one needs nothing
-        but keeping, which :meth:`_take` does itself): refuse a body too large
+        but keeping, which :meth:`feed` does itself): refuse a body too large
         to spool, and prepare its ``100 Continue``."""
         self._head = head
         spool = self.parser.limits.spool

@@ -261,7 +261,8 @@ class HttpProtocol(Prelude):
             return
         make_exchange = self.make_exchange
         conn = self.conn
-        request_started = self.mgr.worker.request_started
+        mgr = self.mgr
+        request_started = mgr.worker.request_started
         while ready and not self.closing:
             head, body = ready.popleft()
             if body.__class__ is ExpectBody:
@@ -269,55 +270,52 @@ class HttpProtocol(Prelude):
                     self.release()  # before a 100 Continue
                 fd = self.transport.get_extra_info("socket").fileno()
                 body.fetch = fetch_blocking(  # type: ignore[union-attr]
-                    buf, fd_reader(fd, self.mgr.body_timeout, self.mgr.timeouts),
+                    buf, fd_reader(fd, mgr.body_timeout, mgr.timeouts),
                     self.transport.write)
             request_started()  # before framing: the last one says Connection: close
-            if not self._answer(make_exchange(head, body, conn), body):
-                return
+            # the exchange's output, written inline; when writing pauses (or a
+            # file goes out with sendfile) the rest goes out from _drive()
+            ex = self.exchange = make_exchange(head, body, conn)
+            self.body = body
+            self.out = out = ex.output
+            self.phase = ANSWERING
+            for data in out:
+                if data.__class__ is bytes:
+                    held = self.held
+                    if held is None:
+                        if len(data) <= HOLD_MAX:
+                            self.held = [data]
+                            mgr.hold(self)
+                            continue
+                    elif len(held) < HOLD_COUNT and len(data) <= HOLD_MAX:
+                        held.append(data)
+                        continue
+                    else:
+                        self.release()
+                    self.transport.write(data)
+                    if self.wpaused or self.closing:
+                        return
+                else:
+                    sent = self._sendfile(data, self._sent)  # type: ignore[arg-type]
+                    if sent is None:  # no sendfile here: read and write it
+                        self.out = _chain(file_pieces(data), out)  # type: ignore[arg-type]
+                        if not self._drive():
+                            return
+                        break  # _drive() wrote the rest and ended the exchange
+                    if not sent:  # goes on in _sent(), or the connection failed
+                        return
+            else:  # the whole output went out
+                self.exchange = self.out = None
+                self.phase = IDLE
+                if not self._end(ex):
+                    self.finish()
+                    return
         self.last = _now()
         if buf.error is not None:  # bad bytes after the requests just answered
             self._error(buf.error.status, buf.error.reason)
             return
         if self.eof or self.rpaused or buf.continue_wanted:
             self._idle()
-
-    def _answer(self, ex: Exchange, body: Body) -> bool:
-        """Write an exchange's output (inline mode). True when it ended and the
-        connection may carry the next request; False when writing paused (the
-        rest goes out from :meth:`resume_writing`) or the connection closes."""
-        self.exchange = ex
-        self.body = body
-        self.out = out = ex.output
-        self.phase = ANSWERING
-        for data in out:  # the common case inline; _drive() for the rest
-            if data.__class__ is bytes:
-                held = self.held
-                if held is None:
-                    if len(data) <= HOLD_MAX:
-                        self.held = [data]
-                        self.mgr.hold(self)
-                        continue
-                elif len(held) < HOLD_COUNT and len(data) <= HOLD_MAX:
-                    held.append(data)
-                    continue
-                else:
-                    self.release()
-                self.transport.write(data)
-                if self.wpaused or self.closing:
-                    return False
-            else:
-                sent = self._sendfile(data, self._sent)  # type: ignore[arg-type]
-                if sent is None:  # no sendfile here: read and write it
-                    self.out = _chain(file_pieces(data), out)  # type: ignore[arg-type]
-                    return self._drive()
-                if not sent:  # goes on in _sent(), or the connection failed
-                    return False
-        self.exchange = self.out = None
-        self.phase = IDLE
-        if not self._end(ex):
-            self.finish()
-            return False
-        return True
 
     def _idle(self) -> None:
         """No request in hand: go back to reading."""
