@@ -179,7 +179,18 @@ class Exchange(Response):
                  "_iterable", "_iter_closed", "_closed", "output", "_t0", "_hook_req")
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
-        Response.__init__(self, cycle.log)
+        # the response half (see Response), until start_response is called
+        self._log = cycle.log
+        self.writes = []
+        self.status = 0
+        self.status_line = ""
+        self.headers = []
+        self.content_length = None
+        self.must_close = False
+        self._line = b""
+        self._own = 0
+        self.headers_sent = False
+        # the exchange
         self.cycle = cycle
         self.head = head
         self.body = body

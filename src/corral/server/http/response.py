@@ -167,23 +167,27 @@ def _check_field(item: Any) -> tuple[int, bytes, int]:
 
 
 class Response:
-    """What ``start_response`` was told, validated, its lines encoded."""
+    """What ``start_response`` was told, validated, its lines encoded: the
+    response half of the request cycle's
+    :class:`~corral.server.http.cycle.Exchange`, which sets these fields when
+    it begins (``writes``: what the application passed to ``write()`` and the
+    cycle has not sent yet; ``_line``: the status line and the application's
+    header lines, encoded; ``_own``: bit 1 set when the application set Date,
+    bit 2 when it set Server; ``_log``: the error log, for the headers
+    dropped)."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
                  "_line", "headers_sent", "_own", "_log", "writes")
-
-    def __init__(self, log: Any = None) -> None:
-        self._log = log  # the error log, for the headers dropped
-        # what the application passed to ``write()`` and the cycle has not sent yet
-        self.writes: list[bytes] = []
-        self.status = 0
-        self.status_line = ""
-        self.headers: list[tuple[str, str]] = []
-        self.content_length: int | None = None
-        self.must_close = False
-        self._line = b""  # status line and header lines, encoded (set by start())
-        self.headers_sent = False
-        self._own = 0  # bit 1: the app set Date, bit 2: the app set Server
+    status: int  # 0 until start_response is called
+    status_line: str
+    headers: list[tuple[str, str]]
+    content_length: int | None
+    must_close: bool
+    _line: bytes
+    headers_sent: bool
+    _own: int
+    _log: Any
+    writes: list[bytes]
 
     def start(self, status: str, headers: list[tuple[str, str]],
               exc_info: ExcInfo | None = None) -> Callable[[bytes], None]:
