@@ -84,42 +84,6 @@ class Framing(IntEnum):
 _NONE, _LENGTH, _CHUNKED, _CLOSE = Framing
 
 
-def decide(head: RequestHead, resp: Response, conn: ConnInfo, total: int | None
-           ) -> tuple[Framing, bytes, bool]:
-    """The one decision for every response, once its head is to go out: how
-    its body is delimited, whether the connection carries another request
-    after it (``total``: the body's length when known before the head goes
-    out), and the header lines that say both.
-
-    The connection is kept when the request allows it, the worker allows it
-    (not stopping, keep-alive on), the app did not refuse it (``Connection:
-    close``) and the body's end is not the connection's end."""
-    method = head.method
-    status = resp.status
-    version = head.version
-    keep = head.keep_alive and conn.keepalive_allowed and not resp.must_close
-    if method == "HEAD" or status < 200 or status == 204 or status == 304:
-        mode = _NONE
-        if total and resp.content_length is None and method == "HEAD":
-            line = b"Content-Length: %d\r\n" % total  # what GET would say
-        else:
-            line = b""
-    elif resp.content_length is not None:
-        mode, line = _LENGTH, b""
-    elif total is not None:
-        mode, line = _LENGTH, b"Content-Length: %d\r\n" % total
-    elif version == _V11:
-        mode, line = _CHUNKED, b"Transfer-Encoding: chunked\r\n"
-    else:
-        mode, line, keep = _CLOSE, b"", False
-    if keep:
-        if version == _V10:
-            line += b"Connection: keep-alive\r\n"
-    elif head.keep_alive or version == _V11:  # an HTTP/1.0 client closes anyway
-        line += b"Connection: close\r\n"
-    return mode, line, keep
-
-
 @dataclass(slots=True)
 class ConnInfo:
     """What the cycle needs to know about the connection a request came on."""
@@ -341,14 +305,46 @@ class Exchange(Response):
             self.keep_alive = False
 
     def _start(self, total: int | None) -> tuple[Framing, bytes]:
-        """The framing and the response head, once the head is to go out."""
+        """The one decision for every response, once its head is to go out: how
+        its body is delimited and whether the connection carries another
+        request after it (``total``: the body's length when known before the
+        head goes out); returns the framing and the response head, whose
+        lines say both.
+
+        The connection is kept when the request allows it, the worker allows
+        it (not stopping, keep-alive on), the app did not refuse it
+        (``Connection: close``) and the body's end is not the connection's
+        end."""
         head = self.head
-        mode, lines, self.keep_alive = decide(head, self, self.conn, total)
+        method = head.method
+        status = self.status
+        version = head.version
+        keep = head.keep_alive and self.conn.keepalive_allowed and not self.must_close
+        if method == "HEAD" or status < 200 or status == 204 or status == 304:
+            mode = _NONE
+            if total and self.content_length is None and method == "HEAD":
+                line = b"Content-Length: %d\r\n" % total  # what GET would say
+            else:
+                line = b""
+        elif self.content_length is not None:
+            mode, line = _LENGTH, b""
+        elif total is not None:
+            mode, line = _LENGTH, b"Content-Length: %d\r\n" % total
+        elif version == _V11:
+            mode, line = _CHUNKED, b"Transfer-Encoding: chunked\r\n"
+        else:
+            mode, line, keep = _CLOSE, b"", False
+        if keep:
+            if version == _V10:
+                line += b"Connection: keep-alive\r\n"
+        elif head.keep_alive or version == _V11:  # an HTTP/1.0 client closes anyway
+            line += b"Connection: close\r\n"
+        self.keep_alive = keep
         self.headers_sent = True
         own = self._own
         return mode, b"".join((
-            b"HTTP/1.1 " if head.version == _V11 else b"HTTP/1.0 ", self._line,
-            date_header() if not own else own_headers_line(own), lines, b"\r\n"))
+            b"HTTP/1.1 " if version == _V11 else b"HTTP/1.0 ", self._line,
+            date_header() if not own else own_headers_line(own), line, b"\r\n"))
 
     def _stream(self, chunks: Any, prefix: list[bytes], total: int | None, exhausted: bool,
                 writes: list[bytes]) -> Generator[Output, None, None]:
