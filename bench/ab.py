@@ -1,0 +1,129 @@
+"""corral at an earlier revision against the working tree: one server, one app,
+interleaved rounds, so both meet the same machine.
+
+A change that saves a few percent is invisible across two runs of
+``servers.py``: on this virtual machine the same server's CPU time per request
+moves by more than that from one hour to the next.  Here the two trees take
+turns, the order reversed every other round, and the figure to read is the
+median of the per-round ratios.
+
+    python bench/ab.py --before REV [--rounds 8] [--traffic realistic|repeated]
+                       [--server corral-asyncio] [--app hello] [--duration 3]
+
+``REV`` is checked out into a temporary git worktree (removed afterwards); its
+compiled head scanner is built there when its ``_headscan.c`` differs from the
+working tree's, else the working tree's build is copied.  Each run: the server
+from one tree pinned to core 0 (``PYTHONPATH`` puts that tree first), wrk on
+core 1 as in ``servers.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    ROOT,
+    SERVER_CORE,
+    ensure_peers,
+    free_port,
+    have_tools,
+    http_ok,
+    median,
+    server_command,
+    stop_group,
+    wrk,
+)
+
+SCANNER = Path("src/corral/server/http")
+
+
+def checkout(rev: str, where: Path) -> Path:
+    """A worktree of ``rev`` under ``where``, with its compiled head scanner."""
+    tree = where / "tree"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev],
+                   check=True)
+    ours, theirs = ROOT / SCANNER, tree / SCANNER
+    built = sorted(ours.glob("_headscan*.so"))
+    if built and (ours / "_headscan.c").read_bytes() == (theirs / "_headscan.c").read_bytes():
+        for so in built:
+            shutil.copy2(so, theirs / so.name)
+    else:
+        subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+                       cwd=tree, check=True)
+    return tree
+
+
+def run_once(tree: Path, kind: str, app: str, duration: float, traffic: str) -> dict[str, float]:
+    port = free_port()
+    cmd = ["taskset", "-c", SERVER_CORE, *server_command(kind, app, port)]
+    env = dict(os.environ, PYTHONPATH=f"{tree / 'src'}{os.pathsep}{tree}",
+               PYTHONDONTWRITEBYTECODE="1")
+    env.pop("WEB_CONCURRENCY", None)
+    proc = subprocess.Popen(cmd, cwd=str(tree), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not http_ok(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} from {tree} did not start")
+            time.sleep(0.1)
+        return wrk(port, duration, 50, "/", pid=proc.pid, traffic=traffic)
+    finally:
+        stop_group(proc)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", required=True, help="the git revision to compare against")
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--traffic", default="realistic", choices=["realistic", "repeated"])
+    ap.add_argument("--server", default="corral-asyncio")
+    ap.add_argument("--app", default="hello")
+    ap.add_argument("--duration", type=float, default=3.0)
+    args = ap.parse_args(argv)
+    have_tools()
+    ensure_peers()
+    with tempfile.TemporaryDirectory(prefix="corral-ab-") as tmp:
+        trees = {"before": checkout(args.before, Path(tmp)), "after": ROOT}
+        runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        try:
+            for r in range(args.rounds):
+                order = ["before", "after"] if r % 2 == 0 else ["after", "before"]
+                for name in order:
+                    out = run_once(trees[name], args.server, args.app, args.duration,
+                                   args.traffic)
+                    runs[name].append(out)
+                    print(f"  round {r + 1} {name:6} {out['rps']:8.0f} req/s "
+                          f"{out['cpu_us']:6.1f} us CPU/request ({out['user_us']:.1f} user)",
+                          flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(trees["before"])], check=False)
+    print(f"{args.server}, {args.app}, {args.traffic} traffic, {args.rounds} rounds; "
+          f"before = {args.before}, after = the working tree")
+    for name, outs in runs.items():
+        print(f"{name:6} median {median([o['rps'] for o in outs]):8.0f} req/s "
+              f"{median([o['cpu_us'] for o in outs]):6.1f} us CPU/request "
+              f"({median([o['user_us'] for o in outs]):.1f} user)")
+    pairs = list(zip(runs["after"], runs["before"], strict=True))
+    ratios = [a["rps"] / b["rps"] for a, b in pairs if b["rps"]]
+    cpu = [b["cpu_us"] / a["cpu_us"] for a, b in pairs if a["cpu_us"]]
+    print("after / before req/s per round: " + " / ".join(f"{x:.2f}" for x in ratios)
+          + f"; median {median(ratios):.3f}")
+    print(f"before / after CPU per request, median of the rounds: {median(cpu):.3f}")
+
+
+if __name__ == "__main__":
+    main()
