@@ -246,8 +246,9 @@ class HttpProtocol(Prelude):
 
     # -- serving -------------------------------------------------------------------
     def serve(self) -> None:
-        """Answer the queued complete requests in order (inline) or hand the next
-        one to a pool thread."""
+        """Answer the queued complete requests in order (inline: each exchange's
+        output is written here, small answers held for the end of the loop's
+        pass) or hand the next one to a pool thread."""
         buf = self.buffer
         ready = buf.ready
         if self.threaded:
