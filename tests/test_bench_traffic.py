@@ -7,7 +7,9 @@
 * bench/raw_server.py answers keep-alive requests with its fixed 200;
 * bench/wsgi_floor.py runs the app on keep-alive requests too, and the environ it
   builds for a realistic request has every key and value corral's has that PEP
-  3333 and the request call for (so its figure is a floor for the same work).
+  3333 and the request call for (so its figure is a floor for the same work);
+* bench/ab.py checks an earlier revision out beside the working tree, with the
+  compiled head scanner in place.
 """
 
 from __future__ import annotations
@@ -153,3 +155,18 @@ def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(
         assert set(cgi) - {"CONTENT_LENGTH", "CONTENT_TYPE"} <= set(theirs)
         same = {k: v for k, v in cgi.items() if not k.startswith(("SERVER_", "REMOTE_"))}
         assert {k: theirs.get(k) for k in same} == same
+
+
+@pytest.mark.skipif(not list((ROOT / "src/corral/server/http").glob("_headscan*.so")),
+                    reason="the head scanner is not compiled here")
+def test_ab_checks_a_revision_out_with_its_compiled_scanner(tmp_path: Path) -> None:
+    from bench import ab
+
+    tree = ab.checkout("HEAD", tmp_path)
+    try:
+        assert (tree / "src/corral/server/http/cycle.py").is_file()
+        for so in (ROOT / ab.SCANNER).glob("_headscan*.so"):
+            assert (tree / ab.SCANNER / so.name).read_bytes() == so.read_bytes()
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                       check=False)
