@@ -111,9 +111,8 @@ class EnvironBuilder:
             "SCRIPT_NAME": self.script_name,
             "wsgi.errors": ErrorStream(log),
         }
-        # Host header -> (SERVER_NAME, SERVER_PORT), for https and for other schemes
-        self._https_hosts = HostSplits("https")
-        self._hosts = HostSplits("http")
+        # (Host header, scheme) -> (SERVER_NAME, SERVER_PORT)
+        self.host_splits = HostSplits()
 
     def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
         base = conn.environ_base
@@ -138,8 +137,7 @@ class EnvironBuilder:
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
-            hosts = self._https_hosts if env["wsgi.url_scheme"] == "https" else self._hosts
-            env["SERVER_NAME"], env["SERVER_PORT"] = hosts[host]
+            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_splits[host, env["wsgi.url_scheme"]]
         return env
 
     def connection_base(self, conn: ConnInfo) -> dict[str, Any]:
@@ -206,17 +204,13 @@ class EnvironBuilder:
             self._forwarded(env, conn)
         host = env.get("HTTP_HOST")
         if host:
-            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_keys(host, env["wsgi.url_scheme"])
+            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_splits[host, env["wsgi.url_scheme"]]
         env.update(direct)
         return env
 
     def trusts(self, conn: ConnInfo) -> bool:
         """Whether the peer may set forwarding headers (``forwarded_allow_ips``)."""
         return self.trusted(conn.peer)
-
-    def host_keys(self, host: str, scheme: str) -> tuple[str, str]:
-        """(SERVER_NAME, SERVER_PORT) for a Host header value."""
-        return (self._https_hosts if scheme == "https" else self._hosts)[host]
 
     def _forwarded(self, env: dict[str, Any], conn: ConnInfo) -> None:
         """What the forwarding headers of a trusted peer say: the scheme, the
@@ -254,21 +248,17 @@ class EnvironBuilder:
         return "https" if verdict else "http"
 
 
-class HostSplits(dict[str, tuple[str, str]]):
-    """Host header value -> (SERVER_NAME, SERVER_PORT) for one scheme, split
-    when first looked up and kept (up to 256 hosts; others are split each
-    time): a known host costs one dict lookup and no Python call."""
+class HostSplits(dict[tuple[str, str], tuple[str, str]]):
+    """(Host header value, scheme) -> (SERVER_NAME, SERVER_PORT), split when
+    first looked up and kept (up to 256 of them; others are split each time):
+    a known host costs one dict lookup and no Python call."""
 
-    __slots__ = ("scheme",)
+    __slots__ = ()
 
-    def __init__(self, scheme: str) -> None:
-        super().__init__()
-        self.scheme = scheme  # "https", or "http" for any other scheme
-
-    def __missing__(self, host: str) -> tuple[str, str]:
-        split = _split_host(host, self.scheme)
+    def __missing__(self, key: tuple[str, str]) -> tuple[str, str]:
+        split = _split_host(*key)
         if len(self) < 256:
-            self[host] = split
+            self[key] = split
         return split
 
 
