@@ -20,29 +20,16 @@ core 1 as in ``servers.py``.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    ROOT,
-    SERVER_CORE,
-    ensure_peers,
-    free_port,
-    have_tools,
-    http_ok,
-    median,
-    server_command,
-    stop_group,
-    wrk,
-)
+from bench.common import ROOT, Server, ensure_peers, have_tools, median, wrk
 
 SCANNER = Path("src/corral/server/http")
 
@@ -64,23 +51,12 @@ def checkout(rev: str, where: Path) -> Path:
 
 
 def run_once(tree: Path, kind: str, app: str, duration: float, traffic: str) -> dict[str, float]:
-    port = free_port()
-    cmd = ["taskset", "-c", SERVER_CORE, *server_command(kind, app, port)]
-    env = dict(os.environ, PYTHONPATH=f"{tree / 'src'}{os.pathsep}{tree}",
-               PYTHONDONTWRITEBYTECODE="1")
-    env.pop("WEB_CONCURRENCY", None)
-    proc = subprocess.Popen(cmd, cwd=str(tree), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    server = Server(kind, app, root=tree).start()
     try:
-        deadline = time.monotonic() + 20
-        while not http_ok(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} from {tree} did not start")
-            time.sleep(0.1)
-        return wrk(port, duration, 50, "/", pid=proc.pid, traffic=traffic)
+        assert server.proc is not None
+        return wrk(server.port, duration, 50, "/", pid=server.proc.pid, traffic=traffic)
     finally:
-        stop_group(proc)
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

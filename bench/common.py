@@ -92,11 +92,14 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
 
 @dataclass
 class Server:
-    """A server process pinned to the server core, in its own process group."""
+    """A server process pinned to the server core, in its own process group;
+    corral and the benchmark apps come from the source tree ``root`` (this one
+    unless told otherwise: see ``ab.py``)."""
 
     kind: str
     app: str
     extra: list[str] = field(default_factory=list)
+    root: Path = ROOT
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=lambda: LOG_DIR / "server.log")
@@ -105,13 +108,14 @@ class Server:
         self.port = free_port()
         cmd = ["taskset", "-c", SERVER_CORE, *server_command(self.kind, self.app, self.port),
                *self.extra]
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
+        env = dict(os.environ, PYTHONPATH=f"{self.root / 'src'}{os.pathsep}{self.root}",
+                   PYTHONDONTWRITEBYTECODE="1")
         env.pop("WEB_CONCURRENCY", None)
         LOG_DIR.mkdir(exist_ok=True)
         self.log = LOG_DIR / f"{self.kind}-{self.app}.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                cmd, cwd=str(ROOT), env=env, stdout=out, stderr=subprocess.STDOUT,
+                cmd, cwd=str(self.root), env=env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
         deadline = time.monotonic() + timeout
