@@ -11,8 +11,8 @@ median of the per-round ratios.
                        [--server corral-asyncio] [--app hello] [--duration 3]
 
 ``REV`` is checked out into a temporary git worktree (removed afterwards); its
-compiled head scanner is built there when its ``_headscan.c`` differs from the
-working tree's, else the working tree's build is copied.  Each run: the server
+compiled head scanner is built there (``pip wheel``) when its ``_headscan.c``
+differs from the working tree's, else the working tree's build is copied.  Each run: the server
 from one tree pinned to core 0 (``PYTHONPATH`` puts that tree first), wrk on
 core 1 as in ``servers.py``.
 """
@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,15 @@ def checkout(rev: str, where: Path) -> Path:
     if built and (ours / "_headscan.c").read_bytes() == (theirs / "_headscan.c").read_bytes():
         for so in built:
             shutil.copy2(so, theirs / so.name)
-    else:
-        subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
-                       cwd=tree, check=True)
+    else:  # built by pip, in an isolated build environment with the setuptools
+        # pyproject.toml asks for, then taken out of the wheel
+        wheels = where / "wheels"
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                        "-w", str(wheels), str(tree)], check=True)
+        with zipfile.ZipFile(next(wheels.glob("corral-*.whl"))) as zf:
+            for name in zf.namelist():
+                if name.startswith("corral/server/http/_headscan") and name.endswith(".so"):
+                    (theirs / Path(name).name).write_bytes(zf.read(name))
     return tree
 
 
