@@ -156,16 +156,15 @@ class ScanFloor(_Floor):
         buf = self.buf + data if self.buf else data
         pos = 0
         while True:
-            end = buf.find(b"\r\n\r\n", pos) + 4
-            if end < 4:
-                self.buf = buf[pos:]
-                return
-            scanned = scan_head(buf, pos, end)
+            scanned = scan_head(buf, pos, len(buf))  # the head and where it ends
             transport = self.transport
             if scanned is None or transport is None:
+                if transport is not None and buf.find(b"\r\n\r\n", pos) < 0:
+                    self.buf = buf[pos:]  # the head goes on in later reads
+                    return
                 self.bad_request()
                 return
-            method, target, minor, fields = scanned
+            method, target, minor, fields, end = scanned
             by_key, notable, _ = sort_fields(fields, _NAMES, _name_of)
             path, _, query = target.partition("?")
             environ = {**self.base, **by_key}

@@ -54,7 +54,8 @@ def feed_proxy_parser(pieces: list[bytes]) -> None:
 
 def compare_head_scanners(data: bytes) -> None:
     """The compiled and the Python head scanner agree on each span of ``data``
-    from its start or a blank line to the next blank line (and on all of it)."""
+    from its start or a blank line to the next blank line, and from there to
+    the end of ``data``."""
     if headscan.scan_head is headscan.python_scan_head:
         return
     start = 0
@@ -62,9 +63,10 @@ def compare_head_scanners(data: bytes) -> None:
         end = data.find(b"\r\n\r\n", start) + 4
         if end < 4:
             end = len(data)
-        compiled = headscan.scan_head(data, start, end)
-        if compiled != headscan.python_scan_head(data, start, end):
-            raise AssertionError(f"head scanners differ on {data[start:end]!r}")
+        for stop in (end, len(data)):
+            compiled = headscan.scan_head(data, start, stop)
+            if compiled != headscan.python_scan_head(data, start, stop):
+                raise AssertionError(f"head scanners differ on {data[start:stop]!r}")
         if end == len(data):
             return
         start = end

@@ -90,6 +90,18 @@ def test_realistic_heads_with_bytes_changed(changes: list[tuple[int, int]], cut:
     both(bytes(data), 0, end if end >= 4 else len(data))
 
 
+@pytest.mark.parametrize("after", [b"", b"GET / HTTP/1.1\r\n\r\n", b"\r\n\r\n", b"body\x00\xff",
+                                   b"\r\n" * 3])
+def test_a_head_is_read_up_to_its_blank_line(after: bytes) -> None:
+    """What follows a head (a pipelined request, a body, blank lines) is not
+    read: the scan ends after the head's blank line, and says where."""
+    data = b"xx" + REALISTIC + after
+    scanned = both(data, 2)
+    assert scanned is not None and scanned[4] == 2 + len(REALISTIC)
+    assert both(data, 2, 2 + len(REALISTIC)) == scanned
+    assert both(data, 2, 1 + len(REALISTIC)) is None  # its blank line not within
+
+
 def test_every_byte_in_every_place() -> None:
     """Each of the 256 bytes in each place of a short head."""
     base = b"GET /a?b HTTP/1.1\r\nHost: h\r\nX-A: v w\r\n\r\n"
@@ -185,11 +197,12 @@ def test_without_a_compiler_the_python_definitions_serve(tmp_path: Path) -> None
     code = ("from corral.server.http import headscan, strict\n"
             "from corral.server.http.head import Limits\n"
             "assert headscan.scan_head is headscan.python_scan_head\n"
-            "h = strict.match_head(b'GET /x?y HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n', 0, 31, Limits())\n"
-            "print(h.method, h.path, h.query, h.fields)\n")
+            "h, end = strict.match_head(b'GET /x?y HTTP/1.1\\r\\nHost: h\\r\\n\\r\\nGET', 0, 33,"
+            " Limits())\n"
+            "print(h.method, h.path, h.query, h.fields, end)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "CORRAL_PURE_PYTHON": "1"}, timeout=60, check=True)
-    assert out.stdout.strip() == "GET /x y {'HTTP_HOST': 'h'}"
+    assert out.stdout.strip() == "GET /x y {'HTTP_HOST': 'h'} 30"
 
 
 @pytest.mark.slow
@@ -216,7 +229,7 @@ def test_a_machine_without_a_compiler_gets_a_working_wheel(tmp_path: Path) -> No
             "from corral.server.http.head import Limits\n"
             "import sys\n"
             "assert not headscan.COMPILED and headscan.__file__.startswith(sys.argv[1])\n"
-            "print(strict.match_head(b'GET / HTTP/1.0\\r\\n\\r\\n', 0, 18, Limits()).version)\n")
+            "print(strict.match_head(b'GET / HTTP/1.0\\r\\n\\r\\n', 0, 18, Limits())[0].version)\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, timeout=60,
                          check=True, cwd=tmp_path)

@@ -5,9 +5,10 @@
  * definitions of the same two functions, which are the reference (the tests run
  * the request-head tests on both and compare them on random and hostile input).
  *
- *   scan_head(data, start, end) -> (method, target, minor, fields) | None
- *       The whole-head form of the request-head grammar (RFC 9112) over
- *       data[start:end], a head that ends with its blank line:
+ *   scan_head(data, start, end) -> (method, target, minor, fields, stop) | None
+ *       The whole-head form of the request-head grammar (RFC 9112) over the
+ *       head that begins at data[start], up to its blank line, which must lie
+ *       within data[start:end]; stop: where the head ends (after the blank line):
  *
  *           method SP target SP "HTTP/1." ("0" / "1") CRLF
  *           *( field-name ":" field-value CRLF ) CRLF
@@ -17,7 +18,8 @@
  *       visible ASCII and bytes 0x80-0xFF (obs-text).  Returns the method and
  *       target (str), the minor version (int) and the fields as a list of
  *       (name, value) str pairs, the value decoded as Latin-1 without the
- *       spaces and tabs around it; None for any head not of this form.
+ *       spaces and tabs around it; None for any head not of this form, and for
+ *       one whose blank line is not within data[start:end].
  *
  *   sort_fields(fields, names, name_of) -> (by_key, notable, underscored)
  *       Each (name, value) pair looked up in the dict ``names`` (name -> (kind,
@@ -121,7 +123,7 @@ request_line(const unsigned char *p, Py_ssize_t n, Py_ssize_t *method_end,
              Py_ssize_t *target_end, int *minor)
 {
     Py_ssize_t i = 0;
-    while (i < n && TCHAR[p[i]]) i++;
+    while (i < n && i <= MAX_METHOD && TCHAR[p[i]]) i++;
     if (i == 0 || i > MAX_METHOD || i >= n || p[i] != ' ') return -1;
     if (i == 3 && memcmp(p, "PRI", 3) == 0) return -1;
     *method_end = i;
@@ -168,8 +170,11 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     fields = PyList_New(0);
     if (fields == NULL) goto done;
     for (;;) {
-        if (i < n && p[i] == '\r') {  /* the blank line: the head's last two bytes */
-            if (i + 2 == n && p[i + 1] == '\n') break;
+        if (i < n && p[i] == '\r') {  /* the blank line: where the head ends */
+            if (i + 1 < n && p[i + 1] == '\n') {
+                i += 2;
+                break;
+            }
             goto none;
         }
         Py_ssize_t name_at = i;
@@ -218,16 +223,19 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyObject *method = token_str(p, method_end);
         PyObject *target = ascii_str(p + method_end + 1, target_end - method_end - 1);
         PyObject *version = PyLong_FromLong(minor);
-        if (method != NULL && target != NULL && version != NULL
-                && (result = PyTuple_New(4)) != NULL) {
+        PyObject *stop = PyLong_FromSsize_t(start + i);
+        if (method != NULL && target != NULL && version != NULL && stop != NULL
+                && (result = PyTuple_New(5)) != NULL) {
             PyTuple_SET_ITEM(result, 0, method);
             PyTuple_SET_ITEM(result, 1, target);
             PyTuple_SET_ITEM(result, 2, version);
             PyTuple_SET_ITEM(result, 3, Py_NewRef(fields));
+            PyTuple_SET_ITEM(result, 4, stop);
         } else {
             Py_XDECREF(method);
             Py_XDECREF(target);
             Py_XDECREF(version);
+            Py_XDECREF(stop);
         }
     }
     goto done;
@@ -330,7 +338,7 @@ fail:
 
 static PyMethodDef methods[] = {
     {"scan_head", (PyCFunction)(void (*)(void))scan_head, METH_FASTCALL,
-     "scan_head(data, start, end): (method, target, minor, fields), or None."},
+     "scan_head(data, start, end): (method, target, minor, fields, stop), or None."},
     {"sort_fields", (PyCFunction)(void (*)(void))sort_fields, METH_FASTCALL,
      "sort_fields(fields, names, name_of): (by_key, notable, underscored)."},
     {NULL, NULL, 0, NULL},

@@ -3,10 +3,11 @@ defined here in Python and, where a C compiler was at hand when corral was
 installed, also compiled (``_headscan.c``) for speed.
 
 * :func:`scan_head`: the whole-head form of the request-head grammar (see
-  :mod:`corral.server.http.strict`): method, target, minor version and the
-  field lines of a head that is whole in one read, or None for a head not of
-  that form (which the line-by-line reader then reads, and refuses when it is
-  wrong: the verdicts and their reasons are never made here).
+  :mod:`corral.server.http.strict`): method, target, minor version, the
+  field lines and the end of a head that is whole in one read, or None for a
+  head not of that form or not whole yet (which the line-by-line reader then
+  reads, and refuses when it is wrong: the verdicts and their reasons are
+  never made here).
 * :func:`sort_fields`: the fields keyed for the WSGI environ, and the ones the
   head checks must look at.
 
@@ -25,7 +26,7 @@ import sys
 from collections.abc import Callable
 
 Fields = list[tuple[str, str]]
-Scanned = tuple[str, str, int, Fields]
+Scanned = tuple[str, str, int, Fields, int]
 Entry = tuple[int, "str | None"]  # a name's kind (0: nothing to check) and environ key
 Sorted = tuple[dict[str, str], list[tuple[int, str, str]], bool]
 
@@ -53,15 +54,19 @@ _FIELD = re.compile(r"(" + TOKEN + r"):" + OWS + r"((?:[^\r]*[^\r \t])?)" + OWS 
 
 
 def python_scan_head(data: bytes | bytearray, start: int, end: int) -> Scanned | None:
-    """The whole-head form of the grammar over ``data[start:end]`` (a head ending
-    with its blank line): (method, target, minor version, [(name, value)]), the
-    values without the whitespace around them; None when the head is not of
-    that form."""
-    m = _HEAD.fullmatch(data[start:end].decode("latin-1"))
+    """The whole-head form of the grammar over the head that begins at
+    ``data[start]``, up to its blank line, which must lie within
+    ``data[start:end]``: (method, target, minor version, [(name, value)], where
+    the head ends), the values without the whitespace around them; None when
+    the head is not of that form or its blank line is not there."""
+    stop = data.find(b"\r\n\r\n", start, end) + 4  # in a head of the form, its blank line
+    if stop < 4:
+        return None
+    m = _HEAD.fullmatch(data[start:stop].decode("latin-1"))
     if m is None:
         return None
     method, target, minor, block = m.groups()
-    return method, target, int(minor), _FIELD.findall(block)
+    return method, target, int(minor), _FIELD.findall(block), stop
 
 
 def python_sort_fields(fields: Fields, names: dict[str, Entry],

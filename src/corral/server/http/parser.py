@@ -21,10 +21,11 @@ The parser knows where every message starts and ends, so the results never
 depend on how the input was cut into reads:
 
 * a request head is read with the one grammar of :mod:`corral.server.http.strict`.
-  A head whose blank line is in the input goes to
-  :func:`~corral.server.http.strict.match_head`, one regular expression over the
-  whole head; what that does not take, and every head that arrives in pieces,
-  goes to a :class:`~corral.server.http.strict.HeadReader`, which reads it a
+  A head goes first to :func:`~corral.server.http.strict.match_head`, which
+  reads a head whose blank line is in the input in one pass (the compiled
+  scanner, or one regular expression over the whole head); what that does not
+  take, and every head that arrives in pieces, goes to a
+  :class:`~corral.server.http.strict.HeadReader`, which reads it a
   line at a time as the lines arrive, so a bad request line or a line past its
   limit is refused as soon as it shows, and the first violation in byte order
   is the one answered;
@@ -156,12 +157,14 @@ class RequestParser:
         events = self._events
         limits = self.limits
         while True:
-            end = data.find(b"\r\n\r\n", pos) + 4
-            if end < 4:  # the head goes on in later reads
-                self._reader = strict.HeadReader(limits, self._budget)
-                return self._head_piece(data, pos)
-            head = strict.match_head(data, pos, end, limits)
-            if head is None:  # not in the whole-head form: read line by line
+            whole = strict.match_head(data, pos, size, limits)
+            if whole is not None:
+                head, end = whole
+            else:  # not whole yet, or not in the whole-head form: line by line
+                end = data.find(b"\r\n\r\n", pos) + 4
+                if end < 4:  # the head goes on in later reads
+                    self._reader = strict.HeadReader(limits, self._budget)
+                    return self._head_piece(data, pos)
                 reader = strict.HeadReader(limits, self._budget)
                 reader.read(data[pos:end], end - pos)
                 head = reader.head()

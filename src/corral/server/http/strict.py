@@ -120,23 +120,25 @@ CHUNK_LINE = re.compile(
 )
 
 
-def match_head(data: bytes, start: int, end: int, limits: Limits) -> RequestHead | None:
-    """The head in ``data[start:end]`` (which ends with its blank line) read in one
-    go, or None when the grammar's whole-head form does not take it as it stands:
-    the caller then reads it with a :class:`HeadReader`, which refuses it or reads
-    what this leaves to it (other versions, long methods, folded lines, heads
-    whose lines must be measured one by one)."""
+def match_head(data: bytes, start: int, end: int, limits: Limits
+               ) -> tuple[RequestHead, int] | None:
+    """The head that begins at ``data[start]`` read in one go, with where it ends
+    (after its blank line, which must lie within ``data[start:end]``); None when
+    it is not whole there or the grammar's whole-head form does not take it as
+    it stands: the caller then reads it with a :class:`HeadReader`, which
+    refuses it or reads what this leaves to it (other versions, long methods,
+    folded lines, heads whose lines must be measured one by one)."""
     scanned = headscan.scan_head(data, start, end)
     if scanned is None:
         return None
-    method, url, minor, headers = scanned
+    method, url, minor, headers, stop = scanned
     if limits.request_line and len(url) + 14 > limits.request_line:
         return None  # 414
-    if limits.field_size and end - start > limits.field_size:
+    if limits.field_size and stop - start > limits.field_size:
         return None  # a line may be too large: measured one by one
     if limits.fields and len(headers) > limits.fields:
         return None  # 431
-    return make_head(method, url, _MINOR[minor], headers, limits)
+    return make_head(method, url, _MINOR[minor], headers, limits), stop
 
 
 class HeadReader:
