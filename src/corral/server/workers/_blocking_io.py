@@ -73,15 +73,24 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
              needed: Callable[[], bool] | None = None) -> None:
     """Send all of ``data``; :class:`SendStalled` after ``timeout`` seconds (None
     or 0: no bound) without progress (or sooner, see ``needed`` above)."""
+    # a non-blocking plain socket stays non-blocking (no system call to switch
+    # it back and forth): its waits are select() calls, and it first takes
+    # what fits at once, usually all of it, before anything is set up to wait
+    polled = sock.gettimeout() == 0.0 and type(sock) is socket.socket
+    view = data
+    if polled:
+        try:
+            n = sock.send(view)
+        except BlockingIOError:
+            n = 0
+        if n == len(view):
+            return
+        view = memoryview(view)[n:]
     if needed is not None and beat is None:
         beat = _nothing
     step = wait_step(timeout, beat, every)
-    # a non-blocking plain socket stays non-blocking (no system call to switch
-    # it back and forth): its waits are select() calls
-    polled = sock.gettimeout() == 0.0 and type(sock) is socket.socket
     if not polled and sock.gettimeout() != step:
         sock.settimeout(step)
-    view = data
     last = _now()
     while True:
         try:

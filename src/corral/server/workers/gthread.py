@@ -449,29 +449,14 @@ class ThreadWorker(Worker):
     def send(self, sock: socket.socket, out: bytes | FileChunk, job: Job) -> None:
         """Write one piece of output; the wait for the client is not the app's
         time (--timeout), and is bounded by --send-timeout (sooner when other
-        requests wait for a thread: see :mod:`corral.server.workers._blocking_io`).
-        A non-blocking socket first takes what fits without a wait, which is
-        usually all of it."""
-        if out.__class__ is not bytes:
-            job.pause()
-            try:
-                send_file(sock, out, self.send_timeout,  # type: ignore[arg-type]
-                          needed=self.pool.needed)
-            finally:
-                job.resume()
-            return
-        data: bytes | memoryview = out  # type: ignore[assignment]
-        if sock.__class__ is socket.socket and sock.gettimeout() == 0.0:
-            try:
-                sent = sock.send(data)
-            except BlockingIOError:
-                sent = 0
-            if sent == len(data):
-                return
-            data = memoryview(data)[sent:]
+        requests wait for a thread: see :mod:`corral.server.workers._blocking_io`)."""
         job.pause()
+        needed = self.pool.needed
         try:
-            send_all(sock, data, self.send_timeout, needed=self.pool.needed)
+            if out.__class__ is bytes:
+                send_all(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
+            else:
+                send_file(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
         finally:
             job.resume()
 
