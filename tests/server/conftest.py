@@ -1,6 +1,6 @@
-"""The request-head tests run twice: on the compiled head scanner and on its
-Python definition (see corral.server.http.headscan), so both stay tested
-whichever one a machine installs."""
+"""The request-head and response-head tests run twice: on the compiled head
+scanner and on its Python definition (see corral.server.http.headscan), so
+both stay tested whichever one a machine installs."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from corral.server.http import headscan
 
 # the test modules that read request heads in-process
 _HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_parser_properties",
-               "test_corpus", "test_environ", "test_body"}
+               "test_corpus", "test_environ", "test_body", "test_response",
+               "test_whole_bodies"}
 # fixtures of tests that talk to a server process (which uses what it installed)
 _SERVED = {"server", "serve", "worker_args", "corpus_server"}
 _SCANNERS = {
-    "compiled": (headscan.scan_head, headscan.sort_fields),
-    "python": (headscan.python_scan_head, headscan.python_sort_fields),
+    "compiled": (headscan.scan_head, headscan.sort_fields, headscan.field_lines),
+    "python": (headscan.python_scan_head, headscan.python_sort_fields,
+               headscan.python_field_lines),
 }
 
 
@@ -36,13 +38,12 @@ def head_scanner(request: pytest.FixtureRequest) -> Iterator[str]:
     """Which definition of the head scanner a request-head test runs on."""
     if request.param == "compiled" and not headscan.COMPILED:
         pytest.skip("the compiled head scanner is not built here")
-    scan, sort = _SCANNERS[request.param]
-    saved = headscan.scan_head, headscan.sort_fields
-    headscan.scan_head, headscan.sort_fields = scan, sort
+    saved = headscan.scan_head, headscan.sort_fields, headscan.field_lines
+    headscan.scan_head, headscan.sort_fields, headscan.field_lines = _SCANNERS[request.param]
     try:
         yield request.param
     finally:
-        headscan.scan_head, headscan.sort_fields = saved
+        headscan.scan_head, headscan.sort_fields, headscan.field_lines = saved
 
 
 HARNESS = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_parser.py"

@@ -1,7 +1,8 @@
 """The compiled head scanner answers what its Python definition answers
 (:mod:`corral.server.http.headscan`): on the request corpus, on heads around
 the edges of the grammar, on realistic heads with a byte changed, on random
-bytes; and it sorts fields as the Python loop does.  The rest of the request
+bytes; it sorts fields as the Python loop does, and makes a response's
+header lines as the Python loop does.  The rest of the request
 head tests run on both (tests/server/conftest.py)."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corral.server.http import headscan, strict
+from corral.server.http import headscan, response, strict
 from tests.server.parsing import property_settings
 from tests.server.test_head_grammar import EDGE_FIELDS, EDGE_LINES, GOOD_FIELDS, GOOD_LINES, heads
 
@@ -32,6 +33,7 @@ CORPUS = sorted((ROOT / "tests" / "corpus").rglob("*.http"))
 PROPERTY = property_settings(500)
 compiled_scan = headscan.scan_head
 compiled_sort = headscan.sort_fields
+compiled_lines = headscan.field_lines
 
 
 def both(data: bytes, start: int = 0, end: int | None = None) -> Any:
@@ -189,6 +191,55 @@ def test_sort_fields_passes_errors_on() -> None:
         compiled_sort([("X-New", "v")], {}, broken)
     with pytest.raises(TypeError):
         compiled_sort([("X-New", "v")], {"X-New": "not an entry"}, broken)
+
+
+# response header items: good ones of every kind, and items start_response refuses
+ITEMS = [("Content-Type", "text/plain"), ("Content-Length", "13"), ("Content-Length", "0"),
+         ("Date", "Thu, 01 Jan 1970 00:00:00 GMT"), ("Server", "app"), ("server", "x"),
+         ("Connection", "close"), ("Connection", "keep-alive"), ("Keep-Alive", "5"),
+         ("Transfer-Encoding", "chunked"), ("Set-Cookie", "a=\xe9"), ("X-Empty", ""),
+         ("Bad Name", "v"), ("X-A", "line\r\nbreak"), ("X-B", "\u20ac"), ("Content-Length", "x"),
+         ["X-List", "v"], ("X-Three", "v", "w"), "X-Str", (b"X-Bytes", "v"), ("X-C", 1)]
+
+
+class Item(tuple):  # type: ignore[type-arg]
+    """A tuple subclass: checked each time, never looked up in the table."""
+
+
+def run_lines(lines: Any, code: int, headers: list[Any], table: dict[Any, Any]) -> Any:
+    try:
+        return lines(b"HTTP/1.1 %d X\r\n" % code, code, headers, table, response._check_field)
+    except Exception as exc:  # the same error, from the same check
+        return type(exc), str(exc)
+
+
+@PROPERTY
+@given(st.lists(st.one_of(st.sampled_from(ITEMS), st.builds(Item, st.sampled_from(ITEMS[:8]))),
+                max_size=20),
+       st.sampled_from([200, 204, 304, 404]), st.booleans())
+def test_field_lines(headers: list[Any], code: int, known: bool) -> None:
+    table: dict[Any, Any] = {}
+    if known:  # the table as start_response fills it: the good exact tuples
+        for item in ITEMS:
+            try:
+                table[item] = response._check_field(item)
+            except (AssertionError, TypeError):
+                pass
+    expected = run_lines(headscan.python_field_lines, code, headers, table)
+    assert run_lines(compiled_lines, code, headers, table) == expected
+
+
+@compiled_only
+def test_field_lines_refuses_what_is_not_an_entry() -> None:
+    with pytest.raises(TypeError):
+        compiled_lines(b"", 200, [("A", "b")], {("A", "b"): (0, "a str", 0)}, response._check_field)
+    with pytest.raises(TypeError):
+        compiled_lines(b"", 200, [("A", "b")], {}, lambda item: None)
+    with pytest.raises(ZeroDivisionError):
+        compiled_lines(b"", 200, [("A", "b")], {}, lambda item: 1 // 0)
+    many = [(f"X-{i}", "v") for i in range(100)]  # more than fit without a heap array
+    assert (compiled_lines(b"S\r\n", 200, many, {}, response._check_field)
+            == headscan.python_field_lines(b"S\r\n", 200, many, {}, response._check_field))
 
 
 def test_without_a_compiler_the_python_definitions_serve(tmp_path: Path) -> None:

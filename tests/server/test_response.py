@@ -165,6 +165,13 @@ def raise_in_close(environ: dict[str, Any], start_response: Any) -> Any:
     return Body([b"x"])
 
 
+class TextAfterEmpty:
+    """A body whose second item is text (each iteration a new iterator)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter([b"", "text"])
+
+
 def bad_header(value: str) -> App:
     return simple([b"x"], headers=[("X-Bad", value)])
 
@@ -176,7 +183,7 @@ def bad_header(value: str) -> App:
     simple([b"x"], headers=[("Bad Name", "x")]),
     simple([b"x"], status="OK"), simple([b"x"], status="20 OK"),
     simple([b"x"], status="200 OK\r\nX: y"), simple(["text, not bytes"]),
-    simple(iter([b"", "text"])),
+    simple(TextAfterEmpty()),
 ], ids=["raises", "no-start-response", "twice", "non-iterable", "raise-in-iter",
         "raise-in-close", "crlf", "lf", "nul", "non-latin1", "name",
         "status-no-code", "status-short", "status-crlf", "str-body", "str-chunk"])

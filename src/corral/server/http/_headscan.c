@@ -1,4 +1,4 @@
-/* The compiled form of two steps of corral.server.http.headscan.
+/* The compiled form of the three steps of corral.server.http.headscan.
  *
  * Optional: when this file cannot be built (no compiler where corral is
  * installed) or CORRAL_PURE_PYTHON is set, headscan.py runs its own Python
@@ -27,6 +27,16 @@
  *       key, repeated keys' values joined with ","; notable: (kind, name, value)
  *       for every pair whose kind is not 0, in order; underscored: whether any
  *       key was None (those pairs are left out of by_key).
+ *
+ *   field_lines(first, code, headers, table, check)
+ *           -> (lines, content_length, own, close, dropped)
+ *       A response's header items, each looked up in the dict ``table`` (exact
+ *       tuples only) or given to ``check(item)``: (kind, line, length) entries.
+ *       lines: ``first`` and the lines that go out, joined; content_length:
+ *       the last length's, None without one (a length is not sent with status
+ *       204 or 304); own: 1 for a Date, 2 for a Server field (or-ed); close:
+ *       a Connection: close was there; dropped: the names of the fields
+ *       dropped, a tuple.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -336,11 +346,164 @@ fail:
     return NULL;
 }
 
+/* field_lines(first, code, headers, table, check)
+ *     -> (lines, content_length, own, close, dropped)
+ * The response head's lines from the status line on (see headscan.py). */
+#define KIND_PLAIN 0
+#define KIND_LENGTH 1
+#define KIND_DATE 2
+#define KIND_SERVER 3
+#define KIND_CLOSE 4
+#define KIND_DROP 5
+#define FEW_ITEMS 16
+
+static PyObject *
+field_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5 || !PyBytes_Check(args[0]) || !PyList_Check(args[2])
+            || !PyDict_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "field_lines(first: bytes, code, headers: list, table: dict, check)");
+        return NULL;
+    }
+    long code = PyLong_AsLong(args[1]);
+    if (code == -1 && PyErr_Occurred()) return NULL;
+    PyObject *first = args[0], *headers = args[2], *table = args[3], *check = args[4];
+    PyObject *few[FEW_ITEMS];
+    PyObject **kept = few;  /* the lines that go out, each a new reference */
+    Py_ssize_t count = 0, room = FEW_ITEMS, size = PyBytes_GET_SIZE(first);
+    PyObject *clen = Py_None, *dropped = NULL, *result = NULL;
+    int own = 0, close = 0;
+    Py_INCREF(clen);
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(headers); k++) {
+        PyObject *item = PyList_GET_ITEM(headers, k);
+        Py_INCREF(item);  /* check() may change the list */
+        PyObject *entry = NULL;
+        if (PyTuple_CheckExact(item)) {
+            entry = PyDict_GetItemWithError(table, item);
+            if (entry != NULL) {
+                Py_INCREF(entry);
+            } else if (PyErr_Occurred()) {
+                Py_DECREF(item);
+                goto done;
+            }
+        }
+        if (entry == NULL) {
+            entry = PyObject_CallOneArg(check, item);
+            if (entry == NULL) {
+                Py_DECREF(item);
+                goto done;
+            }
+        }
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 3
+                || !PyBytes_Check(PyTuple_GET_ITEM(entry, 1))) {
+            Py_DECREF(entry);
+            Py_DECREF(item);
+            PyErr_SetString(PyExc_TypeError, "an entry must be a (kind, line, length) tuple");
+            goto done;
+        }
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        PyObject *line = PyTuple_GET_ITEM(entry, 1);
+        int keep = 1;
+        if (kind == -1 && PyErr_Occurred()) {
+            Py_DECREF(entry);
+            Py_DECREF(item);
+            goto done;
+        }
+        if (kind == KIND_LENGTH) {
+            if (code == 204 || code == 304) {
+                keep = 0;  /* RFC 9110 8.6: never sent with these statuses */
+            } else {
+                Py_SETREF(clen, Py_NewRef(PyTuple_GET_ITEM(entry, 2)));
+            }
+        } else if (kind == KIND_DATE) {
+            own |= 1;
+        } else if (kind == KIND_SERVER) {
+            own |= 2;
+        } else if (kind == KIND_CLOSE) {
+            close = 1;
+            keep = 0;
+        } else if (kind != KIND_PLAIN) {  /* KIND_DROP: the item's name */
+            keep = 0;
+            PyObject *name = PySequence_GetItem(item, 0);
+            if (name == NULL || (dropped == NULL && (dropped = PyList_New(0)) == NULL)
+                    || PyList_Append(dropped, name) < 0) {
+                Py_XDECREF(name);
+                Py_DECREF(entry);
+                Py_DECREF(item);
+                goto done;
+            }
+            Py_DECREF(name);
+        }
+        if (keep) {
+            if (count == room) {
+                Py_ssize_t more = room * 2;
+                PyObject **grown = PyMem_Malloc((size_t)more * sizeof(PyObject *));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    Py_DECREF(entry);
+                    Py_DECREF(item);
+                    goto done;
+                }
+                memcpy(grown, kept, (size_t)count * sizeof(PyObject *));
+                if (kept != few) PyMem_Free(kept);
+                kept = grown;
+                room = more;
+            }
+            kept[count++] = Py_NewRef(line);
+            size += PyBytes_GET_SIZE(line);
+        }
+        Py_DECREF(entry);
+        Py_DECREF(item);
+    }
+    {
+        PyObject *lines = PyBytes_FromStringAndSize(NULL, size);
+        if (lines == NULL) goto done;
+        char *out = PyBytes_AS_STRING(lines);
+        memcpy(out, PyBytes_AS_STRING(first), (size_t)PyBytes_GET_SIZE(first));
+        out += PyBytes_GET_SIZE(first);
+        for (Py_ssize_t k = 0; k < count; k++) {
+            memcpy(out, PyBytes_AS_STRING(kept[k]), (size_t)PyBytes_GET_SIZE(kept[k]));
+            out += PyBytes_GET_SIZE(kept[k]);
+        }
+        PyObject *names = dropped != NULL ? PyList_AsTuple(dropped) : PyTuple_New(0);
+        PyObject *owned = PyLong_FromLong(own);
+        if (names == NULL || owned == NULL) {
+            Py_DECREF(lines);
+            Py_XDECREF(names);
+            Py_XDECREF(owned);
+            goto done;
+        }
+        result = PyTuple_New(5);
+        if (result == NULL) {
+            Py_DECREF(lines);
+            Py_DECREF(names);
+            Py_DECREF(owned);
+            goto done;
+        }
+        PyTuple_SET_ITEM(result, 0, lines);
+        PyTuple_SET_ITEM(result, 1, Py_NewRef(clen));
+        PyTuple_SET_ITEM(result, 2, owned);
+        PyTuple_SET_ITEM(result, 3, Py_NewRef(close ? Py_True : Py_False));
+        PyTuple_SET_ITEM(result, 4, names);
+    }
+done:
+    for (Py_ssize_t k = 0; k < count; k++) Py_DECREF(kept[k]);
+    if (kept != few) PyMem_Free(kept);
+    Py_DECREF(clen);
+    Py_XDECREF(dropped);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan_head", (PyCFunction)(void (*)(void))scan_head, METH_FASTCALL,
      "scan_head(data, start, end): (method, target, minor, fields, stop), or None."},
     {"sort_fields", (PyCFunction)(void (*)(void))sort_fields, METH_FASTCALL,
      "sort_fields(fields, names, name_of): (by_key, notable, underscored)."},
+    {"field_lines", (PyCFunction)(void (*)(void))field_lines, METH_FASTCALL,
+     "field_lines(first, code, headers, table, check): "
+     "(lines, content_length, own, close, dropped)."},
     {NULL, NULL, 0, NULL},
 };
 

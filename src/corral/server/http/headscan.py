@@ -1,6 +1,6 @@
-"""The two steps of reading a request head that run for every request, each
-defined here in Python and, where a C compiler was at hand when corral was
-installed, also compiled (``_headscan.c``) for speed.
+"""The steps of reading a request head and writing a response head that run
+for every request, each defined here in Python and, where a C compiler was at
+hand when corral was installed, also compiled (``_headscan.c``) for speed.
 
 * :func:`scan_head`: the whole-head form of the request-head grammar (see
   :mod:`corral.server.http.strict`): method, target, minor version, the
@@ -10,6 +10,9 @@ installed, also compiled (``_headscan.c``) for speed.
   never made here).
 * :func:`sort_fields`: the fields keyed for the WSGI environ, and the ones the
   head checks must look at.
+* :func:`field_lines`: a response's header lines from the items the
+  application gave ``start_response``, and what the server must know of them
+  (see :mod:`corral.server.http.response`, which checks each item).
 
 The Python definitions are the reference: the compiled ones must answer the
 same for every input, which the tests check on both (the request-head tests run
@@ -24,11 +27,17 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from typing import Any
 
 Fields = list[tuple[str, str]]
 Scanned = tuple[str, str, int, Fields, int]
 Entry = tuple[int, "str | None"]  # a name's kind (0: nothing to check) and environ key
 Sorted = tuple[dict[str, str], list[tuple[int, str, str]], bool]
+# what a response header item is to the server: (kind, its line, a Content-Length's length)
+LineEntry = tuple[int, bytes, int]
+Lines = tuple[bytes, "int | None", int, bool, tuple[str, ...]]
+# the kinds of response header item
+PLAIN, LENGTH, DATE, SERVER, CLOSE, DROP = range(6)
 
 # Every repetition below is followed by a character it cannot match, so none ever
 # backtracks: where possessive quantifiers exist (3.11) they say so, and are faster.
@@ -92,9 +101,51 @@ def python_sort_fields(fields: Fields, names: dict[str, Entry],
     return by_key, notable, underscored
 
 
+def python_field_lines(first: bytes, code: int, headers: list[Any],
+                       table: dict[object, LineEntry],
+                       check: Callable[[object], LineEntry]) -> Lines:
+    """The response head's lines from the status line (``first``) on, for a
+    status ``code`` and the header items of ``headers``, each looked up in
+    ``table`` (exact tuples only) or given to ``check``, which raises for a
+    bad one: the lines that go out, joined; the Content-Length (the last one;
+    None without one, and a length is not sent with 204 or 304); bit 1 set
+    for a Date item, bit 2 for a Server item; whether a ``Connection: close``
+    item was there; the names of the items dropped (hop-by-hop fields)."""
+    lines = [first]
+    dropped: list[str] = []
+    clen: int | None = None
+    close = False
+    own = 0
+    get = table.get
+    for item in headers:
+        entry = get(item) if item.__class__ is tuple else None
+        kind, line, length = entry or check(item)
+        if kind == PLAIN:
+            lines.append(line)
+            continue
+        if kind == LENGTH:
+            if code == 204 or code == 304:
+                continue  # RFC 9110 8.6: never sent with these statuses
+            clen = length
+        elif kind == DATE:
+            own |= 1
+        elif kind == SERVER:
+            own |= 2
+        elif kind == CLOSE:
+            close = True
+            continue
+        else:  # DROP
+            dropped.append(item[0])  # type: ignore[index]
+            continue
+        lines.append(line)
+    return b"".join(lines), clen, own, close, tuple(dropped)
+
+
 scan_head: Callable[[bytes | bytearray, int, int], Scanned | None] = python_scan_head
 sort_fields: Callable[[Fields, dict[str, Entry], Callable[[str], Entry]], Sorted] = (
     python_sort_fields)
+field_lines: Callable[[bytes, int, list[Any], dict[object, LineEntry],
+                       Callable[[object], LineEntry]], Lines] = python_field_lines
 COMPILED = False
 
 if not os.environ.get("CORRAL_PURE_PYTHON"):
@@ -105,4 +156,5 @@ if not os.environ.get("CORRAL_PURE_PYTHON"):
     else:
         scan_head = _headscan.scan_head
         sort_fields = _headscan.sort_fields
+        field_lines = _headscan.field_lines
         COMPILED = True

@@ -22,6 +22,7 @@ from email.utils import formatdate
 from types import TracebackType
 from typing import IO, Any
 
+from corral.server.http import headscan
 from corral.server.http.errors import STATUS_REASONS
 
 SERVER_HEADER = "corral"
@@ -35,7 +36,6 @@ HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
      "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"}
 )
-_NO_LENGTH = (204, 304)  # statuses whose response never carries Content-Length
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -109,9 +109,8 @@ class FileWrapper:
 # Cache-Control, a Content-Length of a common size) even when the lists they come
 # in differ, and statuses repeat.  Bounded; items seen once (a cookie) are checked
 # each time once the tables are full.
-_PLAIN, _LENGTH, _DATE, _SERVER, _CLOSE, _DROP = range(6)
 # (name, value) -> (kind, the header line encoded, the length of a Content-Length)
-_FIELDS: dict[tuple[str, str], tuple[int, bytes, int]] = {}
+_FIELDS: dict[object, headscan.LineEntry] = {}
 _STATUSES: dict[str, tuple[int, bytes]] = {}  # status -> (code, encoded with CRLF)
 _TABLE_MAX = 1024
 
@@ -133,7 +132,7 @@ def _check_status(status: Any) -> tuple[int, bytes]:
     return code, line
 
 
-def _check_field(item: Any) -> tuple[int, bytes, int]:
+def _check_field(item: Any) -> headscan.LineEntry:
     """(kind, header line, Content-Length or 0) of one ``start_response`` header
     item; AssertionError when it is malformed."""
     if not isinstance(item, tuple) or len(item) != 2:
@@ -150,14 +149,16 @@ def _check_field(item: Any) -> tuple[int, bytes, int]:
     lname = name.lower()
     length = 0
     if lname in HOP_BY_HOP:
-        kind = _CLOSE if lname == "connection" and value.strip().lower() == "close" else _DROP
+        kind = (headscan.CLOSE if lname == "connection" and value.strip().lower() == "close"
+                else headscan.DROP)
     elif lname == "content-length":
         if not (value.strip().isdigit() and value.isascii()):
             raise AssertionError(f"invalid Content-Length {value!r}")
-        kind = _LENGTH
+        kind = headscan.LENGTH
         length = int(value)
     else:
-        kind = _DATE if lname == "date" else _SERVER if lname == "server" else _PLAIN
+        kind = (headscan.DATE if lname == "date" else headscan.SERVER if lname == "server"
+                else headscan.PLAIN)
     entry = (kind, line, length)
     # only exact types are kept: a subclass may compare or hash otherwise
     if (item.__class__ is tuple and name.__class__ is str and value.__class__ is str
@@ -205,33 +206,8 @@ class Response:
         code, status_bytes = known or _check_status(status)
         if not isinstance(headers, list):
             raise AssertionError("headers must be a list of (name, value) tuples")
-        fields = _FIELDS
-        lines: list[bytes] = [status_bytes]
-        dropped: list[str] = []
-        clen: int | None = None
-        must_close = False
-        own = 0
-        for item in headers:
-            entry = fields.get(item) if item.__class__ is tuple else None
-            kind, line, length = entry or _check_field(item)
-            if kind == _PLAIN:
-                lines.append(line)
-                continue
-            if kind == _LENGTH:
-                if code in _NO_LENGTH:
-                    continue  # RFC 9110 8.6: never sent with these statuses
-                clen = length
-            elif kind == _DATE:
-                own |= 1
-            elif kind == _SERVER:
-                own |= 2
-            elif kind == _CLOSE:
-                must_close = True
-                continue
-            else:  # _DROP
-                dropped.append(item[0])
-                continue
-            lines.append(line)
+        lines, clen, own, must_close, dropped = headscan.field_lines(
+            status_bytes, code, headers, _FIELDS, _check_field)
         if dropped and self._log is not None:
             self._log.warning("Dropped hop-by-hop response header(s) set by the "
                               "application: %s", ", ".join(dropped))
@@ -241,7 +217,7 @@ class Response:
         self.content_length = clen
         self.must_close = must_close
         self._own = own
-        self._line = b"".join(lines)
+        self._line = lines
         return self.writes.append
 
 
