@@ -3,8 +3,9 @@
 Needs atheris (``pip install atheris``), which is not a project dependency; see
 fuzz/README.md.  Every input is cut into pieces at points taken from the input
 itself; the only exception either parser may raise is its ``ParseError``.  Where
-the compiled head scanner is built, it must answer what its Python definition
-answers for every head-shaped span of the input.
+the compiled head scanner is built, it (and the compiled head reader) must
+answer what its Python definition answers for every head-shaped span of the
+input.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from corral.server.http import headscan
+from corral.server.http import headscan, strict
 from corral.server.http.errors import ParseError
 from corral.server.http.parser import Limits, RequestParser
 from corral.server.http.proxy import ProxyHeaderParser
@@ -52,6 +53,16 @@ def feed_proxy_parser(pieces: list[bytes]) -> None:
         pass
 
 
+def read_head(match_head: strict.MatchHead, data: bytes, start: int, stop: int,
+              limits: Limits | None = None) -> object:
+    """What ``match_head`` makes of ``data[start:stop]``: (head, end), None, or
+    the status and reason of the ParseError it raised."""
+    try:
+        return match_head(data, start, stop, limits or LIMITS)
+    except ParseError as exc:
+        return exc.status, exc.reason
+
+
 def compare_head_scanners(data: bytes) -> None:
     """The compiled and the Python head scanner agree on each span of ``data``
     from its start or a blank line to the next blank line, and from there to
@@ -67,6 +78,10 @@ def compare_head_scanners(data: bytes) -> None:
             compiled = headscan.scan_head(data, start, stop)
             if compiled != headscan.python_scan_head(data, start, stop):
                 raise AssertionError(f"head scanners differ on {data[start:stop]!r}")
+            if (strict.match_head is not strict.python_match_head
+                    and read_head(strict.match_head, data, start, stop)
+                    != read_head(strict.python_match_head, data, start, stop)):
+                raise AssertionError(f"head readers differ on {data[start:stop]!r}")
         if end == len(data):
             return
         start = end

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from corral.server.http import headscan
+from corral.server.http import headscan, strict
 
 # the test modules that read request heads in-process
 _HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_parser_properties",
@@ -20,9 +20,10 @@ _HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_pars
 # fixtures of tests that talk to a server process (which uses what it installed)
 _SERVED = {"server", "serve", "worker_args", "corpus_server"}
 _SCANNERS = {
-    "compiled": (headscan.scan_head, headscan.sort_fields, headscan.field_lines),
+    "compiled": (headscan.scan_head, headscan.sort_fields, headscan.field_lines,
+                 strict.match_head),
     "python": (headscan.python_scan_head, headscan.python_sort_fields,
-               headscan.python_field_lines),
+               headscan.python_field_lines, strict.python_match_head),
 }
 
 
@@ -38,22 +39,29 @@ def head_scanner(request: pytest.FixtureRequest) -> Iterator[str]:
     """Which definition of the head scanner a request-head test runs on."""
     if request.param == "compiled" and not headscan.COMPILED:
         pytest.skip("the compiled head scanner is not built here")
-    saved = headscan.scan_head, headscan.sort_fields, headscan.field_lines
-    headscan.scan_head, headscan.sort_fields, headscan.field_lines = _SCANNERS[request.param]
+    saved = headscan.scan_head, headscan.sort_fields, headscan.field_lines, strict.match_head
+    (headscan.scan_head, headscan.sort_fields, headscan.field_lines,
+     strict.match_head) = _SCANNERS[request.param]
     try:
         yield request.param
     finally:
-        headscan.scan_head, headscan.sort_fields, headscan.field_lines = saved
+        (headscan.scan_head, headscan.sort_fields, headscan.field_lines,
+         strict.match_head) = saved
 
 
 HARNESS = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_parser.py"
 
 
-@pytest.fixture(scope="module")
-def harness() -> ModuleType:
+def load_harness() -> ModuleType:
     """The atheris harness in fuzz/ (loaded from its file: fuzz/ is no package)."""
     spec = importlib.util.spec_from_file_location("fuzz_parser", HARNESS)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def harness() -> ModuleType:
+    """The atheris harness in fuzz/."""
+    return load_harness()

@@ -22,6 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.server.http import headscan, response, strict
+from corral.server.http.head import UNDERSCORE_REFUSE, Limits, RequestHead
+from tests.server.conftest import load_harness
 from tests.server.parsing import property_settings
 from tests.server.test_head_grammar import EDGE_FIELDS, EDGE_LINES, GOOD_FIELDS, GOOD_LINES, heads
 
@@ -34,6 +36,8 @@ PROPERTY = property_settings(500)
 compiled_scan = headscan.scan_head
 compiled_sort = headscan.sort_fields
 compiled_lines = headscan.field_lines
+compiled_match = strict.match_head
+fuzz = load_harness()
 
 
 def both(data: bytes, start: int = 0, end: int | None = None) -> Any:
@@ -41,6 +45,9 @@ def both(data: bytes, start: int = 0, end: int | None = None) -> Any:
     expected = headscan.python_scan_head(data, start, end)
     assert compiled_scan(data, start, end) == expected
     assert compiled_scan(bytearray(data), start, end) == expected
+    for limits in (Limits(), LIMITS[1]):
+        read = fuzz.read_head(strict.python_match_head, data, start, end, limits)
+        assert fuzz.read_head(compiled_match, data, start, end, limits) == read
     return expected
 
 
@@ -191,6 +198,53 @@ def test_sort_fields_passes_errors_on() -> None:
         compiled_sort([("X-New", "v")], {}, broken)
     with pytest.raises(TypeError):
         compiled_sort([("X-New", "v")], {"X-New": "not an entry"}, broken)
+
+
+# heads whose every check make_head makes is put to the test
+METHODS = ["GET", "get", "POST", "CONNECT", "connect", "OPTIONS", "M-1", "DELETE"]
+TARGETS = ["/", "/a/b?x=1&y", "/a#frag?x", "/a?b#c?d", "/%41?q=%20", "*", "http://h:80/x?y",
+           "https://h", "h:443", "[::1]:80", "a/b", "/?", "/#", "//x"]
+NOTABLE = ["Host: h", "Host: h", "host: other", "Content-Length: 5", "Content-Length: 05",
+           "content-length: 0", "Content-Length: ", "Content-Length: 1234567890123456789",
+           "Content-Length: 00000000000000000000000012", "Content-Length: x",
+           "Content-Length: \xb2", "Transfer-Encoding: chunked", "Transfer-Encoding: gzip",
+           "Connection: close", "Connection: Keep-Alive", "connection: KEEP-ALIVE",
+           "Connection: upgrade", "Connection: close, upgrade", "Connection: ",
+           "Connection: cl\xf6se", "Upgrade: websocket", "Expect: 100-continue",
+           "Expect: other", "Content-Type: text/plain", "content-type: a/b", "X_Under: 1",
+           "SCRIPT_NAME: /x", "X-Other: v", "Cookie: a=b"]
+LIMITS = [Limits(), Limits(request_line=40, fields=4, field_size=60, body=3),
+          Limits(casefold=True), Limits(underscore=UNDERSCORE_REFUSE),
+          Limits(underscore=UNDERSCORE_REFUSE, forwarders=frozenset({"*"})), Limits(body=5)]
+
+
+@PROPERTY
+@given(st.sampled_from(METHODS), st.sampled_from(TARGETS), st.sampled_from(["0", "1"]),
+       st.lists(st.sampled_from(NOTABLE), max_size=6), st.sampled_from(LIMITS))
+def test_read_head(method: str, target: str, minor: str, fields: list[str],
+                   limits: Limits) -> None:
+    """The compiled head reader makes what strict.make_head makes of every
+    head, or raises what it raises, or leaves it to the line reader as it does."""
+    data = "".join(f"{line}\r\n" for line in [f"{method} {target} HTTP/1.{minor}", *fields, ""])
+    raw = b"xy" + data.encode("latin-1") + b"GET"
+    expected = fuzz.read_head(strict.python_match_head, raw, 2, len(raw), limits)
+    assert fuzz.read_head(compiled_match, raw, 2, len(raw), limits) == expected
+    assert fuzz.read_head(compiled_match, bytearray(raw), 2, len(raw), limits) == expected
+
+
+@compiled_only
+def test_read_head_is_bound_to_the_head_it_fills() -> None:
+    from corral.server.http import _headscan  # type: ignore[attr-defined]
+
+    class Other:
+        __slots__ = ("method", "url")
+
+    with pytest.raises(TypeError, match="slots"):
+        _headscan.bind(strict.make_head, Other, {}, strict._name, (1, 0), (1, 1))
+    with pytest.raises(AttributeError):
+        compiled_match(b"GET / HTTP/1.1\r\n\r\n", 0, 18, object())
+    # a head of the type bound first, still
+    assert type(compiled_match(b"GET / HTTP/1.0\r\n\r\n", 0, 18, Limits())[0]) is RequestHead
 
 
 # response header items: good ones of every kind, and items start_response refuses

@@ -40,6 +40,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -150,35 +151,18 @@ request_line(const unsigned char *p, Py_ssize_t n, Py_ssize_t *method_end,
     return i + 10;
 }
 
-static PyObject *
-scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The whole-head form over p[0:n]: 1 with *method, *target and *fields set
+ * (new references), *minor and *stop (where the head ends, from p); 0 for a
+ * head not of the form or not whole in p[0:n]; -1 with an exception set. */
+static int
+scan(const unsigned char *p, Py_ssize_t n, PyObject **method, PyObject **target,
+     int *minor, PyObject **fields, Py_ssize_t *stop)
 {
-    (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "scan_head(data, start, end)");
-        return NULL;
-    }
-    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
-    if (start == -1 && PyErr_Occurred()) return NULL;
-    Py_ssize_t end = PyLong_AsSsize_t(args[2]);
-    if (end == -1 && PyErr_Occurred()) return NULL;
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
-    if (start < 0 || end > view.len || start > end) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "start and end must lie within data");
-        return NULL;
-    }
-    const unsigned char *p = (const unsigned char *)view.buf + start;
-    Py_ssize_t n = end - start;
     Py_ssize_t method_end = 0, target_end = 0;
-    int minor = 0;
-    PyObject *fields = NULL, *result = NULL;
-
-    Py_ssize_t i = request_line(p, n, &method_end, &target_end, &minor);
-    if (i < 0) goto none;
-    fields = PyList_New(0);
-    if (fields == NULL) goto done;
+    Py_ssize_t i = request_line(p, n, &method_end, &target_end, minor);
+    if (i < 0) return 0;
+    PyObject *list = PyList_New(0);
+    if (list == NULL) return -1;
     for (;;) {
         if (i < n && p[i] == '\r') {  /* the blank line: where the head ends */
             if (i + 1 < n && p[i + 1] == '\n') {
@@ -196,12 +180,12 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         unsigned char k;
         for (;;) {  /* words of plain ASCII, then bytes up to eight at a time */
             i = skip_words(p, i, n, 0x20);
-            Py_ssize_t stop = i + 8 < n ? i + 8 : n;
-            while (i < stop && (k = VALUE[p[i]]) != 0) {
+            Py_ssize_t until = i + 8 < n ? i + 8 : n;
+            while (i < until && (k = VALUE[p[i]]) != 0) {
                 kinds |= k;
                 i++;
             }
-            if (i < stop || i >= n) break;
+            if (i < until || i >= n) break;
         }
         if (i + 1 >= n || p[i] != '\r' || p[i + 1] != '\n') goto none;
         Py_ssize_t v1 = i;
@@ -209,52 +193,97 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         while (v0 < v1 && (p[v0] == ' ' || p[v0] == '\t')) v0++;
         while (v1 > v0 && (p[v1 - 1] == ' ' || p[v1 - 1] == '\t')) v1--;
         PyObject *name = token_str(p + name_at, name_end - name_at);
-        if (name == NULL) goto done;
+        if (name == NULL) goto fail;
         PyObject *value = (kinds & 2)
             ? PyUnicode_DecodeLatin1((const char *)p + v0, v1 - v0, NULL)
             : ascii_str(p + v0, v1 - v0);
         if (value == NULL) {
             Py_DECREF(name);
-            goto done;
+            goto fail;
         }
         PyObject *pair = PyTuple_New(2);
         if (pair == NULL) {
             Py_DECREF(name);
             Py_DECREF(value);
-            goto done;
+            goto fail;
         }
         PyTuple_SET_ITEM(pair, 0, name);
         PyTuple_SET_ITEM(pair, 1, value);
-        int failed = PyList_Append(fields, pair);
+        int failed = PyList_Append(list, pair);
         Py_DECREF(pair);
-        if (failed) goto done;
+        if (failed) goto fail;
     }
-    {
-        PyObject *method = token_str(p, method_end);
-        PyObject *target = ascii_str(p + method_end + 1, target_end - method_end - 1);
-        PyObject *version = PyLong_FromLong(minor);
-        PyObject *stop = PyLong_FromSsize_t(start + i);
-        if (method != NULL && target != NULL && version != NULL && stop != NULL
-                && (result = PyTuple_New(5)) != NULL) {
-            PyTuple_SET_ITEM(result, 0, method);
-            PyTuple_SET_ITEM(result, 1, target);
-            PyTuple_SET_ITEM(result, 2, version);
-            PyTuple_SET_ITEM(result, 3, Py_NewRef(fields));
-            PyTuple_SET_ITEM(result, 4, stop);
-        } else {
-            Py_XDECREF(method);
-            Py_XDECREF(target);
-            Py_XDECREF(version);
-            Py_XDECREF(stop);
-        }
+    *method = token_str(p, method_end);
+    *target = ascii_str(p + method_end + 1, target_end - method_end - 1);
+    if (*method == NULL || *target == NULL) {
+        Py_CLEAR(*method);
+        Py_CLEAR(*target);
+        goto fail;
     }
-    goto done;
+    *fields = list;
+    *stop = i;
+    return 1;
 none:
-    result = Py_NewRef(Py_None);
-done:
-    Py_XDECREF(fields);
+    Py_DECREF(list);
+    return 0;
+fail:
+    Py_DECREF(list);
+    return -1;
+}
+
+/* The bytes of data[start:end] (a buffer the caller releases), or NULL with an
+ * exception set. */
+static const unsigned char *
+span(PyObject *data, PyObject *start_obj, PyObject *end_obj, Py_buffer *view,
+     Py_ssize_t *start, Py_ssize_t *n)
+{
+    *start = PyLong_AsSsize_t(start_obj);
+    if (*start == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t end = PyLong_AsSsize_t(end_obj);
+    if (end == -1 && PyErr_Occurred()) return NULL;
+    if (PyObject_GetBuffer(data, view, PyBUF_SIMPLE) < 0) return NULL;
+    if (*start < 0 || end > view->len || *start > end) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_ValueError, "start and end must lie within data");
+        return NULL;
+    }
+    *n = end - *start;
+    return (const unsigned char *)view->buf + *start;
+}
+
+static PyObject *
+scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "scan_head(data, start, end)");
+        return NULL;
+    }
+    Py_buffer view;
+    Py_ssize_t start, n, stop = 0;
+    const unsigned char *p = span(args[0], args[1], args[2], &view, &start, &n);
+    if (p == NULL) return NULL;
+    PyObject *method = NULL, *target = NULL, *fields = NULL, *result = NULL;
+    int minor = 0;
+    int found = scan(p, n, &method, &target, &minor, &fields, &stop);
     PyBuffer_Release(&view);
-    return result;
+    if (found <= 0) return found == 0 ? Py_NewRef(Py_None) : NULL;
+    PyObject *version = PyLong_FromLong(minor);
+    PyObject *end = PyLong_FromSsize_t(start + stop);
+    if (version != NULL && end != NULL && (result = PyTuple_New(5)) != NULL) {
+        PyTuple_SET_ITEM(result, 0, method);
+        PyTuple_SET_ITEM(result, 1, target);
+        PyTuple_SET_ITEM(result, 2, version);
+        PyTuple_SET_ITEM(result, 3, fields);
+        PyTuple_SET_ITEM(result, 4, end);
+        return result;
+    }
+    Py_DECREF(method);
+    Py_DECREF(target);
+    Py_DECREF(fields);
+    Py_XDECREF(version);
+    Py_XDECREF(end);
+    return NULL;
 }
 
 /* by_key[key] = value, or "old,value" when the key is there already. */
@@ -344,6 +373,267 @@ fail:
     Py_XDECREF(by_key);
     Py_XDECREF(notable);
     return NULL;
+}
+
+/* -- read_head: the head read whole, its meaning checked --------------------- */
+
+/* What bind() gives: the checks in Python (make_head), the head type and where
+ * its fields are kept, the names' table and its filler, the two versions. */
+static PyObject *make_head;
+static PyTypeObject *head_type;
+static PyObject *name_table;
+static PyObject *name_of;
+static PyObject *versions[2];
+static PyObject *empty_str;
+static PyObject *packed_attr;
+enum {
+    H_METHOD, H_RAW_URI, H_PATH, H_QUERY, H_VERSION, H_HEADERS, H_CONTENT_LENGTH,
+    H_CHUNKED, H_KEEP_ALIVE, H_EXPECT_CONTINUE, H_UPGRADE, H_FIELDS, H_UNDERSCORED, H_COUNT
+};
+static const char *head_fields[H_COUNT] = {
+    "method", "raw_uri", "path", "query", "version", "headers", "content_length",
+    "chunked", "keep_alive", "expect_continue", "upgrade", "fields", "underscored",
+};
+static Py_ssize_t head_offsets[H_COUNT];
+/* the kinds of names make_head looks at (strict.py) */
+enum { N_OTHER, N_HOST, N_CTYPE, N_CLEN, N_TE, N_CONN, N_EXPECT, N_UPGRADE, N_UNDER };
+
+static PyObject *
+bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6 || !PyType_Check(args[1]) || !PyDict_Check(args[2])
+            || !PyTuple_Check(args[4]) || !PyTuple_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "bind(make_head, head_type, names: dict, name_of, v10, v11)");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[1];
+    PyObject *slots = PyObject_GetAttrString(args[1], "__slots__");
+    if (slots == NULL) return NULL;
+    Py_ssize_t offsets[H_COUNT];
+    int same = PyTuple_Check(slots) && PyTuple_GET_SIZE(slots) == H_COUNT;
+    for (int k = 0; same && k < H_COUNT; k++) {
+        PyObject *name = PyTuple_GET_ITEM(slots, k);
+        same = PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, head_fields[k]) == 0;
+        PyObject *descr = same ? PyDict_GetItemWithError(type->tp_dict, name) : NULL;
+        same = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+        if (same) offsets[k] = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    Py_DECREF(slots);
+    if (!same) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "the head type's slots are not the ones read_head fills");
+        return NULL;
+    }
+    memcpy(head_offsets, offsets, sizeof offsets);
+    Py_XSETREF(make_head, Py_NewRef(args[0]));
+    Py_XSETREF(head_type, (PyTypeObject *)Py_NewRef(args[1]));
+    Py_XSETREF(name_table, Py_NewRef(args[2]));
+    Py_XSETREF(name_of, Py_NewRef(args[3]));
+    Py_XSETREF(versions[0], Py_NewRef(args[4]));
+    Py_XSETREF(versions[1], Py_NewRef(args[5]));
+    Py_RETURN_NONE;
+}
+
+/* A str equal, ignoring ASCII case, to the lower-case word w. */
+static int
+is_word(PyObject *s, const char *w)
+{
+    Py_ssize_t n = (Py_ssize_t)strlen(w);
+    if (PyUnicode_GET_LENGTH(s) != n || PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) return 0;
+    const unsigned char *c = PyUnicode_1BYTE_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char x = c[i];
+        if (x >= 'A' && x <= 'Z') x += 32;
+        if (x != (unsigned char)w[i]) return 0;
+    }
+    return 1;
+}
+
+/* A Content-Length of 1 to 18 ASCII digits, else -1. */
+static long long
+short_length(PyObject *s)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (n < 1 || n > 18 || PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) return -1;
+    const unsigned char *c = PyUnicode_1BYTE_DATA(s);
+    long long v = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (c[i] < '0' || c[i] > '9') return -1;
+        v = v * 10 + (c[i] - '0');
+    }
+    return v;
+}
+
+/* The head made from what the scan found, for the heads whose checks all pass
+ * without a word from make_head: 1 with *head set, 0 when make_head must say
+ * (anything else), -1 with an exception set. */
+static int
+plain_head(PyObject *method, PyObject *target, int minor, PyObject *pairs,
+           long long body_limit, int refuse_underscore, PyObject **head)
+{
+    /* origin-form target: path and query, the fragment cut off */
+    if (PyUnicode_READ_CHAR(target, 0) != '/' || is_word(method, "connect")) return 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(target);
+    const unsigned char *t = PyUnicode_1BYTE_DATA(target);
+    Py_ssize_t cut = n, mark = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (t[i] == '#') {
+            cut = i;
+            break;
+        }
+        if (t[i] == '?' && mark < 0) mark = i;
+    }
+    int hosts = 0, ctypes = 0, underscored = 0, conn = 0;  /* conn: 1 keep-alive, 2 close */
+    long long clen = -1;
+    PyObject *by_key = PyDict_New();
+    if (by_key == NULL) return -1;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pairs); k++) {
+        PyObject *pair = PyList_GET_ITEM(pairs, k);
+        PyObject *name = PyTuple_GET_ITEM(pair, 0);
+        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        PyObject *entry = PyDict_GetItemWithError(name_table, name);
+        if (entry != NULL) {
+            Py_INCREF(entry);
+        } else if (PyErr_Occurred() || (entry = PyObject_CallOneArg(name_of, name)) == NULL) {
+            goto fail;
+        }
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2) {
+            Py_DECREF(entry);
+            PyErr_SetString(PyExc_TypeError, "a name's entry must be a (kind, key) tuple");
+            goto fail;
+        }
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+        PyObject *key = PyTuple_GET_ITEM(entry, 1);
+        int failed = kind == -1 && PyErr_Occurred();
+        if (!failed) {
+            if (key == Py_None) underscored = 1;
+            else failed = add_value(by_key, key, value) < 0;
+        }
+        Py_DECREF(entry);
+        if (failed) goto fail;
+        switch (kind) {
+        case N_OTHER:
+        case N_UPGRADE:  /* no upgrade without "upgrade" in Connection */
+            break;
+        case N_HOST:
+            hosts++;
+            break;
+        case N_CTYPE:
+            ctypes++;
+            break;
+        case N_CLEN:
+            if (clen >= 0 || (clen = short_length(value)) < 0) goto other;
+            break;
+        case N_CONN:
+            if (conn) goto other;
+            if (is_word(value, "keep-alive")) conn = 1;
+            else if (is_word(value, "close")) conn = 2;
+            else goto other;
+            break;
+        case N_UNDER:
+            if (refuse_underscore) goto other;
+            break;
+        default:  /* Transfer-Encoding, Expect */
+            goto other;
+        }
+    }
+    if (hosts > 1 || (hosts == 0 && minor == 1) || ctypes > 1) goto other;
+    if (body_limit && clen > body_limit) goto other;
+    PyObject *path = mark >= 0 || cut < n ? PyUnicode_Substring(target, 0, mark >= 0 ? mark : cut)
+                                          : Py_NewRef(target);
+    PyObject *query = mark >= 0 ? PyUnicode_Substring(target, mark + 1, cut) : Py_NewRef(empty_str);
+    PyObject *length = clen >= 0 ? PyLong_FromLongLong(clen) : Py_NewRef(Py_None);
+    PyObject *made = head_type->tp_alloc(head_type, 0);
+    if (path == NULL || query == NULL || length == NULL || made == NULL) {
+        Py_XDECREF(path);
+        Py_XDECREF(query);
+        Py_XDECREF(length);
+        Py_XDECREF(made);
+        goto fail;
+    }
+    PyObject *values[H_COUNT] = {
+        Py_NewRef(method), Py_NewRef(target), path, query, Py_NewRef(versions[minor]),
+        Py_NewRef(pairs), length, Py_NewRef(Py_False),
+        Py_NewRef(conn == 2 ? Py_False : conn == 1 || minor == 1 ? Py_True : Py_False),
+        Py_NewRef(Py_False), Py_NewRef(Py_False), by_key,
+        Py_NewRef(underscored ? Py_True : Py_False),
+    };
+    for (int k = 0; k < H_COUNT; k++) *(PyObject **)((char *)made + head_offsets[k]) = values[k];
+    *head = made;
+    return 1;
+other:
+    Py_DECREF(by_key);
+    return 0;
+fail:
+    Py_DECREF(by_key);
+    return -1;
+}
+
+static PyObject *
+read_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "read_head(data, start, end, limits)");
+        return NULL;
+    }
+    if (make_head == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "read_head before bind()");
+        return NULL;
+    }
+    PyObject *packed = PyObject_GetAttr(args[3], packed_attr);
+    if (packed == NULL) return NULL;
+    /* request line, field size, fields, body, refuse "_", casefold */
+    long long lim[6];
+    int ok = PyTuple_Check(packed) && PyTuple_GET_SIZE(packed) == 6;
+    for (int k = 0; ok && k < 6; k++) {
+        lim[k] = PyLong_AsLongLong(PyTuple_GET_ITEM(packed, k));
+        ok = !(lim[k] == -1 && PyErr_Occurred());
+    }
+    Py_DECREF(packed);
+    if (!ok) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "limits.packed: six ints");
+        return NULL;
+    }
+    Py_buffer view;
+    Py_ssize_t start, n, stop = 0;
+    const unsigned char *p = span(args[0], args[1], args[2], &view, &start, &n);
+    if (p == NULL) return NULL;
+    PyObject *method = NULL, *target = NULL, *pairs = NULL, *head = NULL, *result = NULL;
+    int minor = 0;
+    int found = scan(p, n, &method, &target, &minor, &pairs, &stop);
+    PyBuffer_Release(&view);
+    if (found <= 0) return found == 0 ? Py_NewRef(Py_None) : NULL;
+    /* limits a head must be read line by line to be judged by (414, 431) */
+    if ((lim[0] && PyUnicode_GET_LENGTH(target) + 14 > lim[0]) || (lim[1] && stop > lim[1])
+            || (lim[2] && PyList_GET_SIZE(pairs) > lim[2])) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    /* a method to fold to upper case: make_head's to do */
+    found = lim[5] ? 0 : plain_head(method, target, minor, pairs, lim[3], (int)lim[4], &head);
+    if (found == 0) {
+        PyObject *call[5] = {method, target, versions[minor], pairs, args[3]};
+        head = PyObject_Vectorcall(make_head, call, 5, NULL);
+    }
+    if (head != NULL) {
+        PyObject *end = PyLong_FromSsize_t(start + stop);
+        if (end != NULL && (result = PyTuple_New(2)) != NULL) {
+            PyTuple_SET_ITEM(result, 0, head);
+            PyTuple_SET_ITEM(result, 1, end);
+        } else {
+            Py_DECREF(head);
+            Py_XDECREF(end);
+        }
+    }
+done:
+    Py_DECREF(method);
+    Py_DECREF(target);
+    Py_DECREF(pairs);
+    return result;
 }
 
 /* field_lines(first, code, headers, table, check)
@@ -501,6 +791,10 @@ static PyMethodDef methods[] = {
      "scan_head(data, start, end): (method, target, minor, fields, stop), or None."},
     {"sort_fields", (PyCFunction)(void (*)(void))sort_fields, METH_FASTCALL,
      "sort_fields(fields, names, name_of): (by_key, notable, underscored)."},
+    {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL,
+     "bind(make_head, head_type, names, name_of, v10, v11): what read_head needs."},
+    {"read_head", (PyCFunction)(void (*)(void))read_head, METH_FASTCALL,
+     "read_head(data, start, end, limits): (head, end), or None."},
     {"field_lines", (PyCFunction)(void (*)(void))field_lines, METH_FASTCALL,
      "field_lines(first, code, headers, table, check): "
      "(lines, content_length, own, close, dropped)."},
@@ -517,5 +811,8 @@ PyMODINIT_FUNC
 PyInit__headscan(void)
 {
     init_tables();
+    empty_str = PyUnicode_New(0, 0);
+    packed_attr = PyUnicode_InternFromString("packed");
+    if (empty_str == NULL || packed_attr == NULL) return NULL;
     return PyModule_Create(&module_def);
 }

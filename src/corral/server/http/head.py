@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -74,6 +74,12 @@ class Limits:
     underscore: int = UNDERSCORE_SOME
     forwarders: frozenset[str] = _DEFAULT_FORWARDERS
     spool: int = 0  # --body-spool-limit: largest body a buffering worker keeps
+    # what the compiled head reader needs of these, in one tuple (see headscan)
+    packed: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.packed = (self.request_line, self.field_size, self.fields, self.body,
+                       int(self.underscore == UNDERSCORE_REFUSE), int(self.casefold))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:

@@ -146,6 +146,11 @@ sort_fields: Callable[[Fields, dict[str, Entry], Callable[[str], Entry]], Sorted
     python_sort_fields)
 field_lines: Callable[[bytes, int, list[Any], dict[object, LineEntry],
                        Callable[[object], LineEntry]], Lines] = python_field_lines
+# The compiled head reader, None without the extension: scan, limits and
+# make_head's checks at once (its Python definition is strict.match_head, which
+# binds it; see there).
+read_head: Callable[..., Any] | None = None
+bind: Callable[..., None] | None = None
 COMPILED = False
 
 if not os.environ.get("CORRAL_PURE_PYTHON"):
@@ -157,4 +162,6 @@ if not os.environ.get("CORRAL_PURE_PYTHON"):
         scan_head = _headscan.scan_head
         sort_fields = _headscan.sort_fields
         field_lines = _headscan.field_lines
+        read_head = _headscan.read_head
+        bind = _headscan.bind
         COMPILED = True

@@ -49,6 +49,7 @@ here too (:data:`CHUNK_LINE`, :func:`check_trailer_block`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from corral.server.http import headscan
 from corral.server.http.errors import ParseError
@@ -120,14 +121,21 @@ CHUNK_LINE = re.compile(
 )
 
 
-def match_head(data: bytes, start: int, end: int, limits: Limits
-               ) -> tuple[RequestHead, int] | None:
+def python_match_head(data: bytes | bytearray, start: int, end: int, limits: Limits
+                      ) -> tuple[RequestHead, int] | None:
     """The head that begins at ``data[start]`` read in one go, with where it ends
     (after its blank line, which must lie within ``data[start:end]``); None when
     it is not whole there or the grammar's whole-head form does not take it as
     it stands: the caller then reads it with a :class:`HeadReader`, which
     refuses it or reads what this leaves to it (other versions, long methods,
-    folded lines, heads whose lines must be measured one by one)."""
+    folded lines, heads whose lines must be measured one by one).
+
+    This is the definition; :data:`match_head` is the compiled form of it
+    where the extension is built (``headscan.read_head``), which checks the
+    heads whose every check passes without a word from :func:`make_head`
+    (an origin-form target, one Host, at most one short Content-Length, no
+    Connection but ``keep-alive`` or ``close``...) and hands every other
+    head to :func:`make_head` itself."""
     scanned = headscan.scan_head(data, start, end)
     if scanned is None:
         return None
@@ -505,3 +513,10 @@ def check_trailer_block(block: bytes, limits: Limits) -> None:
             raise ParseError(431, "too many trailer fields")
         if limits.field_size and len(line) + 2 > limits.field_size:
             raise ParseError(431, "trailer field too large")
+
+
+MatchHead = Callable[[bytes | bytearray, int, int, Limits], "tuple[RequestHead, int] | None"]
+match_head: MatchHead = python_match_head
+if headscan.read_head is not None and headscan.bind is not None:
+    headscan.bind(make_head, RequestHead, _NAMES, _name, _V10, _V11)
+    match_head = headscan.read_head
