@@ -1,5 +1,5 @@
-"""The one compiled part of corral, optional: the request-head scanner
-(src/corral/server/http/_headscan.c).  Where it cannot be built (no C compiler,
+"""The one compiled part of corral, optional: the request-head reader and the
+response-head field lines (src/corral/server/http/_headscan.c).  Where it cannot be built (no C compiler,
 no Python headers) the install goes on without it and corral runs the same
 functions in Python (corral.server.http.headscan)."""
 

@@ -4,9 +4,10 @@ One grammar, two ways of applying it, both here:
 
 * :func:`match_head` reads a whole head (request line to blank line) with one
   regular expression and the fields with one ``findall``: the way every
-  ordinary request goes.  It answers None when the head is not one it can vouch
-  for (a violation, a limit that needs each line measured, an option such as
-  obsolete line folding), and never refuses anything itself;
+  ordinary request goes (compiled, where the extension is built: see
+  :func:`python_match_head`).  It answers None when the head is not one it can
+  vouch for (a violation, a limit that needs each line measured, an option
+  such as obsolete line folding), and never refuses anything itself;
 * :class:`HeadReader` reads a head line by line with the same grammar, as its
   lines arrive: it refuses the first violation in byte order with a
   :class:`~corral.server.http.errors.ParseError` (400 for a malformed line,
