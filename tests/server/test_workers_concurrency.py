@@ -190,9 +190,13 @@ def test_worker_connections_cap(kind: str) -> None:
             assert len(shed) == 1
             shed[0].settimeout(5)
             assert recv_all(shed[0]) == b""
-            with srv.connect() as busy1, srv.connect() as busy2:
-                for s in (busy1, busy2):
-                    s.sendall(b"GET /sleep?4 HTTP/1.1\r\nHost: t\r\n\r\n")
+            sleep = b"GET /sleep?4 HTTP/1.1\r\nHost: t\r\n\r\n"
+            # each sends before the next connects: a silent fresh connection may be
+            # shed for a newcomer, one whose request has arrived is not
+            with srv.connect() as busy1:
+                busy1.sendall(sleep)
+                busy2 = srv.connect()
+                busy2.sendall(sleep)
                 # both running the app (second was shed for one of them); generous, so
                 # a loaded machine has both requests read before the fourth arrives
                 time.sleep(1.5)
@@ -202,11 +206,32 @@ def test_worker_connections_cap(kind: str) -> None:
                     with pytest.raises(TimeoutError):
                         fourth.recv(100)  # every place is busy: not served yet
                     assert read_response(fourth, timeout=10)[0] == 200
-                for s in (busy1, busy2):
-                    assert read_response(s, timeout=10)[0] == 200
+                with busy2:
+                    for s in (busy1, busy2):
+                        assert read_response(s, timeout=10)[0] == 200
         finally:
             first.close()
             second.close()
+
+
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_cap_never_sheds_a_request_already_sent(kind: str) -> None:
+    """At the cap, a connection whose whole request is in its socket, not yet
+    read, is not shed for a newcomer: the newcomer waits, both are answered."""
+    with start(kind, "--worker-connections", "1") as srv:
+        wait_worker(srv)
+        request = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        lost = 0
+        for _ in range(40):
+            a = srv.connect()
+            a.sendall(request)
+            b = srv.connect()
+            b.sendall(request)
+            for s in (a, b):  # each closed once read, as a client does
+                with s:
+                    s.settimeout(10)
+                    lost += not recv_all(s).startswith(b"HTTP/1.1 200 ")
+        assert lost == 0
 
 
 @pytest.mark.parametrize("kind", list(CLASSES))

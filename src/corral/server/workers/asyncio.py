@@ -477,9 +477,12 @@ class HttpProtocol(Prelude):
 
     def sheddable(self) -> bool:
         """Not answering a request, nothing queued or held: only waiting for the
-        client (idle keep-alive, a fresh connection, a request still arriving)."""
+        client (idle keep-alive, a fresh connection, a request still arriving).
+        A request already in the socket, not yet read by the loop, is about to be
+        answered: it is not shed."""
         return not (self.phase is ANSWERING or self.closing or self.capped or self.special
-                    or self.buffer.ready or self.held is not None or self.wpaused)
+                    or self.buffer.ready or self.held is not None or self.wpaused
+                    or (self.buffer.idle and pending_bytes(self.fileno())))
 
     # -- thread mode ---------------------------------------------------------------
     def _submit(self, head: RequestHead, body: Body) -> None:

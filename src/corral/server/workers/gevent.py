@@ -77,6 +77,7 @@ class GeventWorker(Worker):
 
     def run(self) -> None:
         import gevent
+        import gevent.event
         from gevent.pool import Pool
 
         s = self.settings
@@ -97,6 +98,7 @@ class GeventWorker(Worker):
         self.shedder: Shedder[Any] = Shedder(self.reading.__contains__, self.reading.__getitem__,
                                              TICK)
         pool = Pool()
+        self.freed = gevent.event.Event()  # set as a connection's greenlet ends
         socks = []
         acceptors = []
         for listener in self.listeners:
@@ -152,8 +154,12 @@ class GeventWorker(Worker):
                 gevent.sleep(0.01)
                 continue
             while len(pool) >= self.max_conns and not self.shed():  # all are busy
-                gevent.sleep(TICK / 5)
-            pool.spawn(self.handle, listener, sock, addr)
+                self.freed.clear()
+                self.freed.wait(TICK)  # (a place freed, or a connection to shed)
+            pool.spawn(self.handle, listener, sock, addr).link(self.place_freed)
+
+    def place_freed(self, _greenlet: Any) -> None:
+        self.freed.set()  # (linked after the pool's own discard of the greenlet)
 
     def shed(self) -> bool:
         """At --worker-connections: interrupt the connection whose client has been

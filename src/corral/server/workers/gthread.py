@@ -25,6 +25,7 @@ connection not answering a request (see :mod:`corral.server.workers._pressure`).
 from __future__ import annotations
 
 import errno
+import os
 import select
 import socket
 import ssl
@@ -101,6 +102,10 @@ class ThreadWorker(Worker):
         self.conns: dict[int, Conn] = {}
         self.by_fd: dict[int, Listener] = {}
         self.accepting = False
+        # a pool thread that frees a place while the cap holds connections back
+        # (waiting, or still in the listen backlog) wakes the loop
+        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.poll.register(self.wake_r, select.EPOLLIN)
         self.pool = ThreadPool(s.threads, self.log)
         self.watch = Watch(self)
         for listener in self.listeners:
@@ -112,6 +117,8 @@ class ThreadWorker(Worker):
         finally:
             self.pool.shutdown()
             self.poll.close()
+            os.close(self.wake_r)
+            os.close(self.wake_w)
 
     def connection_infos(self) -> list[ConnInfo]:
         return [conn.info for conn in list(getattr(self, "conns", {}).values())]
@@ -148,10 +155,14 @@ class ThreadWorker(Worker):
                 listener = self.by_fd.get(fd)
                 if listener is not None:
                     self.accept(listener)
+                elif fd == self.wake_r:
+                    _drain(fd)
                 else:
                     conn = self.conns.get(fd)
                     if conn is not None and not conn.busy:
                         self.readable(conn)
+            if self.waiting or not self.accepting:
+                self.fill_places()  # a place may have come free: no wait for the tick
             now = _now()
             if now >= next_tick:
                 next_tick = now + TICK
@@ -181,6 +192,14 @@ class ThreadWorker(Worker):
         while self.waiting and (len(self.conns) < self.max_conns or self.shed()):
             self.admit(self.waiting.pop(0))
         if not self.accepting and self.alive and room and not self.waiting:
+            self.set_accepting(True)
+
+    def fill_places(self) -> None:
+        """Give free places to the waiting connections, then to new ones."""
+        while self.waiting and len(self.conns) < self.max_conns:
+            self.admit(self.waiting.pop(0))
+        if (not self.accepting and self.alive and not self.waiting
+                and len(self.conns) < self.max_conns):
             self.set_accepting(True)
 
     def begin_stop(self) -> None:
@@ -534,6 +553,11 @@ class ThreadWorker(Worker):
             conn.sock.close()
         except OSError:
             pass
+        if self.waiting or not self.accepting:  # its place goes to a waiting one
+            try:
+                os.write(self.wake_w, b"\0")
+            except OSError:
+                pass  # a wake-up is pending already
 
     def abandon(self, conn: Conn) -> None:
         """The request of ``conn`` is stuck in a pool thread: answer 503 if nothing
@@ -550,12 +574,23 @@ class ThreadWorker(Worker):
             pass
 
 
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except OSError:
+        pass
+
+
 def _last(conn: Conn) -> float:
     return conn.last
 
 
 def _sheddable(conn: Conn) -> bool:
-    return not (conn.busy or conn.gone or conn.buffer.ready)
+    # a request already in the socket, not yet read by the loop, is about to be
+    # answered: shedding it would lose a request the client has sent whole
+    return not (conn.busy or conn.gone or conn.buffer.ready
+                or (conn.buffer.idle and conn.linger is None and pending_bytes(conn.fd)))
 
 
 __all__ = ["ThreadWorker"]
