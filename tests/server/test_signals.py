@@ -117,6 +117,8 @@ def test_hup_under_load_fails_no_request_and_loads_new_code(
         ok, failed, reasons = result[0]
         assert failed == 0, reasons
         assert ok > 30
+        # the old generation goes once the new one has booted
+        wait_until(lambda: not set(old) & set(srv.worker_pids()), 10, "old workers gone")
         new = wait_workers(srv, 2)
         assert not set(old) & set(new)
         assert get(srv)[1].split()[1] == b"v2"
