@@ -5,9 +5,11 @@ their own connection, shared by the ``asyncio`` and ``gthread`` workers.
   each new connection sheds the one whose client has been silent longest among
   those not answering a request (an idle keep-alive connection, a silent fresh
   one, the slowest trickler; a partial request gets 408), so a flood of idle or
-  trickling clients cannot leave a new client in the listen backlog.  Only when
-  every connection is answering a request does a new one wait, unread, for a
-  free place.  (The ``gevent`` worker does the same with its greenlets.)
+  trickling clients cannot leave a new client in the listen backlog.  A
+  connection whose request has arrived (read, or still in its socket) is never
+  shed: only when every connection is answering or about to answer a request
+  does a new one wait, unread, for a free place, and it gets the first place
+  freed.  (The ``gevent`` worker does the same with its greenlets.)
 * :func:`write_stalled`: ``--send-timeout`` for an asyncio transport.  Output a
   client does not take waits in the transport's buffer; once writing is paused
   (or a close waits to flush) nothing more is added, so any shrinking of the

@@ -88,15 +88,14 @@ class GeventWorker(Worker):
         self.body_timeout = s.body_timeout or None
         self.send_timeout = s.send_timeout or None
         self.rates = Timeouts(s)
-        # greenlets waiting for their client, with when its last byte came
-        self.reading: dict[Any, float] = {}
+        # greenlets waiting for their client: when its last byte came, its socket
+        self.reading: dict[Any, tuple[float, int]] = {}
         self.infos: dict[int, ConnInfo] = {}  # the open connections
         self.running: dict[Any, float] = {}  # greenlet -> request start
         # the cap is kept by shedding (see acceptor()), not by the pool, so that a
         # new connection never waits for a shed one's greenlet to finish
         self.max_conns = s.worker_connections
-        self.shedder: Shedder[Any] = Shedder(self.reading.__contains__, self.reading.__getitem__,
-                                             TICK)
+        self.shedder: Shedder[Any] = Shedder(self.sheddable, self.last_byte, TICK)
         pool = Pool()
         self.freed = gevent.event.Event()  # set as a connection's greenlet ends
         socks = []
@@ -160,6 +159,15 @@ class GeventWorker(Worker):
 
     def place_freed(self, _greenlet: Any) -> None:
         self.freed.set()  # (linked after the pool's own discard of the greenlet)
+
+    def sheddable(self, g: Any) -> bool:
+        """Waiting for its client, and no request of it already in its socket
+        (the greenlet may not have been woken for it yet)."""
+        waiting = self.reading.get(g)
+        return waiting is not None and not pending_bytes(waiting[1])
+
+    def last_byte(self, g: Any) -> float:
+        return self.reading[g][0]
 
     def shed(self) -> bool:
         """At --worker-connections: interrupt the connection whose client has been
@@ -257,6 +265,7 @@ class GeventWorker(Worker):
         start = last_byte = _now()
         current = gevent.getcurrent()
         reading = self.reading
+        fd = sock.fileno()
         while not buf.ready:
             if buf.error is not None:  # after the requests before it were answered
                 self.send_error(sock, buf.error.status, buf.error.reason)
@@ -279,7 +288,7 @@ class GeventWorker(Worker):
                 if floor is not None:
                     timeout = max(0.001, min(timeout or 1e9, floor - _now()))
             sock.settimeout(timeout)
-            reading[current] = last_byte
+            reading[current] = (last_byte, fd)
             try:
                 data = sock.recv(RECV_SIZE)
             except (TimeoutError, Shed) as e:

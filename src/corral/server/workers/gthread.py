@@ -117,8 +117,11 @@ class ThreadWorker(Worker):
         finally:
             self.pool.shutdown()
             self.poll.close()
-            os.close(self.wake_r)
-            os.close(self.wake_w)
+            # (a stuck pool thread may still close a connection: it must not
+            # write into whatever takes these descriptor numbers next)
+            wake_r, wake_w, self.wake_w = self.wake_r, self.wake_w, -1
+            os.close(wake_r)
+            os.close(wake_w)
 
     def connection_infos(self) -> list[ConnInfo]:
         return [conn.info for conn in list(getattr(self, "conns", {}).values())]
