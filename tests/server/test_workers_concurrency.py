@@ -195,18 +195,17 @@ def test_worker_connections_cap(kind: str) -> None:
             # shed for a newcomer, one whose request has arrived is not
             with srv.connect() as busy1:
                 busy1.sendall(sleep)
-                busy2 = srv.connect()
-                busy2.sendall(sleep)
-                # both running the app (second was shed for one of them); generous, so
-                # a loaded machine has both requests read before the fourth arrives
-                time.sleep(1.5)
-                with srv.connect() as fourth:
-                    fourth.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-                    fourth.settimeout(1.0)
-                    with pytest.raises(TimeoutError):
-                        fourth.recv(100)  # every place is busy: not served yet
-                    assert read_response(fourth, timeout=10)[0] == 200
-                with busy2:
+                with srv.connect() as busy2:
+                    busy2.sendall(sleep)
+                    # both running the app (second was shed for one of them); generous,
+                    # so a loaded machine has both requests read before the fourth comes
+                    time.sleep(1.5)
+                    with srv.connect() as fourth:
+                        fourth.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                        fourth.settimeout(1.0)
+                        with pytest.raises(TimeoutError):
+                            fourth.recv(100)  # every place is busy: not served yet
+                        assert read_response(fourth, timeout=10)[0] == 200
                     for s in (busy1, busy2):
                         assert read_response(s, timeout=10)[0] == 200
         finally:

@@ -26,7 +26,6 @@ ignored, CHLD reap.
 
 from __future__ import annotations
 
-import errno
 import os
 import select
 import signal
@@ -46,6 +45,7 @@ from corral.server.sockets import (
     create_listeners,
     switched_owner,
 )
+from corral.server.wakeup import WakePipe
 from corral.server.workers import WorkerClassError, load_worker_class
 from corral.server.workers.base import (
     EXIT_APP_LOAD_ERROR,
@@ -145,7 +145,7 @@ class Arbiter(ServerAttributes):
         self.workers: dict[int, Any] = {}  # pid -> Worker
         self.listeners: list[Listener] = []
         self.sig_queue: list[int] = []
-        self.pipe: tuple[int, int] | None = None
+        self.pipe: WakePipe | None = None
         self.num_workers = settings.workers
         self.worker_age = 0
         self.worker_class: Any = None
@@ -297,9 +297,8 @@ class Arbiter(ServerAttributes):
     # -- signals ----------------------------------------------------------------------
     def init_pipe(self) -> None:
         if self.pipe is not None:
-            for fd in self.pipe:
-                os.close(fd)
-        self.pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            self.pipe.close()
+        self.pipe = WakePipe()
 
     @property
     def signals(self) -> list[signal.Signals]:
@@ -317,29 +316,18 @@ class Arbiter(ServerAttributes):
         self.wakeup()
 
     def wakeup(self) -> None:
-        if self.pipe is None:
-            return
-        try:
-            os.write(self.pipe[1], b".")
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.EBADF):
-                raise
+        if self.pipe is not None:
+            self.pipe.wake()
 
     def sleep(self, timeout: float = 1.0) -> None:
         """Wait for a signal (or the timeout), then drain the wake-up pipe."""
         assert self.pipe is not None
         try:
-            ready = select.select([self.pipe[0]], [], [], timeout)[0]
+            ready = select.select([self.pipe.r], [], [], timeout)[0]
         except InterruptedError:
             return
-        if not ready:
-            return
-        try:
-            while os.read(self.pipe[0], 4096):
-                pass
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.EINTR):
-                raise
+        if ready:
+            self.pipe.drain()
 
     # -- the loop -------------------------------------------------------------------
     def main_loop(self) -> NoReturn:
@@ -480,8 +468,7 @@ class Arbiter(ServerAttributes):
                 signal.signal(sig, signal.SIG_DFL if default else signal.SIG_IGN)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, self.signals)
             if self.pipe is not None:
-                for fd in self.pipe:
-                    os.close(fd)
+                self.pipe.close()
                 self.pipe = None
             for other in self.workers.values():
                 other.tmp.close()

@@ -25,7 +25,6 @@ connection not answering a request (see :mod:`corral.server.workers._pressure`).
 from __future__ import annotations
 
 import errno
-import os
 import select
 import socket
 import ssl
@@ -38,6 +37,7 @@ from corral.server.http.proxy import accept_proxy
 from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
 from corral.server.tls import TLS_RECORD_HANDSHAKE, accept_tls, refuse_plain, suppresses_ragged_eofs
+from corral.server.wakeup import WakePipe
 from corral.server.workers._blocking_io import RECV_SIZE, body_reader, send_all, send_file
 from corral.server.workers._buffered import (
     ExpectBody,
@@ -104,8 +104,8 @@ class ThreadWorker(Worker):
         self.accepting = False
         # a pool thread that frees a place while the cap holds connections back
         # (waiting, or still in the listen backlog) wakes the loop
-        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self.poll.register(self.wake_r, select.EPOLLIN)
+        self.wake = WakePipe()
+        self.poll.register(self.wake.r, select.EPOLLIN)
         self.pool = ThreadPool(s.threads, self.log)
         self.watch = Watch(self)
         for listener in self.listeners:
@@ -117,11 +117,7 @@ class ThreadWorker(Worker):
         finally:
             self.pool.shutdown()
             self.poll.close()
-            # (a stuck pool thread may still close a connection: it must not
-            # write into whatever takes these descriptor numbers next)
-            wake_r, wake_w, self.wake_w = self.wake_r, self.wake_w, -1
-            os.close(wake_r)
-            os.close(wake_w)
+            self.wake.close()  # (a stuck pool thread may still close a connection)
 
     def connection_infos(self) -> list[ConnInfo]:
         return [conn.info for conn in list(getattr(self, "conns", {}).values())]
@@ -158,8 +154,8 @@ class ThreadWorker(Worker):
                 listener = self.by_fd.get(fd)
                 if listener is not None:
                     self.accept(listener)
-                elif fd == self.wake_r:
-                    _drain(fd)
+                elif fd == self.wake.r:
+                    self.wake.drain()
                 else:
                     conn = self.conns.get(fd)
                     if conn is not None and not conn.busy:
@@ -177,7 +173,7 @@ class ThreadWorker(Worker):
             self.abandon(job.owner)
         check = self.timeouts.check
         stopping = not self.alive
-        room = len(self.conns) < self.max_conns
+        room = False  # an idle connection to shed for a new one
         for conn in list(self.conns.values()):
             if conn.busy or conn.gone:
                 continue
@@ -192,17 +188,16 @@ class ThreadWorker(Worker):
                 self.fail(conn, 408, "request timed out")
             elif verdict == Timeouts.CLOSE and not pending_bytes(conn.fd):
                 self.close(conn)  # idle, and no byte of a next request arrived
-        while self.waiting and (len(self.conns) < self.max_conns or self.shed()):
-            self.admit(self.waiting.pop(0))
-        if not self.accepting and self.alive and room and not self.waiting:
-            self.set_accepting(True)
+        self.fill_places(shed=True, room=room)
 
-    def fill_places(self) -> None:
-        """Give free places to the waiting connections, then to new ones."""
-        while self.waiting and len(self.conns) < self.max_conns:
+    def fill_places(self, shed: bool = False, room: bool = False) -> None:
+        """Give free places to the waiting connections (with ``shed``, shedding
+        idle ones to make them), then to new ones: accept again once nothing
+        waits and there is a free place (or, with ``room``, one to shed)."""
+        while self.waiting and (len(self.conns) < self.max_conns or (shed and self.shed())):
             self.admit(self.waiting.pop(0))
         if (not self.accepting and self.alive and not self.waiting
-                and len(self.conns) < self.max_conns):
+                and (room or len(self.conns) < self.max_conns)):
             self.set_accepting(True)
 
     def begin_stop(self) -> None:
@@ -557,10 +552,7 @@ class ThreadWorker(Worker):
         except OSError:
             pass
         if self.waiting or not self.accepting:  # its place goes to a waiting one
-            try:
-                os.write(self.wake_w, b"\0")
-            except OSError:
-                pass  # a wake-up is pending already
+            self.wake.wake()
 
     def abandon(self, conn: Conn) -> None:
         """The request of ``conn`` is stuck in a pool thread: answer 503 if nothing
@@ -575,14 +567,6 @@ class ThreadWorker(Worker):
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 512):
-            pass
-    except OSError:
-        pass
 
 
 def _last(conn: Conn) -> float:
