@@ -70,6 +70,7 @@ _LAST_CHUNK = b"0\r\n\r\n"
 _V10 = (1, 0)
 _V11 = (1, 1)
 _monotonic = time.monotonic
+_BODILESS = frozenset((*range(100, 200), 204, 304))  # statuses whose responses have no body
 
 
 class Framing(IntEnum):
@@ -94,10 +95,10 @@ class ConnInfo:
     keepalive_allowed: bool = True
     send_continue: Callable[[], None] | None = None
     # the environ keys every request on this connection shares, made by the
-    # environ builder on the first request (for this peer: a PROXY header may
-    # change it before that): see EnvironBuilder.build
+    # environ builder on the first request (whoever changes ``peer`` or
+    # ``sockname`` afterwards, as a PROXY header does, sets it back to None):
+    # see EnvironBuilder.build
     environ_base: dict[str, Any] | None = None
-    environ_peer: Any = None
     environ_trusted: bool = False  # forwarded_allow_ips trusts the peer
 
 
@@ -205,20 +206,20 @@ class Exchange(Response):
                 cycle.pre_request(cycle.worker, self.hook_request())
             result: Any = cycle.app(environ, self.start)  # start_response
             self._iterable = result
-            if not hasattr(result, "__iter__"):
-                raise TypeError(f"application returned a non-iterable {type(result).__name__}")
+            cls = result.__class__
+            total: int | None = None
+            if cls is list or cls is tuple:  # its length is known when every item is bytes
+                total = 0
+                for item in result:
+                    if item.__class__ is not bytes:
+                        total = None
+                        break
+                    total += len(item)
+            elif not hasattr(result, "__iter__"):
+                raise TypeError(f"application returned a non-iterable {cls.__name__}")
         except (Exception, RequestTimeout) as exc:
             yield from self._raised(exc)
             return
-        cls = result.__class__
-        total: int | None = None
-        if cls is list or cls is tuple:  # its length is known when every item is bytes
-            total = 0
-            for item in result:
-                if item.__class__ is not bytes:
-                    total = None
-                    break
-                total += len(item)
         if total is not None and self.status and not writes:
             # all bytes and no close(): head and body go out in one piece, the
             # body never chunked nor close-delimited (its length is known)
@@ -227,11 +228,12 @@ class Exchange(Response):
             if mode:
                 body = result[0] if len(result) == 1 else b"".join(result)
                 clen = self.content_length
-                if clen is not None and clen < total:
-                    body = body[:clen]
-                elif clen is not None and clen > total:
-                    self.keep_alive = False  # the app sent less than it announced
-                self.sent += len(body)
+                if clen is not None and clen != total:
+                    if clen < total:
+                        body = body[:clen]
+                    else:
+                        self.keep_alive = False  # the app sent less than it announced
+                self.sent = len(body)  # nothing was sent before
                 data += body
             yield data
         else:
@@ -320,7 +322,7 @@ class Exchange(Response):
         status = self.status
         version = head.version
         keep = head.keep_alive and self.conn.keepalive_allowed and not self.must_close
-        if method == "HEAD" or status < 200 or status == 204 or status == 304:
+        if method == "HEAD" or status in _BODILESS:
             mode = _NONE
             if total and self.content_length is None and method == "HEAD":
                 line = b"Content-Length: %d\r\n" % total  # what GET would say

@@ -116,7 +116,7 @@ class EnvironBuilder:
 
     def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
         base = conn.environ_base
-        if base is None or conn.environ_peer is not conn.peer:
+        if base is None:
             base = self.connection_base(conn)
         fields = head.fields
         env = {**base, **fields}  # the head's fields, already keyed and joined
@@ -162,7 +162,6 @@ class EnvironBuilder:
             env["SERVER_PORT"] = "443" if scheme == "https" else "80"
         conn.environ_trusted = self.trusts(conn)
         conn.environ_base = env
-        conn.environ_peer = peer
         return env
 
     def _with_underscores(self, head: RequestHead, env: dict[str, Any],

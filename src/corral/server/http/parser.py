@@ -73,6 +73,7 @@ class RequestParser:
         "error",
         "_chunk_line",
         "_trailer_max",
+        "in_message",
     )
 
     def __init__(self, limits: Limits | None = None) -> None:
@@ -90,13 +91,10 @@ class RequestParser:
         self._line = bytearray()  # a chunk-size line, CRLF or trailer section in progress
         # the protocol violation found, if any: once set, ``feed`` raises it
         self.error: ParseError | None = None
+        # True while a request has started but is not complete (set by ``feed``)
+        self.in_message = False
 
     # -- public API ---------------------------------------------------------
-    @property
-    def in_message(self) -> bool:
-        """True while a request has started but is not complete."""
-        return _IDLE != self._state != _CLOSED
-
     def feed(self, data: bytes) -> list[Event]:
         """Parse ``data``; return the events it completes.
 
@@ -105,7 +103,8 @@ class RequestParser:
         the next call (see :attr:`error`)."""
         if self.error is not None:
             raise self.error
-        if self._state == _CLOSED or not data:
+        state = self._state
+        if state == _CLOSED or not data:
             return []
         events = self._events = []
         try:  # the input loop: each step takes ``data`` from ``pos`` and returns
@@ -113,13 +112,12 @@ class RequestParser:
             # is never copied once per message
             pos = 0
             size = len(data)
-            while pos < size:
-                state = self._state
+            while True:
                 if state == _IDLE:
                     if data[pos] in b"\r\n":  # empty lines before a request line are ignored
                         pos += 1
-                        continue
-                    pos = self._heads(data, pos)
+                    else:
+                        pos = self._heads(data, pos, size, events)
                 elif state == _HEAD:
                     pos = self._head_piece(data, pos)
                 elif state == _LENGTH or state == _CHUNK_DATA:
@@ -132,12 +130,18 @@ class RequestParser:
                     pos = self._chunk_end(data, pos)
                 else:
                     pos = self._trailers(data, pos)
+                if pos >= size:
+                    break
+                state = self._state
         except ParseError as exc:
             self.error = exc
             if self._state == _IDLE:  # a head had begun
                 self._state = _HEAD
+            self.in_message = self._state != _CLOSED
             if not events:
                 raise
+            return events
+        self.in_message = _IDLE != self._state != _CLOSED
         return events
 
     def feed_eof(self) -> list[Event]:
@@ -149,15 +153,15 @@ class RequestParser:
         return []
 
     # -- the steps of the input loop ------------------------------------------
-    def _heads(self, data: bytes, pos: int) -> int:
-        """Requests from ``pos``, a request line's first byte: while a whole head
-        (and its Content-Length body, if any) is in ``data``, take it here; return
+    def _heads(self, data: bytes, pos: int, size: int, events: list[Event]) -> int:
+        """Requests from ``pos``, a request line's first byte (``size``: the
+        length of ``data``): while a whole head (and its Content-Length body, if
+        any) is in ``data``, take it here, its events onto ``events``; return
         where the next state begins."""
-        size = len(data)
-        events = self._events
         limits = self.limits
+        match_head = strict.match_head
         while True:
-            whole = strict.match_head(data, pos, size, limits)
+            whole = match_head(data, pos, size, limits)
             if whole is not None:
                 head, end = whole
             else:  # not whole yet, or not in the whole-head form: line by line

@@ -157,18 +157,18 @@ class RequestBuffer:
         parser = self.parser
         try:
             for ev in parser.feed(data):
-                if ev.__class__ is bytes:
-                    writer = self._writer
-                    if writer is None:
-                        writer = self._writer = BodyWriter(self.spool_size, parser.limits.spool)
-                    writer.write(ev)  # type: ignore[arg-type]
-                elif ev is END:
+                if ev is END:
                     if self._writer is None and self._expect is None:  # no body
                         self.ready.append((self._head, NO_BODY))  # type: ignore[arg-type]
                         self._head = None
                         self.continue_wanted = False
                     else:
                         self._end()
+                elif ev.__class__ is bytes:
+                    writer = self._writer
+                    if writer is None:
+                        writer = self._writer = BodyWriter(self.spool_size, parser.limits.spool)
+                    writer.write(ev)  # type: ignore[arg-type]
                 elif ev.content_length or ev.chunked:  # type: ignore[union-attr]
                     self._start(ev)  # type: ignore[arg-type]
                 else:  # a head without a body: kept until its END

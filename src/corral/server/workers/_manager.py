@@ -77,22 +77,21 @@ class ConnectionManager:
         self.done: asyncio.Future[None] = loop.create_future()
         self.holding: list[HttpProtocol] = []
 
-    def hold(self, proto: HttpProtocol) -> None:
-        """Note a connection with held output. Held answers go out when the loop
-        has dealt with every connection that was ready: one burst of writes per
-        pass instead of one write between every two app calls, which wakes the
-        reader of those responses once per pass rather than once per response
-        (measured in bench/RESULTS.md)."""
-        if not self.holding:
-            self.loop.call_soon(self.release_held)
-        self.holding.append(proto)
-
     def release_held(self) -> None:
+        """Write the held answers of the connections in :attr:`holding`.
+
+        A connection's small answers are held (``HttpProtocol.held``) and the
+        connection put in :attr:`holding`; the first one put there in a pass of
+        the loop schedules this call for the end of that pass.  So the answers
+        go out when the loop has dealt with every connection that was ready: one
+        burst of writes per pass instead of one write between every two app
+        calls, which wakes the reader of those responses once per pass rather
+        than once per response (measured in bench/RESULTS.md)."""
         holding = self.holding
-        self.holding = []
         for proto in holding:
             if proto.held is not None:
                 proto.release()
+        holding.clear()
 
     # -- accepting -----------------------------------------------------------------
     async def start_accepting(self) -> None:

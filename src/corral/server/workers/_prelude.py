@@ -111,4 +111,5 @@ class Prelude(asyncio.Protocol):
         self.proxy = None
         conn = self.conn
         conn.peer, conn.sockname = header.addresses(conn.peer, conn.sockname)
+        conn.environ_base = None  # made again for these addresses
         return header.rest

@@ -119,7 +119,7 @@ class HttpProtocol(Prelude):
         self.threaded = mgr.pool is not None
         self.make_exchange = mgr.cycle.exchange
         # small answers not written yet: they go out together at the end of the
-        # loop's pass (see ConnectionManager.hold); anything else written to this
+        # loop's pass (see ConnectionManager.release_held); anything else written to this
         # connection releases them first, so the order on the wire holds
         self.held: list[bytes] | None = None
         self.sent = False  # thread mode: some bytes of the response went out
@@ -264,6 +264,7 @@ class HttpProtocol(Prelude):
         conn = self.conn
         mgr = self.mgr
         request_started = mgr.worker.request_started
+        holding = mgr.holding
         while ready and not self.closing:
             head, body = ready.popleft()
             if body.__class__ is ExpectBody:
@@ -284,9 +285,11 @@ class HttpProtocol(Prelude):
                 if data.__class__ is bytes:
                     held = self.held
                     if held is None:
-                        if len(data) <= HOLD_MAX:
+                        if len(data) <= HOLD_MAX:  # see ConnectionManager.release_held
                             self.held = [data]
-                            mgr.hold(self)
+                            if not holding:
+                                mgr.loop.call_soon(mgr.release_held)
+                            holding.append(self)
                             continue
                     elif len(held) < HOLD_COUNT and len(data) <= HOLD_MAX:
                         held.append(data)
@@ -407,9 +410,8 @@ class HttpProtocol(Prelude):
                 if body is not NO_BODY:
                     body.release()
         self.served += 1
-        mgr = self.mgr
-        if not mgr.worker.alive and not mgr.stopping:
-            mgr.begin_stop()
+        # a worker that stops (alive turning False, --max-requests included)
+        # has its graceful stop begun by AsyncioWorker.stop_keepalive
         return ex.keep_alive and self.linger is None
 
     def _error(self, status: int, reason: str, exc: ParseError | None = None) -> None:
