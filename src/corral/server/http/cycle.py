@@ -50,13 +50,13 @@ from corral.server.http.errors import (
 from corral.server.http.parser import RequestHead
 from corral.server.http.response import (
     COLLECT_MAX,
+    DATE,
     FileChunk,
     FileWrapper,
     Response,
     as_bytes,
     close_iterable,
     collect_body,
-    date_header,
     error_response,
     own_headers_line,
 )
@@ -70,6 +70,7 @@ _LAST_CHUNK = b"0\r\n\r\n"
 _V10 = (1, 0)
 _V11 = (1, 1)
 _monotonic = time.monotonic
+_time = time.time
 _BODILESS = frozenset((*range(100, 200), 204, 304))  # statuses whose responses have no body
 
 
@@ -344,9 +345,13 @@ class Exchange(Response):
         self.keep_alive = keep
         self.headers_sent = True
         own = self._own
+        if own:
+            date = own_headers_line(own)
+        else:  # as date_header() does, without the call
+            now = _time()
+            date = DATE.line if DATE.since <= now < DATE.until else DATE.at(now)
         return mode, b"".join((
-            b"HTTP/1.1 " if version == _V11 else b"HTTP/1.0 ", self._line,
-            date_header() if not own else own_headers_line(own), line, b"\r\n"))
+            b"HTTP/1.1 " if version == _V11 else b"HTTP/1.0 ", self._line, date, line, b"\r\n"))
 
     def _stream(self, chunks: Any, prefix: list[bytes], total: int | None, exhausted: bool,
                 writes: list[bytes]) -> Generator[Output, None, None]:

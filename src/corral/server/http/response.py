@@ -40,21 +40,35 @@ HOP_BY_HOP = frozenset(
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 # -- Date header, formatted at most once per second ---------------------------
-_date_until = 0.0  # the cached line is good while time.time() is below this
-_date_line = b""
+class DateLine:
+    """The ``Date`` and ``Server`` header lines of one second: good while
+    ``since <= time.time() < until``; :meth:`at` makes them for another."""
+
+    __slots__ = ("since", "until", "line")
+
+    def __init__(self) -> None:
+        self.since = self.until = 0.0
+        self.line = b""
+
+    def at(self, now: float) -> bytes:
+        """The lines for the second of ``now`` (a new second, or the clock went back)."""
+        second = int(now)
+        self.line = (f"Date: {formatdate(second, usegmt=True)}\r\n"
+                     f"Server: {SERVER_HEADER}\r\n").encode("ascii")
+        self.since = float(second)
+        self.until = second + 1.0
+        return self.line
+
+
+DATE = DateLine()
 _time = time.time
 
 
 def date_header() -> bytes:
-    """The ``Date`` and ``Server`` header lines for the current second (cached)."""
-    global _date_until, _date_line
+    """The ``Date`` and ``Server`` header lines for the current second (cached).
+    The request cycle reads :data:`DATE` itself, without this call."""
     now = _time()
-    if now >= _date_until or now < _date_until - 1.0:  # a new second, or the clock went back
-        second = int(now)
-        _date_line = (f"Date: {formatdate(second, usegmt=True)}\r\n"
-                      f"Server: {SERVER_HEADER}\r\n").encode("ascii")
-        _date_until = second + 1.0
-    return _date_line
+    return DATE.line if DATE.since <= now < DATE.until else DATE.at(now)
 
 
 def own_headers_line(own: int) -> bytes:

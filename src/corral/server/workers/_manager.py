@@ -89,8 +89,10 @@ class ConnectionManager:
         than once per response (measured in bench/RESULTS.md)."""
         holding = self.holding
         for proto in holding:
-            if proto.held is not None:
-                proto.release()
+            held = proto.held
+            if held is not None:  # as proto.release() does, for every held connection
+                proto.held = None
+                proto.transport.writelines(held)
         holding.clear()
 
     # -- accepting -----------------------------------------------------------------

@@ -198,10 +198,7 @@ class HttpProtocol(Prelude):
         held = self.held
         if held is not None:
             self.held = None
-            if len(held) == 1:
-                self.transport.write(held[0])
-            else:
-                self.transport.writelines(held)
+            self.transport.writelines(held)
 
     def _special(self, data: bytes) -> bytes:
         """Bytes before HTTP (see :class:`Prelude`); or read while over
