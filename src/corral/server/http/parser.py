@@ -38,7 +38,8 @@ depend on how the input was cut into reads:
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from corral.server.http import strict
 from corral.server.http.errors import ParseError
@@ -74,10 +75,20 @@ class RequestParser:
         "_chunk_line",
         "_trailer_max",
         "in_message",
+        "collect",
+        "no_body",
     )
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None,
+                 collect: Callable[[tuple[RequestHead, Any]], None] | None = None,
+                 no_body: Any = None) -> None:
         self.limits = limits = limits or Limits()
+        # with ``collect``: a whole request without a body, when no event of the
+        # same ``feed`` comes before it, is given to ``collect`` as ``(head,
+        # no_body)`` instead of being returned as its head and END (a caller
+        # that buffers whole requests keeps them so, in order, with one step)
+        self.collect = collect
+        self.no_body = no_body
         self._budget = budget = limits.head_budget()
         self._chunk_line = limits.field_size or DEFAULT_CHUNK_LINE
         self._trailer_max = budget or DEFAULT_TRAILERS
@@ -160,6 +171,8 @@ class RequestParser:
         where the next state begins."""
         limits = self.limits
         match_head = strict.match_head
+        collect = self.collect
+        no_body = self.no_body
         while True:
             whole = match_head(data, pos, size, limits)
             if whole is not None:
@@ -172,15 +185,21 @@ class RequestParser:
                 reader = strict.HeadReader(limits, self._budget)
                 reader.read(data[pos:end], end - pos)
                 head = reader.head()
-            events.append(head)
             clen = head.content_length
-            if clen and size - end >= clen:  # the whole body is here too
-                events.append(data[end : end + clen])
-                end += clen
-            elif clen or head.chunked:
-                self._begin_body(head)
-                return end
-            events.append(END)
+            if clen or head.chunked:
+                events.append(head)
+                if clen and size - end >= clen:  # the whole body is here too
+                    events.append(data[end : end + clen])
+                    end += clen
+                else:
+                    self._begin_body(head)
+                    return end
+                events.append(END)
+            elif collect is not None and not events:  # no event before it: in order
+                collect((head, no_body))
+            else:
+                events.append(head)
+                events.append(END)
             if not head.keep_alive:
                 self._state = _CLOSED  # what follows a closing request is ignored
                 return size

@@ -109,10 +109,11 @@ class RequestBuffer:
                  "error", "received", "_head", "_writer", "_expect")
 
     def __init__(self, limits: Limits, spool_size: int, early_expect: bool = True) -> None:
-        self.parser = RequestParser(limits)
+        self.ready: deque[tuple[RequestHead, Body]] = deque()
+        # whole requests without a body go straight to ready (see RequestParser)
+        self.parser = RequestParser(limits, self.ready.append, NO_BODY)
         self.spool_size = spool_size
         self.early_expect = early_expect
-        self.ready: deque[tuple[RequestHead, Body]] = deque()
         # without early_expect: set when a head asking for ``100 Continue`` arrived
         # and its body has not; the worker sends :data:`CONTINUE` once no earlier
         # response is pending.
