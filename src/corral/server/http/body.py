@@ -62,10 +62,9 @@ class _Readable:
 class BufferedBody(_Readable):
     """A body that is already complete in memory or in a temporary file."""
 
-    complete = True
-
     def __init__(self, data: bytes | IO[bytes] = b"") -> None:
         self._file: IO[bytes] = io.BytesIO(data) if isinstance(data, bytes) else data
+        self.complete = True  # on the instance: read once per request
 
     def read(self, size: int | None = -1) -> bytes:
         return self._file.read(-1 if size is None else size)

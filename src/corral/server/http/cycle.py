@@ -15,7 +15,9 @@ Contract (workers only move bytes; everything HTTP lives here):
 * ``body`` is a readable binary file-like (``read(n)``, ``readline(n)``, iteration)
   already de-chunked: a :class:`corral.server.http.body.BufferedBody` for workers
   that buffer the whole request, or a :class:`corral.server.http.body.StreamBody`
-  pulling from the socket for the sync worker.  It becomes ``wsgi.input``.
+  pulling from the socket for the sync worker.  It becomes ``wsgi.input``;
+  its ``complete`` says whether the whole body was read (a kept connection
+  must read the rest first).
 * ``conn`` is a :class:`ConnInfo` (peer/server address, scheme, whether the
   worker allows keep-alive, how to send ``100 Continue``).
 * ``ex`` is a generator-like :class:`Exchange`; iterating it calls the app, which
@@ -205,7 +207,8 @@ class Exchange(Response):
             environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
             if cycle.pre_request is not None:
                 cycle.pre_request(cycle.worker, self.hook_request())
-            result: Any = cycle.app(environ, self.start)  # start_response
+            app = cycle.app  # read as a field, then called (not looked up as a method)
+            result: Any = app(environ, self.start)  # start_response
             self._iterable = result
             cls = result.__class__
             total: int | None = None
@@ -239,7 +242,7 @@ class Exchange(Response):
             yield data
         else:
             yield from self._respond(result, writes)
-        if self.keep_alive and not getattr(self.body, "complete", True):
+        if self.keep_alive and not self.body.complete:
             self._drain()
 
     def _raised(self, exc: BaseException) -> Generator[Output, None, None]:

@@ -76,6 +76,11 @@ class ConnectionManager:
         self.stop_deadline = 0.0
         self.done: asyncio.Future[None] = loop.create_future()
         self.holding: list[HttpProtocol] = []
+        # bound once: what the loop's pass ends with when answers are held, and
+        # the worker's count of requests (a method read per request would make
+        # a new bound method each time)
+        self.flush_held = self.release_held
+        self.request_started = worker.request_started
 
     def release_held(self) -> None:
         """Write the held answers of the connections in :attr:`holding`.

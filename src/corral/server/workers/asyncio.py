@@ -260,7 +260,7 @@ class HttpProtocol(Prelude):
         make_exchange = self.make_exchange
         conn = self.conn
         mgr = self.mgr
-        request_started = mgr.worker.request_started
+        request_started = mgr.request_started
         holding = mgr.holding
         while ready and not self.closing:
             head, body = ready.popleft()
@@ -285,7 +285,7 @@ class HttpProtocol(Prelude):
                         if len(data) <= HOLD_MAX:  # see ConnectionManager.release_held
                             self.held = [data]
                             if not holding:
-                                mgr.loop.call_soon(mgr.release_held)
+                                mgr.loop.call_soon(mgr.flush_held)
                             holding.append(self)
                             continue
                     elif len(held) < HOLD_COUNT and len(data) <= HOLD_MAX:
