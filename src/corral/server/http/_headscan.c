@@ -153,10 +153,12 @@ request_line(const unsigned char *p, Py_ssize_t n, Py_ssize_t *method_end,
 
 /* The whole-head form over p[0:n]: 1 with *method, *target and *fields set
  * (new references), *minor and *stop (where the head ends, from p); 0 for a
- * head not of the form or not whole in p[0:n]; -1 with an exception set. */
+ * head not of the form or not whole in p[0:n]; -1 with an exception set.
+ * *fields: a list of (name, value) pairs, or with flat set a list of names
+ * and values in turn (name, value, name, value...). */
 static int
 scan(const unsigned char *p, Py_ssize_t n, PyObject **method, PyObject **target,
-     int *minor, PyObject **fields, Py_ssize_t *stop)
+     int *minor, PyObject **fields, Py_ssize_t *stop, int flat)
 {
     Py_ssize_t method_end = 0, target_end = 0;
     Py_ssize_t i = request_line(p, n, &method_end, &target_end, minor);
@@ -200,6 +202,13 @@ scan(const unsigned char *p, Py_ssize_t n, PyObject **method, PyObject **target,
         if (value == NULL) {
             Py_DECREF(name);
             goto fail;
+        }
+        if (flat) {
+            int failed = PyList_Append(list, name) < 0 || PyList_Append(list, value) < 0;
+            Py_DECREF(name);
+            Py_DECREF(value);
+            if (failed) goto fail;
+            continue;
         }
         PyObject *pair = PyTuple_New(2);
         if (pair == NULL) {
@@ -265,7 +274,7 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (p == NULL) return NULL;
     PyObject *method = NULL, *target = NULL, *fields = NULL, *result = NULL;
     int minor = 0;
-    int found = scan(p, n, &method, &target, &minor, &fields, &stop);
+    int found = scan(p, n, &method, &target, &minor, &fields, &stop, 0);
     PyBuffer_Release(&view);
     if (found <= 0) return found == 0 ? Py_NewRef(Py_None) : NULL;
     PyObject *version = PyLong_FromLong(minor);
@@ -387,11 +396,11 @@ static PyObject *versions[2];
 static PyObject *empty_str;
 static PyObject *packed_attr;
 enum {
-    H_METHOD, H_RAW_URI, H_PATH, H_QUERY, H_VERSION, H_HEADERS, H_CONTENT_LENGTH,
+    H_METHOD, H_RAW_URI, H_PATH, H_QUERY, H_VERSION, H_LINES, H_CONTENT_LENGTH,
     H_CHUNKED, H_KEEP_ALIVE, H_EXPECT_CONTINUE, H_UPGRADE, H_FIELDS, H_UNDERSCORED, H_COUNT
 };
 static const char *head_fields[H_COUNT] = {
-    "method", "raw_uri", "path", "query", "version", "headers", "content_length",
+    "method", "raw_uri", "path", "query", "version", "lines", "content_length",
     "chunked", "keep_alive", "expect_continue", "upgrade", "fields", "underscored",
 };
 static Py_ssize_t head_offsets[H_COUNT];
@@ -467,11 +476,12 @@ short_length(PyObject *s)
     return v;
 }
 
-/* The head made from what the scan found, for the heads whose checks all pass
- * without a word from make_head: 1 with *head set, 0 when make_head must say
- * (anything else), -1 with an exception set. */
+/* The head made from what the scan found (lines: names and values in turn),
+ * for the heads whose checks all pass without a word from make_head: 1 with
+ * *head set, 0 when make_head must say (anything else), -1 with an exception
+ * set. */
 static int
-plain_head(PyObject *method, PyObject *target, int minor, PyObject *pairs,
+plain_head(PyObject *method, PyObject *target, int minor, PyObject *lines,
            long long body_limit, int refuse_underscore, PyObject **head)
 {
     /* origin-form target: path and query, the fragment cut off */
@@ -490,10 +500,9 @@ plain_head(PyObject *method, PyObject *target, int minor, PyObject *pairs,
     long long clen = -1;
     PyObject *by_key = PyDict_New();
     if (by_key == NULL) return -1;
-    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pairs); k++) {
-        PyObject *pair = PyList_GET_ITEM(pairs, k);
-        PyObject *name = PyTuple_GET_ITEM(pair, 0);
-        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+    for (Py_ssize_t k = 0; k + 1 < PyList_GET_SIZE(lines); k += 2) {
+        PyObject *name = PyList_GET_ITEM(lines, k);
+        PyObject *value = PyList_GET_ITEM(lines, k + 1);
         PyObject *entry = PyDict_GetItemWithError(name_table, name);
         if (entry != NULL) {
             Py_INCREF(entry);
@@ -556,7 +565,7 @@ plain_head(PyObject *method, PyObject *target, int minor, PyObject *pairs,
     }
     PyObject *values[H_COUNT] = {
         Py_NewRef(method), Py_NewRef(target), path, query, Py_NewRef(versions[minor]),
-        Py_NewRef(pairs), length, Py_NewRef(Py_False),
+        Py_NewRef(lines), length, Py_NewRef(Py_False),
         Py_NewRef(conn == 2 ? Py_False : conn == 1 || minor == 1 ? Py_True : Py_False),
         Py_NewRef(Py_False), Py_NewRef(Py_False), by_key,
         Py_NewRef(underscored ? Py_True : Py_False),
@@ -602,22 +611,33 @@ read_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t start, n, stop = 0;
     const unsigned char *p = span(args[0], args[1], args[2], &view, &start, &n);
     if (p == NULL) return NULL;
-    PyObject *method = NULL, *target = NULL, *pairs = NULL, *head = NULL, *result = NULL;
+    PyObject *method = NULL, *target = NULL, *lines = NULL, *head = NULL, *result = NULL;
     int minor = 0;
-    int found = scan(p, n, &method, &target, &minor, &pairs, &stop);
+    int found = scan(p, n, &method, &target, &minor, &lines, &stop, 1);
     PyBuffer_Release(&view);
     if (found <= 0) return found == 0 ? Py_NewRef(Py_None) : NULL;
     /* limits a head must be read line by line to be judged by (414, 431) */
     if ((lim[0] && PyUnicode_GET_LENGTH(target) + 14 > lim[0]) || (lim[1] && stop > lim[1])
-            || (lim[2] && PyList_GET_SIZE(pairs) > lim[2])) {
+            || (lim[2] && PyList_GET_SIZE(lines) / 2 > lim[2])) {
         result = Py_NewRef(Py_None);
         goto done;
     }
     /* a method to fold to upper case: make_head's to do */
-    found = lim[5] ? 0 : plain_head(method, target, minor, pairs, lim[3], (int)lim[4], &head);
-    if (found == 0) {
-        PyObject *call[5] = {method, target, versions[minor], pairs, args[3]};
-        head = PyObject_Vectorcall(make_head, call, 5, NULL);
+    found = lim[5] ? 0 : plain_head(method, target, minor, lines, lim[3], (int)lim[4], &head);
+    if (found == 0) {  /* make_head takes (name, value) pairs */
+        Py_ssize_t count = PyList_GET_SIZE(lines) / 2;
+        PyObject *pairs = PyList_New(count);
+        for (Py_ssize_t k = 0; pairs != NULL && k < count; k++) {
+            PyObject *pair = PyTuple_Pack(2, PyList_GET_ITEM(lines, 2 * k),
+                                          PyList_GET_ITEM(lines, 2 * k + 1));
+            if (pair == NULL) Py_CLEAR(pairs);
+            else PyList_SET_ITEM(pairs, k, pair);
+        }
+        if (pairs != NULL) {
+            PyObject *call[5] = {method, target, versions[minor], pairs, args[3]};
+            head = PyObject_Vectorcall(make_head, call, 5, NULL);
+            Py_DECREF(pairs);
+        }
     }
     if (head != NULL) {
         PyObject *end = PyLong_FromSsize_t(start + stop);
@@ -632,7 +652,7 @@ read_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 done:
     Py_DECREF(method);
     Py_DECREF(target);
-    Py_DECREF(pairs);
+    Py_DECREF(lines);
     return result;
 }
 

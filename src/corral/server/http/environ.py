@@ -171,7 +171,8 @@ class EnvironBuilder:
         trusted = self.trusts(conn)
         kept: set[str] = set()
         direct: dict[str, str] = {}
-        for name, value in head.headers:
+        pairs = head.headers
+        for name, value in pairs:
             if "_" not in name:
                 continue
             upper = name.upper()
@@ -184,11 +185,11 @@ class EnvironBuilder:
                     continue
             kept.add(name)
         if kept:
-            for name, _ in head.headers:
+            for name, _ in pairs:
                 key = environ_key(name)
                 if key is not None:
                     env.pop(key, None)
-            for name, value in head.headers:
+            for name, value in pairs:
                 key = environ_key(name)
                 if key is None:
                     if name not in kept:

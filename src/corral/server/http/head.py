@@ -118,7 +118,9 @@ class RequestHead:
     path: str  # percent-encoded path part of the target
     query: str  # query string without "?"
     version: tuple[int, int]  # (1, 1) or (1, 0)
-    headers: list[tuple[str, str]]  # as sent, latin-1
+    # the field lines as sent (latin-1): name, value, name, value... (one list,
+    # no pair per field: the pairs are made only when asked for, see headers)
+    lines: list[str]
     content_length: int | None
     chunked: bool
     keep_alive: bool  # what the request allows (version + Connection header)
@@ -129,6 +131,12 @@ class RequestHead:
     # while the head is checked, so the environ builder adds them in one step
     fields: dict[str, str]
     underscored: bool  # a field name with "_" was sent (left out of fields)
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The field lines as sent: (name, value) pairs, latin-1."""
+        lines = self.lines
+        return list(zip(lines[0::2], lines[1::2], strict=True))
 
 
 class _End:

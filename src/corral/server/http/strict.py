@@ -493,7 +493,7 @@ def make_head(method: str, url: str, version: tuple[int, int], headers: list[tup
     if upgrade and chunked:
         raise ParseError(400, "chunked body on an upgrade request")
     return RequestHead(
-        method, url, path, query, version, headers, clen, chunked,
+        method, url, path, query, version, [s for pair in headers for s in pair], clen, chunked,
         keep_alive, version == _V11 and expect == "100-continue", upgrade, fields, underscored,
     )
 
