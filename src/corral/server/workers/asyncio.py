@@ -194,7 +194,8 @@ class HttpProtocol(Prelude):
                 self.transport.write(CONTINUE)
 
     def release(self) -> None:
-        """Write the held answers now."""
+        """Write the held answers now (ConnectionManager.release_held does the
+        same for every held connection at the end of a pass)."""
         held = self.held
         if held is not None:
             self.held = None
