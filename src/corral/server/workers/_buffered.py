@@ -48,7 +48,7 @@ class ExpectBody(BufferedBody):
 
     def __init__(self) -> None:
         super().__init__(b"")
-        self.complete = False  # type: ignore[misc]
+        self.complete = False
         self.fetch: Callable[[ExpectBody], None] | None = None
         self.done = threading.Event()
         self.error: ParseError | None = None  # set by :meth:`fail`
@@ -56,7 +56,7 @@ class ExpectBody(BufferedBody):
     def finish(self, body: BufferedBody) -> None:
         """The whole body has arrived (called by :class:`RequestBuffer`)."""
         self._file = body._file
-        self.complete = True  # type: ignore[misc]
+        self.complete = True
         self.done.set()
 
     def fail(self, error: ParseError) -> None:

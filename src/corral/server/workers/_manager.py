@@ -94,10 +94,8 @@ class ConnectionManager:
         than once per response (measured in bench/RESULTS.md)."""
         holding = self.holding
         for proto in holding:
-            held = proto.held
-            if held is not None:  # as proto.release() does, for every held connection
-                proto.held = None
-                proto.transport.writelines(held)
+            if proto.held is not None:
+                proto.release()
         holding.clear()
 
     # -- accepting -----------------------------------------------------------------

@@ -194,8 +194,7 @@ class HttpProtocol(Prelude):
                 self.transport.write(CONTINUE)
 
     def release(self) -> None:
-        """Write the held answers now (ConnectionManager.release_held does the
-        same for every held connection at the end of a pass)."""
+        """Write the held answers now."""
         held = self.held
         if held is not None:
             self.held = None
@@ -479,10 +478,12 @@ class HttpProtocol(Prelude):
         """Not answering a request, nothing queued or held: only waiting for the
         client (idle keep-alive, a fresh connection, a request still arriving).
         A request already in the socket, not yet read by the loop, is about to be
-        answered: it is not shed."""
+        answered: it is not shed (bytes after the last response of a lingering
+        connection are discarded anyway)."""
         return not (self.phase is ANSWERING or self.closing or self.capped or self.special
                     or self.buffer.ready or self.held is not None or self.wpaused
-                    or (self.buffer.idle and pending_bytes(self.fileno())))
+                    or (self.buffer.idle and self.linger is None
+                        and pending_bytes(self.fileno())))
 
     # -- thread mode ---------------------------------------------------------------
     def _submit(self, head: RequestHead, body: Body) -> None:
