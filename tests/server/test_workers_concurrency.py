@@ -256,6 +256,35 @@ def test_graceful_stop_with_idle_keep_alive(kind: str) -> None:
         busy.close()
 
 
+@pytest.mark.parametrize("kind", THREADED)
+def test_slow_request_does_not_hold_up_those_that_came_with_it(kind: str) -> None:
+    """Requests that arrive together with a slow one, on other keep-alive
+    connections, go to the other threads: each is answered long before the
+    slow one (in gthread, a thread that took them in one batch with the slow
+    request gives them back)."""
+    with start(kind, "--timeout", "30") as srv:
+        wait_worker(srv)
+        for _ in range(2):
+            conns = [srv.connect(timeout=15) for _ in range(6)]
+            try:
+                for s in conns:  # every connection idle in the worker first
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                    assert read_response(s)[0] == 200
+                slow, fast = conns[0], conns[1:]
+                slow.sendall(b"GET /sleep?2 HTTP/1.1\r\nHost: t\r\n\r\n")
+                for s in fast:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                t0 = time.monotonic()
+                for s in fast:
+                    assert read_response(s, timeout=10)[0] == 200
+                waited = time.monotonic() - t0
+                assert waited < 1.5, f"the fast requests waited {waited:.2f}s"
+                assert read_response(slow, timeout=10)[0] == 200
+            finally:
+                for s in conns:
+                    s.close()
+
+
 @pytest.mark.timeout(40)
 @pytest.mark.parametrize("kind", THREADED)
 def test_stuck_thread_gets_503_while_others_are_served(kind: str) -> None:

@@ -250,7 +250,8 @@ class ThreadWorker(Worker):
     def shed(self) -> bool:
         """At --worker-connections: close the idlest connection not answering a
         request (408 if it was partway through one) to make room."""
-        victim = self.shedder.pick(self.conns.values())
+        # a copy, made in one step: pool threads close connections meanwhile
+        victim = self.shedder.pick(list(self.conns.values()))
         if victim is None:
             return False
         if victim.buffer.idle or victim.linger is not None:
