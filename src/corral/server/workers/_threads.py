@@ -120,7 +120,9 @@ class Watch:
         if not self.timeout or not self.jobs:
             return []
         limit = time.monotonic() - self.timeout
-        out = [j for j in self.jobs
+        # over a copy, made in one step: gthread's request threads add and
+        # remove their jobs meanwhile
+        out = [j for j in list(self.jobs)
                if j.started and not j.timed_out and not j.waiting and j.started < limit]
         for job in out:
             job.timed_out = True
