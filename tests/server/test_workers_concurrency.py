@@ -10,6 +10,7 @@ from __future__ import annotations
 import select
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -308,3 +309,63 @@ def test_stuck_thread_gets_503_while_others_are_served(kind: str) -> None:
                 pass
             time.sleep(0.1)
         raise AssertionError("no worker answered after the timeout")
+
+
+def _one_answer(s: socket.socket) -> bytes | None:
+    """The next response to the "ok" app's request (None: the connection was
+    closed before any byte of it)."""
+    s.settimeout(10)
+    data = b""
+    while not (data.endswith(b"\r\n\r\nok") or (b"\r\n\r\n" in data and not data.startswith(
+            b"HTTP/1.1 200 "))):
+        more = s.recv(65536)
+        if not more:
+            return data or None
+        data += more
+    return data
+
+
+SWITCH_OFTEN = "import sys\nsys.setswitchinterval(1e-5)\n"  # (a config file: the worker inherits it)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_churn_at_the_cap_with_threads_switching_often(
+        kind: str, tmp_path: Any) -> None:
+    """Keep-alive clients, new connections shed at a small cap and requests cut
+    short, while the interpreter switches threads as often as it can: the
+    worker goes on (the main thread never trips over what request threads
+    change meanwhile) and every complete request it read is answered."""
+    conf = tmp_path / "switch.conf.py"
+    conf.write_text(SWITCH_OFTEN)
+    with start(kind, "-c", str(conf), "--worker-connections", "6", "--timeout", "5",
+               "--keep-alive", "2") as srv:
+        pid = wait_worker(srv)
+        stop = time.monotonic() + 3.0
+        failures: list[str] = []
+
+        def client(n: int) -> None:
+            while time.monotonic() < stop:
+                try:
+                    with srv.connect(timeout=10) as s:
+                        for i in range(n % 4 + 1):  # a few requests per connection
+                            s.sendall(b"GET /?%d HTTP/1.1\r\nHost: t\r\n\r\n" % i)
+                            answer = _one_answer(s)
+                            if answer is None:
+                                break  # shed while idle, as a kept connection may be
+                            if not answer.startswith(b"HTTP/1.1 200 "):
+                                failures.append(repr(answer[:80]))
+                        if n % 3 == 0:
+                            s.sendall(b"GET / HTTP/1.1\r\nHost:")  # cut short
+                except OSError:
+                    pass  # shed at the cap: a closed connection, never a wrong answer
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not failures, failures[:5]
+        assert srv.worker_pids() == [pid], "the worker was replaced"
+        out = srv.output()
+        assert "Traceback" not in out and "Exception in worker" not in out, out[-3000:]

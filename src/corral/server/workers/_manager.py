@@ -145,10 +145,10 @@ class ConnectionManager:
         victim = self.shedder.pick(self.conns, newcomer)
         if victim is None:
             return False
-        if not victim.buffer.idle:
-            victim._error(408, "request timed out")
+        if victim.buffer.idle or victim.linger is not None:
+            victim.close()  # (a lingering one has had its answer: nothing more is written)
         else:
-            victim.close()
+            victim._error(408, "request timed out")
         return True
 
     def closed(self, proto: HttpProtocol) -> None:
