@@ -10,6 +10,7 @@ from __future__ import annotations
 import select
 import signal
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -325,6 +326,12 @@ def _one_answer(s: socket.socket) -> bytes | None:
     return data
 
 
+CHURN_REQUESTS = [  # each answered "ok"; bodies unread by the app, drained by the server
+    b"GET /?a=1 HTTP/1.1\r\nHost: t\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + b"x" * 5000,
+    b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"400\r\n" + b"y" * 1024 + b"\r\n0\r\n\r\n",
+]
 SWITCH_OFTEN = "import sys\nsys.setswitchinterval(1e-5)\n"  # (a config file: the worker inherits it)
 
 
@@ -332,8 +339,8 @@ SWITCH_OFTEN = "import sys\nsys.setswitchinterval(1e-5)\n"  # (a config file: th
 @pytest.mark.parametrize("kind", list(CLASSES))
 def test_churn_at_the_cap_with_threads_switching_often(
         kind: str, tmp_path: Any) -> None:
-    """Keep-alive clients, new connections shed at a small cap and requests cut
-    short, while the interpreter switches threads as often as it can: the
+    """Keep-alive clients, new connections shed at a small cap, requests cut
+    short and clients gone (reset) while their answer streams out, while the interpreter switches threads as often as it can: the
     worker goes on (the main thread never trips over what request threads
     change meanwhile) and every complete request it read is answered."""
     conf = tmp_path / "switch.conf.py"
@@ -349,7 +356,7 @@ def test_churn_at_the_cap_with_threads_switching_often(
                 try:
                     with srv.connect(timeout=10) as s:
                         for i in range(n % 4 + 1):  # a few requests per connection
-                            s.sendall(b"GET /?%d HTTP/1.1\r\nHost: t\r\n\r\n" % i)
+                            s.sendall(CHURN_REQUESTS[(n + i) % len(CHURN_REQUESTS)])
                             answer = _one_answer(s)
                             if answer is None:
                                 break  # shed while idle, as a kept connection may be
@@ -357,6 +364,13 @@ def test_churn_at_the_cap_with_threads_switching_often(
                                 failures.append(repr(answer[:80]))
                         if n % 3 == 0:
                             s.sendall(b"GET / HTTP/1.1\r\nHost:")  # cut short
+                        elif n % 3 == 1:  # gone while its answer streams out
+                            s.sendall(b"GET /stream?4 HTTP/1.1\r\nHost: t\r\n\r\n")
+                            s.recv(1000)
+                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         struct.pack("ii", 1, 0))  # reset, not a close
+                except TimeoutError:
+                    failures.append("no answer in 10 s")
                 except OSError:
                     pass  # shed at the cap: a closed connection, never a wrong answer
 
