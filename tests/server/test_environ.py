@@ -110,3 +110,32 @@ def test_multithread_follows_settings() -> None:
     builder = EnvironBuilder(Settings(threads=4, workers=3), multithread=True)
     env = builder.build(head, BufferedBody(), ConnInfo(PEER, LOCAL))
     assert env["wsgi.multithread"] is True and env["wsgi.multiprocess"] is True
+
+
+def test_server_name_follows_each_requests_host_on_one_connection() -> None:
+    """The split of the Host header is kept with the connection; a request with
+    another Host, or none, on the same connection gets its own, and so does one
+    whose scheme a trusted proxy forwards."""
+    builder = EnvironBuilder(Settings(forwarded_allow_ips="10.1.2.3"))
+    conn = ConnInfo(PEER, LOCAL, "http")
+
+    def server(fields: bytes) -> tuple[str, str, str]:
+        version = b"1.1" if fields else b"1.0"  # (no Host header: HTTP/1.0)
+        head = RequestParser(Limits()).feed(b"GET / HTTP/" + version + b"\r\n" + fields
+                                            + b"\r\n")[0]
+        assert isinstance(head, RequestHead)
+        env = builder.build(head, BufferedBody(b""), conn)
+        return env["SERVER_NAME"], env["SERVER_PORT"], env["wsgi.url_scheme"]
+
+    assert server(b"Host: a.example\r\n") == ("a.example", "80", "http")
+    assert server(b"Host: a.example\r\n") == ("a.example", "80", "http")
+    assert server(b"Host: b.example:8080\r\n") == ("b.example", "8080", "http")
+    assert server(b"") == ("127.0.0.1", "8000", "http")
+    assert server(b"Host: \r\n") == ("127.0.0.1", "8000", "http")
+    assert server(b"Host: a.example\r\nX-Forwarded-Proto: https\r\n") == (
+        "a.example", "443", "https")
+    assert server(b"Host: a.example\r\n") == ("a.example", "80", "http")
+    assert server(b"Host: [::1]\r\nX-Forwarded-Proto: https\r\n") == ("[::1]", "443", "https")
+    conn.environ_base = None  # as a PROXY header does: the peer changed
+    assert server(b"") == ("127.0.0.1", "8000", "http")
+    assert server(b"Host: a.example\r\n") == ("a.example", "80", "http")

@@ -103,6 +103,7 @@ class ConnInfo:
     # see EnvironBuilder.build
     environ_base: dict[str, Any] | None = None
     environ_trusted: bool = False  # forwarded_allow_ips trusts the peer
+    environ_host: str | None = None  # the Host header environ_base's SERVER_* are for
 
 
 def _hook(fn: Callable[..., Any], default: Callable[..., Any]) -> Callable[..., Any] | None:

@@ -2,7 +2,8 @@
 
 :class:`EnvironBuilder` is made once per worker from the settings; it keeps the
 per-process constant keys in a template dict, and each connection's in a copy of
-it; the head's fields arrive already keyed by their environ names
+it (``SERVER_NAME`` and ``SERVER_PORT`` there as the last request's Host header
+gave them: the next request nearly always sends the same one); the head's fields arrive already keyed by their environ names
 (``RequestHead.fields``, made while the parser checks the head), so
 :meth:`EnvironBuilder.build` does only per-request work, in one pass over nothing.
 
@@ -119,6 +120,9 @@ class EnvironBuilder:
         if base is None:
             base = self.connection_base(conn)
         fields = head.fields
+        host = fields.get("HTTP_HOST")
+        if host != conn.environ_host:  # SERVER_NAME and SERVER_PORT as the base has them
+            self._point(conn, base, host)
         env = {**base, **fields}  # the head's fields, already keyed and joined
         env["REQUEST_METHOD"] = head.method
         env["RAW_URI"] = head.raw_uri
@@ -135,10 +139,18 @@ class EnvironBuilder:
         env["PATH_INFO"] = path
         if conn.environ_trusted and not self.forwarding.isdisjoint(fields):
             self._forwarded(env, conn)
-        host = env.get("HTTP_HOST")
-        if host:
-            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_splits[host, env["wsgi.url_scheme"]]
         return env
+
+    def _point(self, conn: ConnInfo, base: dict[str, Any], host: str | None) -> None:
+        """Set ``SERVER_NAME`` and ``SERVER_PORT`` in the connection's ``base``
+        for requests with this Host header (None or empty: none, the listening
+        address then), which is nearly always the one the last request on the
+        connection had: that one is found by comparing two strings."""
+        if host:
+            base["SERVER_NAME"], base["SERVER_PORT"] = self.host_splits[host, conn.url_scheme]
+        else:
+            base["SERVER_NAME"], base["SERVER_PORT"] = _listening(conn)
+        conn.environ_host = host
 
     def connection_base(self, conn: ConnInfo) -> dict[str, Any]:
         """The keys every request on ``conn`` starts from: the template, the
@@ -152,14 +164,9 @@ class EnvironBuilder:
             env["REMOTE_PORT"] = str(peer[1])
         else:
             env["REMOTE_ADDR"] = peer or ""
-        scheme = env["wsgi.url_scheme"] = conn.url_scheme
-        sock = conn.sockname
-        if isinstance(sock, tuple):
-            env["SERVER_NAME"] = str(sock[0])
-            env["SERVER_PORT"] = str(sock[1])
-        else:
-            env["SERVER_NAME"] = "localhost"
-            env["SERVER_PORT"] = "443" if scheme == "https" else "80"
+        env["wsgi.url_scheme"] = conn.url_scheme
+        env["SERVER_NAME"], env["SERVER_PORT"] = _listening(conn)
+        conn.environ_host = None
         conn.environ_trusted = self.trusts(conn)
         conn.environ_base = env
         return env
@@ -202,9 +209,6 @@ class EnvironBuilder:
         env["PATH_INFO"] = path_info(head.path, script_name)
         if conn.environ_trusted and not self.forwarding.isdisjoint(env):
             self._forwarded(env, conn)
-        host = env.get("HTTP_HOST")
-        if host:
-            env["SERVER_NAME"], env["SERVER_PORT"] = self.host_splits[host, env["wsgi.url_scheme"]]
         env.update(direct)
         return env
 
@@ -216,9 +220,12 @@ class EnvironBuilder:
         """What the forwarding headers of a trusted peer say: the scheme, the
         client's address."""
         scheme = self._forwarded_scheme(env, conn.url_scheme)
-        if scheme != conn.url_scheme:
+        if scheme != conn.url_scheme:  # the default port goes with it
             env["wsgi.url_scheme"] = scheme
-            if "HTTP_HOST" not in env and not isinstance(conn.sockname, tuple):
+            host = env.get("HTTP_HOST")
+            if host:
+                env["SERVER_NAME"], env["SERVER_PORT"] = self.host_splits[host, scheme]
+            elif not isinstance(conn.sockname, tuple):
                 env["SERVER_PORT"] = "443" if scheme == "https" else "80"
         fwd = env.get("HTTP_X_FORWARDED_FOR")
         if fwd:
@@ -246,6 +253,15 @@ class EnvironBuilder:
         if verdict is None:
             return scheme
         return "https" if verdict else "http"
+
+
+def _listening(conn: ConnInfo) -> tuple[str, str]:
+    """``SERVER_NAME`` and ``SERVER_PORT`` for a request without a Host header:
+    the listening address (a Unix socket: localhost, the scheme's port)."""
+    sock = conn.sockname
+    if isinstance(sock, tuple):
+        return str(sock[0]), str(sock[1])
+    return "localhost", "443" if conn.url_scheme == "https" else "80"
 
 
 class HostSplits(dict[tuple[str, str], tuple[str, str]]):
