@@ -3,9 +3,10 @@
 :class:`EnvironBuilder` is made once per worker from the settings; it keeps the
 per-process constant keys in a template dict, and each connection's in a copy of
 it (``SERVER_NAME`` and ``SERVER_PORT`` there as the last request's Host header
-gave them: the next request nearly always sends the same one); the head's fields arrive already keyed by their environ names
-(``RequestHead.fields``, made while the parser checks the head), so
-:meth:`EnvironBuilder.build` does only per-request work, in one pass over nothing.
+gave them: the next request nearly always sends the same one); the head's
+fields arrive already keyed by their environ names (``RequestHead.fields``, made
+while the parser checks the head), so :meth:`EnvironBuilder.build` does only
+per-request work, in one pass over nothing.
 
 Forwarding headers count only from peers ``forwarded_allow_ips`` trusts
 (addresses, CIDR networks or ``*``, see :class:`corral.server.http.proxy.PeerTrust`):
