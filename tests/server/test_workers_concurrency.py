@@ -262,8 +262,7 @@ def test_graceful_stop_with_idle_keep_alive(kind: str) -> None:
 def test_slow_request_does_not_hold_up_those_that_came_with_it(kind: str) -> None:
     """Requests that arrive together with a slow one, on other keep-alive
     connections, go to the other threads: each is answered long before the
-    slow one (in gthread, a thread that took them in one batch with the slow
-    request gives them back)."""
+    slow one."""
     with start(kind, "--timeout", "30") as srv:
         wait_worker(srv)
         for _ in range(2):
@@ -340,9 +339,10 @@ SWITCH_OFTEN = "import sys\nsys.setswitchinterval(1e-5)\n"  # (a config file: th
 def test_churn_at_the_cap_with_threads_switching_often(
         kind: str, tmp_path: Any) -> None:
     """Keep-alive clients, new connections shed at a small cap, requests cut
-    short and clients gone (reset) while their answer streams out, while the interpreter switches threads as often as it can: the
-    worker goes on (the main thread never trips over what request threads
-    change meanwhile) and every complete request it read is answered."""
+    short and clients gone (reset) while their answer streams out, while the
+    interpreter switches threads as often as it can: the worker goes on (the
+    main thread never trips over what request threads change meanwhile) and
+    every complete request it read is answered."""
     conf = tmp_path / "switch.conf.py"
     conf.write_text(SWITCH_OFTEN)
     with start(kind, "-c", str(conf), "--worker-connections", "6", "--timeout", "5",
