@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from corral.server.config import Settings
+from corral.server.http import strict
 from corral.server.http.body import BufferedBody
 from corral.server.http.cycle import ConnInfo
 from corral.server.http.environ import EnvironBuilder
@@ -110,6 +111,29 @@ def test_multithread_follows_settings() -> None:
     builder = EnvironBuilder(Settings(threads=4, workers=3), multithread=True)
     env = builder.build(head, BufferedBody(), ConnInfo(PEER, LOCAL))
     assert env["wsgi.multithread"] is True and env["wsgi.multiprocess"] is True
+
+
+def test_the_default_forwarding_fields_are_flagged_before_any_builder_is_made() -> None:
+    """A head read before the first environ builder exists (as in these tests'
+    ``build``) says whether it has forwarding fields of the default settings."""
+    assert EnvironBuilder(Settings()).forwarding <= strict.COMMON_FORWARDING
+
+
+@pytest.mark.parametrize("name", [b"X-Scheme-Seen", b"x-scheme-seen", b"X-SCHEME-SEEN"])
+def test_a_configured_forwarding_field_is_read_whatever_its_case(name: bytes) -> None:
+    """A name read as a plain field before a builder that reads it was made is
+    judged again once it is: its heads say they have a forwarding field."""
+    raw = b"GET / HTTP/1.1\r\nHost: h\r\n" + name + b": https\r\n\r\n"
+    before = RequestParser(Limits()).feed(raw)[0]
+    assert isinstance(before, RequestHead)
+    settings = Settings(secure_scheme_headers={"X-Scheme-Seen": "https"}, forwarded_allow_ips="*")
+    builder = EnvironBuilder(settings)
+    head = RequestParser(Limits()).feed(raw)[0]
+    assert isinstance(head, RequestHead) and head.forwarded
+    env = builder.build(head, BufferedBody(b""), ConnInfo(PEER, LOCAL))
+    assert env["wsgi.url_scheme"] == "https" and env["SERVER_PORT"] == "443"
+    plain = RequestParser(Limits()).feed(b"GET / HTTP/1.1\r\nHost: h\r\nX-Other: https\r\n\r\n")[0]
+    assert isinstance(plain, RequestHead) and not plain.forwarded
 
 
 def test_server_name_follows_each_requests_host_on_one_connection() -> None:

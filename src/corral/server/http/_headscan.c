@@ -397,15 +397,17 @@ static PyObject *empty_str;
 static PyObject *packed_attr;
 enum {
     H_METHOD, H_RAW_URI, H_PATH, H_QUERY, H_VERSION, H_LINES, H_CONTENT_LENGTH,
-    H_CHUNKED, H_KEEP_ALIVE, H_EXPECT_CONTINUE, H_UPGRADE, H_FIELDS, H_UNDERSCORED, H_COUNT
+    H_CHUNKED, H_KEEP_ALIVE, H_EXPECT_CONTINUE, H_UPGRADE, H_FIELDS, H_UNDERSCORED, H_FORWARDED, H_COUNT
 };
 static const char *head_fields[H_COUNT] = {
     "method", "raw_uri", "path", "query", "version", "lines", "content_length",
-    "chunked", "keep_alive", "expect_continue", "upgrade", "fields", "underscored",
+    "chunked", "keep_alive", "expect_continue", "upgrade", "fields", "underscored", "forwarded",
 };
 static Py_ssize_t head_offsets[H_COUNT];
 /* the kinds of names make_head looks at (strict.py) */
 enum { N_OTHER, N_HOST, N_CTYPE, N_CLEN, N_TE, N_CONN, N_EXPECT, N_UPGRADE, N_UNDER };
+/* added to a kind: the name carries forwarding information (strict._FORWARD) */
+#define N_FORWARD 16
 
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -496,7 +498,8 @@ plain_head(PyObject *method, PyObject *target, int minor, PyObject *lines,
         }
         if (t[i] == '?' && mark < 0) mark = i;
     }
-    int hosts = 0, ctypes = 0, underscored = 0, conn = 0;  /* conn: 1 keep-alive, 2 close */
+    int hosts = 0, ctypes = 0, underscored = 0, forwarded = 0;
+    int conn = 0;  /* 1 keep-alive, 2 close */
     long long clen = -1;
     PyObject *by_key = PyDict_New();
     if (by_key == NULL) return -1;
@@ -523,6 +526,10 @@ plain_head(PyObject *method, PyObject *target, int minor, PyObject *lines,
         }
         Py_DECREF(entry);
         if (failed) goto fail;
+        if (kind & N_FORWARD) {
+            forwarded = 1;
+            kind &= ~(long)N_FORWARD;
+        }
         switch (kind) {
         case N_OTHER:
         case N_UPGRADE:  /* no upgrade without "upgrade" in Connection */
@@ -568,7 +575,7 @@ plain_head(PyObject *method, PyObject *target, int minor, PyObject *lines,
         Py_NewRef(lines), length, Py_NewRef(Py_False),
         Py_NewRef(conn == 2 ? Py_False : conn == 1 || minor == 1 ? Py_True : Py_False),
         Py_NewRef(Py_False), Py_NewRef(Py_False), by_key,
-        Py_NewRef(underscored ? Py_True : Py_False),
+        Py_NewRef(underscored ? Py_True : Py_False), Py_NewRef(forwarded ? Py_True : Py_False),
     };
     for (int k = 0; k < H_COUNT; k++) *(PyObject **)((char *)made + head_offsets[k]) = values[k];
     *head = made;

@@ -44,6 +44,7 @@ from corral.server.http.head import (
 )
 from corral.server.http.proxy import PeerTrust
 from corral.server.http.response import FileWrapper
+from corral.server.http.strict import flag_forwarding
 
 if TYPE_CHECKING:
     from corral.server.config import Settings
@@ -98,6 +99,7 @@ class EnvironBuilder:
         # the keys of the fields a trusted peer may forward the scheme or client in
         self.forwarding = frozenset([key for key, _ in self.secure_headers]
                                     + ["HTTP_X_FORWARDED_FOR"])
+        flag_forwarding(self.forwarding)  # a head says when it has one (head.forwarded)
         self.header_map = settings.header_map
         self.forwarders = forwarder_names(settings)
         self.underscores = underscore_policy(self.header_map, self.forwarders)
@@ -138,7 +140,7 @@ class EnvironBuilder:
         if "%" in path or script_name:
             path = path_info(path, script_name)
         env["PATH_INFO"] = path
-        if conn.environ_trusted and not self.forwarding.isdisjoint(fields):
+        if head.forwarded and conn.environ_trusted:
             self._forwarded(env, conn)
         return env
 

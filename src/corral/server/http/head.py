@@ -131,6 +131,9 @@ class RequestHead:
     # while the head is checked, so the environ builder adds them in one step
     fields: dict[str, str]
     underscored: bool  # a field name with "_" was sent (left out of fields)
+    # a field the environ builder reads from a trusted peer (the forwarded
+    # scheme or client address: see strict.flag_forwarding) was sent
+    forwarded: bool
 
     @property
     def headers(self) -> list[tuple[str, str]]:

@@ -50,7 +50,7 @@ here too (:data:`CHUNK_LINE`, :func:`check_trailer_block`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from corral.server.http import headscan
 from corral.server.http.errors import ParseError
@@ -80,6 +80,9 @@ _FORBIDDEN_TRAILERS = frozenset(
 # Header names that need a look while checking the head, keyed by name as sent.
 # ``_UNDER`` is any other name containing ``_``; ``_OTHER`` (0) needs no look.
 _OTHER, _HOST, _CTYPE, _CLEN, _TE, _CONN, _EXPECT, _UPGRADE, _UNDER = range(9)
+# added to the kind of a name whose environ key is in _FORWARDING: the head
+# then says it has forwarding fields (RequestHead.forwarded)
+_FORWARD = 16
 _SPECIAL = {
     "host": _HOST,
     "content-type": _CTYPE,
@@ -92,6 +95,23 @@ _SPECIAL = {
 _CACHE_MAX = 1024
 # name as sent -> (kind, environ key): names repeat forever
 _NAMES: dict[str, tuple[int, str | None]] = {}
+# the environ keys of the fields a trusted peer forwards the scheme or the
+# client's address in: those of the default settings, and those of every
+# environ builder made in this process (see flag_forwarding); a head without
+# any of them needs no look for them
+COMMON_FORWARDING = frozenset({"HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
+                               "HTTP_X_FORWARDED_PROTOCOL", "HTTP_X_FORWARDED_SSL"})
+_FORWARDING: set[str] = set(COMMON_FORWARDING)
+
+
+def flag_forwarding(keys: Iterable[str]) -> None:
+    """Make heads with any of these environ keys say so (``forwarded``).  Keys
+    are only ever added: a head flagged for a builder that does not read that
+    key costs that builder a look that finds nothing."""
+    new = set(keys) - _FORWARDING
+    if new:
+        _FORWARDING.update(new)
+        _NAMES.clear()  # the names seen so far are judged again
 
 # -- the grammar ------------------------------------------------------------------
 # (the whole-head form is in headscan, with the pieces the line reader shares)
@@ -400,7 +420,10 @@ def _name(name: str) -> tuple[int, str | None]:
     kind = _SPECIAL.get(name.lower(), _OTHER)
     if kind == _OTHER and "_" in name:
         kind = _UNDER
-    entry = (kind, environ_key(name))
+    key = environ_key(name)
+    if key in _FORWARDING:
+        kind |= _FORWARD
+    entry = (kind, key)
     if len(_NAMES) < _CACHE_MAX:
         _NAMES[name] = entry
     return entry
@@ -447,9 +470,12 @@ def make_head(method: str, url: str, version: tuple[int, int], headers: list[tup
     clen: int | None = None
     te: list[str] | None = None
     conn = expect = ""
-    upgrade = False
+    upgrade = forwarded = False
     fields, notable, underscored = headscan.sort_fields(headers, _NAMES, _name)
     for kind, name, value in notable:
+        if kind & _FORWARD:
+            forwarded = True
+            kind ^= _FORWARD
         if kind == _HOST:
             hosts += 1
         elif kind == _CTYPE:
@@ -466,7 +492,7 @@ def make_head(method: str, url: str, version: tuple[int, int], headers: list[tup
             expect = value.lower()
         elif kind == _UPGRADE:
             upgrade = True
-        elif limits.underscore == UNDERSCORE_REFUSE:  # a name with "_"
+        elif kind == _UNDER and limits.underscore == UNDERSCORE_REFUSE:
             if name.upper() not in limits.forwarders and "*" not in limits.forwarders:
                 raise ParseError(400, "header field name with underscore")
     if hosts > 1 or (hosts == 0 and version == _V11):
@@ -495,6 +521,7 @@ def make_head(method: str, url: str, version: tuple[int, int], headers: list[tup
     return RequestHead(
         method, url, path, query, version, [s for pair in headers for s in pair], clen, chunked,
         keep_alive, version == _V11 and expect == "100-continue", upgrade, fields, underscored,
+        forwarded,
     )
 
 
