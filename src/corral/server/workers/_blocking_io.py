@@ -68,6 +68,14 @@ def _stalled(timeout: float | None, step: float | None, last: float,
     return None
 
 
+def send_now(sock: socket.socket, data: bytes | memoryview) -> int:
+    """What the kernel takes of ``data`` at once, on a non-blocking plain socket."""
+    try:
+        return sock.send(data)
+    except BlockingIOError:
+        return 0
+
+
 def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | None,
              beat: Callable[[], object] | None = None, every: float = 1.0,
              needed: Callable[[], bool] | None = None) -> None:
@@ -79,10 +87,7 @@ def send_all(sock: socket.socket, data: bytes | memoryview, timeout: float | Non
     polled = sock.gettimeout() == 0.0 and type(sock) is socket.socket
     view = data
     if polled:
-        try:
-            n = sock.send(view)
-        except BlockingIOError:
-            n = 0
+        n = send_now(sock, view)
         if n == len(view):
             return
         view = memoryview(view)[n:]

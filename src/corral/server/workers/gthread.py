@@ -38,8 +38,15 @@ from corral.server.http.response import FileChunk
 from corral.server.sockets import Listener
 from corral.server.tls import TLS_RECORD_HANDSHAKE, accept_tls, refuse_plain, suppresses_ragged_eofs
 from corral.server.wakeup import WakePipe
-from corral.server.workers._blocking_io import RECV_SIZE, body_reader, send_all, send_file
+from corral.server.workers._blocking_io import (
+    RECV_SIZE,
+    body_reader,
+    send_all,
+    send_file,
+    send_now,
+)
 from corral.server.workers._buffered import (
+    NO_BODY,
     ExpectBody,
     RequestBuffer,
     Timeouts,
@@ -372,7 +379,7 @@ class ThreadWorker(Worker):
             self.close(conn)
             return
         now = conn.last = _now()
-        if buf.idle and not buf.ready:
+        if not buf.received and not buf.ready:  # nothing fed since it was idle: a new head
             conn.head_start = now
         try:
             if data:
@@ -460,21 +467,30 @@ class ThreadWorker(Worker):
             try:
                 ex.close()
             finally:
-                body.release()
+                if body is not NO_BODY:
+                    body.release()
         conn.served += 1
         return keep and not job.timed_out
 
     def send(self, sock: socket.socket, out: bytes | FileChunk, job: Job) -> None:
         """Write one piece of output; the wait for the client is not the app's
         time (--timeout), and is bounded by --send-timeout (sooner when other
-        requests wait for a thread: see :mod:`corral.server.workers._blocking_io`)."""
+        requests wait for a thread: see :mod:`corral.server.workers._blocking_io`).
+        What the kernel takes at once (nearly always all of a small answer)
+        goes without marking the wait."""
+        data: bytes | memoryview | FileChunk = out
+        if out.__class__ is bytes and sock.__class__ is socket.socket and sock.gettimeout() == 0.0:
+            sent = send_now(sock, out)  # type: ignore[arg-type]
+            if sent == len(out):  # type: ignore[arg-type]
+                return
+            data = memoryview(out)[sent:]  # type: ignore[arg-type]
         job.pause()
         needed = self.pool.needed
         try:
-            if out.__class__ is bytes:
-                send_all(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
+            if isinstance(data, FileChunk):
+                send_file(sock, data, self.send_timeout, needed=needed)
             else:
-                send_file(sock, out, self.send_timeout, needed=needed)  # type: ignore[arg-type]
+                send_all(sock, data, self.send_timeout, needed=needed)
         finally:
             job.resume()
 
