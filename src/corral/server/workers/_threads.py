@@ -74,10 +74,10 @@ class Job:
 
     __slots__ = ("owner", "started", "ident", "timed_out", "waiting")
 
-    def __init__(self, owner: Any) -> None:
+    def __init__(self, owner: Any, started: float = 0.0, ident: int | None = None) -> None:
         self.owner = owner  # the connection the request came on
-        self.started = 0.0  # set by the pool thread when it starts the request
-        self.ident: int | None = None
+        self.started = started  # set by the pool thread when it starts the request
+        self.ident = ident  # that thread's
         self.timed_out = False
         self.waiting = 0.0  # since when the thread waits for the client (0: it does not)
 
@@ -108,6 +108,12 @@ class Watch:
 
     def add(self, owner: Any) -> Job:
         job = Job(owner)
+        self.jobs.add(job)
+        return job
+
+    def begin(self, owner: Any) -> Job:
+        """In the pool thread: the job of a request that starts now."""
+        job = Job(owner, time.monotonic(), threading.get_ident())
         self.jobs.add(job)
         return job
 

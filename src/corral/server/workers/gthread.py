@@ -145,6 +145,7 @@ class ThreadWorker(Worker):
 
     # -- the loop ------------------------------------------------------------------
     def serve_forever(self) -> None:
+        conns = self.conns
         next_tick = 0.0
         deadline: float | None = None
         while True:
@@ -158,15 +159,16 @@ class ThreadWorker(Worker):
             except InterruptedError:
                 events = []
             for fd, _ in events:
+                conn = conns.get(fd)  # nearly always: a client's bytes
+                if conn is not None:
+                    if not conn.busy:
+                        self.readable(conn)
+                    continue
                 listener = self.by_fd.get(fd)
                 if listener is not None:
                     self.accept(listener)
                 elif fd == self.wake.r:
                     self.wake.drain()
-                else:
-                    conn = self.conns.get(fd)
-                    if conn is not None and not conn.busy:
-                        self.readable(conn)
             if self.waiting or not self.accepting:
                 self.fill_places()  # a place may have come free: no wait for the tick
             now = _now()
@@ -444,8 +446,7 @@ class ThreadWorker(Worker):
         sock = conn.sock
         head, body = conn.buffer.ready.popleft()
         self.request_started()  # before framing: the last one says Connection: close
-        job = self.watch.add(conn)
-        job.begin()
+        job = self.watch.begin(conn)
         if body.__class__ is ExpectBody:
             body.fetch = fetch_blocking(  # type: ignore[union-attr]
                 conn.buffer, body_reader(sock, self.timeouts.body, self.timeouts, job.pause, job.resume), sock.sendall)
