@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -119,14 +120,26 @@ def test_the_default_forwarding_fields_are_flagged_before_any_builder_is_made() 
     assert EnvironBuilder(Settings()).forwarding <= strict.COMMON_FORWARDING
 
 
-@pytest.mark.parametrize("name", [b"X-Scheme-Seen", b"x-scheme-seen", b"X-SCHEME-SEEN"])
-def test_a_configured_forwarding_field_is_read_whatever_its_case(name: bytes) -> None:
+_FRESH = itertools.count(1)  # a forwarding name new to the process, per test case
+_CASES = {"as-written": str, "lower": str.lower, "upper": str.upper}
+
+
+@pytest.mark.parametrize(("configured_as", "sent_as"),
+                         [("as-written", "as-written"), ("as-written", "lower"),
+                          ("lower", "upper")])
+def test_a_configured_forwarding_field_is_read_whatever_its_case(configured_as: str,
+                                                                  sent_as: str) -> None:
     """A name read as a plain field before a builder that reads it was made is
-    judged again once it is: its heads say they have a forwarding field."""
-    raw = b"GET / HTTP/1.1\r\nHost: h\r\n" + name + b": https\r\n\r\n"
+    judged again once it is: its heads say they have a forwarding field.  Each
+    case has a name of its own, new to the process when the case begins."""
+    name = f"X-Scheme-Seen-{next(_FRESH)}"
+    configured = _CASES[configured_as](name)
+    sent = _CASES[sent_as](name).encode()
+    assert "HTTP_" + name.upper().replace("-", "_") not in strict._FORWARDING
+    raw = b"GET / HTTP/1.1\r\nHost: h\r\n" + sent + b": https\r\n\r\n"
     before = RequestParser(Limits()).feed(raw)[0]
-    assert isinstance(before, RequestHead)
-    settings = Settings(secure_scheme_headers={"X-Scheme-Seen": "https"}, forwarded_allow_ips="*")
+    assert isinstance(before, RequestHead) and not before.forwarded
+    settings = Settings(secure_scheme_headers={configured: "https"}, forwarded_allow_ips="*")
     builder = EnvironBuilder(settings)
     head = RequestParser(Limits()).feed(raw)[0]
     assert isinstance(head, RequestHead) and head.forwarded

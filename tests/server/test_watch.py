@@ -8,18 +8,23 @@ import threading
 import time
 from types import SimpleNamespace
 
-from corral.server.workers._threads import Watch
+import pytest
+
+from corral.server.workers._threads import Job, Watch
 
 
-def test_expired_while_threads_come_and_go() -> None:
+@pytest.mark.parametrize("queued", [False, True], ids=["gthread", "asyncio-threads"])
+def test_expired_while_threads_come_and_go(queued: bool) -> None:
     worker = SimpleNamespace(timeout=30)
     watch = Watch(worker)
     stop = threading.Event()
 
-    def requests() -> None:  # as gthread's pool threads do, one request after another
+    def requests() -> None:  # as pool threads do, one request after another
         while not stop.is_set():
-            job = watch.add(object())
-            job.begin()
+            owner = object()
+            # asyncio --threads makes the job when it queues the request
+            job = watch.begin(owner, Job(owner) if queued else None)
+            assert job.started and job.ident == threading.get_ident()
             watch.discard(job)
 
     interval = sys.getswitchinterval()

@@ -81,11 +81,6 @@ class Job:
         self.timed_out = False
         self.waiting = 0.0  # since when the thread waits for the client (0: it does not)
 
-    def begin(self) -> None:
-        """Called in the pool thread."""
-        self.ident = threading.get_ident()
-        self.started = time.monotonic()
-
     def pause(self) -> None:
         """In the pool thread: from now on it waits for the client, not the app."""
         self.waiting = time.monotonic()
@@ -106,14 +101,15 @@ class Watch:
         self.timeout = float(worker.timeout or 0)
         self.jobs: set[Job] = set()
 
-    def add(self, owner: Any) -> Job:
-        job = Job(owner)
-        self.jobs.add(job)
-        return job
-
-    def begin(self, owner: Any) -> Job:
-        """In the pool thread: the job of a request that starts now."""
-        job = Job(owner, time.monotonic(), threading.get_ident())
+    def begin(self, owner: Any, job: Job | None = None) -> Job:
+        """In the pool thread: a request starts now, timed from here on.
+        ``job``: the one made for it when it was queued (whose owner keeps
+        it to know its request is in a thread), else a new one."""
+        if job is None:
+            job = Job(owner, time.monotonic(), threading.get_ident())
+        else:
+            job.started = time.monotonic()
+            job.ident = threading.get_ident()
         self.jobs.add(job)
         return job
 

@@ -497,13 +497,15 @@ class HttpProtocol(Prelude):
         self.phase = ANSWERING
         self.sent = False
         self.body = body
-        job = self.job = mgr.watch.add(self)
+        job = self.job = Job(self)  # timed once a thread takes it (Watch.begin)
         mgr.pool.submit(self._run_in_thread, job, head, body)
 
     def _run_in_thread(self, job: Job, head: RequestHead, body: Body) -> None:
         """In a pool thread: run the exchange, posting output batches to the loop."""
-        job.begin()
-        loop = self.mgr.loop
+        mgr = self.mgr
+        assert mgr.watch is not None
+        mgr.watch.begin(self, job)
+        loop = mgr.loop
         ex = self.mgr.cycle.exchange(head, body, self.conn)
         batch: list[Any] = []
         size = 0
