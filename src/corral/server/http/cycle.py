@@ -126,6 +126,8 @@ class RequestCycle:
         self.pre_request = _hook(settings.pre_request, default_hooks.pre_request)
         self.post_request = _hook(settings.post_request, default_hooks.post_request)
         self.access_enabled = bool(getattr(log, "access_enabled", True))
+        # an exchange has something to do once its response is out
+        self.after = self.access_enabled or self.post_request is not None
         self.sendfile = settings.sendfile is not False  # --no-sendfile
         # exchange(head, body, conn): one request's Exchange (a partial, not a
         # method: one Python call fewer per request)
@@ -149,7 +151,6 @@ class Exchange(Response):
 
     def __init__(self, cycle: RequestCycle, head: RequestHead, body: Any, conn: ConnInfo) -> None:
         # the response half (see Response), until start_response is called
-        self._log = cycle.log
         self.writes = []
         self.status = 0
         self.status_line = ""
@@ -195,9 +196,7 @@ class Exchange(Response):
         finally:
             if not self._iter_closed:
                 self._close_iterable()
-            cycle = self.cycle
-            if self.environ is not None and (cycle.access_enabled
-                                             or cycle.post_request is not None):
+            if self.cycle.after and self.environ is not None:
                 self._finish_logs()
 
     # -- the exchange ----------------------------------------------------------
@@ -447,6 +446,10 @@ class Exchange(Response):
         yield data
 
     # -- cleanup -------------------------------------------------------------
+    def dropped(self, names: tuple[str, ...]) -> None:
+        self.cycle.log.warning("Dropped hop-by-hop response header(s) set by the "
+                               "application: %s", ", ".join(names))
+
     def _close_iterable(self) -> bool:
         """Close the app iterable once; False when its close() raised."""
         if self._iter_closed:

@@ -188,11 +188,11 @@ class Response:
     it begins (``writes``: what the application passed to ``write()`` and the
     cycle has not sent yet; ``_line``: the status line and the application's
     header lines, encoded; ``_own``: bit 1 set when the application set Date,
-    bit 2 when it set Server; ``_log``: the error log, for the headers
-    dropped)."""
+    bit 2 when it set Server).  :meth:`dropped` hears of the hop-by-hop
+    fields the application set, which never go out."""
 
     __slots__ = ("status", "status_line", "headers", "content_length", "must_close",
-                 "_line", "headers_sent", "_own", "_log", "writes")
+                 "_line", "headers_sent", "_own", "writes")
     status: int  # 0 until start_response is called
     status_line: str
     headers: list[tuple[str, str]]
@@ -201,7 +201,6 @@ class Response:
     _line: bytes
     headers_sent: bool
     _own: int
-    _log: Any
     writes: list[bytes]
 
     def start(self, status: str, headers: list[tuple[str, str]],
@@ -222,9 +221,8 @@ class Response:
             raise AssertionError("headers must be a list of (name, value) tuples")
         lines, clen, own, must_close, dropped = headscan.field_lines(
             status_bytes, code, headers, _FIELDS, _check_field)
-        if dropped and self._log is not None:
-            self._log.warning("Dropped hop-by-hop response header(s) set by the "
-                              "application: %s", ", ".join(dropped))
+        if dropped:
+            self.dropped(dropped)
         self.status = code
         self.status_line = status
         self.headers = headers
@@ -233,6 +231,9 @@ class Response:
         self._own = own
         self._line = lines
         return self.writes.append
+
+    def dropped(self, names: tuple[str, ...]) -> None:
+        """The application set these hop-by-hop fields; they do not go out."""
 
 
 def error_response(status: int, reason: str = "", version: tuple[int, int] = (1, 1)) -> bytes:

@@ -152,8 +152,8 @@ class RequestBuffer:
         """Parse ``data``.  A protocol violation does not raise: it goes to
         :attr:`error`, after the complete requests before it, and nothing more is
         parsed."""
-        self.received += len(data)
         if self.error is not None:
+            self.received += len(data)
             return
         parser = self.parser
         try:
@@ -179,7 +179,9 @@ class RequestBuffer:
         else:
             self.error = parser.error
         if self._head is None and not parser.in_message:
-            self.received = 0
+            self.received = 0  # idle again: nothing of a next request yet
+        else:
+            self.received += len(data)
         if self.error is not None and self._expect is not None:
             expect, self._expect = self._expect, None
             expect.fail(self.error)  # its reader gets the error, not a wait
