@@ -14,11 +14,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): $(BIN)/python pyproject.toml setup.py src/corral/server/http/_headscan.c
+$(RUN_STAMP): $(BIN)/python pyproject.toml setup.py src/corral/server/http/_headscan.c \
+		src/corral/server/workers/_heldread.c
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(RUN_STAMP)
 
-$(DEV_STAMP): $(BIN)/python pyproject.toml setup.py src/corral/server/http/_headscan.c
+$(DEV_STAMP): $(BIN)/python pyproject.toml setup.py src/corral/server/http/_headscan.c \
+		src/corral/server/workers/_heldread.c
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV_STAMP) $(RUN_STAMP)
 

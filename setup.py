@@ -1,7 +1,9 @@
-"""The one compiled part of corral, optional: the request-head reader and the
-response-head field lines (src/corral/server/http/_headscan.c).  Where it cannot be built (no C compiler,
-no Python headers) the install goes on without it and corral runs the same
-functions in Python (corral.server.http.headscan)."""
+"""The compiled parts of corral, both optional: the request-head reader and the
+response-head field lines (src/corral/server/http/_headscan.c), and the gthread
+loop's socket read that keeps the GIL (src/corral/server/workers/_heldread.c).
+Where they cannot be built (no C compiler, no Python headers) the install goes
+on without them and corral runs the same functions in Python
+(corral.server.http.headscan; os.read)."""
 
 from setuptools import Extension, setup
 
@@ -11,6 +13,11 @@ setup(
             "corral.server.http._headscan",
             ["src/corral/server/http/_headscan.c"],
             optional=True,
-        )
+        ),
+        Extension(
+            "corral.server.workers._heldread",
+            ["src/corral/server/workers/_heldread.c"],
+            optional=True,
+        ),
     ]
 )

@@ -107,16 +107,17 @@ class CorpusServer:
         return connect(self.srv.host, self.srv.port, timeout=5.0)
 
 
-# every worker class, and the default one reading heads with the Python definitions of
-# the head scanner (what a machine without a C compiler installs)
-PURE_PYTHON = "asyncio-python"
-SERVERS = [*(w for w, _ in WORKER_CLASSES), PURE_PYTHON]
+# every worker class, and the default one and gthread with none of the compiled parts
+# (what a machine without a C compiler installs): heads read by the Python definitions
+# of the head scanner, gthread's loop reading with os.read
+PURE_PYTHON = {"asyncio-python": "asyncio", "gthread-python": "gthread"}
+SERVERS = [*(w for w, _ in WORKER_CLASSES), *PURE_PYTHON]
 
 
 @pytest.fixture(scope="module", params=SERVERS)
 def corpus_server(request: pytest.FixtureRequest) -> Iterator[CorpusServer]:
-    pure = request.param == PURE_PYTHON
-    args = dict(WORKER_CLASSES)["asyncio" if pure else request.param]
+    pure = request.param in PURE_PYTHON
+    args = dict(WORKER_CLASSES)[PURE_PYTHON.get(request.param, request.param)]
     srv = ServerProcess(
         ["corpus_echo:application", "-b", "127.0.0.1:0", "-w", "1", *args, *MANIFEST.server_args],
         env={"CORRAL_PURE_PYTHON": "1"} if pure else None,

@@ -44,6 +44,25 @@ YIELD_AFTER = 2.0  # seconds without progress after which a needed thread gives 
 MAX_CALL = 2 << 20
 
 
+# read_now(fd, size) -> bytes: what a non-blocking socket holds (b"" at its
+# end; BlockingIOError when nothing is there).  socket.recv and os.read let
+# other threads take the GIL for the length of the call, which for a read that
+# cannot block only hands the interpreter to a pool thread that the reader then
+# waits on: the gthread loop reads its ready connections with the compiled form
+# (src/corral/server/workers/_heldread.c), which keeps the GIL; os.read is the
+# same read where that is not built (or with CORRAL_PURE_PYTHON).
+read_now: Callable[[int, int], bytes] = os.read
+HELD_READ = False
+if not os.environ.get("CORRAL_PURE_PYTHON"):
+    try:
+        from corral.server.workers import _heldread  # type: ignore[attr-defined]
+    except ImportError:  # built without a compiler
+        pass
+    else:
+        read_now = _heldread.recv
+        HELD_READ = True
+
+
 class SendStalled(TimeoutError):
     """No byte of the response went out for ``--send-timeout`` seconds."""
 

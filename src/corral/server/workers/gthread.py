@@ -41,6 +41,7 @@ from corral.server.wakeup import WakePipe
 from corral.server.workers._blocking_io import (
     RECV_SIZE,
     body_reader,
+    read_now,
     send_all,
     send_file,
     send_now,
@@ -371,9 +372,12 @@ class ThreadWorker(Worker):
         sock = conn.sock
         buf = conn.buffer
         try:
-            data = sock.recv(RECV_SIZE)
-            while type(sock) is ssl.SSLSocket and sock.pending():
-                data += sock.recv(RECV_SIZE)
+            if sock.__class__ is socket.socket:  # (non-blocking: see read_now)
+                data = read_now(conn.fd, RECV_SIZE)
+            else:  # TLS: what its layer holds decrypted goes too
+                data = sock.recv(RECV_SIZE)
+                while sock.pending():  # type: ignore[attr-defined]
+                    data += sock.recv(RECV_SIZE)
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             self.rearm(conn)
             return
