@@ -100,6 +100,9 @@ class Watch:
         self.worker = worker
         self.timeout = float(worker.timeout or 0)
         self.jobs: set[Job] = set()
+        # discard(job): the request is over (the set's own method: no Python
+        # call between a pool thread and the set)
+        self.discard: Callable[[Job], None] = self.jobs.discard
 
     def begin(self, owner: Any, job: Job | None = None) -> Job:
         """In the pool thread: a request starts now, timed from here on.
@@ -112,9 +115,6 @@ class Watch:
             job.ident = threading.get_ident()
         self.jobs.add(job)
         return job
-
-    def discard(self, job: Job) -> None:
-        self.jobs.discard(job)
 
     def expired(self) -> list[Job]:
         """Jobs over the timeout, each reported once (stack logged, worker

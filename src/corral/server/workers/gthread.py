@@ -458,7 +458,7 @@ class ThreadWorker(Worker):
         keep = False
         ex = self.cycle.exchange(head, body, conn.info)
         try:
-            for out in ex:
+            for out in ex.output:
                 if job.timed_out:
                     break
                 conn.sent = True
