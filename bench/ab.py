@@ -10,9 +10,9 @@ median of the per-round ratios.
     python bench/ab.py --before REV [--rounds 8] [--traffic realistic|repeated]
                        [--server corral-asyncio] [--app hello] [--duration 3]
 
-``REV`` is checked out into a temporary git worktree (removed afterwards); its
-compiled head scanner is built there (``pip wheel``) when its ``_headscan.c``
-differs from the working tree's, else the working tree's build is copied.  Each run: the server
+``REV`` is checked out into a temporary git worktree (removed afterwards); each
+of its compiled parts is built there (``pip wheel``) when its C source differs
+from the working tree's, else the working tree's build is copied.  Each run: the server
 from one tree pinned to core 0 (``PYTHONPATH`` puts that tree first), wrk on
 core 1 as in ``servers.py``.
 """
@@ -32,28 +32,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, Server, ensure_peers, have_tools, median, wrk
 
-SCANNER = Path("src/corral/server/http")
+# the compiled parts (optional C extensions), each as (its directory, its name)
+COMPILED = [(Path("src/corral/server/http"), "_headscan"),
+            (Path("src/corral/server/workers"), "_heldread")]
 
 
 def checkout(rev: str, where: Path) -> Path:
-    """A worktree of ``rev`` under ``where``, with its compiled head scanner."""
+    """A worktree of ``rev`` under ``where``, with its compiled parts: each one
+    whose source is the working tree's is copied from the working tree's
+    build; the others are built (``pip wheel``) from that revision's sources."""
     tree = where / "tree"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev],
                    check=True)
-    ours, theirs = ROOT / SCANNER, tree / SCANNER
-    built = sorted(ours.glob("_headscan*.so"))
-    if built and (ours / "_headscan.c").read_bytes() == (theirs / "_headscan.c").read_bytes():
-        for so in built:
-            shutil.copy2(so, theirs / so.name)
-    else:  # built by pip, in an isolated build environment with the setuptools
-        # pyproject.toml asks for, then taken out of the wheel
-        wheels = where / "wheels"
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                        "-w", str(wheels), str(tree)], check=True)
-        with zipfile.ZipFile(next(wheels.glob("corral-*.whl"))) as zf:
-            for name in zf.namelist():
-                if name.startswith("corral/server/http/_headscan") and name.endswith(".so"):
-                    (theirs / Path(name).name).write_bytes(zf.read(name))
+    wheel: Path | None = None
+    for folder, name in COMPILED:
+        ours, theirs = ROOT / folder, tree / folder
+        source = theirs / f"{name}.c"
+        if not source.exists():  # not a part of that revision
+            continue
+        built = sorted(ours.glob(f"{name}*.so"))
+        if built and (ours / f"{name}.c").read_bytes() == source.read_bytes():
+            for so in built:
+                shutil.copy2(so, theirs / so.name)
+            continue
+        if wheel is None:  # built by pip, in an isolated build environment with the
+            # setuptools pyproject.toml asks for, then taken out of the wheel
+            wheels = where / "wheels"
+            subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                            "-w", str(wheels), str(tree)], check=True)
+            wheel = next(wheels.glob("corral-*.whl"))
+        prefix = folder.relative_to("src").as_posix() + "/" + name
+        with zipfile.ZipFile(wheel) as zf:
+            for member in zf.namelist():
+                if member.startswith(prefix) and member.endswith(".so"):
+                    (theirs / Path(member).name).write_bytes(zf.read(member))
     return tree
 
 

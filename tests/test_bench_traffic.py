@@ -159,18 +159,21 @@ def test_wsgi_floor_environ_matches_corrals_for_realistic_requests(
 
 @pytest.mark.skipif(not list((ROOT / "src/corral/server/http").glob("_headscan*.so")),
                     reason="the head scanner is not compiled here")
-def test_ab_checks_a_revision_out_with_its_compiled_scanner(tmp_path: Path) -> None:
+def test_ab_checks_a_revision_out_with_its_compiled_parts(tmp_path: Path) -> None:
     from bench import ab
 
     tree = ab.checkout("HEAD", tmp_path)
     try:
         assert (tree / "src/corral/server/http/cycle.py").is_file()
-        same = ((tree / ab.SCANNER / "_headscan.c").read_bytes()
-                == (ROOT / ab.SCANNER / "_headscan.c").read_bytes())
-        for so in (ROOT / ab.SCANNER).glob("_headscan*.so"):
-            theirs = (tree / ab.SCANNER / so.name).read_bytes()
-            # the working tree's build when the source is the same, else its own
-            assert (theirs == so.read_bytes()) is same
+        for folder, name in ab.COMPILED:
+            same = ((tree / folder / f"{name}.c").read_bytes()
+                    == (ROOT / folder / f"{name}.c").read_bytes())
+            built = list((ROOT / folder).glob(f"{name}*.so"))
+            assert built, f"{name} is not compiled here"
+            for so in built:
+                theirs = (tree / folder / so.name).read_bytes()
+                # the working tree's build when the source is the same, else its own
+                assert (theirs == so.read_bytes()) is same
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                        check=False)
