@@ -506,7 +506,7 @@ class HttpProtocol(Prelude):
         assert mgr.watch is not None
         mgr.watch.begin(self, job)
         loop = mgr.loop
-        ex = self.mgr.cycle.exchange(head, body, self.conn)
+        ex = mgr.cycle.exchange(head, body, self.conn)
         batch: list[Any] = []
         size = 0
         sendfile = self.tls is None
