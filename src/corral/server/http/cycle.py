@@ -211,26 +211,24 @@ class Exchange(Response):
             result: Any = app(environ, self.start)  # start_response
             self._iterable = result
             cls = result.__class__
-            total: int | None = None
-            if cls is list or cls is tuple:  # its length is known when every item is bytes
-                total = 0
-                for item in result:
-                    if item.__class__ is not bytes:
-                        total = None
-                        break
-                    total += len(item)
+            body: bytes | None = None
+            if cls is list or cls is tuple:  # the whole body at hand, when every item
+                try:  # is bytes-like (one bytes item is itself the body)
+                    body = b"".join(result)
+                except TypeError:  # the general path below says what is wrong
+                    pass
             elif not hasattr(result, "__iter__"):
                 raise TypeError(f"application returned a non-iterable {cls.__name__}")
         except (Exception, RequestTimeout) as exc:
             yield from self._raised(exc)
             return
-        if total is not None and self.status and not writes:
+        if body is not None and self.status and not writes:
             # all bytes and no close(): head and body go out in one piece, the
             # body never chunked nor close-delimited (its length is known)
             self._iter_closed = True
+            total = len(body)
             mode, data = self._start(total)
             if mode:
-                body = result[0] if len(result) == 1 else b"".join(result)
                 clen = self.content_length
                 if clen is not None and clen != total:
                     if clen < total:
