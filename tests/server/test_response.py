@@ -344,3 +344,55 @@ def test_app_date_and_server_headers_are_not_doubled(h: Harness) -> None:
     assert head.count(b"Server:") == 1 and b"Server: app" in head
     head, _ = h.run(simple([b"x"], headers=[date]), get())
     assert head.count(b"Date:") == 1 and head.count(b"Server: corral") == 1
+
+
+def declared(*chunks: bytes, length: int, record: list[str], write: bytes = b"",
+             fail: str = "") -> App:
+    """An application as a framework answers: Content-Length declared, the
+    body an iterable with close() (``fail``: "iter" or "close" raises)."""
+    class Body:
+        def __iter__(self) -> Iterator[bytes]:
+            if fail == "iter":
+                raise RuntimeError("secret detail")
+            yield from chunks
+
+        def close(self) -> None:
+            record.append("closed")
+            if fail == "close":
+                raise RuntimeError("secret detail")
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        out = start_response("200 OK", [("Content-Length", str(length))])
+        if write:
+            out(write)
+        return Body()
+
+    return app
+
+
+def test_declared_length_body_goes_out_in_one_piece_then_is_closed(h: Harness) -> None:
+    record: list[str] = []
+    out, ex = h.run(declared(b"wor", b"ld", length=11, record=record, write=b"hello "), get())
+    pieces = list(h.cycle(declared(b"x", length=1, record=[])).exchange(
+        *_parsed(get()), ConnInfo(("1.1.1.1", 1), ("0.0.0.0", 1))))
+    assert len(pieces) == 1 and pieces[0].endswith(b"\r\n\r\nx")
+    status, headers, body, rest = parse_response(out)
+    assert (status, body, rest, headers["content-length"]) == (200, b"hello world", b"", "11")
+    assert ex.keep_alive and ex.sent == 11 and record == ["closed"]
+
+
+def test_declared_length_body_failing_half_way_is_a_clean_500(h: Harness) -> None:
+    record: list[str] = []
+    out, ex = h.run(declared(length=5, record=record, fail="iter"), get())
+    status, headers, body, _ = parse_response(out)
+    assert status == 500 and headers["connection"] == "close" and not ex.keep_alive
+    assert b"secret" not in out and record == ["closed"] and "Traceback" in h.errors()
+
+
+def test_declared_length_body_whose_close_fails_goes_out_then_the_connection_closes(
+        h: Harness) -> None:
+    record: list[str] = []
+    out, ex = h.run(declared(b"abc", length=3, record=record, fail="close"), get())
+    status, _, body, _ = parse_response(out)
+    assert (status, body) == (200, b"abc") and not ex.keep_alive and record == ["closed"]
+    assert "secret detail" in h.errors()

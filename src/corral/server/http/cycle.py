@@ -203,6 +203,7 @@ class Exchange(Response):
     def _run(self) -> Generator[Output, None, None]:
         cycle = self.cycle
         writes = self.writes
+        closed = True
         try:
             environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
             if cycle.pre_request is not None:
@@ -217,15 +218,27 @@ class Exchange(Response):
                     body = b"".join(result)
                 except TypeError:  # the general path below says what is wrong
                     pass
+                else:
+                    self._iter_closed = True  # a list has no close()
+                    if writes:  # write() calls came first (all made before the return)
+                        body = b"".join(writes) + body
+                        writes.clear()
             elif not hasattr(result, "__iter__"):
                 raise TypeError(f"application returned a non-iterable {cls.__name__}")
+            else:
+                clen = self.content_length  # set only by start_response
+                if clen is not None and clen <= COLLECT_MAX and cls is not FileWrapper:
+                    # a small body of declared length is produced whole before
+                    # anything is sent: an application failing half-way answers
+                    # a clean 500
+                    body = collect_body(result, writes)
+                    closed = self._close_iterable()
         except (Exception, RequestTimeout) as exc:
-            yield from self._raised(exc)
+            yield from self._raised(exc)  # closes the iterable
             return
-        if body is not None and self.status and not writes:
-            # all bytes and no close(): head and body go out in one piece, the
-            # body never chunked nor close-delimited (its length is known)
-            self._iter_closed = True
+        if body is not None and self.status:
+            # head and body go out in one piece, the body never chunked nor
+            # close-delimited (its length is known)
             total = len(body)
             mode, data = self._start(total)
             if mode:
@@ -238,6 +251,8 @@ class Exchange(Response):
                 self.sent = len(body)  # nothing was sent before
                 data += body
             yield data
+            if not closed:  # its close() failed: the response went out, the connection ends
+                self.keep_alive = False
         else:
             yield from self._respond(result, writes)
         if self.keep_alive and not self.body.complete:
@@ -256,11 +271,6 @@ class Exchange(Response):
         self.keep_alive = bool(drain is not None and drain())
 
     def _respond(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
-        clen = self.content_length
-        if clen is not None and clen <= COLLECT_MAX and self.status and (
-                type(result) is not FileWrapper):
-            yield from self._collected(result, writes)
-            return
         try:
             if type(result) is FileWrapper and self.status and not writes:
                 rng = result.sendfile_range() if self.cycle.sendfile else None
@@ -294,19 +304,6 @@ class Exchange(Response):
             yield from self._fail(500, "application error")
             return
         yield from self._stream(chunks, prefix, total, exhausted, writes)
-
-    def _collected(self, result: Any, writes: list[bytes]) -> Generator[Output, None, None]:
-        """A small body of declared length, produced whole before anything is
-        sent: an application failing half-way answers a clean 500."""
-        try:
-            data = collect_body(result, writes)
-        except (Exception, RequestTimeout) as exc:
-            yield from self._raised(exc)  # closes the iterable
-            return
-        closed = self._close_iterable()
-        yield from self._stream(iter(()), [data], len(data), True, writes)
-        if not closed:
-            self.keep_alive = False
 
     def _start(self, total: int | None) -> tuple[Framing, bytes]:
         """The one decision for every response, once its head is to go out: how
