@@ -12,10 +12,13 @@ bookkeeping.  Then runs the same loop under cProfile and groups the time by
 module.  ``--save`` writes ``bench/results/hotpath.json``.
 
     python bench/hotpath.py [--requests 50000] [--traffic realistic|repeated]
-                            [--app hello|web_app|flask_app]
+                            [--app hello|web_app|flask_app] [--opcodes]
 
 For a live worker (with the event loop and system calls) use
 ``-k bench.profile_worker:ProfiledAsyncioWorker``.
+
+``--opcodes`` counts the bytecodes the interpreter runs per request, by
+function: an exact measure of the Python work, which timing is not.
 
 ``--app-alone`` compares three loops over the same traffic: the app through the
 server, the hello app through the server, and the app called directly on the
@@ -33,7 +36,7 @@ import pstats
 import random
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +230,37 @@ def app_alone(name: str, n: int, traffic: str) -> dict[str, object]:
     return {"through": through * 1e6, "hello": hello * 1e6, "alone": by_itself * 1e6}
 
 
+def opcodes(name: str, n: int, traffic: str) -> dict[str, object]:
+    """Bytecodes the interpreter runs per request, by function (opcode tracing:
+    an exact count, unlike time, but slow, so over a few thousand requests)."""
+    pool = realistic(n) if traffic == "realistic" else [REQUEST]
+    proto = protocol(getattr(apps, name))
+    feed(proto, fresh(pool, 500))  # warmed up, as timed_feed does
+    counts: Counter[str] = Counter()
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        frame.f_trace_lines = False
+        if event == "opcode":
+            code = frame.f_code
+            counts[f"{Path(code.co_filename).name}:{code.co_firstlineno}({code.co_name})"] += 1
+        return trace
+
+    batch = fresh(pool, n)
+    sys.settrace(trace)
+    try:
+        feed(proto, batch)
+    finally:
+        sys.settrace(None)
+    own = {f: c / n for f, c in counts.items() if not f.startswith("hotpath.py:")}
+    total = sum(own.values())
+    print(f"{total:.0f} bytecodes per request, {traffic} traffic, app {name} "
+          "(the harness's own left out)")
+    for f, c in sorted(own.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {c:7.1f}  {f}")
+    return {"bytecodes_per_request": total, "by_function": own}
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--requests", type=int, default=50000)
@@ -236,11 +270,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     ap.add_argument("--traffic", choices=["realistic", "repeated"], default="realistic")
     ap.add_argument("--app", choices=["hello", "web_app", "flask_app"], default="hello",
                     help="the app of bench/apps.py to serve (default hello)")
+    ap.add_argument("--opcodes", action="store_true",
+                    help="count the interpreter's steps (bytecodes) per request, by function")
     ap.add_argument("--app-alone", action="store_true",
                     help="compare the app through the server with the app called alone")
     args = ap.parse_args(argv)
     if args.app_alone:
         return app_alone(args.app, args.requests, args.traffic)
+    if args.opcodes:
+        return opcodes(args.app, min(args.requests, 2000), args.traffic)
     n = args.requests
     pool = realistic(n) if args.traffic == "realistic" else [REQUEST]
     proto = protocol(getattr(apps, args.app))
