@@ -1,6 +1,7 @@
 """The request-head and response-head tests run twice: on the compiled head
-scanner and on its Python definition (see corral.server.http.headscan), so
-both stay tested whichever one a machine installs."""
+scanner and response framing and on their Python definitions (see
+corral.server.http.headscan), so both stay tested whichever one a machine
+installs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from corral.server.http import headscan, strict
+from corral.server.http import cycle, headscan, strict
 
 # the test modules that read request heads in-process
 _HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_parser_properties",
@@ -19,11 +20,18 @@ _HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_pars
                "test_whole_bodies"}
 # fixtures of tests that talk to a server process (which uses what it installed)
 _SERVED = {"server", "serve", "worker_args", "corpus_server"}
+# where each step is looked up, and its two definitions: compiled, Python
+_STEPS = [
+    (headscan, "scan_head", headscan.python_scan_head),
+    (headscan, "sort_fields", headscan.python_sort_fields),
+    (headscan, "field_lines", headscan.python_field_lines),
+    (strict, "match_head", strict.python_match_head),
+    (cycle, "_frame_head", cycle.python_frame_head),
+    (cycle, "_frame_whole", cycle.python_frame_whole),
+]
 _SCANNERS = {
-    "compiled": (headscan.scan_head, headscan.sort_fields, headscan.field_lines,
-                 strict.match_head),
-    "python": (headscan.python_scan_head, headscan.python_sort_fields,
-               headscan.python_field_lines, strict.python_match_head),
+    "compiled": [getattr(module, name) for module, name, _ in _STEPS],
+    "python": [python for _, _, python in _STEPS],
 }
 
 
@@ -36,17 +44,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def head_scanner(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Which definition of the head scanner a request-head test runs on."""
+    """Which definition of the head scanner (and of the response framing) a
+    request-head or response test runs on."""
     if request.param == "compiled" and not headscan.COMPILED:
         pytest.skip("the compiled head scanner is not built here")
-    saved = headscan.scan_head, headscan.sort_fields, headscan.field_lines, strict.match_head
-    (headscan.scan_head, headscan.sort_fields, headscan.field_lines,
-     strict.match_head) = _SCANNERS[request.param]
+    saved = [getattr(module, name) for module, name, _ in _STEPS]
+    for (module, name, _), step in zip(_STEPS, _SCANNERS[request.param], strict=True):
+        setattr(module, name, step)
     try:
         yield request.param
     finally:
-        (headscan.scan_head, headscan.sort_fields, headscan.field_lines,
-         strict.match_head) = saved
+        for (module, name, _), step in zip(_STEPS, saved, strict=True):
+            setattr(module, name, step)
 
 
 HARNESS = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_parser.py"

@@ -2,17 +2,21 @@
 (:mod:`corral.server.http.headscan`): on the request corpus, on heads around
 the edges of the grammar, on realistic heads with a byte changed, on random
 bytes; it sorts fields as the Python loop does, and makes a response's
-header lines as the Python loop does.  The rest of the request
-head tests run on both (tests/server/conftest.py)."""
+header lines as the Python loop does, and frames a response as the request
+cycle's Python definition does.  The rest of the request head and response
+tests run on both (tests/server/conftest.py)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,8 +25,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corral.server.http import headscan, response, strict
+from corral.server.config import Settings
+from corral.server.http import cycle, headscan, response, strict
 from corral.server.http.head import UNDERSCORE_REFUSE, Limits, RequestHead
+from corral.server.logging import Logger
 from tests.server.conftest import load_harness
 from tests.server.parsing import property_settings
 from tests.server.test_head_grammar import EDGE_FIELDS, EDGE_LINES, GOOD_FIELDS, GOOD_LINES, heads
@@ -341,3 +347,87 @@ def test_a_machine_without_a_compiler_gets_a_working_wheel(tmp_path: Path) -> No
                          env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, timeout=60,
                          check=True, cwd=tmp_path)
     assert out.stdout.strip() == "(1, 0)"
+
+
+# -- the response framing: the compiled frame_head/frame_whole against
+# cycle.python_frame_head/python_frame_whole, on every combination of what the
+# decision reads
+
+FRAME_CYCLE = cycle.RequestCycle(lambda environ, start_response: [], Settings(), Logger(Settings()))
+FRAME_LINE = b"200 OK\r\nContent-Type: text/plain\r\n"
+
+
+def frame_exchange(method: str, version: tuple[int, int], request_keep: bool, allowed: bool,
+                   status: int, clen: int | None, must_close: bool, own: int) -> cycle.Exchange:
+    head = RequestHead(method, "/", "/", "", version, [], None, False, request_keep, False,
+                       False, {}, False, False)
+    conn = cycle.ConnInfo(("127.0.0.1", 5000), ("127.0.0.1", 8000), keepalive_allowed=allowed)
+    ex = cycle.Exchange(FRAME_CYCLE, head, None, conn)
+    ex.status, ex.content_length, ex.must_close, ex._own = status, clen, must_close, own
+    ex._line = FRAME_LINE
+    return ex
+
+
+def framed(step: Any, args: tuple[Any, ...], arg: Any) -> tuple[Any, ...]:
+    ex = frame_exchange(*args)
+    out = step(ex, arg)
+    return out, ex.keep_alive, ex.headers_sent, ex.sent
+
+
+@pytest.fixture
+def fixed_date() -> Iterator[None]:
+    """The Date and Server lines of every response here: the same bytes, so
+    that no second begins between the two calls compared."""
+    saved = response.DATE.since, response.DATE.until, response.DATE.line
+    response.DATE.since, response.DATE.until = 0.0, 1e18
+    response.DATE.line = b"Date: then\r\nServer: corral\r\n"
+    try:
+        yield
+    finally:
+        response.DATE.since, response.DATE.until, response.DATE.line = saved
+
+
+@compiled_only
+@pytest.mark.usefixtures("fixed_date")
+def test_framing_is_the_python_one() -> None:
+    assert headscan.frame_head is not None and headscan.frame_whole is not None
+    versions = [(1, 1), (1, 0), tuple([1, 1])]  # the last: equal, not the parser's object
+    for args in itertools.product(["GET", "HEAD", "POST"], versions, [True, False],
+                                  [True, False], [200, 204, 304, 404], [None, 0, 5, 10**30],
+                                  [False, True], [0, 1, 2, 3]):
+        for total in (None, 0, 5, 13):
+            assert (framed(headscan.frame_head, args, total)
+                    == framed(cycle.python_frame_head, args, total)), (args, total)
+        for body in (b"", b"hello", b"hello, world!"):
+            assert (framed(headscan.frame_whole, args, body)
+                    == framed(cycle.python_frame_whole, args, body)), (args, body)
+
+
+@compiled_only
+def test_framing_makes_the_date_of_a_new_second() -> None:
+    assert headscan.frame_head is not None
+    response.DATE.since = response.DATE.until = 0.0  # long past
+    ex = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0)
+    mode, data = headscan.frame_head(ex, 2)
+    assert mode is cycle.Framing.LENGTH
+    assert response.DATE.since <= time.time() < response.DATE.until
+    assert data == b"HTTP/1.1 " + FRAME_LINE + response.DATE.line + b"Content-Length: 2\r\n\r\n"
+
+
+@compiled_only
+def test_framing_refuses_what_is_not_an_exchange() -> None:
+    assert headscan.frame_head is not None and headscan.frame_whole is not None
+    with pytest.raises(TypeError):
+        headscan.frame_head(object(), None)
+    ex = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0)
+    with pytest.raises(TypeError):
+        headscan.frame_whole(ex, "not bytes")
+    with pytest.raises(ValueError):
+        headscan.frame_head(ex, -1)
+    ex._line = "not bytes"  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        headscan.frame_head(ex, None)
+    ex = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0)
+    ex.conn = object()  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        headscan.frame_head(ex, None)

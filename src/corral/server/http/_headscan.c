@@ -1,8 +1,9 @@
-/* The compiled form of the three steps of corral.server.http.headscan.
+/* The compiled form of the steps of corral.server.http.headscan, and of the
+ * request cycle's framing decision (corral.server.http.cycle).
  *
  * Optional: when this file cannot be built (no compiler where corral is
  * installed) or CORRAL_PURE_PYTHON is set, headscan.py runs its own Python
- * definitions of the same two functions, which are the reference (the tests run
+ * definitions of the same functions, which are the reference (the tests run
  * the request-head tests on both and compare them on random and hostile input).
  *
  *   scan_head(data, start, end) -> (method, target, minor, fields, stop) | None
@@ -37,12 +38,21 @@
  *       204 or 304); own: 1 for a Date, 2 for a Server field (or-ed); close:
  *       a Connection: close was there; dropped: the names of the fields
  *       dropped, a tuple.
+ *
+ *   frame_head(exchange, total) -> (mode, head)
+ *   frame_whole(exchange, body) -> head + body
+ *       The framing decision and the response head of a request cycle's
+ *       exchange (corral.server.http.cycle), read from and written to its
+ *       slots; defined in Python there (python_frame_head, python_frame_whole),
+ *       after bind_exchange() has told this module the types.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <stdint.h>
 #include <string.h>
+#include <limits.h>
+#include <time.h>
 
 #define MAX_METHOD 64
 
@@ -813,6 +823,325 @@ done:
     return result;
 }
 
+/* -- frame: how a response is delimited, and its head ------------------------ */
+
+/* What bind_exchange() gives: the exchange and connection types, whose slots
+ * are read and written here by their offsets (as read_head fills a head's),
+ * the Date/Server lines' cache and the function that makes them when the
+ * application set one itself, and the four framing modes. */
+static PyTypeObject *exchange_type;
+static PyTypeObject *conn_type;
+static PyObject *date_cache;
+static PyObject *own_lines;
+static PyObject *at_name;
+static PyObject *modes[4];
+enum { MODE_NONE, MODE_LENGTH, MODE_CHUNKED, MODE_CLOSE };
+enum {
+    E_HEAD, E_CONN, E_STATUS, E_CLEN, E_MUST_CLOSE, E_LINE, E_OWN, E_KEEP_ALIVE,
+    E_HEADERS_SENT, E_SENT, E_COUNT
+};
+static const char *exchange_fields[E_COUNT] = {
+    "head", "conn", "status", "content_length", "must_close", "_line", "_own", "keep_alive",
+    "headers_sent", "sent",
+};
+static Py_ssize_t exchange_offsets[E_COUNT];
+static Py_ssize_t allowed_offset;  /* the connection's keepalive_allowed */
+enum { D_SINCE, D_UNTIL, D_LINE, D_COUNT };
+static const char *date_fields[D_COUNT] = {"since", "until", "line"};
+static Py_ssize_t date_offsets[D_COUNT];
+
+#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+
+/* The offset of the slot ``name`` of ``type`` (its own or a base class's). */
+static int
+slot_offset(PyObject *type, const char *name, Py_ssize_t *offset)
+{
+    PyObject *descr = PyObject_GetAttrString(type, name);
+    if (descr == NULL) return -1;
+    int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type)
+        && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+    if (ok) *offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    Py_DECREF(descr);
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s is not a slot of %R", name, type);
+        return -1;
+    }
+    return 0;
+}
+
+/* A slot's value (borrowed), AttributeError when it was never set. */
+static PyObject *
+get_slot(PyObject *obj, Py_ssize_t offset, const char *name)
+{
+    PyObject *value = SLOT(obj, offset);
+    if (value == NULL) PyErr_Format(PyExc_AttributeError, "%s is not set", name);
+    return value;
+}
+
+static void
+set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)
+{
+    PyObject *old = SLOT(obj, offset);
+    SLOT(obj, offset) = Py_NewRef(value);
+    Py_XDECREF(old);
+}
+
+static PyObject *
+bind_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5 || !PyType_Check(args[0]) || !PyType_Check(args[1])
+            || !PyTuple_Check(args[4]) || PyTuple_GET_SIZE(args[4]) != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "bind_exchange(exchange_type, conn_type, date, own_lines, modes)");
+        return NULL;
+    }
+    if (head_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "bind_exchange before bind()");
+        return NULL;
+    }
+    Py_ssize_t offsets[E_COUNT], allowed, dates[D_COUNT];
+    for (int k = 0; k < E_COUNT; k++) {
+        if (slot_offset(args[0], exchange_fields[k], &offsets[k]) < 0) return NULL;
+    }
+    if (slot_offset(args[1], "keepalive_allowed", &allowed) < 0) return NULL;
+    PyObject *date_type = (PyObject *)Py_TYPE(args[2]);
+    for (int k = 0; k < D_COUNT; k++) {
+        if (slot_offset(date_type, date_fields[k], &dates[k]) < 0) return NULL;
+    }
+    if (at_name == NULL && (at_name = PyUnicode_InternFromString("at")) == NULL) return NULL;
+    memcpy(exchange_offsets, offsets, sizeof offsets);
+    memcpy(date_offsets, dates, sizeof dates);
+    allowed_offset = allowed;
+    Py_XSETREF(exchange_type, (PyTypeObject *)Py_NewRef(args[0]));
+    Py_XSETREF(conn_type, (PyTypeObject *)Py_NewRef(args[1]));
+    Py_XSETREF(date_cache, Py_NewRef(args[2]));
+    Py_XSETREF(own_lines, Py_NewRef(args[3]));
+    for (int k = 0; k < 4; k++) Py_XSETREF(modes[k], Py_NewRef(PyTuple_GET_ITEM(args[4], k)));
+    Py_RETURN_NONE;
+}
+
+/* The Date and Server lines of the current second (a new reference). */
+static PyObject *
+date_lines(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    PyObject *since = get_slot(date_cache, date_offsets[D_SINCE], "since");
+    PyObject *until = get_slot(date_cache, date_offsets[D_UNTIL], "until");
+    PyObject *line = get_slot(date_cache, date_offsets[D_LINE], "line");
+    if (since == NULL || until == NULL || line == NULL) return NULL;
+    if (PyFloat_CheckExact(since) && PyFloat_CheckExact(until) && PyBytes_CheckExact(line)
+            && PyFloat_AS_DOUBLE(since) <= now && now < PyFloat_AS_DOUBLE(until)) {
+        return Py_NewRef(line);
+    }
+    PyObject *at = PyFloat_FromDouble(now);
+    if (at == NULL) return NULL;
+    line = PyObject_CallMethodOneArg(date_cache, at_name, at);
+    Py_DECREF(at);
+    if (line != NULL && !PyBytes_Check(line)) {
+        Py_DECREF(line);
+        PyErr_SetString(PyExc_TypeError, "the date lines must be bytes");
+        return NULL;
+    }
+    return line;
+}
+
+/* A version equal to versions[minor]. */
+static int
+is_version(PyObject *version, int minor)
+{
+    if (version == versions[minor]) return 1;
+    if (version == versions[1 - minor]) return 0;
+    return PyObject_RichCompareBool(version, versions[minor], Py_EQ);
+}
+
+/* A Python int as a long long, LLONG_MAX for a larger one; -1 with an error set. */
+static long long
+as_length(PyObject *value)
+{
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow > 0) return LLONG_MAX;
+    if (overflow < 0) return LLONG_MIN;
+    return n;
+}
+
+/* The decision and the head for the exchange ``ex`` (see the Python
+ * definition, corral.server.http.cycle.python_frame_head); with ``body``, the
+ * whole response (python_frame_whole).  total < 0: not known. */
+static PyObject *
+frame(PyObject *ex, long long total, PyObject *body, int *mode_out)
+{
+    if (exchange_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "frame before bind_exchange()");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(ex, exchange_type)) {
+        PyErr_Format(PyExc_TypeError, "not an exchange: %R", ex);
+        return NULL;
+    }
+    const Py_ssize_t *off = exchange_offsets;
+    PyObject *head = get_slot(ex, off[E_HEAD], "head");
+    PyObject *conn = get_slot(ex, off[E_CONN], "conn");
+    if (head == NULL || conn == NULL) return NULL;
+    if (!PyObject_TypeCheck(head, head_type) || !PyObject_TypeCheck(conn, conn_type)) {
+        PyErr_SetString(PyExc_TypeError, "an exchange's head or conn of another type");
+        return NULL;
+    }
+    PyObject *method = get_slot(head, head_offsets[H_METHOD], "method");
+    PyObject *version = get_slot(head, head_offsets[H_VERSION], "version");
+    PyObject *head_keep = get_slot(head, head_offsets[H_KEEP_ALIVE], "keep_alive");
+    PyObject *allowed = get_slot(conn, allowed_offset, "keepalive_allowed");
+    PyObject *status_obj = get_slot(ex, off[E_STATUS], "status");
+    PyObject *clen_obj = get_slot(ex, off[E_CLEN], "content_length");
+    PyObject *must_close = get_slot(ex, off[E_MUST_CLOSE], "must_close");
+    PyObject *line = get_slot(ex, off[E_LINE], "_line");
+    PyObject *own_obj = get_slot(ex, off[E_OWN], "_own");
+    if (method == NULL || version == NULL || head_keep == NULL || allowed == NULL
+            || status_obj == NULL || clen_obj == NULL || must_close == NULL || line == NULL
+            || own_obj == NULL) {
+        return NULL;
+    }
+    if (!PyBytes_Check(line)) {
+        PyErr_SetString(PyExc_TypeError, "_line must be bytes");
+        return NULL;
+    }
+    long status = PyLong_AsLong(status_obj);
+    long own = PyLong_AsLong(own_obj);
+    if ((status == -1 || own == -1) && PyErr_Occurred()) return NULL;
+    int v11 = is_version(version, 1);
+    int v10 = v11 == 1 ? 0 : is_version(version, 0);
+    int request_keep = PyObject_IsTrue(head_keep);
+    int keep_allowed = PyObject_IsTrue(allowed);
+    int closing = PyObject_IsTrue(must_close);
+    if (v11 < 0 || v10 < 0 || request_keep < 0 || keep_allowed < 0 || closing < 0) return NULL;
+    int keep = request_keep && keep_allowed && !closing;
+    int is_head = PyUnicode_Check(method) && PyUnicode_CompareWithASCIIString(method, "HEAD") == 0;
+    int mode;
+    char extra[96];  /* the framing and connection lines */
+    int n = 0;
+    if (is_head || (status >= 100 && status < 200) || status == 204 || status == 304) {
+        mode = MODE_NONE;
+        if (total > 0 && clen_obj == Py_None && is_head)
+            n = snprintf(extra, sizeof extra, "Content-Length: %lld\r\n", total);  /* what GET would say */
+    } else if (clen_obj != Py_None) {
+        mode = MODE_LENGTH;
+    } else if (total >= 0) {
+        mode = MODE_LENGTH;
+        n = snprintf(extra, sizeof extra, "Content-Length: %lld\r\n", total);
+    } else if (v11) {
+        mode = MODE_CHUNKED;
+        n = snprintf(extra, sizeof extra, "Transfer-Encoding: chunked\r\n");
+    } else {
+        mode = MODE_CLOSE;
+        keep = 0;
+    }
+    if (keep) {
+        if (v10) n += snprintf(extra + n, sizeof extra - (size_t)n, "Connection: keep-alive\r\n");
+    } else if (request_keep || v11) {  /* an HTTP/1.0 client closes anyway */
+        n += snprintf(extra + n, sizeof extra - (size_t)n, "Connection: close\r\n");
+    }
+    /* with the body: cut to the length announced, or the connection ends after
+     * a body shorter than that */
+    Py_ssize_t body_size = 0;
+    if (body != NULL && mode != MODE_NONE) {
+        body_size = PyBytes_GET_SIZE(body);
+        if (clen_obj != Py_None) {
+            long long clen = as_length(clen_obj);
+            if (clen == -1 && PyErr_Occurred()) return NULL;
+            if (clen < (long long)body_size) {
+                if (clen < 0) clen = 0;
+                body_size = (Py_ssize_t)clen;
+            } else if (clen > (long long)body_size) {
+                keep = 0;
+            }
+        }
+    }
+    PyObject *date = own ? PyObject_CallOneArg(own_lines, own_obj) : date_lines();
+    if (date == NULL) return NULL;
+    if (!PyBytes_Check(date)) {
+        Py_DECREF(date);
+        PyErr_SetString(PyExc_TypeError, "the date lines must be bytes");
+        return NULL;
+    }
+    Py_ssize_t size = 9 + PyBytes_GET_SIZE(line) + PyBytes_GET_SIZE(date) + n + 2 + body_size;
+    PyObject *data = PyBytes_FromStringAndSize(NULL, size);
+    if (data == NULL) {
+        Py_DECREF(date);
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(data);
+    memcpy(out, v11 ? "HTTP/1.1 " : "HTTP/1.0 ", 9);
+    out += 9;
+    memcpy(out, PyBytes_AS_STRING(line), (size_t)PyBytes_GET_SIZE(line));
+    out += PyBytes_GET_SIZE(line);
+    memcpy(out, PyBytes_AS_STRING(date), (size_t)PyBytes_GET_SIZE(date));
+    out += PyBytes_GET_SIZE(date);
+    Py_DECREF(date);
+    memcpy(out, extra, (size_t)n);
+    out += n;
+    memcpy(out, "\r\n", 2);
+    out += 2;
+    if (body_size) memcpy(out, PyBytes_AS_STRING(body), (size_t)body_size);
+    if (body != NULL && mode != MODE_NONE) {
+        PyObject *sent = PyLong_FromSsize_t(body_size);  /* nothing was sent before */
+        if (sent == NULL) {
+            Py_DECREF(data);
+            return NULL;
+        }
+        set_slot(ex, off[E_SENT], sent);
+        Py_DECREF(sent);
+    }
+    set_slot(ex, off[E_KEEP_ALIVE], keep ? Py_True : Py_False);
+    set_slot(ex, off[E_HEADERS_SENT], Py_True);
+    *mode_out = mode;
+    return data;
+}
+
+static PyObject *
+frame_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "frame_head(exchange, total)");
+        return NULL;
+    }
+    long long total = -1;
+    if (args[1] != Py_None) {
+        total = PyLong_AsLongLong(args[1]);
+        if (total == -1 && PyErr_Occurred()) return NULL;
+        if (total < 0) {
+            PyErr_SetString(PyExc_ValueError, "a negative total");
+            return NULL;
+        }
+    }
+    int mode = 0;
+    PyObject *data = frame(args[0], total, NULL, &mode);
+    if (data == NULL) return NULL;
+    PyObject *result = PyTuple_New(2);
+    if (result == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, Py_NewRef(modes[mode]));
+    PyTuple_SET_ITEM(result, 1, data);
+    return result;
+}
+
+static PyObject *
+frame_whole(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "frame_whole(exchange, body: bytes)");
+        return NULL;
+    }
+    int mode = 0;
+    return frame(args[0], (long long)PyBytes_GET_SIZE(args[1]), args[1], &mode);
+}
+
 static PyMethodDef methods[] = {
     {"scan_head", (PyCFunction)(void (*)(void))scan_head, METH_FASTCALL,
      "scan_head(data, start, end): (method, target, minor, fields, stop), or None."},
@@ -825,6 +1154,12 @@ static PyMethodDef methods[] = {
     {"field_lines", (PyCFunction)(void (*)(void))field_lines, METH_FASTCALL,
      "field_lines(first, code, headers, table, check): "
      "(lines, content_length, own, close, dropped)."},
+    {"bind_exchange", (PyCFunction)(void (*)(void))bind_exchange, METH_FASTCALL,
+     "bind_exchange(exchange_type, conn_type, date, own_lines, modes): what frame_* need."},
+    {"frame_head", (PyCFunction)(void (*)(void))frame_head, METH_FASTCALL,
+     "frame_head(exchange, total): (mode, head)."},
+    {"frame_whole", (PyCFunction)(void (*)(void))frame_whole, METH_FASTCALL,
+     "frame_whole(exchange, body): the head and the body, framed."},
     {NULL, NULL, 0, NULL},
 };
 

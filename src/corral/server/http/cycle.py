@@ -41,6 +41,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from corral.server import hooks as default_hooks
+from corral.server.http import headscan
 from corral.server.http.body import set_spool_dir
 from corral.server.http.environ import EnvironBuilder
 from corral.server.http.errors import (
@@ -239,18 +240,7 @@ class Exchange(Response):
         if body is not None and self.status:
             # head and body go out in one piece, the body never chunked nor
             # close-delimited (its length is known)
-            total = len(body)
-            mode, data = self._start(total)
-            if mode:
-                clen = self.content_length
-                if clen is not None and clen != total:
-                    if clen < total:
-                        body = body[:clen]
-                    else:
-                        self.keep_alive = False  # the app sent less than it announced
-                self.sent = len(body)  # nothing was sent before
-                data += body
-            yield data
+            yield _frame_whole(self, body)
             if not closed:  # its close() failed: the response went out, the connection ends
                 self.keep_alive = False
         else:
@@ -305,55 +295,9 @@ class Exchange(Response):
             return
         yield from self._stream(chunks, prefix, total, exhausted, writes)
 
-    def _start(self, total: int | None) -> tuple[Framing, bytes]:
-        """The one decision for every response, once its head is to go out: how
-        its body is delimited and whether the connection carries another
-        request after it (``total``: the body's length when known before the
-        head goes out); returns the framing and the response head, whose
-        lines say both.
-
-        The connection is kept when the request allows it, the worker allows
-        it (not stopping, keep-alive on), the app did not refuse it
-        (``Connection: close``) and the body's end is not the connection's
-        end."""
-        head = self.head
-        method = head.method
-        status = self.status
-        version = head.version
-        keep = head.keep_alive and self.conn.keepalive_allowed and not self.must_close
-        if method == "HEAD" or status in _BODILESS:
-            mode = _NONE
-            if total and self.content_length is None and method == "HEAD":
-                line = b"Content-Length: %d\r\n" % total  # what GET would say
-            else:
-                line = b""
-        elif self.content_length is not None:
-            mode, line = _LENGTH, b""
-        elif total is not None:
-            mode, line = _LENGTH, b"Content-Length: %d\r\n" % total
-        elif version == _V11:
-            mode, line = _CHUNKED, b"Transfer-Encoding: chunked\r\n"
-        else:
-            mode, line, keep = _CLOSE, b"", False
-        if keep:
-            if version == _V10:
-                line += b"Connection: keep-alive\r\n"
-        elif head.keep_alive or version == _V11:  # an HTTP/1.0 client closes anyway
-            line += b"Connection: close\r\n"
-        self.keep_alive = keep
-        self.headers_sent = True
-        own = self._own
-        if own:
-            date = own_headers_line(own)
-        else:  # as date_header() does, without the call
-            now = _time()
-            date = DATE.line if DATE.since <= now < DATE.until else DATE.at(now)
-        return mode, b"".join((
-            b"HTTP/1.1 " if version == _V11 else b"HTTP/1.0 ", self._line, date, line, b"\r\n"))
-
     def _stream(self, chunks: Any, prefix: list[bytes], total: int | None, exhausted: bool,
                 writes: list[bytes]) -> Generator[Output, None, None]:
-        mode, head_data = self._start(total)
+        mode, head_data = _frame_head(self, total)
         left = self.content_length if self.content_length is not None else total
         if mode == _NONE:
             yield head_data
@@ -405,7 +349,7 @@ class Exchange(Response):
         clen = self.content_length
         if clen is not None and clen < count:
             count = clen
-        mode, head_data = self._start(count)
+        mode, head_data = _frame_head(self, count)
         yield head_data
         if mode != _NONE and count:
             self.sent += count
@@ -465,3 +409,80 @@ class Exchange(Response):
         if cycle.access_enabled:
             cycle.log.access(environ, self.status_line or str(self.status), self.headers,
                              self.sent, _monotonic() - self._t0)
+
+
+def python_frame_head(ex: Exchange, total: int | None) -> tuple[Framing, bytes]:
+    """The one decision for every response, once its head is to go out: how
+    its body is delimited and whether the connection carries another request
+    after it (``total``: the body's length when known before the head goes
+    out); sets the exchange's ``keep_alive`` and ``headers_sent`` and returns
+    the framing and the response head, whose lines say both.
+
+    The connection is kept when the request allows it, the worker allows it
+    (not stopping, keep-alive on), the app did not refuse it (``Connection:
+    close``) and the body's end is not the connection's end.
+
+    This is the reference; where the extension is built, the compiled
+    ``frame_head`` (``_headscan.c``) does the same."""
+    head = ex.head
+    method = head.method
+    status = ex.status
+    version = head.version
+    keep = head.keep_alive and ex.conn.keepalive_allowed and not ex.must_close
+    if method == "HEAD" or status in _BODILESS:
+        mode = _NONE
+        if total and ex.content_length is None and method == "HEAD":
+            line = b"Content-Length: %d\r\n" % total  # what GET would say
+        else:
+            line = b""
+    elif ex.content_length is not None:
+        mode, line = _LENGTH, b""
+    elif total is not None:
+        mode, line = _LENGTH, b"Content-Length: %d\r\n" % total
+    elif version == _V11:
+        mode, line = _CHUNKED, b"Transfer-Encoding: chunked\r\n"
+    else:
+        mode, line, keep = _CLOSE, b"", False
+    if keep:
+        if version == _V10:
+            line += b"Connection: keep-alive\r\n"
+    elif head.keep_alive or version == _V11:  # an HTTP/1.0 client closes anyway
+        line += b"Connection: close\r\n"
+    ex.keep_alive = keep
+    ex.headers_sent = True
+    own = ex._own
+    if own:
+        date = own_headers_line(own)
+    else:  # as date_header() does, without the call
+        now = _time()
+        date = DATE.line if DATE.since <= now < DATE.until else DATE.at(now)
+    return mode, b"".join((
+        b"HTTP/1.1 " if version == _V11 else b"HTTP/1.0 ", ex._line, date, line, b"\r\n"))
+
+
+def python_frame_whole(ex: Exchange, body: bytes) -> bytes:
+    """The whole response, head and body, for a body at hand before anything
+    was sent (framed by :func:`python_frame_head`, never chunked nor
+    close-delimited): the body cut to the Content-Length the app announced,
+    and the connection closed after one shorter than that.  Sets the
+    exchange's ``sent``, except for a response without a body."""
+    total = len(body)
+    mode, data = python_frame_head(ex, total)
+    if mode:
+        clen = ex.content_length
+        if clen is not None and clen != total:
+            if clen < total:
+                body = body[:clen]
+            else:
+                ex.keep_alive = False  # the app sent less than it announced
+        ex.sent = len(body)  # nothing was sent before
+        data += body
+    return data
+
+
+_frame_head = python_frame_head
+_frame_whole = python_frame_whole
+if headscan.bind_exchange is not None:
+    headscan.bind_exchange(Exchange, ConnInfo, DATE, own_headers_line, tuple(Framing))
+    _frame_head = headscan.frame_head  # type: ignore[assignment]
+    _frame_whole = headscan.frame_whole  # type: ignore[assignment]

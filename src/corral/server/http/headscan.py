@@ -13,6 +13,11 @@ hand when corral was installed, also compiled (``_headscan.c``) for speed.
 * :func:`field_lines`: a response's header lines from the items the
   application gave ``start_response``, and what the server must know of them
   (see :mod:`corral.server.http.response`, which checks each item).
+* ``frame_head`` and ``frame_whole``: the request cycle's framing decision
+  and response head, compiled only (the Python definitions are
+  :func:`corral.server.http.cycle.python_frame_head` and
+  :func:`~corral.server.http.cycle.python_frame_whole`, beside the exchange
+  whose fields they read).
 
 The Python definitions are the reference: the compiled ones must answer the
 same for every input, which the tests check on both (the request-head tests run
@@ -151,6 +156,12 @@ field_lines: Callable[[bytes, int, list[Any], dict[object, LineEntry],
 # binds it; see there).
 read_head: Callable[..., Any] | None = None
 bind: Callable[..., None] | None = None
+# The compiled framing decision of the request cycle, None without the
+# extension (its Python definitions are in corral.server.http.cycle, which
+# binds it).
+frame_head: Callable[[Any, int | None], tuple[Any, bytes]] | None = None
+frame_whole: Callable[[Any, bytes], bytes] | None = None
+bind_exchange: Callable[..., None] | None = None
 COMPILED = False
 
 if not os.environ.get("CORRAL_PURE_PYTHON"):
@@ -164,4 +175,7 @@ if not os.environ.get("CORRAL_PURE_PYTHON"):
         field_lines = _headscan.field_lines
         read_head = _headscan.read_head
         bind = _headscan.bind
+        frame_head = _headscan.frame_head
+        frame_whole = _headscan.frame_whole
+        bind_exchange = _headscan.bind_exchange
         COMPILED = True
