@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from corral.server.http import cycle, headscan, strict
+from corral.server.http import cycle, headscan, response, strict
 
 # the test modules that read request heads in-process
 _HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_parser_properties",
@@ -28,6 +28,7 @@ _STEPS = [
     (strict, "match_head", strict.python_match_head),
     (cycle, "_frame_head", cycle.python_frame_head),
     (cycle, "_frame_whole", cycle.python_frame_whole),
+    (response, "_start_response", response.python_start_response),
 ]
 _SCANNERS = {
     "compiled": [getattr(module, name) for module, name, _ in _STEPS],

@@ -431,3 +431,72 @@ def test_framing_refuses_what_is_not_an_exchange() -> None:
     ex.conn = object()  # type: ignore[assignment]
     with pytest.raises(TypeError):
         headscan.frame_head(ex, None)
+
+
+# -- start_response: the compiled one against response.python_start_response
+
+class Told(response.Response):
+    """A response that records the hop-by-hop fields it hears of."""
+
+    __slots__ = ("told",)
+
+    def dropped(self, names: tuple[str, ...]) -> None:
+        self.told.append(names)
+
+
+def fresh_response(status: int) -> Told:
+    resp = Told()
+    resp.writes, resp.status, resp.status_line, resp.headers = [], status, "", []
+    resp.content_length, resp.must_close, resp._line, resp._own = None, False, b"", 0
+    resp.headers_sent, resp.told = False, []
+    return resp
+
+
+def started(step: Any, status: Any, headers: Any, again: bool, before: int) -> tuple[Any, ...]:
+    resp = fresh_response(before)
+    try:
+        write = step(resp, status, headers, again)
+    except Exception as exc:  # what the application hears
+        return type(exc), str(exc), resp.status
+    write(b"x")
+    return (resp.status, resp.status_line, resp.headers, resp.content_length, resp.must_close,
+            resp._own, resp._line, resp.told, resp.writes)
+
+
+START_STATUSES: list[Any] = ["200 OK", "204 No Content", "304 Not Modified", "404 Not Found",
+                             "200", "99 Low", "103 Early Hints", "200 OK\r\nX: y", b"200 OK",
+                             "200 \u20ac", None, "2000 OK"]
+START_HEADERS: list[Any] = [
+    [], [("Content-Type", "text/plain")], [("Content-Length", "5"), ("Date", "d"), ("Server", "s")],
+    [("Connection", "close"), ("Keep-Alive", "5"), ("Transfer-Encoding", "chunked")],
+    [("Content-Length", "x")], [("Bad Name", "v")], [("A", "b\r\nc")], [("A",)], ["A: b"],
+    (("A", "b"),), [("A", "\u20ac")], [("Content-Length", "7"), ("Content-Length", "3")],
+]
+
+
+@compiled_only
+def test_start_response_is_the_python_one() -> None:
+    assert headscan.start_response is not None
+    for status, headers, again, before in itertools.product(
+            START_STATUSES, START_HEADERS, [False, True], [0, 200]):
+        for tables in ("empty", "filled"):  # first checked, then found in the tables
+            if tables == "empty":
+                response._FIELDS.clear()
+                response._STATUSES.clear()
+            expected = started(response.python_start_response, status, headers, again, before)
+            if tables == "empty":
+                response._FIELDS.clear()
+                response._STATUSES.clear()
+            assert started(headscan.start_response, status, headers, again, before) == expected, (
+                status, headers, again, before, tables)
+
+
+@compiled_only
+def test_start_response_refuses_what_is_not_a_response() -> None:
+    assert headscan.start_response is not None
+    with pytest.raises(TypeError):
+        headscan.start_response(object(), "200 OK", [], False)
+    resp = fresh_response(0)
+    del resp.writes
+    with pytest.raises(AttributeError):
+        headscan.start_response(resp, "200 OK", [], False)

@@ -39,6 +39,12 @@
  *       a Connection: close was there; dropped: the names of the fields
  *       dropped, a tuple.
  *
+ *   start_response(response, status, headers, again) -> write
+ *       What the application gives start_response, checked (by the tables of
+ *       what was checked before, or the functions bind_response() gave) and
+ *       kept in the response's slots; defined in Python in
+ *       corral.server.http.response (python_start_response).
+ *
  *   frame_head(exchange, total) -> (mode, head)
  *   frame_whole(exchange, body) -> head + body
  *       The framing decision and the response head of a request cycle's
@@ -1142,6 +1148,139 @@ frame_whole(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return frame(args[0], (long long)PyBytes_GET_SIZE(args[1]), args[1], &mode);
 }
 
+/* -- start_response: what the application says, checked and kept ------------- */
+
+/* What bind_response() gives: the response type, whose slots are written here
+ * by their offsets, the tables of statuses and header items already checked
+ * and the functions that check new ones. */
+static PyTypeObject *response_type;
+static PyObject *status_table;
+static PyObject *field_table;
+static PyObject *check_status;
+static PyObject *check_field;
+static PyObject *dropped_name;
+static PyObject *append_name;
+enum { R_STATUS, R_STATUS_LINE, R_HEADERS, R_CLEN, R_MUST_CLOSE, R_OWN, R_LINE, R_WRITES, R_COUNT };
+static const char *response_fields[R_COUNT] = {
+    "status", "status_line", "headers", "content_length", "must_close", "_own", "_line", "writes",
+};
+static Py_ssize_t response_offsets[R_COUNT];
+
+static PyObject *
+bind_response(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5 || !PyType_Check(args[0]) || !PyDict_Check(args[1]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "bind_response(response_type, statuses: dict, fields: dict, "
+                        "check_status, check_field)");
+        return NULL;
+    }
+    Py_ssize_t offsets[R_COUNT];
+    for (int k = 0; k < R_COUNT; k++) {
+        if (slot_offset(args[0], response_fields[k], &offsets[k]) < 0) return NULL;
+    }
+    if (dropped_name == NULL && (dropped_name = PyUnicode_InternFromString("dropped")) == NULL)
+        return NULL;
+    if (append_name == NULL && (append_name = PyUnicode_InternFromString("append")) == NULL)
+        return NULL;
+    memcpy(response_offsets, offsets, sizeof offsets);
+    Py_XSETREF(response_type, (PyTypeObject *)Py_NewRef(args[0]));
+    Py_XSETREF(status_table, Py_NewRef(args[1]));
+    Py_XSETREF(field_table, Py_NewRef(args[2]));
+    Py_XSETREF(check_status, Py_NewRef(args[3]));
+    Py_XSETREF(check_field, Py_NewRef(args[4]));
+    Py_RETURN_NONE;
+}
+
+/* start_response(response, status, headers, again): see the Python definition,
+ * corral.server.http.response.python_start_response. */
+static PyObject *
+start_response(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "start_response(response, status, headers, again)");
+        return NULL;
+    }
+    if (response_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "start_response before bind_response()");
+        return NULL;
+    }
+    PyObject *resp = args[0], *status = args[1], *headers = args[2];
+    if (!PyObject_TypeCheck(resp, response_type)) {
+        PyErr_Format(PyExc_TypeError, "not a response: %R", resp);
+        return NULL;
+    }
+    const Py_ssize_t *off = response_offsets;
+    int again = PyObject_IsTrue(args[3]);
+    if (again < 0) return NULL;
+    if (!again) {
+        PyObject *current = get_slot(resp, off[R_STATUS], "status");
+        if (current == NULL) return NULL;
+        int started = PyObject_IsTrue(current);
+        if (started < 0) return NULL;
+        if (started) {
+            PyErr_SetString(PyExc_AssertionError,
+                            "start_response called a second time without exc_info");
+            return NULL;
+        }
+    }
+    PyObject *known = NULL;
+    if (PyUnicode_CheckExact(status)) {
+        known = PyDict_GetItemWithError(status_table, status);
+        if (known != NULL) {
+            Py_INCREF(known);
+        } else if (PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (known == NULL && (known = PyObject_CallOneArg(check_status, status)) == NULL) return NULL;
+    if (!PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 2
+            || !PyBytes_Check(PyTuple_GET_ITEM(known, 1))) {
+        Py_DECREF(known);
+        PyErr_SetString(PyExc_TypeError, "a status entry must be a (code, line) tuple");
+        return NULL;
+    }
+    if (!PyList_Check(headers)) {
+        Py_DECREF(known);
+        PyErr_SetString(PyExc_AssertionError, "headers must be a list of (name, value) tuples");
+        return NULL;
+    }
+    PyObject *call[5] = {
+        PyTuple_GET_ITEM(known, 1), PyTuple_GET_ITEM(known, 0), headers, field_table, check_field,
+    };
+    PyObject *lines = field_lines(NULL, call, 5);
+    if (lines == NULL) {
+        Py_DECREF(known);
+        return NULL;
+    }
+    /* (lines, content_length, own, close, dropped) */
+    if (PyTuple_GET_SIZE(PyTuple_GET_ITEM(lines, 4))) {
+        PyObject *said = PyObject_CallMethodOneArg(resp, dropped_name, PyTuple_GET_ITEM(lines, 4));
+        if (said == NULL) {
+            Py_DECREF(known);
+            Py_DECREF(lines);
+            return NULL;
+        }
+        Py_DECREF(said);
+    }
+    PyObject *writes = get_slot(resp, off[R_WRITES], "writes");
+    PyObject *append = writes != NULL ? PyObject_GetAttr(writes, append_name) : NULL;
+    if (append != NULL) {
+        set_slot(resp, off[R_STATUS], PyTuple_GET_ITEM(known, 0));
+        set_slot(resp, off[R_STATUS_LINE], status);
+        set_slot(resp, off[R_HEADERS], headers);
+        set_slot(resp, off[R_CLEN], PyTuple_GET_ITEM(lines, 1));
+        set_slot(resp, off[R_MUST_CLOSE], PyTuple_GET_ITEM(lines, 3));
+        set_slot(resp, off[R_OWN], PyTuple_GET_ITEM(lines, 2));
+        set_slot(resp, off[R_LINE], PyTuple_GET_ITEM(lines, 0));
+    }
+    Py_DECREF(known);
+    Py_DECREF(lines);
+    return append;
+}
+
 static PyMethodDef methods[] = {
     {"scan_head", (PyCFunction)(void (*)(void))scan_head, METH_FASTCALL,
      "scan_head(data, start, end): (method, target, minor, fields, stop), or None."},
@@ -1154,6 +1293,11 @@ static PyMethodDef methods[] = {
     {"field_lines", (PyCFunction)(void (*)(void))field_lines, METH_FASTCALL,
      "field_lines(first, code, headers, table, check): "
      "(lines, content_length, own, close, dropped)."},
+    {"bind_response", (PyCFunction)(void (*)(void))bind_response, METH_FASTCALL,
+     "bind_response(response_type, statuses, fields, check_status, check_field): "
+     "what start_response needs."},
+    {"start_response", (PyCFunction)(void (*)(void))start_response, METH_FASTCALL,
+     "start_response(response, status, headers, again): the application's write()."},
     {"bind_exchange", (PyCFunction)(void (*)(void))bind_exchange, METH_FASTCALL,
      "bind_exchange(exchange_type, conn_type, date, own_lines, modes): what frame_* need."},
     {"frame_head", (PyCFunction)(void (*)(void))frame_head, METH_FASTCALL,

@@ -13,6 +13,9 @@ hand when corral was installed, also compiled (``_headscan.c``) for speed.
 * :func:`field_lines`: a response's header lines from the items the
   application gave ``start_response``, and what the server must know of them
   (see :mod:`corral.server.http.response`, which checks each item).
+* ``start_response``: what the application gives ``start_response``, checked
+  and kept, compiled only (the Python definition is
+  :func:`corral.server.http.response.python_start_response`).
 * ``frame_head`` and ``frame_whole``: the request cycle's framing decision
   and response head, compiled only (the Python definitions are
   :func:`corral.server.http.cycle.python_frame_head` and
@@ -162,6 +165,10 @@ bind: Callable[..., None] | None = None
 frame_head: Callable[[Any, int | None], tuple[Any, bytes]] | None = None
 frame_whole: Callable[[Any, bytes], bytes] | None = None
 bind_exchange: Callable[..., None] | None = None
+# and the compiled start_response (its Python definition is in
+# corral.server.http.response, which binds it)
+start_response: Callable[[Any, Any, Any, bool], Callable[[bytes], None]] | None = None
+bind_response: Callable[..., None] | None = None
 COMPILED = False
 
 if not os.environ.get("CORRAL_PURE_PYTHON"):
@@ -178,4 +185,6 @@ if not os.environ.get("CORRAL_PURE_PYTHON"):
         frame_head = _headscan.frame_head
         frame_whole = _headscan.frame_whole
         bind_exchange = _headscan.bind_exchange
+        start_response = _headscan.start_response
+        bind_response = _headscan.bind_response
         COMPILED = True

@@ -213,27 +213,48 @@ class Response:
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
-        elif self.status:
-            raise AssertionError("start_response called a second time without exc_info")
-        known = _STATUSES.get(status) if status.__class__ is str else None
-        code, status_bytes = known or _check_status(status)
-        if not isinstance(headers, list):
-            raise AssertionError("headers must be a list of (name, value) tuples")
-        lines, clen, own, must_close, dropped = headscan.field_lines(
-            status_bytes, code, headers, _FIELDS, _check_field)
-        if dropped:
-            self.dropped(dropped)
-        self.status = code
-        self.status_line = status
-        self.headers = headers
-        self.content_length = clen
-        self.must_close = must_close
-        self._own = own
-        self._line = lines
-        return self.writes.append
+            return _start_response(self, status, headers, True)
+        return _start_response(self, status, headers, False)
 
     def dropped(self, names: tuple[str, ...]) -> None:
         """The application set these hop-by-hop fields; they do not go out."""
+
+
+def python_start_response(resp: Response, status: str, headers: list[tuple[str, str]],
+                          again: bool) -> Callable[[bytes], None]:
+    """What :meth:`Response.start` does once ``exc_info`` is dealt with
+    (``again``: it was given, and the headers did not go out yet): check the
+    status and the header items (each by the tables of what was checked
+    before, or :func:`_check_status` and :func:`_check_field`), keep them in
+    ``resp``, return its ``write``.  AssertionError (an application error)
+    for what a response may not have.
+
+    This is the reference; where the extension is built, the compiled
+    ``start_response`` (``_headscan.c``) does the same."""
+    if resp.status and not again:
+        raise AssertionError("start_response called a second time without exc_info")
+    known = _STATUSES.get(status) if status.__class__ is str else None
+    code, status_bytes = known or _check_status(status)
+    if not isinstance(headers, list):
+        raise AssertionError("headers must be a list of (name, value) tuples")
+    lines, clen, own, must_close, dropped = headscan.field_lines(
+        status_bytes, code, headers, _FIELDS, _check_field)
+    if dropped:
+        resp.dropped(dropped)
+    resp.status = code
+    resp.status_line = status
+    resp.headers = headers
+    resp.content_length = clen
+    resp.must_close = must_close
+    resp._own = own
+    resp._line = lines
+    return resp.writes.append
+
+
+_start_response = python_start_response
+if headscan.bind_response is not None:
+    headscan.bind_response(Response, _STATUSES, _FIELDS, _check_status, _check_field)
+    _start_response = headscan.start_response  # type: ignore[assignment]
 
 
 def error_response(status: int, reason: str = "", version: tuple[int, int] = (1, 1)) -> bytes:
