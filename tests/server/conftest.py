@@ -26,6 +26,7 @@ _STEPS = [
     (headscan, "sort_fields", headscan.python_sort_fields),
     (headscan, "field_lines", headscan.python_field_lines),
     (strict, "match_head", strict.python_match_head),
+    (cycle, "_new_exchange", cycle.Exchange),
     (cycle, "_frame_head", cycle.python_frame_head),
     (cycle, "_frame_whole", cycle.python_frame_whole),
     (response, "_start_response", response.python_start_response),

@@ -500,3 +500,44 @@ def test_start_response_refuses_what_is_not_a_response() -> None:
     del resp.writes
     with pytest.raises(AttributeError):
         headscan.start_response(resp, "200 OK", [], False)
+
+
+# -- new_exchange: the compiled one against Exchange.__init__
+
+def exchange_slots(ex: cycle.Exchange) -> dict[str, Any]:
+    names = [n for c in type(ex).__mro__ for n in getattr(c, "__slots__", ())]
+    values = {name: getattr(ex, name) for name in names}
+    output = values.pop("output")
+    assert output.gi_code is cycle.Exchange._run.__code__ and output.gi_frame is not None
+    assert values["writes"] is not values["headers"]
+    values["_t0"] = values["_t0"] > 0.0
+    return values
+
+
+@compiled_only
+@pytest.mark.parametrize("access", [True, False])
+def test_new_exchange_is_the_python_one(access: bool) -> None:
+    assert headscan.new_exchange is not None
+    made = cycle.RequestCycle(lambda environ, start_response: [], Settings(), Logger(Settings()))
+    made.access_enabled = access
+    head = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0).head
+    conn = cycle.ConnInfo(("127.0.0.1", 5000), ("127.0.0.1", 8000))
+    compiled = headscan.new_exchange(made, head, b"body", conn)
+    assert type(compiled) is cycle.Exchange
+    assert exchange_slots(compiled) == exchange_slots(cycle.Exchange(made, head, b"body", conn))
+    assert exchange_slots(compiled)["_t0"] is access
+    assert exchange_slots(compiled)["cycle"] is made
+
+
+@compiled_only
+def test_new_exchange_refuses_a_type_it_would_not_fill() -> None:
+    """An exchange type with a slot new_exchange does not know is refused when
+    it is bound (cycle.py binds Exchange, which must match)."""
+    assert headscan.bind_exchange is not None
+
+    class Wider(cycle.Exchange):
+        __slots__ = ("extra",)
+
+    with pytest.raises(TypeError, match="slots"):
+        headscan.bind_exchange(Wider, cycle.ConnInfo, response.DATE, response.own_headers_line,
+                               tuple(cycle.Framing))

@@ -45,6 +45,10 @@
  *       kept in the response's slots; defined in Python in
  *       corral.server.http.response (python_start_response).
  *
+ *   new_exchange(cycle, head, body, conn) -> exchange
+ *       One request's exchange, its slots filled as Exchange.__init__ (the
+ *       Python definition, corral.server.http.cycle) fills them.
+ *
  *   frame_head(exchange, total) -> (mode, head)
  *   frame_whole(exchange, body) -> head + body
  *       The framing decision and the response head of a request cycle's
@@ -892,6 +896,8 @@ set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)
     Py_XDECREF(old);
 }
 
+static int bind_new_exchange(PyObject *type);
+
 static PyObject *
 bind_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -916,6 +922,7 @@ bind_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (slot_offset(date_type, date_fields[k], &dates[k]) < 0) return NULL;
     }
     if (at_name == NULL && (at_name = PyUnicode_InternFromString("at")) == NULL) return NULL;
+    if (bind_new_exchange(args[0]) < 0) return NULL;
     memcpy(exchange_offsets, offsets, sizeof offsets);
     memcpy(date_offsets, dates, sizeof dates);
     allowed_offset = allowed;
@@ -1148,6 +1155,144 @@ frame_whole(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return frame(args[0], (long long)PyBytes_GET_SIZE(args[1]), args[1], &mode);
 }
 
+/* -- new_exchange: one request's exchange, made as Exchange.__init__ makes it -- */
+
+/* Every slot of an exchange (its response half's too), in the order they are
+ * filled; bind_exchange() checks that these are all the type has. */
+enum {
+    X_WRITES, X_STATUS, X_STATUS_LINE, X_HEADERS, X_CLEN, X_MUST_CLOSE, X_LINE, X_OWN,
+    X_HEADERS_SENT, X_CYCLE, X_HEAD, X_BODY, X_CONN, X_ENVIRON, X_KEEP_ALIVE, X_SENT,
+    X_ITERABLE, X_ITER_CLOSED, X_CLOSED, X_T0, X_HOOK_REQ, X_OUTPUT, X_COUNT
+};
+static const char *all_exchange_fields[X_COUNT] = {
+    "writes", "status", "status_line", "headers", "content_length", "must_close", "_line", "_own",
+    "headers_sent", "cycle", "head", "body", "conn", "environ", "keep_alive", "sent",
+    "_iterable", "_iter_closed", "_closed", "_t0", "_hook_req", "output",
+};
+static Py_ssize_t all_exchange_offsets[X_COUNT];
+static PyObject *run_name;
+static PyObject *access_name;
+static PyObject *zero_int;
+static PyObject *zero_float;
+static PyObject *empty_bytes;
+
+/* The names of every slot of ``type`` and its bases (a set), or NULL. */
+static PyObject *
+all_slots(PyTypeObject *type)
+{
+    PyObject *names = PySet_New(NULL);
+    PyObject *mro = type->tp_mro;
+    if (names == NULL || mro == NULL) {
+        Py_XDECREF(names);
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(mro); k++) {
+        PyObject *base = PyTuple_GET_ITEM(mro, k);
+        PyObject *slots = PyDict_GetItemString(((PyTypeObject *)base)->tp_dict, "__slots__");
+        if (slots == NULL) continue;
+        if (PyUnicode_Check(slots)) {
+            if (PySet_Add(names, slots) < 0) goto fail;
+            continue;
+        }
+        PyObject *each = PyObject_GetIter(slots), *name;
+        if (each == NULL) goto fail;
+        while ((name = PyIter_Next(each)) != NULL) {
+            int added = PySet_Add(names, name);
+            Py_DECREF(name);
+            if (added < 0) break;
+        }
+        Py_DECREF(each);
+        if (PyErr_Occurred()) goto fail;
+    }
+    return names;
+fail:
+    Py_DECREF(names);
+    return NULL;
+}
+
+/* Check that the exchange type's slots are the ones new_exchange fills, and
+ * keep their offsets. */
+static int
+bind_new_exchange(PyObject *type)
+{
+    Py_ssize_t offsets[X_COUNT];
+    for (int k = 0; k < X_COUNT; k++) {
+        if (slot_offset(type, all_exchange_fields[k], &offsets[k]) < 0) return -1;
+    }
+    PyObject *names = all_slots((PyTypeObject *)type);
+    if (names == NULL) return -1;
+    Py_ssize_t count = PySet_GET_SIZE(names);
+    Py_DECREF(names);
+    if (count != X_COUNT) {
+        PyErr_Format(PyExc_TypeError, "%R has %zd slots, new_exchange fills %d",
+                     type, count, X_COUNT);
+        return -1;
+    }
+    if ((run_name == NULL && (run_name = PyUnicode_InternFromString("_run")) == NULL)
+            || (access_name == NULL
+                && (access_name = PyUnicode_InternFromString("access_enabled")) == NULL)
+            || (zero_int == NULL && (zero_int = PyLong_FromLong(0)) == NULL)
+            || (zero_float == NULL && (zero_float = PyFloat_FromDouble(0.0)) == NULL)
+            || (empty_bytes == NULL && (empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) == NULL)) {
+        return -1;
+    }
+    memcpy(all_exchange_offsets, offsets, sizeof offsets);
+    return 0;
+}
+
+/* new_exchange(cycle, head, body, conn): see Exchange.__init__, its Python
+ * definition (corral.server.http.cycle). */
+static PyObject *
+new_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "new_exchange(cycle, head, body, conn)");
+        return NULL;
+    }
+    if (exchange_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "new_exchange before bind_exchange()");
+        return NULL;
+    }
+    PyObject *access = PyObject_GetAttr(args[0], access_name);
+    if (access == NULL) return NULL;
+    int timed = PyObject_IsTrue(access);
+    Py_DECREF(access);
+    if (timed < 0) return NULL;
+    PyObject *t0;
+    if (timed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        t0 = PyFloat_FromDouble((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
+    } else {
+        t0 = Py_NewRef(zero_float);
+    }
+    PyObject *writes = PyList_New(0), *headers = PyList_New(0);
+    PyObject *ex = exchange_type->tp_alloc(exchange_type, 0);
+    if (t0 == NULL || writes == NULL || headers == NULL || ex == NULL) {
+        Py_XDECREF(t0);
+        Py_XDECREF(writes);
+        Py_XDECREF(headers);
+        Py_XDECREF(ex);
+        return NULL;
+    }
+    PyObject *values[X_COUNT - 1] = {
+        writes, Py_NewRef(zero_int), Py_NewRef(empty_str), headers, Py_NewRef(Py_None),
+        Py_NewRef(Py_False), Py_NewRef(empty_bytes), Py_NewRef(zero_int), Py_NewRef(Py_False),
+        Py_NewRef(args[0]), Py_NewRef(args[1]), Py_NewRef(args[2]), Py_NewRef(args[3]),
+        Py_NewRef(Py_None), Py_NewRef(Py_False), Py_NewRef(zero_int), Py_NewRef(Py_None),
+        Py_NewRef(Py_False), Py_NewRef(Py_False), t0, Py_NewRef(Py_None),
+    };
+    for (int k = 0; k < X_COUNT - 1; k++) SLOT(ex, all_exchange_offsets[k]) = values[k];
+    PyObject *output = PyObject_CallMethodNoArgs(ex, run_name);  /* the wire output */
+    if (output == NULL) {
+        Py_DECREF(ex);
+        return NULL;
+    }
+    SLOT(ex, all_exchange_offsets[X_OUTPUT]) = output;
+    return ex;
+}
+
 /* -- start_response: what the application says, checked and kept ------------- */
 
 /* What bind_response() gives: the response type, whose slots are written here
@@ -1300,6 +1445,8 @@ static PyMethodDef methods[] = {
      "start_response(response, status, headers, again): the application's write()."},
     {"bind_exchange", (PyCFunction)(void (*)(void))bind_exchange, METH_FASTCALL,
      "bind_exchange(exchange_type, conn_type, date, own_lines, modes): what frame_* need."},
+    {"new_exchange", (PyCFunction)(void (*)(void))new_exchange, METH_FASTCALL,
+     "new_exchange(cycle, head, body, conn): one request's exchange."},
     {"frame_head", (PyCFunction)(void (*)(void))frame_head, METH_FASTCALL,
      "frame_head(exchange, total): (mode, head)."},
     {"frame_whole", (PyCFunction)(void (*)(void))frame_whole, METH_FASTCALL,

@@ -132,7 +132,8 @@ class RequestCycle:
         self.sendfile = settings.sendfile is not False  # --no-sendfile
         # exchange(head, body, conn): one request's Exchange (a partial, not a
         # method: one Python call fewer per request)
-        self.exchange: Callable[[RequestHead, Any, ConnInfo], Exchange] = partial(Exchange, self)
+        self.exchange: Callable[[RequestHead, Any, ConnInfo], Exchange] = partial(
+            _new_exchange, self)
         set_spool_dir(settings.tmp_upload_dir)
 
     def error_response(self, status: int, reason: str = "") -> bytes:
@@ -480,9 +481,13 @@ def python_frame_whole(ex: Exchange, body: bytes) -> bytes:
     return data
 
 
+# an exchange is made by its class (Exchange.__init__), or where the extension is
+# built by the compiled new_exchange, which fills its slots as __init__ does
+_new_exchange: Callable[[RequestCycle, RequestHead, Any, ConnInfo], Exchange] = Exchange
 _frame_head = python_frame_head
 _frame_whole = python_frame_whole
 if headscan.bind_exchange is not None:
     headscan.bind_exchange(Exchange, ConnInfo, DATE, own_headers_line, tuple(Framing))
+    _new_exchange = headscan.new_exchange  # type: ignore[assignment]
     _frame_head = headscan.frame_head  # type: ignore[assignment]
     _frame_whole = headscan.frame_whole  # type: ignore[assignment]

@@ -16,6 +16,8 @@ hand when corral was installed, also compiled (``_headscan.c``) for speed.
 * ``start_response``: what the application gives ``start_response``, checked
   and kept, compiled only (the Python definition is
   :func:`corral.server.http.response.python_start_response`).
+* ``new_exchange``: one request's exchange, compiled only (the Python
+  definition is :class:`corral.server.http.cycle.Exchange` itself).
 * ``frame_head`` and ``frame_whole``: the request cycle's framing decision
   and response head, compiled only (the Python definitions are
   :func:`corral.server.http.cycle.python_frame_head` and
@@ -165,6 +167,7 @@ bind: Callable[..., None] | None = None
 frame_head: Callable[[Any, int | None], tuple[Any, bytes]] | None = None
 frame_whole: Callable[[Any, bytes], bytes] | None = None
 bind_exchange: Callable[..., None] | None = None
+new_exchange: Callable[..., Any] | None = None
 # and the compiled start_response (its Python definition is in
 # corral.server.http.response, which binds it)
 start_response: Callable[[Any, Any, Any, bool], Callable[[bytes], None]] | None = None
@@ -185,6 +188,7 @@ if not os.environ.get("CORRAL_PURE_PYTHON"):
         frame_head = _headscan.frame_head
         frame_whole = _headscan.frame_whole
         bind_exchange = _headscan.bind_exchange
+        new_exchange = _headscan.new_exchange
         start_response = _headscan.start_response
         bind_response = _headscan.bind_response
         COMPILED = True
