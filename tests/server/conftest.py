@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from corral.server.http import cycle, headscan, response, strict
+from corral.server.http import cycle, environ, headscan, response, strict
 
 # the test modules that read request heads in-process
 _HEAD_TESTS = {"test_head_grammar", "test_read_sizes", "test_parser", "test_parser_properties",
@@ -26,6 +26,7 @@ _STEPS = [
     (headscan, "sort_fields", headscan.python_sort_fields),
     (headscan, "field_lines", headscan.python_field_lines),
     (strict, "match_head", strict.python_match_head),
+    (environ, "build_environ", environ.python_build_environ),
     (cycle, "_new_exchange", cycle.Exchange),
     (cycle, "_frame_head", cycle.python_frame_head),
     (cycle, "_frame_whole", cycle.python_frame_whole),

@@ -26,8 +26,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.server.config import Settings
-from corral.server.http import cycle, headscan, response, strict
+from corral.server.http import cycle, environ, headscan, response, strict
+from corral.server.http.environ import EnvironBuilder
+from corral.server.http.errors import ParseError
 from corral.server.http.head import UNDERSCORE_REFUSE, Limits, RequestHead
+from corral.server.http.parser import RequestParser
 from corral.server.logging import Logger
 from tests.server.conftest import load_harness
 from tests.server.parsing import property_settings
@@ -541,3 +544,58 @@ def test_new_exchange_refuses_a_type_it_would_not_fill() -> None:
     with pytest.raises(TypeError, match="slots"):
         headscan.bind_exchange(Wider, cycle.ConnInfo, response.DATE, response.own_headers_line,
                                tuple(cycle.Framing))
+
+
+# -- build_environ: the compiled one against environ.python_build_environ, on a
+# connection's requests one after another (its first, another Host, none)
+
+ENVIRON_REQUESTS = [
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /p/a%20th?x=1 HTTP/1.1\r\nHost: a:8080\r\nCookie: c=1\r\nAccept: */*\r\n\r\n",
+    b"GET /app/sub?y HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"POST /app HTTP/1.1\r\nHost: [::1]:9\r\nContent-Length: 2\r\nContent-Type: t\r\n\r\nab",
+    b"GET /x HTTP/1.1\r\nHost: a\r\nX_Under: 1\r\nX-Under: 2\r\nSCRIPT_NAME: /s\r\n\r\n",
+    b"GET /x HTTP/1.1\r\nHost: b\r\nX-Forwarded-For: 1.2.3.4, 5.6.7.8\r\n"
+    b"X-Forwarded-Proto: https\r\n\r\n",
+    b"GET /%41pp/x HTTP/1.1\r\nHost: b\r\nA: 1\r\nA: 2\r\n\r\n",
+]
+ENVIRON_SETTINGS = [
+    {}, {"root_path": "/app"}, {"forwarded_allow_ips": "*"},
+    {"forwarded_allow_ips": "*", "header_map": "dangerous"},
+    {"forwarded_allow_ips": "*", "forwarder_headers": "SCRIPT_NAME"},
+    {"header_map": "refuse"},
+]
+
+
+def environs(step: Any, settings: dict[str, Any], peer: Any) -> list[Any]:
+    builder = EnvironBuilder(Settings(**settings))
+    conn = cycle.ConnInfo(peer, ("127.0.0.1", 8000))
+    made: list[Any] = []
+    for raw in ENVIRON_REQUESTS:
+        events = RequestParser().feed(raw)
+        head = events[0]
+        assert isinstance(head, RequestHead)
+        try:
+            env = step(builder, head, b"body", conn)
+        except ParseError as exc:
+            made.append((exc.status, exc.reason))
+        else:
+            made.append({k: v for k, v in env.items() if k != "wsgi.errors"})
+    return made
+
+
+@compiled_only
+@pytest.mark.parametrize("settings", ENVIRON_SETTINGS)
+@pytest.mark.parametrize("peer", [("10.1.2.3", 4000), "/run/sock", None])
+def test_build_environ_is_the_python_one(settings: dict[str, Any], peer: Any) -> None:
+    assert headscan.build_environ is not None
+    assert (environs(headscan.build_environ, settings, peer)
+            == environs(environ.python_build_environ, settings, peer))
+
+
+@compiled_only
+def test_build_environ_refuses_what_is_not_a_head() -> None:
+    assert headscan.build_environ is not None
+    conn = cycle.ConnInfo(("10.1.2.3", 4000), ("127.0.0.1", 8000))
+    with pytest.raises(TypeError):
+        headscan.build_environ(EnvironBuilder(Settings()), object(), b"", conn)

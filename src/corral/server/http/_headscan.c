@@ -45,6 +45,11 @@
  *       kept in the response's slots; defined in Python in
  *       corral.server.http.response (python_start_response).
  *
+ *   build_environ(builder, head, body, conn) -> environ
+ *       One request's WSGI environ, as the Python definition
+ *       (corral.server.http.environ.python_build_environ) makes it, calling
+ *       the builder's methods for the rarer steps.
+ *
  *   new_exchange(cycle, head, body, conn) -> exchange
  *       One request's exchange, its slots filled as Exchange.__init__ (the
  *       Python definition, corral.server.http.cycle) fills them.
@@ -856,6 +861,11 @@ static const char *exchange_fields[E_COUNT] = {
 };
 static Py_ssize_t exchange_offsets[E_COUNT];
 static Py_ssize_t allowed_offset;  /* the connection's keepalive_allowed */
+/* and the ones where the environ builder keeps what every request on the
+ * connection shares (see build_environ) */
+enum { C_BASE, C_HOST, C_TRUSTED, C_COUNT };
+static const char *conn_environ_fields[C_COUNT] = {"environ_base", "environ_host", "environ_trusted"};
+static Py_ssize_t conn_environ_offsets[C_COUNT];
 enum { D_SINCE, D_UNTIL, D_LINE, D_COUNT };
 static const char *date_fields[D_COUNT] = {"since", "until", "line"};
 static Py_ssize_t date_offsets[D_COUNT];
@@ -917,6 +927,10 @@ bind_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (slot_offset(args[0], exchange_fields[k], &offsets[k]) < 0) return NULL;
     }
     if (slot_offset(args[1], "keepalive_allowed", &allowed) < 0) return NULL;
+    Py_ssize_t conn_offsets[C_COUNT];
+    for (int k = 0; k < C_COUNT; k++) {
+        if (slot_offset(args[1], conn_environ_fields[k], &conn_offsets[k]) < 0) return NULL;
+    }
     PyObject *date_type = (PyObject *)Py_TYPE(args[2]);
     for (int k = 0; k < D_COUNT; k++) {
         if (slot_offset(date_type, date_fields[k], &dates[k]) < 0) return NULL;
@@ -926,6 +940,7 @@ bind_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     memcpy(exchange_offsets, offsets, sizeof offsets);
     memcpy(date_offsets, dates, sizeof dates);
     allowed_offset = allowed;
+    memcpy(conn_environ_offsets, conn_offsets, sizeof conn_offsets);
     Py_XSETREF(exchange_type, (PyTypeObject *)Py_NewRef(args[0]));
     Py_XSETREF(conn_type, (PyTypeObject *)Py_NewRef(args[1]));
     Py_XSETREF(date_cache, Py_NewRef(args[2]));
@@ -1293,6 +1308,176 @@ new_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return ex;
 }
 
+/* -- build_environ: one request's WSGI environ -------------------------------- */
+
+/* What bind_environ() gives: path_info() and the header_map policy that drops
+ * names with "_"; and the names of the environ keys and builder methods used.
+ * The connection's slots are found by bind_exchange(). */
+static PyObject *path_info_fn;
+static PyObject *drop_policy;
+enum {
+    K_HTTP_HOST, K_REQUEST_METHOD, K_RAW_URI, K_QUERY_STRING, K_SERVER_PROTOCOL, K_INPUT,
+    K_PATH_INFO, K_HTTP_10, K_CONNECTION_BASE, K_POINT, K_WITH_UNDERSCORES, K_FORWARDED,
+    K_SCRIPT_NAME, K_UNDERSCORES, K_COUNT
+};
+static const char *environ_words[K_COUNT] = {
+    "HTTP_HOST", "REQUEST_METHOD", "RAW_URI", "QUERY_STRING", "SERVER_PROTOCOL", "wsgi.input",
+    "PATH_INFO", "HTTP/1.0", "connection_base", "_point", "_with_underscores", "_forwarded",
+    "script_name", "underscores",
+};
+static PyObject *words[K_COUNT];
+
+static PyObject *
+bind_environ(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "bind_environ(path_info, drop_policy)");
+        return NULL;
+    }
+    for (int k = 0; k < K_COUNT; k++) {
+        if (words[k] == NULL && (words[k] = PyUnicode_InternFromString(environ_words[k])) == NULL)
+            return NULL;
+    }
+    Py_XSETREF(path_info_fn, Py_NewRef(args[0]));
+    Py_XSETREF(drop_policy, Py_NewRef(args[1]));
+    Py_RETURN_NONE;
+}
+
+/* build_environ(builder, head, body, conn): see the Python definition,
+ * corral.server.http.environ.python_build_environ; the rarer steps (a
+ * connection's first request, another Host, names with "_", forwarding
+ * headers, a path to decode) are the builder's own methods. */
+static PyObject *
+build_environ(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "build_environ(builder, head, body, conn)");
+        return NULL;
+    }
+    if (path_info_fn == NULL || conn_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "build_environ before bind_environ() and bind_exchange()");
+        return NULL;
+    }
+    PyObject *builder = args[0], *head = args[1], *body = args[2], *conn = args[3];
+    if (!PyObject_TypeCheck(head, head_type) || !PyObject_TypeCheck(conn, conn_type)) {
+        PyErr_SetString(PyExc_TypeError, "build_environ: a head or conn of another type");
+        return NULL;
+    }
+    PyObject *base = get_slot(conn, conn_environ_offsets[C_BASE], "environ_base");
+    if (base == NULL) return NULL;
+    if (base == Py_None) {
+        base = PyObject_CallMethodOneArg(builder, words[K_CONNECTION_BASE], conn);
+    } else {
+        Py_INCREF(base);
+    }
+    if (base == NULL) return NULL;
+    PyObject *env = NULL;
+    PyObject *fields = get_slot(head, head_offsets[H_FIELDS], "fields");
+    PyObject *known_host = get_slot(conn, conn_environ_offsets[C_HOST], "environ_host");
+    if (fields == NULL || known_host == NULL) goto fail;
+    if (!PyDict_Check(fields) || !PyDict_Check(base)) {
+        PyErr_SetString(PyExc_TypeError, "build_environ: fields and base must be dicts");
+        goto fail;
+    }
+    PyObject *host = PyDict_GetItemWithError(fields, words[K_HTTP_HOST]);
+    if (host == NULL) {
+        if (PyErr_Occurred()) goto fail;
+        host = Py_None;
+    }
+    if (host != known_host) {
+        int other = PyObject_RichCompareBool(host, known_host, Py_NE);
+        if (other < 0) goto fail;
+        if (other) {  /* SERVER_NAME and SERVER_PORT as the base has them */
+            PyObject *call[4] = {builder, conn, base, host};
+            PyObject *done = PyObject_VectorcallMethod(
+                words[K_POINT], call, 4, NULL);
+            if (done == NULL) goto fail;
+            Py_DECREF(done);
+        }
+    }
+    env = PyDict_Copy(base);
+    if (env == NULL || PyDict_Update(env, fields) < 0) goto fail;
+    PyObject *method = get_slot(head, head_offsets[H_METHOD], "method");
+    PyObject *raw_uri = get_slot(head, head_offsets[H_RAW_URI], "raw_uri");
+    PyObject *query = get_slot(head, head_offsets[H_QUERY], "query");
+    PyObject *version = get_slot(head, head_offsets[H_VERSION], "version");
+    PyObject *underscored = get_slot(head, head_offsets[H_UNDERSCORED], "underscored");
+    PyObject *path = get_slot(head, head_offsets[H_PATH], "path");
+    PyObject *forwarded = get_slot(head, head_offsets[H_FORWARDED], "forwarded");
+    if (method == NULL || raw_uri == NULL || query == NULL || version == NULL
+            || underscored == NULL || path == NULL || forwarded == NULL) {
+        goto fail;
+    }
+    int v11 = is_version(version, 1);
+    if (v11 < 0
+            || PyDict_SetItem(env, words[K_REQUEST_METHOD], method) < 0
+            || PyDict_SetItem(env, words[K_RAW_URI], raw_uri) < 0
+            || PyDict_SetItem(env, words[K_QUERY_STRING], query) < 0
+            || (!v11 && PyDict_SetItem(env, words[K_SERVER_PROTOCOL], words[K_HTTP_10]) < 0)
+            || PyDict_SetItem(env, words[K_INPUT], body) < 0) {
+        goto fail;
+    }
+    int some = PyObject_IsTrue(underscored);
+    if (some < 0) goto fail;
+    if (some) {
+        PyObject *policy = PyObject_GetAttr(builder, words[K_UNDERSCORES]);
+        if (policy == NULL) goto fail;
+        int kept = PyObject_RichCompareBool(policy, drop_policy, Py_NE);
+        Py_DECREF(policy);
+        if (kept < 0) goto fail;
+        if (kept) {
+            PyObject *call[4] = {builder, head, env, conn};
+            PyObject *made = PyObject_VectorcallMethod(
+                words[K_WITH_UNDERSCORES], call, 4, NULL);
+            Py_DECREF(env);
+            Py_DECREF(base);
+            return made;
+        }
+    }
+    PyObject *script_name = PyObject_GetAttr(builder, words[K_SCRIPT_NAME]);
+    if (script_name == NULL) goto fail;
+    int rooted = PyObject_IsTrue(script_name);
+    Py_ssize_t percent = PyUnicode_Check(path)
+        ? PyUnicode_FindChar(path, '%', 0, PyUnicode_GET_LENGTH(path), 1) : 0;
+    if (rooted < 0 || percent == -2) {
+        Py_DECREF(script_name);
+        goto fail;
+    }
+    if (percent >= 0 || rooted) {
+        path = PyObject_CallFunctionObjArgs(path_info_fn, path, script_name, NULL);
+    } else {
+        Py_INCREF(path);
+    }
+    Py_DECREF(script_name);
+    if (path == NULL) goto fail;
+    int failed = PyDict_SetItem(env, words[K_PATH_INFO], path) < 0;
+    Py_DECREF(path);
+    if (failed) goto fail;
+    int fwd = PyObject_IsTrue(forwarded);
+    if (fwd < 0) goto fail;
+    if (fwd) {
+        PyObject *trusted = get_slot(conn, conn_environ_offsets[C_TRUSTED], "environ_trusted");
+        int trusts = trusted != NULL ? PyObject_IsTrue(trusted) : -1;
+        if (trusts < 0) goto fail;
+        if (trusts) {
+            PyObject *call[3] = {builder, env, conn};
+            PyObject *done = PyObject_VectorcallMethod(
+                words[K_FORWARDED], call, 3, NULL);
+            if (done == NULL) goto fail;
+            Py_DECREF(done);
+        }
+    }
+    Py_DECREF(base);
+    return env;
+fail:
+    Py_XDECREF(env);
+    Py_DECREF(base);
+    return NULL;
+}
+
 /* -- start_response: what the application says, checked and kept ------------- */
 
 /* What bind_response() gives: the response type, whose slots are written here
@@ -1447,6 +1632,10 @@ static PyMethodDef methods[] = {
      "bind_exchange(exchange_type, conn_type, date, own_lines, modes): what frame_* need."},
     {"new_exchange", (PyCFunction)(void (*)(void))new_exchange, METH_FASTCALL,
      "new_exchange(cycle, head, body, conn): one request's exchange."},
+    {"bind_environ", (PyCFunction)(void (*)(void))bind_environ, METH_FASTCALL,
+     "bind_environ(path_info, drop_policy): what build_environ needs."},
+    {"build_environ", (PyCFunction)(void (*)(void))build_environ, METH_FASTCALL,
+     "build_environ(builder, head, body, conn): one request's WSGI environ."},
     {"frame_head", (PyCFunction)(void (*)(void))frame_head, METH_FASTCALL,
      "frame_head(exchange, total): (mode, head)."},
     {"frame_whole", (PyCFunction)(void (*)(void))frame_whole, METH_FASTCALL,

@@ -41,6 +41,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from corral.server import hooks as default_hooks
+from corral.server.http import environ as wsgi_environ
 from corral.server.http import headscan
 from corral.server.http.body import set_spool_dir
 from corral.server.http.environ import EnvironBuilder
@@ -207,7 +208,8 @@ class Exchange(Response):
         writes = self.writes
         closed = True
         try:
-            environ = self.environ = cycle.environ.build(self.head, self.body, self.conn)
+            environ = self.environ = wsgi_environ.build_environ(
+                cycle.environ, self.head, self.body, self.conn)
             if cycle.pre_request is not None:
                 cycle.pre_request(cycle.worker, self.hook_request())
             app = cycle.app  # read as a field, then called (not looked up as a method)

@@ -35,6 +35,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
+from corral.server.http import headscan
 from corral.server.http.errors import ParseError
 from corral.server.http.head import (
     UNDERSCORE_DROPPED,
@@ -119,30 +120,8 @@ class EnvironBuilder:
         self.host_splits = HostSplits()
 
     def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
-        base = conn.environ_base
-        if base is None:
-            base = self.connection_base(conn)
-        fields = head.fields
-        host = fields.get("HTTP_HOST")
-        if host != conn.environ_host:  # SERVER_NAME and SERVER_PORT as the base has them
-            self._point(conn, base, host)
-        env = {**base, **fields}  # the head's fields, already keyed and joined
-        env["REQUEST_METHOD"] = head.method
-        env["RAW_URI"] = head.raw_uri
-        env["QUERY_STRING"] = head.query
-        if head.version != _V11:
-            env["SERVER_PROTOCOL"] = "HTTP/1.0"
-        env["wsgi.input"] = body
-        if head.underscored and self.underscores != UNDERSCORE_DROPPED:
-            return self._with_underscores(head, env, conn)
-        path = head.path
-        script_name = self.script_name
-        if "%" in path or script_name:
-            path = path_info(path, script_name)
-        env["PATH_INFO"] = path
-        if head.forwarded and conn.environ_trusted:
-            self._forwarded(env, conn)
-        return env
+        """The environ of one request (see :func:`python_build_environ`)."""
+        return build_environ(self, head, body, conn)
 
     def _point(self, conn: ConnInfo, base: dict[str, Any], host: str | None) -> None:
         """Set ``SERVER_NAME`` and ``SERVER_PORT`` in the connection's ``base``
@@ -256,6 +235,48 @@ class EnvironBuilder:
         if verdict is None:
             return scheme
         return "https" if verdict else "http"
+
+
+def python_build_environ(builder: EnvironBuilder, head: RequestHead, body: Any,
+                         conn: ConnInfo) -> dict[str, Any]:
+    """The environ of one request: the connection's keys (made on its first
+    request), the head's fields, the request's own keys; the rarer steps (a
+    connection's first request, another Host header, names with ``_``,
+    forwarding headers from a trusted peer) are ``builder``'s methods.
+
+    This is the reference; where the extension is built, the compiled
+    ``build_environ`` (``_headscan.c``) does the same, calling the same
+    methods for the rarer steps."""
+    base = conn.environ_base
+    if base is None:
+        base = builder.connection_base(conn)
+    fields = head.fields
+    host = fields.get("HTTP_HOST")
+    if host != conn.environ_host:  # SERVER_NAME and SERVER_PORT as the base has them
+        builder._point(conn, base, host)
+    env = {**base, **fields}  # the head's fields, already keyed and joined
+    env["REQUEST_METHOD"] = head.method
+    env["RAW_URI"] = head.raw_uri
+    env["QUERY_STRING"] = head.query
+    if head.version != _V11:
+        env["SERVER_PROTOCOL"] = "HTTP/1.0"
+    env["wsgi.input"] = body
+    if head.underscored and builder.underscores != UNDERSCORE_DROPPED:
+        return builder._with_underscores(head, env, conn)
+    path = head.path
+    script_name = builder.script_name
+    if "%" in path or script_name:
+        path = path_info(path, script_name)
+    env["PATH_INFO"] = path
+    if head.forwarded and conn.environ_trusted:
+        builder._forwarded(env, conn)
+    return env
+
+
+build_environ = python_build_environ
+if headscan.bind_environ is not None:
+    headscan.bind_environ(path_info, UNDERSCORE_DROPPED)
+    build_environ = headscan.build_environ  # type: ignore[assignment]
 
 
 def _listening(conn: ConnInfo) -> tuple[str, str]:

@@ -16,6 +16,8 @@ hand when corral was installed, also compiled (``_headscan.c``) for speed.
 * ``start_response``: what the application gives ``start_response``, checked
   and kept, compiled only (the Python definition is
   :func:`corral.server.http.response.python_start_response`).
+* ``build_environ``: one request's WSGI environ, compiled only (the Python
+  definition is :func:`corral.server.http.environ.python_build_environ`).
 * ``new_exchange``: one request's exchange, compiled only (the Python
   definition is :class:`corral.server.http.cycle.Exchange` itself).
 * ``frame_head`` and ``frame_whole``: the request cycle's framing decision
@@ -168,6 +170,8 @@ frame_head: Callable[[Any, int | None], tuple[Any, bytes]] | None = None
 frame_whole: Callable[[Any, bytes], bytes] | None = None
 bind_exchange: Callable[..., None] | None = None
 new_exchange: Callable[..., Any] | None = None
+build_environ: Callable[..., dict[str, Any]] | None = None
+bind_environ: Callable[..., None] | None = None
 # and the compiled start_response (its Python definition is in
 # corral.server.http.response, which binds it)
 start_response: Callable[[Any, Any, Any, bool], Callable[[bytes], None]] | None = None
@@ -189,6 +193,8 @@ if not os.environ.get("CORRAL_PURE_PYTHON"):
         frame_whole = _headscan.frame_whole
         bind_exchange = _headscan.bind_exchange
         new_exchange = _headscan.new_exchange
+        build_environ = _headscan.build_environ
+        bind_environ = _headscan.bind_environ
         start_response = _headscan.start_response
         bind_response = _headscan.bind_response
         COMPILED = True
