@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from corral.server.http import environ as wsgi_environ
 from corral.server.http.environ import EnvironBuilder
 from corral.server.http.errors import RequestTimeout
 
@@ -19,16 +20,17 @@ Start = Callable[..., Any]
 Answer = Callable[[dict[str, Any], Start, list[Any]], Any]
 TEXT = [("Content-Type", "text/plain")]
 
-_build = EnvironBuilder.build
+_build = wsgi_environ.build_environ  # the one environ builder (compiled or not)
 
 
-def _build_with_probe(self: EnvironBuilder, head: Any, body: Any, conn: Any) -> dict[str, Any]:
-    env = _build(self, head, body, conn)
+def _build_with_probe(builder: EnvironBuilder, head: Any, body: Any, conn: Any
+                      ) -> dict[str, Any]:
+    env = _build(builder, head, body, conn)
     env["corral.probe"] = "added"
     return env
 
 
-EnvironBuilder.build = _build_with_probe  # type: ignore[method-assign]
+wsgi_environ.build_environ = _build_with_probe
 
 
 def probe(env: dict[str, Any], start: Start, log: list[Any]) -> Any:
