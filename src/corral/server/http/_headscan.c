@@ -1087,10 +1087,15 @@ frame(PyObject *ex, long long total, PyObject *body, int *mode_out)
             }
         }
     }
+    Py_INCREF(line);  /* held across the Python code the date lines may run */
     PyObject *date = own ? PyObject_CallOneArg(own_lines, own_obj) : date_lines();
-    if (date == NULL) return NULL;
+    if (date == NULL) {
+        Py_DECREF(line);
+        return NULL;
+    }
     if (!PyBytes_Check(date)) {
         Py_DECREF(date);
+        Py_DECREF(line);
         PyErr_SetString(PyExc_TypeError, "the date lines must be bytes");
         return NULL;
     }
@@ -1098,6 +1103,7 @@ frame(PyObject *ex, long long total, PyObject *body, int *mode_out)
     PyObject *data = PyBytes_FromStringAndSize(NULL, size);
     if (data == NULL) {
         Py_DECREF(date);
+        Py_DECREF(line);
         return NULL;
     }
     char *out = PyBytes_AS_STRING(data);
@@ -1105,6 +1111,7 @@ frame(PyObject *ex, long long total, PyObject *body, int *mode_out)
     out += 9;
     memcpy(out, PyBytes_AS_STRING(line), (size_t)PyBytes_GET_SIZE(line));
     out += PyBytes_GET_SIZE(line);
+    Py_DECREF(line);
     memcpy(out, PyBytes_AS_STRING(date), (size_t)PyBytes_GET_SIZE(date));
     out += PyBytes_GET_SIZE(date);
     Py_DECREF(date);
