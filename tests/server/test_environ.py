@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from corral.server.config import Settings
+from corral.server.http import environ as wsgi_environ
 from corral.server.http import strict
 from corral.server.http.body import BufferedBody
 from corral.server.http.cycle import ConnInfo
@@ -25,7 +26,8 @@ def build(raw: bytes, peer: Any = PEER, settings: Settings | None = None,
     head = events[0]
     assert isinstance(head, RequestHead)
     body = BufferedBody(b"".join(e for e in events if isinstance(e, bytes)))
-    return EnvironBuilder(settings or Settings()).build(head, body, ConnInfo(peer, LOCAL, scheme))
+    return wsgi_environ.build_environ(EnvironBuilder(settings or Settings()), head, body,
+                                     ConnInfo(peer, LOCAL, scheme))
 
 
 def test_required_keys() -> None:
@@ -110,7 +112,7 @@ def test_multithread_follows_settings() -> None:
     head = events[0]
     assert isinstance(head, RequestHead)
     builder = EnvironBuilder(Settings(threads=4, workers=3), multithread=True)
-    env = builder.build(head, BufferedBody(), ConnInfo(PEER, LOCAL))
+    env = wsgi_environ.build_environ(builder, head, BufferedBody(), ConnInfo(PEER, LOCAL))
     assert env["wsgi.multithread"] is True and env["wsgi.multiprocess"] is True
 
 
@@ -143,7 +145,7 @@ def test_a_configured_forwarding_field_is_read_whatever_its_case(configured_as: 
     builder = EnvironBuilder(settings)
     head = RequestParser(Limits()).feed(raw)[0]
     assert isinstance(head, RequestHead) and head.forwarded
-    env = builder.build(head, BufferedBody(b""), ConnInfo(PEER, LOCAL))
+    env = wsgi_environ.build_environ(builder, head, BufferedBody(b""), ConnInfo(PEER, LOCAL))
     assert env["wsgi.url_scheme"] == "https" and env["SERVER_PORT"] == "443"
     plain = RequestParser(Limits()).feed(b"GET / HTTP/1.1\r\nHost: h\r\nX-Other: https\r\n\r\n")[0]
     assert isinstance(plain, RequestHead) and not plain.forwarded
@@ -161,7 +163,7 @@ def test_server_name_follows_each_requests_host_on_one_connection() -> None:
         head = RequestParser(Limits()).feed(b"GET / HTTP/" + version + b"\r\n" + fields
                                             + b"\r\n")[0]
         assert isinstance(head, RequestHead)
-        env = builder.build(head, BufferedBody(b""), conn)
+        env = wsgi_environ.build_environ(builder, head, BufferedBody(b""), conn)
         return env["SERVER_NAME"], env["SERVER_PORT"], env["wsgi.url_scheme"]
 
     assert server(b"Host: a.example\r\n") == ("a.example", "80", "http")

@@ -393,25 +393,23 @@ def fixed_date() -> Iterator[None]:
 @compiled_only
 @pytest.mark.usefixtures("fixed_date")
 def test_framing_is_the_python_one() -> None:
-    assert headscan.frame_head is not None and headscan.frame_whole is not None
     versions = [(1, 1), (1, 0), tuple([1, 1])]  # the last: equal, not the parser's object
     for args in itertools.product(["GET", "HEAD", "POST"], versions, [True, False],
                                   [True, False], [200, 204, 304, 404], [None, 0, 5, 10**30],
                                   [False, True], [0, 1, 2, 3]):
         for total in (None, 0, 5, 13):
-            assert (framed(headscan.frame_head, args, total)
+            assert (framed(headscan.native.frame_head, args, total)
                     == framed(cycle.python_frame_head, args, total)), (args, total)
         for body in (b"", b"hello", b"hello, world!"):
-            assert (framed(headscan.frame_whole, args, body)
+            assert (framed(headscan.native.frame_whole, args, body)
                     == framed(cycle.python_frame_whole, args, body)), (args, body)
 
 
 @compiled_only
 def test_framing_makes_the_date_of_a_new_second() -> None:
-    assert headscan.frame_head is not None
     response.DATE.since = response.DATE.until = 0.0  # long past
     ex = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0)
-    mode, data = headscan.frame_head(ex, 2)
+    mode, data = headscan.native.frame_head(ex, 2)
     assert mode is cycle.Framing.LENGTH
     assert response.DATE.since <= time.time() < response.DATE.until
     assert data == b"HTTP/1.1 " + FRAME_LINE + response.DATE.line + b"Content-Length: 2\r\n\r\n"
@@ -419,21 +417,20 @@ def test_framing_makes_the_date_of_a_new_second() -> None:
 
 @compiled_only
 def test_framing_refuses_what_is_not_an_exchange() -> None:
-    assert headscan.frame_head is not None and headscan.frame_whole is not None
     with pytest.raises(TypeError):
-        headscan.frame_head(object(), None)
+        headscan.native.frame_head(object(), None)
     ex = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0)
     with pytest.raises(TypeError):
-        headscan.frame_whole(ex, "not bytes")
+        headscan.native.frame_whole(ex, "not bytes")
     with pytest.raises(ValueError):
-        headscan.frame_head(ex, -1)
+        headscan.native.frame_head(ex, -1)
     ex._line = "not bytes"  # type: ignore[assignment]
     with pytest.raises(TypeError):
-        headscan.frame_head(ex, None)
+        headscan.native.frame_head(ex, None)
     ex = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0)
     ex.conn = object()  # type: ignore[assignment]
     with pytest.raises(TypeError):
-        headscan.frame_head(ex, None)
+        headscan.native.frame_head(ex, None)
 
 
 # -- start_response: the compiled one against response.python_start_response
@@ -479,7 +476,6 @@ START_HEADERS: list[Any] = [
 
 @compiled_only
 def test_start_response_is_the_python_one() -> None:
-    assert headscan.start_response is not None
     for status, headers, again, before in itertools.product(
             START_STATUSES, START_HEADERS, [False, True], [0, 200]):
         for tables in ("empty", "filled"):  # first checked, then found in the tables
@@ -490,19 +486,18 @@ def test_start_response_is_the_python_one() -> None:
             if tables == "empty":
                 response._FIELDS.clear()
                 response._STATUSES.clear()
-            assert started(headscan.start_response, status, headers, again, before) == expected, (
+            assert started(headscan.native.start_response, status, headers, again, before) == expected, (
                 status, headers, again, before, tables)
 
 
 @compiled_only
 def test_start_response_refuses_what_is_not_a_response() -> None:
-    assert headscan.start_response is not None
     with pytest.raises(TypeError):
-        headscan.start_response(object(), "200 OK", [], False)
+        headscan.native.start_response(object(), "200 OK", [], False)
     resp = fresh_response(0)
     del resp.writes
     with pytest.raises(AttributeError):
-        headscan.start_response(resp, "200 OK", [], False)
+        headscan.native.start_response(resp, "200 OK", [], False)
 
 
 # -- new_exchange: the compiled one against Exchange.__init__
@@ -520,12 +515,11 @@ def exchange_slots(ex: cycle.Exchange) -> dict[str, Any]:
 @compiled_only
 @pytest.mark.parametrize("access", [True, False])
 def test_new_exchange_is_the_python_one(access: bool) -> None:
-    assert headscan.new_exchange is not None
     made = cycle.RequestCycle(lambda environ, start_response: [], Settings(), Logger(Settings()))
     made.access_enabled = access
     head = frame_exchange("GET", (1, 1), True, True, 200, None, False, 0).head
     conn = cycle.ConnInfo(("127.0.0.1", 5000), ("127.0.0.1", 8000))
-    compiled = headscan.new_exchange(made, head, b"body", conn)
+    compiled = headscan.native.new_exchange(made, head, b"body", conn)
     assert type(compiled) is cycle.Exchange
     assert exchange_slots(compiled) == exchange_slots(cycle.Exchange(made, head, b"body", conn))
     assert exchange_slots(compiled)["_t0"] is access
@@ -536,13 +530,12 @@ def test_new_exchange_is_the_python_one(access: bool) -> None:
 def test_new_exchange_refuses_a_type_it_would_not_fill() -> None:
     """An exchange type with a slot new_exchange does not know is refused when
     it is bound (cycle.py binds Exchange, which must match)."""
-    assert headscan.bind_exchange is not None
 
     class Wider(cycle.Exchange):
         __slots__ = ("extra",)
 
     with pytest.raises(TypeError, match="slots"):
-        headscan.bind_exchange(Wider, cycle.ConnInfo, response.DATE, response.own_headers_line,
+        headscan.native.bind_exchange(Wider, cycle.ConnInfo, response.DATE, response.own_headers_line,
                                tuple(cycle.Framing))
 
 
@@ -588,14 +581,12 @@ def environs(step: Any, settings: dict[str, Any], peer: Any) -> list[Any]:
 @pytest.mark.parametrize("settings", ENVIRON_SETTINGS)
 @pytest.mark.parametrize("peer", [("10.1.2.3", 4000), "/run/sock", None])
 def test_build_environ_is_the_python_one(settings: dict[str, Any], peer: Any) -> None:
-    assert headscan.build_environ is not None
-    assert (environs(headscan.build_environ, settings, peer)
+    assert (environs(headscan.native.build_environ, settings, peer)
             == environs(environ.python_build_environ, settings, peer))
 
 
 @compiled_only
 def test_build_environ_refuses_what_is_not_a_head() -> None:
-    assert headscan.build_environ is not None
     conn = cycle.ConnInfo(("10.1.2.3", 4000), ("127.0.0.1", 8000))
     with pytest.raises(TypeError):
-        headscan.build_environ(EnvironBuilder(Settings()), object(), b"", conn)
+        headscan.native.build_environ(EnvironBuilder(Settings()), object(), b"", conn)

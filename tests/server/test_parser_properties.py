@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.server.config import Settings
+from corral.server.http import environ as wsgi_environ
 from corral.server.http.cycle import ConnInfo
 from corral.server.http.environ import EnvironBuilder
 from corral.server.http.errors import ParseError
@@ -179,7 +180,7 @@ def test_valid_requests_round_trip(reqs: list[Request], points: list[int]) -> No
     for req, (head, body) in zip(reqs, messages, strict=True):
         assert body == req.body
         assert head.headers[: len(req.headers)] == req.headers
-        env = BUILDER.build(head, None, CONN)
+        env = wsgi_environ.build_environ(BUILDER, head, None, CONN)
         want = req.expected_environ()
         assert {k: env.get(k) for k in want} == want
 

@@ -851,15 +851,19 @@ static PyObject *own_lines;
 static PyObject *at_name;
 static PyObject *modes[4];
 enum { MODE_NONE, MODE_LENGTH, MODE_CHUNKED, MODE_CLOSE };
+/* Every slot of an exchange (its response half's too), in the order they are
+ * filled by new_exchange; bind_exchange() checks that these are all the type has. */
 enum {
-    E_HEAD, E_CONN, E_STATUS, E_CLEN, E_MUST_CLOSE, E_LINE, E_OWN, E_KEEP_ALIVE,
-    E_HEADERS_SENT, E_SENT, E_COUNT
+    X_WRITES, X_STATUS, X_STATUS_LINE, X_HEADERS, X_CLEN, X_MUST_CLOSE, X_LINE, X_OWN,
+    X_HEADERS_SENT, X_CYCLE, X_HEAD, X_BODY, X_CONN, X_ENVIRON, X_KEEP_ALIVE, X_SENT,
+    X_ITERABLE, X_ITER_CLOSED, X_CLOSED, X_T0, X_HOOK_REQ, X_OUTPUT, X_COUNT
 };
-static const char *exchange_fields[E_COUNT] = {
-    "head", "conn", "status", "content_length", "must_close", "_line", "_own", "keep_alive",
-    "headers_sent", "sent",
+static const char *exchange_fields[X_COUNT] = {
+    "writes", "status", "status_line", "headers", "content_length", "must_close", "_line", "_own",
+    "headers_sent", "cycle", "head", "body", "conn", "environ", "keep_alive", "sent",
+    "_iterable", "_iter_closed", "_closed", "_t0", "_hook_req", "output",
 };
-static Py_ssize_t exchange_offsets[E_COUNT];
+static Py_ssize_t exchange_offsets[X_COUNT];
 static Py_ssize_t allowed_offset;  /* the connection's keepalive_allowed */
 /* and the ones where the environ builder keeps what every request on the
  * connection shares (see build_environ) */
@@ -922,10 +926,7 @@ bind_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_RuntimeError, "bind_exchange before bind()");
         return NULL;
     }
-    Py_ssize_t offsets[E_COUNT], allowed, dates[D_COUNT];
-    for (int k = 0; k < E_COUNT; k++) {
-        if (slot_offset(args[0], exchange_fields[k], &offsets[k]) < 0) return NULL;
-    }
+    Py_ssize_t allowed, dates[D_COUNT];
     if (slot_offset(args[1], "keepalive_allowed", &allowed) < 0) return NULL;
     Py_ssize_t conn_offsets[C_COUNT];
     for (int k = 0; k < C_COUNT; k++) {
@@ -937,7 +938,6 @@ bind_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     if (at_name == NULL && (at_name = PyUnicode_InternFromString("at")) == NULL) return NULL;
     if (bind_new_exchange(args[0]) < 0) return NULL;
-    memcpy(exchange_offsets, offsets, sizeof offsets);
     memcpy(date_offsets, dates, sizeof dates);
     allowed_offset = allowed;
     memcpy(conn_environ_offsets, conn_offsets, sizeof conn_offsets);
@@ -1011,8 +1011,8 @@ frame(PyObject *ex, long long total, PyObject *body, int *mode_out)
         return NULL;
     }
     const Py_ssize_t *off = exchange_offsets;
-    PyObject *head = get_slot(ex, off[E_HEAD], "head");
-    PyObject *conn = get_slot(ex, off[E_CONN], "conn");
+    PyObject *head = get_slot(ex, off[X_HEAD], "head");
+    PyObject *conn = get_slot(ex, off[X_CONN], "conn");
     if (head == NULL || conn == NULL) return NULL;
     if (!PyObject_TypeCheck(head, head_type) || !PyObject_TypeCheck(conn, conn_type)) {
         PyErr_SetString(PyExc_TypeError, "an exchange's head or conn of another type");
@@ -1022,11 +1022,11 @@ frame(PyObject *ex, long long total, PyObject *body, int *mode_out)
     PyObject *version = get_slot(head, head_offsets[H_VERSION], "version");
     PyObject *head_keep = get_slot(head, head_offsets[H_KEEP_ALIVE], "keep_alive");
     PyObject *allowed = get_slot(conn, allowed_offset, "keepalive_allowed");
-    PyObject *status_obj = get_slot(ex, off[E_STATUS], "status");
-    PyObject *clen_obj = get_slot(ex, off[E_CLEN], "content_length");
-    PyObject *must_close = get_slot(ex, off[E_MUST_CLOSE], "must_close");
-    PyObject *line = get_slot(ex, off[E_LINE], "_line");
-    PyObject *own_obj = get_slot(ex, off[E_OWN], "_own");
+    PyObject *status_obj = get_slot(ex, off[X_STATUS], "status");
+    PyObject *clen_obj = get_slot(ex, off[X_CLEN], "content_length");
+    PyObject *must_close = get_slot(ex, off[X_MUST_CLOSE], "must_close");
+    PyObject *line = get_slot(ex, off[X_LINE], "_line");
+    PyObject *own_obj = get_slot(ex, off[X_OWN], "_own");
     if (method == NULL || version == NULL || head_keep == NULL || allowed == NULL
             || status_obj == NULL || clen_obj == NULL || must_close == NULL || line == NULL
             || own_obj == NULL) {
@@ -1126,11 +1126,11 @@ frame(PyObject *ex, long long total, PyObject *body, int *mode_out)
             Py_DECREF(data);
             return NULL;
         }
-        set_slot(ex, off[E_SENT], sent);
+        set_slot(ex, off[X_SENT], sent);
         Py_DECREF(sent);
     }
-    set_slot(ex, off[E_KEEP_ALIVE], keep ? Py_True : Py_False);
-    set_slot(ex, off[E_HEADERS_SENT], Py_True);
+    set_slot(ex, off[X_KEEP_ALIVE], keep ? Py_True : Py_False);
+    set_slot(ex, off[X_HEADERS_SENT], Py_True);
     *mode_out = mode;
     return data;
 }
@@ -1179,19 +1179,6 @@ frame_whole(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* -- new_exchange: one request's exchange, made as Exchange.__init__ makes it -- */
 
-/* Every slot of an exchange (its response half's too), in the order they are
- * filled; bind_exchange() checks that these are all the type has. */
-enum {
-    X_WRITES, X_STATUS, X_STATUS_LINE, X_HEADERS, X_CLEN, X_MUST_CLOSE, X_LINE, X_OWN,
-    X_HEADERS_SENT, X_CYCLE, X_HEAD, X_BODY, X_CONN, X_ENVIRON, X_KEEP_ALIVE, X_SENT,
-    X_ITERABLE, X_ITER_CLOSED, X_CLOSED, X_T0, X_HOOK_REQ, X_OUTPUT, X_COUNT
-};
-static const char *all_exchange_fields[X_COUNT] = {
-    "writes", "status", "status_line", "headers", "content_length", "must_close", "_line", "_own",
-    "headers_sent", "cycle", "head", "body", "conn", "environ", "keep_alive", "sent",
-    "_iterable", "_iter_closed", "_closed", "_t0", "_hook_req", "output",
-};
-static Py_ssize_t all_exchange_offsets[X_COUNT];
 static PyObject *run_name;
 static PyObject *access_name;
 static PyObject *zero_int;
@@ -1239,7 +1226,7 @@ bind_new_exchange(PyObject *type)
 {
     Py_ssize_t offsets[X_COUNT];
     for (int k = 0; k < X_COUNT; k++) {
-        if (slot_offset(type, all_exchange_fields[k], &offsets[k]) < 0) return -1;
+        if (slot_offset(type, exchange_fields[k], &offsets[k]) < 0) return -1;
     }
     PyObject *names = all_slots((PyTypeObject *)type);
     if (names == NULL) return -1;
@@ -1258,7 +1245,7 @@ bind_new_exchange(PyObject *type)
             || (empty_bytes == NULL && (empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) == NULL)) {
         return -1;
     }
-    memcpy(all_exchange_offsets, offsets, sizeof offsets);
+    memcpy(exchange_offsets, offsets, sizeof offsets);
     return 0;
 }
 
@@ -1305,13 +1292,13 @@ new_exchange(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_NewRef(Py_None), Py_NewRef(Py_False), Py_NewRef(zero_int), Py_NewRef(Py_None),
         Py_NewRef(Py_False), Py_NewRef(Py_False), t0, Py_NewRef(Py_None),
     };
-    for (int k = 0; k < X_COUNT - 1; k++) SLOT(ex, all_exchange_offsets[k]) = values[k];
+    for (int k = 0; k < X_COUNT - 1; k++) SLOT(ex, exchange_offsets[k]) = values[k];
     PyObject *output = PyObject_CallMethodNoArgs(ex, run_name);  /* the wire output */
     if (output == NULL) {
         Py_DECREF(ex);
         return NULL;
     }
-    SLOT(ex, all_exchange_offsets[X_OUTPUT]) = output;
+    SLOT(ex, exchange_offsets[X_OUTPUT]) = output;
     return ex;
 }
 

@@ -102,7 +102,7 @@ class ConnInfo:
     # the environ keys every request on this connection shares, made by the
     # environ builder on the first request (whoever changes ``peer`` or
     # ``sockname`` afterwards, as a PROXY header does, sets it back to None):
-    # see EnvironBuilder.build
+    # see environ.build_environ
     environ_base: dict[str, Any] | None = None
     environ_trusted: bool = False  # forwarded_allow_ips trusts the peer
     environ_host: str | None = None  # the Host header environ_base's SERVER_* are for
@@ -488,8 +488,8 @@ def python_frame_whole(ex: Exchange, body: bytes) -> bytes:
 _new_exchange: Callable[[RequestCycle, RequestHead, Any, ConnInfo], Exchange] = Exchange
 _frame_head = python_frame_head
 _frame_whole = python_frame_whole
-if headscan.bind_exchange is not None:
-    headscan.bind_exchange(Exchange, ConnInfo, DATE, own_headers_line, tuple(Framing))
-    _new_exchange = headscan.new_exchange  # type: ignore[assignment]
-    _frame_head = headscan.frame_head  # type: ignore[assignment]
-    _frame_whole = headscan.frame_whole  # type: ignore[assignment]
+if headscan.native is not None:
+    headscan.native.bind_exchange(Exchange, ConnInfo, DATE, own_headers_line, tuple(Framing))
+    _new_exchange = headscan.native.new_exchange
+    _frame_head = headscan.native.frame_head
+    _frame_whole = headscan.native.frame_whole

@@ -5,7 +5,7 @@ per-process constant keys in a template dict, and each connection's in a copy of
 it (``SERVER_NAME`` and ``SERVER_PORT`` there as the last request's Host header
 gave them: the next request nearly always sends the same one); the head's
 fields arrive already keyed by their environ names (``RequestHead.fields``, made
-while the parser checks the head), so :meth:`EnvironBuilder.build` does only
+while the parser checks the head), so :func:`build_environ` does only
 per-request work, in one pass over nothing.
 
 Forwarding headers count only from peers ``forwarded_allow_ips`` trusts
@@ -119,10 +119,6 @@ class EnvironBuilder:
         # (Host header, scheme) -> (SERVER_NAME, SERVER_PORT)
         self.host_splits = HostSplits()
 
-    def build(self, head: RequestHead, body: Any, conn: ConnInfo) -> dict[str, Any]:
-        """The environ of one request (see :func:`python_build_environ`)."""
-        return build_environ(self, head, body, conn)
-
     def _point(self, conn: ConnInfo, base: dict[str, Any], host: str | None) -> None:
         """Set ``SERVER_NAME`` and ``SERVER_PORT`` in the connection's ``base``
         for requests with this Host header (None or empty: none, the listening
@@ -155,7 +151,7 @@ class EnvironBuilder:
 
     def _with_underscores(self, head: RequestHead, env: dict[str, Any],
                           conn: ConnInfo) -> dict[str, Any]:
-        """The end of :meth:`build` for a head with ``_`` field names (see the
+        """The end of :func:`build_environ` for a head with ``_`` field names (see the
         module docstring); raises ParseError(400) for ``header_map = refuse``."""
         trusted = self.trusts(conn)
         kept: set[str] = set()
@@ -274,9 +270,9 @@ def python_build_environ(builder: EnvironBuilder, head: RequestHead, body: Any,
 
 
 build_environ = python_build_environ
-if headscan.bind_environ is not None:
-    headscan.bind_environ(path_info, UNDERSCORE_DROPPED)
-    build_environ = headscan.build_environ  # type: ignore[assignment]
+if headscan.native is not None:
+    headscan.native.bind_environ(path_info, UNDERSCORE_DROPPED)
+    build_environ = headscan.native.build_environ
 
 
 def _listening(conn: ConnInfo) -> tuple[str, str]:

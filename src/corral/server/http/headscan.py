@@ -13,18 +13,16 @@ hand when corral was installed, also compiled (``_headscan.c``) for speed.
 * :func:`field_lines`: a response's header lines from the items the
   application gave ``start_response``, and what the server must know of them
   (see :mod:`corral.server.http.response`, which checks each item).
-* ``start_response``: what the application gives ``start_response``, checked
-  and kept, compiled only (the Python definition is
-  :func:`corral.server.http.response.python_start_response`).
-* ``build_environ``: one request's WSGI environ, compiled only (the Python
-  definition is :func:`corral.server.http.environ.python_build_environ`).
-* ``new_exchange``: one request's exchange, compiled only (the Python
-  definition is :class:`corral.server.http.cycle.Exchange` itself).
-* ``frame_head`` and ``frame_whole``: the request cycle's framing decision
-  and response head, compiled only (the Python definitions are
-  :func:`corral.server.http.cycle.python_frame_head` and
-  :func:`~corral.server.http.cycle.python_frame_whole`, beside the exchange
-  whose fields they read).
+
+The compiled module (:data:`native`) also has the request cycle's steps that
+every request takes, each defined in Python beside what it reads, which binds
+it: ``start_response``
+(:func:`corral.server.http.response.python_start_response`),
+``build_environ`` (:func:`corral.server.http.environ.python_build_environ`),
+``new_exchange`` (:class:`corral.server.http.cycle.Exchange` itself), and the
+framing decision with the response head, ``frame_head`` and ``frame_whole``
+(:func:`corral.server.http.cycle.python_frame_head` and
+:func:`~corral.server.http.cycle.python_frame_whole`).
 
 The Python definitions are the reference: the compiled ones must answer the
 same for every input, which the tests check on both (the request-head tests run
@@ -163,19 +161,11 @@ field_lines: Callable[[bytes, int, list[Any], dict[object, LineEntry],
 # binds it; see there).
 read_head: Callable[..., Any] | None = None
 bind: Callable[..., None] | None = None
-# The compiled framing decision of the request cycle, None without the
-# extension (its Python definitions are in corral.server.http.cycle, which
-# binds it).
-frame_head: Callable[[Any, int | None], tuple[Any, bytes]] | None = None
-frame_whole: Callable[[Any, bytes], bytes] | None = None
-bind_exchange: Callable[..., None] | None = None
-new_exchange: Callable[..., Any] | None = None
-build_environ: Callable[..., dict[str, Any]] | None = None
-bind_environ: Callable[..., None] | None = None
-# and the compiled start_response (its Python definition is in
-# corral.server.http.response, which binds it)
-start_response: Callable[[Any, Any, Any, bool], Callable[[bytes], None]] | None = None
-bind_response: Callable[..., None] | None = None
+# The compiled module itself, None without it: the request cycle's steps that
+# are compiled too (start_response, the environ, the exchange, the framing) are
+# bound from it by the modules that define them in Python (response, environ,
+# cycle).
+native: Any = None
 COMPILED = False
 
 if not os.environ.get("CORRAL_PURE_PYTHON"):
@@ -189,12 +179,5 @@ if not os.environ.get("CORRAL_PURE_PYTHON"):
         field_lines = _headscan.field_lines
         read_head = _headscan.read_head
         bind = _headscan.bind
-        frame_head = _headscan.frame_head
-        frame_whole = _headscan.frame_whole
-        bind_exchange = _headscan.bind_exchange
-        new_exchange = _headscan.new_exchange
-        build_environ = _headscan.build_environ
-        bind_environ = _headscan.bind_environ
-        start_response = _headscan.start_response
-        bind_response = _headscan.bind_response
+        native = _headscan
         COMPILED = True

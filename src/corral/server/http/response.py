@@ -252,9 +252,9 @@ def python_start_response(resp: Response, status: str, headers: list[tuple[str, 
 
 
 _start_response = python_start_response
-if headscan.bind_response is not None:
-    headscan.bind_response(Response, _STATUSES, _FIELDS, _check_status, _check_field)
-    _start_response = headscan.start_response  # type: ignore[assignment]
+if headscan.native is not None:
+    headscan.native.bind_response(Response, _STATUSES, _FIELDS, _check_status, _check_field)
+    _start_response = headscan.native.start_response
 
 
 def error_response(status: int, reason: str = "", version: tuple[int, int] = (1, 1)) -> bytes:
